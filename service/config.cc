@@ -1,0 +1,413 @@
+#include "service/config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "service/reasons.h"
+
+#ifndef ISRGUARD_VERSION
+#define ISRGUARD_VERSION "dev"
+#endif
+#ifndef ISRGUARD_COMMIT
+#define ISRGUARD_COMMIT "unknown"
+#endif
+
+namespace isrguard::service {
+namespace {
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::optional<std::int64_t> parse_int(const std::string& s) {
+  std::int64_t v = 0;
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), end, v);
+  if (ec != std::errc() || ptr != end || s.empty()) return std::nullopt;
+  return v;
+}
+
+std::string fmt_ms(std::chrono::milliseconds d) {
+  const auto ms = d.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  const std::string t = trim(text);
+  std::size_t i = 0;
+  while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+  if (i == 0) return std::nullopt;
+  auto n = parse_int(t.substr(0, i));
+  if (!n) return std::nullopt;
+  const std::string unit = t.substr(i);
+  std::int64_t factor = 0;
+  if (unit == "ms") factor = 1;
+  else if (unit == "s") factor = 1000;
+  else if (unit == "m") factor = 60'000;
+  else if (unit == "h") factor = 3'600'000;
+  else return std::nullopt;
+  if (*n > (std::int64_t{1} << 40) / factor) return std::nullopt;  // absurdly long
+  return std::chrono::milliseconds(*n * factor);
+}
+
+std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text) {
+  std::vector<BrokerId> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (item.empty()) return std::nullopt;
+    auto dash = item.find('-', 1);
+    auto lo = parse_int(trim(item.substr(0, dash)));
+    auto hi = dash == std::string::npos ? lo : parse_int(trim(item.substr(dash + 1)));
+    if (!lo || !hi || *lo < 0 || *hi < *lo || *hi > 2'147'483'647 || *hi - *lo > 100'000) return std::nullopt;
+    for (auto id = *lo; id <= *hi; ++id) out.push_back(static_cast<BrokerId>(id));
+  }
+  if (out.empty()) return std::nullopt;
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::map<std::string, std::string> parse_properties(const std::string& text, std::vector<std::string>& errors) {
+  std::map<std::string, std::string> out;
+  std::stringstream ss(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(ss, line)) {
+    ++n;
+    const std::string t = trim(line);
+    if (t.empty() || t[0] == '#' || t[0] == '!') continue;
+    const auto sep = t.find_first_of("=:");
+    if (sep == std::string::npos || trim(t.substr(0, sep)).empty()) {
+      errors.push_back("properties line " + std::to_string(n) + ": expected key=value");
+      continue;
+    }
+    out[trim(t.substr(0, sep))] = trim(t.substr(sep + 1));
+  }
+  return out;
+}
+
+bool is_secret_key(const std::string& key) {
+  const std::string k = lower(key);
+  for (const char* needle : {"password", "secret", "jaas", "token", "credential"})
+    if (k.find(needle) != std::string::npos) return true;
+  return k == "ssl.key.pem" || k == "sasl.oauthbearer.config" || k == "ssl_key" ||
+         (k.size() >= 4 && k.compare(k.size() - 4, 4, ".pem") == 0 && k.find("key") != std::string::npos);
+}
+
+std::vector<std::pair<std::string, std::string>> Config::describe() const {
+  std::vector<std::pair<std::string, std::string>> d;
+  auto ids = [](const std::vector<BrokerId>& v) {
+    std::string s;
+    for (auto id : v) s += (s.empty() ? "" : ",") + std::to_string(id);
+    return s;
+  };
+  d.emplace_back("bootstrap_servers", bootstrap_servers);
+  d.emplace_back("mock_brokers", std::to_string(mock_brokers));
+  d.emplace_back("poll_interval", fmt_ms(poll_interval));
+  d.emplace_back("probe_timeout", fmt_ms(probe_timeout));
+  d.emplace_back("config_refresh_interval", fmt_ms(config_refresh));
+  d.emplace_back("stale_after", fmt_ms(stale_after));
+  d.emplace_back("recovery_hold", fmt_ms(gate.recovery_hold));
+  d.emplace_back("expected_brokers", ids(policy.expected_brokers));
+  for (const auto& f : policy.fleets) {
+    std::string rule;
+    if (!f.id_ranges.empty()) {
+      rule = "ids:";
+      for (std::size_t i = 0; i < f.id_ranges.size(); ++i)
+        rule += (i ? "," : "") + std::to_string(f.id_ranges[i].first) + "-" + std::to_string(f.id_ranges[i].second);
+    }
+    if (!f.host_regex.empty()) rule += (rule.empty() ? "" : " ") + ("host:" + f.host_regex);
+    d.emplace_back("fleet." + f.name, rule);
+  }
+  d.emplace_back("topic_include", policy.topic_include);
+  d.emplace_back("topic_exclude", policy.topic_exclude);
+  std::string gates;
+  for (const auto& g : policy.gating_reasons) gates += (gates.empty() ? "" : ",") + g;
+  d.emplace_back("gate_on", gates);
+  d.emplace_back("default_min_isr", std::to_string(policy.default_min_isr));
+  d.emplace_back("list_cap", std::to_string(policy.list_cap));
+  d.emplace_back("http_address", http_address);
+  d.emplace_back("http_port", std::to_string(http_port));
+  d.emplace_back("http_threads", std::to_string(http_threads));
+  d.emplace_back("http_timeout", fmt_ms(http_timeout));
+  d.emplace_back("metrics_partition_cap", std::to_string(metrics_partition_cap));
+  d.emplace_back("log_level", log_level);
+  for (const auto& [k, v] : kafka_properties) d.emplace_back("kafka." + k, is_secret_key(k) ? "<redacted>" : v);
+  return d;
+}
+
+ParseOutcome parse_config(int argc, const char* const* argv) {
+  ParseOutcome out;
+  Config c;
+  CLI::App app{
+      "isrguard: a Kubernetes readiness gate for Kafka. Polls cluster metadata and serves /readyz 200 only while\n"
+      "no partition is offline, under-replicated or under min ISR and every expected broker is present, so a\n"
+      "PodDisruptionBudget over the brokers and this pod refuses voluntary evictions while Kafka is unhealthy.\n"
+      "Every flag can also be set by the environment variable shown (ISRGUARD_*); flags win.",
+      "isrguard"};
+  app.get_formatter()->column_width(44);
+
+  std::string poll = "5s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
+  std::string properties_file, expected, output = "table";
+  std::vector<std::string> kafka_config, fleets, gate_on;
+  bool gate_at_min = false, version = false;
+  int list_cap = 128, metrics_cap = 200;
+
+  auto env = [](CLI::Option* o, const char* name) { return o->envname(name); };
+  env(app.add_option("--bootstrap-servers", c.bootstrap_servers,
+                     "Kafka bootstrap servers host:port[,host:port...] (or bootstrap.servers in the properties)"),
+      "ISRGUARD_BOOTSTRAP_SERVERS");
+  env(app.add_option("--kafka-properties", properties_file,
+                     "Kafka client .properties file (security.protocol, ssl.*, sasl.*); librdkafka property names"),
+      "ISRGUARD_KAFKA_PROPERTIES");
+  env(app.add_option("--kafka-config", kafka_config,
+                     "Extra librdkafka client property key=value (repeatable; overrides the file; "
+                     "in the environment one per line)")
+          ->delimiter('\n'),
+      "ISRGUARD_KAFKA_CONFIG");
+  env(app.add_option("--mock-brokers", c.mock_brokers,
+                     "Use librdkafka's built-in mock cluster with N brokers instead of Kafka (demo/tests)")
+          ->capture_default_str(),
+      "ISRGUARD_MOCK_BROKERS");
+  env(app.add_option("--poll-interval", poll, "How often to probe Kafka (e.g. 5s, 500ms)")->capture_default_str(),
+      "ISRGUARD_POLL_INTERVAL");
+  env(app.add_option("--probe-timeout", timeout,
+                     "Upper bound for one whole probe (metadata + configs); also bounds socket.timeout.ms")
+          ->capture_default_str(),
+      "ISRGUARD_PROBE_TIMEOUT");
+  env(app.add_option("--config-refresh-interval", refresh,
+                     "How often topic min.insync.replicas is re-read (new topics are read at once)")
+          ->capture_default_str(),
+      "ISRGUARD_CONFIG_REFRESH_INTERVAL");
+  env(app.add_option("--stale-after", stale,
+                     "Not ready when the last good snapshot is older than this (must exceed poll interval + "
+                     "probe timeout)")
+          ->capture_default_str(),
+      "ISRGUARD_STALE_AFTER");
+  env(app.add_option("--recovery-hold", hold,
+                     "Reopen the gate only after the cluster was healthy continuously for this long")
+          ->capture_default_str(),
+      "ISRGUARD_RECOVERY_HOLD");
+  env(app.add_option("--expected-brokers", expected,
+                     "Broker ids that must be present, e.g. 1-3,101-103 (missing ones close the gate)"),
+      "ISRGUARD_EXPECTED_BROKERS");
+  env(app.add_option("--fleet", fleets,
+                     "Label brokers: NAME=ids:1-30 or NAME=host:REGEX (full match); repeatable, first match "
+                     "wins; unmatched brokers are 'default'. In the environment, space-separated")
+          ->delimiter(' '),
+      "ISRGUARD_FLEET");
+  env(app.add_option("--topic-include", c.policy.topic_include, "Only judge topics matching this regex (full match)"),
+      "ISRGUARD_TOPIC_INCLUDE");
+  env(app.add_option("--topic-exclude", c.policy.topic_exclude, "Ignore topics matching this regex (full match)"),
+      "ISRGUARD_TOPIC_EXCLUDE");
+  env(app.add_option("--gate-on", gate_on,
+                     "Comma-separated reason codes that close the gate (replaces the default: all but "
+                     "at_min_isr_partitions, min_isr_risk_topics, min_isr_unknown_topics)")
+          ->delimiter(','),
+      "ISRGUARD_GATE_ON");
+  env(app.add_flag("--gate-on-at-min-isr", gate_at_min, "Also close the gate on partitions at min ISR"),
+      "ISRGUARD_GATE_ON_AT_MIN_ISR");
+  env(app.add_option("--default-min-isr", c.policy.default_min_isr,
+                     "min.insync.replicas assumed for topics whose config cannot be read")
+          ->capture_default_str(),
+      "ISRGUARD_DEFAULT_MIN_ISR");
+  env(app.add_option("--list-cap", list_cap, "Max partitions listed in status/verdicts (counts stay true)")
+          ->capture_default_str(),
+      "ISRGUARD_LIST_CAP");
+  env(app.add_option("--http-address", c.http_address, "Address to listen on")->capture_default_str(),
+      "ISRGUARD_HTTP_ADDRESS");
+  env(app.add_option("--http-port", c.http_port, "Port to listen on (0 = any free port)")->capture_default_str(),
+      "ISRGUARD_HTTP_PORT");
+  env(app.add_option("--http-threads", c.http_threads, "HTTP worker threads (the request queue is bounded too)")
+          ->capture_default_str(),
+      "ISRGUARD_HTTP_THREADS");
+  env(app.add_option("--http-timeout", http_timeout, "HTTP read/write timeout")->capture_default_str(),
+      "ISRGUARD_HTTP_TIMEOUT");
+  env(app.add_option("--metrics-partition-cap", metrics_cap,
+                     "Max unhealthy partitions exported as per-partition series")
+          ->capture_default_str(),
+      "ISRGUARD_METRICS_PARTITION_CAP");
+  env(app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str(),
+      "ISRGUARD_LOG_LEVEL");
+  env(app.add_flag("--once", c.once,
+                   "Probe once, print the verdict and exit: 0 healthy, 1 unhealthy, 2 error (for scripts)"),
+      "ISRGUARD_ONCE");
+  env(app.add_option("--output", output, "Output of --once: table or json")->capture_default_str(),
+      "ISRGUARD_OUTPUT");
+  app.add_flag("--version", version, "Print version and exit");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out.exit_now = true;
+    out.output = app.help();
+    return out;
+  } catch (const CLI::ParseError& e) {
+    out.errors.push_back(e.what());
+    out.exit_code = 2;
+    return out;
+  }
+  if (version) {
+    out.exit_now = true;
+    out.output = std::string("isrguard ") + ISRGUARD_VERSION + " (" + ISRGUARD_COMMIT + ")\n";
+    return out;
+  }
+
+  auto& errors = out.errors;
+  auto duration = [&](const std::string& flag, const std::string& text, std::chrono::milliseconds& dst) {
+    if (auto d = parse_duration(text)) dst = *d;
+    else errors.push_back(flag + ": '" + text + "' is not a duration (use e.g. 500ms, 5s, 2m, 1h)");
+  };
+  duration("--poll-interval", poll, c.poll_interval);
+  duration("--probe-timeout", timeout, c.probe_timeout);
+  duration("--config-refresh-interval", refresh, c.config_refresh);
+  duration("--stale-after", stale, c.stale_after);
+  duration("--recovery-hold", hold, c.gate.recovery_hold);
+  duration("--http-timeout", http_timeout, c.http_timeout);
+  if (c.poll_interval < std::chrono::milliseconds(100)) errors.push_back("--poll-interval must be at least 100ms");
+  if (c.probe_timeout < std::chrono::milliseconds(100)) errors.push_back("--probe-timeout must be at least 100ms");
+  if (c.stale_after <= c.poll_interval + c.probe_timeout)
+    errors.push_back("--stale-after (" + fmt_ms(c.stale_after) + ") must exceed --poll-interval + --probe-timeout (" +
+                     fmt_ms(c.poll_interval + c.probe_timeout) + ")");
+  if (c.http_timeout < std::chrono::milliseconds(100)) errors.push_back("--http-timeout must be at least 100ms");
+
+  // Kafka client properties: file first, then --kafka-config overrides.
+  if (!properties_file.empty()) {
+    std::ifstream in(properties_file);
+    if (!in) {
+      errors.push_back("--kafka-properties: cannot read '" + properties_file + "'");
+    } else {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::vector<std::string> perr;
+      c.kafka_properties = parse_properties(ss.str(), perr);
+      for (auto& e : perr) errors.push_back("--kafka-properties " + properties_file + ": " + e);
+    }
+  }
+  for (const auto& kv : kafka_config) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || trim(kv.substr(0, eq)).empty()) {
+      errors.push_back("--kafka-config: '" + (is_secret_key(kv) ? std::string("<redacted>") : kv) +
+                       "' is not key=value");
+      continue;
+    }
+    c.kafka_properties[trim(kv.substr(0, eq))] = trim(kv.substr(eq + 1));
+  }
+  if (c.bootstrap_servers.empty()) {
+    if (auto it = c.kafka_properties.find("bootstrap.servers"); it != c.kafka_properties.end())
+      c.bootstrap_servers = it->second;
+  }
+  if (c.mock_brokers < 0 || c.mock_brokers > 16) errors.push_back("--mock-brokers must be between 0 and 16");
+  if (c.bootstrap_servers.empty() && c.mock_brokers == 0)
+    errors.push_back("--bootstrap-servers is required (or bootstrap.servers in --kafka-properties, or --mock-brokers)");
+  if (!c.bootstrap_servers.empty()) c.kafka_properties["bootstrap.servers"] = c.bootstrap_servers;
+
+  if (!expected.empty()) {
+    if (auto ids = parse_id_list(expected)) c.policy.expected_brokers = *ids;
+    else errors.push_back("--expected-brokers: '" + expected + "' is not a list of ids/ranges like 1-3,101");
+  }
+
+  for (const auto& spec : fleets) {
+    const auto eq = spec.find('=');
+    const std::string name = eq == std::string::npos ? "" : trim(spec.substr(0, eq));
+    const std::string rule = eq == std::string::npos ? "" : spec.substr(eq + 1);
+    FleetRule f;
+    f.name = name;
+    bool ok = !name.empty() && std::regex_match(name, std::regex("[A-Za-z0-9_.-]+"));
+    if (ok && rule.rfind("ids:", 0) == 0) {
+      if (auto ids = parse_id_list(rule.substr(4))) {
+        // Collapse the id list back into ranges.
+        for (BrokerId id : *ids) {
+          if (!f.id_ranges.empty() && f.id_ranges.back().second + 1 == id) f.id_ranges.back().second = id;
+          else f.id_ranges.emplace_back(id, id);
+        }
+      } else {
+        ok = false;
+      }
+    } else if (ok && rule.rfind("host:", 0) == 0 && rule.size() > 5) {
+      f.host_regex = rule.substr(5);
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      errors.push_back("--fleet: '" + spec + "' must be NAME=ids:LIST or NAME=host:REGEX");
+      continue;
+    }
+    c.policy.fleets.push_back(std::move(f));
+  }
+
+  if (!gate_on.empty()) {
+    c.policy.gating_reasons.clear();
+    for (auto code : gate_on) {
+      code = trim(code);
+      if (code.empty()) continue;
+      if (!reason::is_known(code)) {
+        std::string known;
+        for (auto k : reason::kAll) known += (known.empty() ? "" : ", ") + std::string(k);
+        errors.push_back("--gate-on: unknown reason '" + code + "' (known: " + known + ")");
+      } else {
+        c.policy.gating_reasons.insert(code);
+      }
+    }
+  }
+  if (gate_at_min) c.policy.gating_reasons.insert(std::string(reason::kAtMinIsrPartitions));
+
+  if (c.policy.default_min_isr < 1) errors.push_back("--default-min-isr must be at least 1");
+  if (list_cap < 1 || list_cap > 100000) errors.push_back("--list-cap must be between 1 and 100000");
+  else c.policy.list_cap = static_cast<std::size_t>(list_cap);
+  if (metrics_cap < 0 || metrics_cap > 100000) errors.push_back("--metrics-partition-cap must be between 0 and 100000");
+  else c.metrics_partition_cap = static_cast<std::size_t>(metrics_cap);
+  if (c.http_port < 0 || c.http_port > 65535) errors.push_back("--http-port must be between 0 and 65535");
+  if (c.http_threads < 1 || c.http_threads > 256) errors.push_back("--http-threads must be between 1 and 256");
+  if (output == "table") c.output = OutputFormat::kTable;
+  else if (output == "json") c.output = OutputFormat::kJson;
+  else errors.push_back("--output must be table or json, not '" + output + "'");
+  static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end())
+    errors.push_back("--log-level must be one of trace, debug, info, warn, error, critical, off");
+
+  try {
+    c.policy.compile();
+  } catch (const std::regex_error& e) {
+    // Say which one: try each on its own.
+    auto check = [&](const std::string& flag, const std::string& re) {
+      if (re.empty()) return;
+      try {
+        std::regex r(re);
+      } catch (const std::regex_error& e2) {
+        errors.push_back(flag + ": invalid regex '" + re + "': " + e2.what());
+      }
+    };
+    check("--topic-include", c.policy.topic_include);
+    check("--topic-exclude", c.policy.topic_exclude);
+    for (const auto& f : c.policy.fleets) check("--fleet " + f.name, f.host_regex);
+  }
+
+  if (!errors.empty()) {
+    out.exit_code = 2;
+    return out;
+  }
+  out.config = std::move(c);
+  return out;
+}
+
+}  // namespace isrguard::service

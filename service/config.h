@@ -1,0 +1,76 @@
+#pragma once
+
+// Start-up configuration: flags (CLI11), each with an ISRGUARD_* environment variable, plus Kafka client
+// properties from a .properties file and repeated --kafka-config key=value. Parsed once in main; immutable.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "service/gate.h"
+#include "service/policy.h"
+
+namespace isrguard::service {
+
+enum class OutputFormat { kTable, kJson };
+
+struct Config {
+  // Kafka client.
+  std::string bootstrap_servers;                      // --bootstrap-servers (may come from properties)
+  std::map<std::string, std::string> kafka_properties;  // merged: file first, then --kafka-config
+  int mock_brokers = 0;  // --mock-brokers N: librdkafka's built-in mock cluster (demo/tests only)
+
+  // Probing.
+  std::chrono::milliseconds poll_interval{std::chrono::seconds(5)};
+  std::chrono::milliseconds probe_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds config_refresh{std::chrono::minutes(5)};
+  std::chrono::milliseconds stale_after{std::chrono::seconds(60)};
+
+  // Judgement.
+  Policy policy = Policy::with_defaults();
+  GateConfig gate;
+
+  // HTTP.
+  std::string http_address = "0.0.0.0";
+  int http_port = 8080;
+  int http_threads = 8;
+  std::chrono::milliseconds http_timeout{std::chrono::seconds(5)};
+
+  // Metrics: per-partition series only for unhealthy partitions, at most this many.
+  std::size_t metrics_partition_cap = 200;
+
+  // Modes.
+  bool once = false;
+  OutputFormat output = OutputFormat::kTable;
+  std::string log_level = "info";
+
+  // Effective settings for /v1/status and logs, with secret values replaced by "<redacted>".
+  std::vector<std::pair<std::string, std::string>> describe() const;
+};
+
+// True for Kafka client keys whose values are secrets (passwords, keys, JAAS config, tokens).
+bool is_secret_key(const std::string& key);
+
+struct ParseOutcome {
+  std::optional<Config> config;     // set when valid
+  std::vector<std::string> errors;  // every problem found, all at once
+  int exit_code = 0;                // 0 help/version printed or ok, 2 invalid
+  bool exit_now = false;            // --help / --version: print `output` and exit with exit_code
+  std::string output;
+};
+
+ParseOutcome parse_config(int argc, const char* const* argv);
+
+// "250ms", "5s", "2m", "1h" -> milliseconds; nullopt when malformed or negative.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+// "1-3,7,10-12" -> {1,2,3,7,10,11,12}; nullopt when malformed.
+std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text);
+// Kafka client .properties text -> key/value (comments, blank lines, '=' or ':' separators, trimming);
+// errors appended with line numbers.
+std::map<std::string, std::string> parse_properties(const std::string& text, std::vector<std::string>& errors);
+
+}  // namespace isrguard::service

@@ -1,0 +1,109 @@
+#include "service/probe_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include "service/reasons.h"
+
+namespace isrguard::service {
+namespace {
+
+std::string join_codes(const std::vector<std::string>& codes) {
+  std::string s;
+  for (const auto& c : codes) s += (s.empty() ? "" : ",") + c;
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+ProbeLoop::ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
+                     std::chrono::milliseconds stale_after)
+    : source_(source), policy_(std::move(policy)), gate_(gate), stale_after_(stale_after) {
+  const auto now = SteadyClock::now();
+  working_.started_at = now;
+  working_.loop_heartbeat = now;
+  working_.gate = gate_.status();
+  working_.gate_since_wall = std::chrono::system_clock::now();
+  published_ = std::make_shared<const PublishedState>(working_);
+}
+
+void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall) {
+  probes::ProbeResult result = source_.probe();
+  PublishedState& s = working_;
+  ++s.probes_total;
+  s.probe_duration.observe(std::chrono::duration<double>(result.duration).count());
+
+  const bool was_failing = s.last_error.has_value();
+  if (result.ok()) {
+    auto snapshot = std::make_shared<const probes::ClusterSnapshot>(std::move(*result.snapshot));
+    s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_));
+    s.snapshot = std::move(snapshot);
+    s.last_success = now;
+    s.last_success_wall = wall;
+    if (was_failing) spdlog::info("probe recovered after {} error: {}", s.last_error->kind, s.last_error->message);
+    s.last_error.reset();
+    s.last_error_at.reset();
+  } else {
+    const probes::ProbeError err = result.error.value_or(probes::ProbeError{"metadata", "probe returned nothing"});
+    ++s.probe_failures[err.kind];
+    if (!was_failing || s.last_error->kind != err.kind) spdlog::warn("probe failing ({}): {}", err.kind, err.message);
+    s.last_error = err;
+    s.last_error_at = wall;
+  }
+
+  // Assessment: the last good verdict's reasons, plus the probe's own health.
+  s.reasons = s.verdict ? s.verdict->reasons : std::vector<Reason>{};
+  if (s.last_error) {
+    s.reasons.push_back(Reason{std::string(reason::kProbeFailed), 1, s.last_error->kind + ": " + s.last_error->message,
+                               policy_.gates(reason::kProbeFailed)});
+  }
+  if (s.last_success && now - *s.last_success > stale_after_) {
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - *s.last_success);
+    s.reasons.push_back(Reason{std::string(reason::kSnapshotStale), 1,
+                               "last good snapshot is " + std::to_string(age.count()) + "s old (limit " +
+                                   std::to_string(stale_after_.count() / 1000) + "s)",
+                               policy_.gates(reason::kSnapshotStale)});
+  }
+  std::vector<std::string> gating;
+  for (const auto& r : s.reasons)
+    if (r.gating) gating.push_back(r.code);
+
+  bool changed = false;
+  const GateState before = gate_.status().state;
+  s.gate = gate_.observe(gating, now, &changed);
+  if (changed) {
+    s.gate_since_wall = wall;
+    spdlog::info("gate {} -> {} (ready={}) reasons={}", to_string(before), to_string(s.gate.state), s.gate.ready,
+                 join_codes(gating));
+  }
+  s.loop_heartbeat = SteadyClock::now();
+
+  auto next = std::make_shared<const PublishedState>(s);
+  std::lock_guard<std::mutex> lock(mu_);
+  published_ = std::move(next);
+}
+
+void ProbeLoop::run(std::chrono::milliseconds interval) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const auto started = SteadyClock::now();
+    run_once(started, std::chrono::system_clock::now());
+    lock.lock();
+    cv_.wait_until(lock, started + interval, [this] { return stopping_; });
+  }
+}
+
+void ProbeLoop::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+}
+
+std::shared_ptr<const PublishedState> ProbeLoop::current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return published_;
+}
+
+}  // namespace isrguard::service

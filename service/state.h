@@ -1,0 +1,72 @@
+#pragma once
+
+// What the probe loop publishes and everything else reads (HTTP handlers, metrics, --once).
+// The loop builds a new immutable PublishedState after each probe and swaps it in; readers take a
+// shared_ptr copy (constant time) and never touch Kafka.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probes/snapshot.h"
+#include "service/gate.h"
+#include "service/policy.h"
+#include "service/verdict.h"
+
+namespace isrguard::service {
+
+// Cumulative probe-duration histogram (seconds), our own type so only the metrics layer sees prometheus.
+struct DurationHistogram {
+  std::vector<double> bounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  std::vector<std::uint64_t> counts = std::vector<std::uint64_t>(11, 0);  // non-cumulative, per bound
+  std::uint64_t count = 0;  // total observations (includes those above the last bound)
+  double sum = 0;
+  void observe(double seconds);
+  bool operator==(const DurationHistogram&) const = default;
+};
+
+struct PublishedState {
+  // Last successful snapshot and its verdict; null before the first successful probe.
+  std::shared_ptr<const probes::ClusterSnapshot> snapshot;
+  std::shared_ptr<const Verdict> verdict;
+  // The reasons that feed the gate: verdict reasons plus probe_failed / snapshot_stale when present.
+  std::vector<Reason> reasons;
+  GateStatus gate;
+  std::chrono::system_clock::time_point gate_since_wall{};  // wall time of the last gate transition
+
+  std::uint64_t probes_total = 0;
+  std::map<std::string, std::uint64_t> probe_failures;  // by ProbeError::kind
+  DurationHistogram probe_duration;
+  std::optional<probes::ProbeError> last_error;                 // of the last probe, if it failed
+  std::optional<std::chrono::system_clock::time_point> last_error_at;
+  std::optional<SteadyClock::time_point> last_success;          // steady, for staleness
+  std::optional<std::chrono::system_clock::time_point> last_success_wall;
+  SteadyClock::time_point loop_heartbeat{};  // last time the loop finished an iteration (for /livez)
+  SteadyClock::time_point started_at{};
+};
+
+// Readiness computed at read time from cached state: the gate's answer, forced closed when the last good
+// snapshot is older than `stale_after` (so a wedged probe loop cannot leave the gate open).
+struct Readiness {
+  bool ready = false;
+  std::vector<Reason> reasons;  // as published, plus snapshot_stale if it became stale since
+  bool operator==(const Readiness&) const = default;
+};
+Readiness readiness_at(const PublishedState& state, SteadyClock::time_point now,
+                       std::chrono::milliseconds stale_after, const Policy& policy);
+
+// Liveness: the loop has finished an iteration within `max_silence` (process and loop alive; never Kafka).
+bool alive_at(const PublishedState& state, SteadyClock::time_point now, std::chrono::milliseconds max_silence);
+
+// The seam between the loop and its readers (HTTP, metrics). Thread-safe.
+class StateSource {
+ public:
+  virtual ~StateSource() = default;
+  virtual std::shared_ptr<const PublishedState> current() const = 0;
+};
+
+}  // namespace isrguard::service

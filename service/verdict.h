@@ -1,0 +1,154 @@
+#pragma once
+
+// The judgement: snapshot + policy -> verdict (a list of reasons plus the counts behind them).
+// Pure functions over value types: no clock, no I/O, no threads.
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probes/snapshot.h"
+#include "service/policy.h"
+
+namespace isrguard::service {
+
+using probes::ClusterSnapshot;
+using probes::PartitionInfo;
+using probes::TopicInfo;
+
+struct Reason {
+  std::string code;    // one of service/reasons.h
+  std::int64_t count = 0;  // partitions, brokers or topics affected
+  std::string detail;  // one human line, e.g. "3 partitions; first: orders-2 isr=[1] replicas=[1,2,3]"
+  bool gating = false;  // true when Policy::gates(code)
+
+  bool operator==(const Reason&) const = default;
+};
+
+// Per-partition judgement. `states` holds pstate codes in pstate::kAll order ("healthy" alone if none).
+struct PartitionHealth {
+  std::string topic;
+  PartitionInfo partition;
+  std::int32_t usual_replicas = 0;     // the topic's usual replica count (see classify_partition)
+  std::int32_t min_isr = 0;            // effective min ISR: min(min.insync.replicas, usual_replicas)
+  std::int32_t isr_in_replicas = 0;    // |ISR ∩ replicas|
+  std::vector<std::string> states;
+
+  bool has(std::string_view state) const;
+  bool healthy() const { return states.size() == 1 && states.front() == "healthy"; }
+  bool operator==(const PartitionHealth&) const = default;
+};
+
+struct BrokerHealth {
+  BrokerId id = 0;
+  std::string host;  // empty when missing
+  std::int32_t port = 0;
+  std::string fleet;
+  bool up = false;        // present in metadata
+  bool expected = false;  // listed in Policy::expected_brokers
+  bool controller = false;
+  std::int64_t leader_count = 0;       // partitions it leads
+  std::int64_t replica_count = 0;      // partition replicas it hosts (kafka ...partitioncount)
+  std::int64_t urp_led = 0;            // under-replicated partitions it leads (JMX UnderReplicatedPartitions)
+  std::int64_t under_min_isr_led = 0;  // under-min-ISR partitions it leads
+  std::int64_t at_min_isr_led = 0;     // at-min-ISR partitions it leads
+  std::int64_t out_of_sync_hosted = 0;  // replicas it hosts that are not in the ISR
+  std::int64_t preferred_leader_not_leading = 0;  // partitions where it is first replica but not leader
+
+  bool operator==(const BrokerHealth&) const = default;
+};
+
+struct FleetHealth {
+  std::string name;
+  std::int64_t brokers_up = 0;
+  std::int64_t brokers_missing = 0;  // expected brokers of this fleet absent from metadata
+  std::int64_t leader_count = 0;
+  std::int64_t replica_count = 0;
+  std::int64_t urp_led = 0;
+  std::int64_t out_of_sync_hosted = 0;
+
+  bool operator==(const FleetHealth&) const = default;
+};
+
+struct TopicHealth {
+  std::string name;
+  std::int64_t partitions = 0;
+  std::int32_t usual_replicas = 0;
+  std::int32_t min_insync_replicas = 0;  // configured (or the default when unread)
+  bool min_isr_from_default = false;     // true when DescribeConfigs could not read it
+  std::int32_t effective_min_isr = 0;
+  bool min_isr_risk = false;  // usual_replicas <= min.insync.replicas
+  std::int64_t offline = 0;
+  std::int64_t under_replicated = 0;
+  std::int64_t under_min_isr = 0;
+  std::int64_t at_min_isr = 0;
+  std::int64_t reassigning = 0;
+  std::int64_t errors = 0;
+
+  bool unhealthy() const { return offline + under_replicated + under_min_isr + at_min_isr + errors > 0; }
+  bool operator==(const TopicHealth&) const = default;
+};
+
+struct Counts {
+  std::int64_t topics = 0;      // selected topics (after include/exclude)
+  std::int64_t partitions = 0;  // partitions of selected topics
+  std::int64_t offline = 0;
+  std::int64_t under_replicated = 0;
+  std::int64_t under_min_isr = 0;
+  std::int64_t at_min_isr = 0;
+  std::int64_t reassigning = 0;
+  std::int64_t errors = 0;
+  std::int64_t preferred_replica_imbalance = 0;  // partitions whose leader is not the first replica
+  std::int64_t brokers_up = 0;
+  std::int64_t brokers_missing = 0;
+  std::int64_t excluded_topics = 0;
+
+  bool operator==(const Counts&) const = default;
+};
+
+struct Verdict {
+  std::vector<Reason> reasons;  // in reason::kAll order; gating and reported alike
+  Counts counts;
+  std::vector<BrokerHealth> brokers;  // up and missing-expected, sorted by id
+  std::vector<FleetHealth> fleets;    // sorted by name; every configured fleet present even if empty
+  std::vector<TopicHealth> topics;    // every selected topic, sorted by name
+  std::vector<PartitionHealth> unhealthy_partitions;  // capped at Policy::list_cap, (topic, id) order
+  std::int64_t unhealthy_partitions_total = 0;       // true count, regardless of the cap
+  probes::BrokerId controller_id = -1;
+  std::string cluster_id;
+
+  // Healthy = no gating reason. (Reported-only reasons such as at_min_isr_partitions do not count.)
+  bool healthy() const;
+  std::vector<std::string> gating_codes() const;
+  bool operator==(const Verdict&) const = default;
+};
+
+// Usual replica count of a topic: the most common replica count among its partitions (ties -> smaller).
+// A partition with more replicas than that is mid-reassignment (Kafka adds targets before removing sources).
+std::int32_t usual_replica_count(const TopicInfo& topic);
+
+// Classify one partition of `topic` (whose usual count and effective min ISR are given).
+// Rules (replicas and ISR compared as sets):
+//  - offline: leader == -1, or error LEADER_NOT_AVAILABLE (5) / OFFLINE (?) reported for the partition;
+//  - reassigning: |replicas| > usual_replicas;
+//  - under_replicated: |ISR ∩ replicas| < |replicas|, except while reassigning, when it is
+//    |ISR ∩ replicas| < usual_replicas;
+//  - under_min_isr: |ISR ∩ replicas| < min_isr; at_min_isr: == min_isr (and not offline);
+//  - error: any other non-zero partition error.
+PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p, std::int32_t usual_replicas,
+                                   std::int32_t min_isr);
+
+// The whole verdict. Reasons probe_failed / snapshot_stale are not produced here (see service/assessment.h).
+Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy);
+
+std::ostream& operator<<(std::ostream& os, const Reason& r);
+std::ostream& operator<<(std::ostream& os, const PartitionHealth& p);
+std::ostream& operator<<(std::ostream& os, const BrokerHealth& b);
+std::ostream& operator<<(std::ostream& os, const FleetHealth& f);
+std::ostream& operator<<(std::ostream& os, const TopicHealth& t);
+std::ostream& operator<<(std::ostream& os, const Counts& c);
+std::ostream& operator<<(std::ostream& os, const Verdict& v);
+
+}  // namespace isrguard::service
