@@ -1,0 +1,84 @@
+#pragma once
+
+// Small builders for snapshots in tests: read like the cluster they describe.
+//   auto s = SnapshotBuilder().brokers({1, 2, 3}).topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 2)).build();
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "probes/snapshot.h"
+
+namespace isrguard::testing {
+
+using probes::BrokerId;
+
+inline probes::PartitionInfo partition(std::int32_t id, BrokerId leader, std::vector<BrokerId> replicas,
+                                       std::vector<BrokerId> isr, probes::KafkaError error = {}) {
+  return probes::PartitionInfo{id, leader, std::move(replicas), std::move(isr), std::move(error)};
+}
+
+class TopicBuilder {
+ public:
+  explicit TopicBuilder(std::string name) { t_.name = std::move(name); }
+  TopicBuilder& min_isr(std::int32_t v) { t_.min_insync_replicas = v; return *this; }
+  TopicBuilder& no_min_isr() { t_.min_insync_replicas.reset(); return *this; }
+  TopicBuilder& error(std::int32_t code, std::string name) { t_.error = {code, std::move(name)}; return *this; }
+  TopicBuilder& add(probes::PartitionInfo p) { t_.partitions.push_back(std::move(p)); return *this; }
+  // Appends partition `id` (next free) with the given leader/replicas/isr.
+  TopicBuilder& p(BrokerId leader, std::vector<BrokerId> replicas, std::vector<BrokerId> isr,
+                  probes::KafkaError err = {}) {
+    return add(partition(static_cast<std::int32_t>(t_.partitions.size()), leader, std::move(replicas),
+                         std::move(isr), std::move(err)));
+  }
+  probes::TopicInfo build() const { return t_; }
+  operator probes::TopicInfo() const { return t_; }  // NOLINT: builder convenience
+
+ private:
+  probes::TopicInfo t_;
+};
+
+// A fully in-sync topic: `partitions` partitions, `rf` replicas spread round-robin over `brokers`,
+// leader = first replica, ISR = replicas.
+inline probes::TopicInfo healthy_topic(const std::string& name, int partitions, int rf,
+                                       const std::vector<BrokerId>& brokers, std::int32_t min_isr) {
+  TopicBuilder t(name);
+  t.min_isr(min_isr);
+  for (int i = 0; i < partitions; ++i) {
+    std::vector<BrokerId> replicas;
+    for (int r = 0; r < rf; ++r) replicas.push_back(brokers[(i + r) % brokers.size()]);
+    t.p(replicas.front(), replicas, replicas);
+  }
+  return t.build();
+}
+
+class SnapshotBuilder {
+ public:
+  SnapshotBuilder() {
+    s_.cluster_id = "test-cluster";
+    s_.controller_id = 1;
+  }
+  SnapshotBuilder& broker(BrokerId id, std::string host = "", std::int32_t port = 9092) {
+    if (host.empty()) host = "broker-" + std::to_string(id) + ".example";
+    s_.brokers.push_back(probes::Broker{id, std::move(host), port, std::nullopt});
+    return *this;
+  }
+  SnapshotBuilder& brokers(const std::vector<BrokerId>& ids) {
+    for (auto id : ids) broker(id);
+    return *this;
+  }
+  SnapshotBuilder& topic(probes::TopicInfo t) {
+    s_.topics.push_back(std::move(t));
+    return *this;
+  }
+  SnapshotBuilder& controller(BrokerId id) {
+    s_.controller_id = id;
+    return *this;
+  }
+  probes::ClusterSnapshot build() const { return s_; }
+
+ private:
+  probes::ClusterSnapshot s_;
+};
+
+}  // namespace isrguard::testing

@@ -1,0 +1,176 @@
+#include "service/probe_loop.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <thread>
+
+#include "service/reasons.h"
+#include "tests/support/builders.h"
+
+namespace isrguard::service {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::healthy_topic;
+using testing::SnapshotBuilder;
+using testing::TopicBuilder;
+
+// Hands out scripted results, one per probe; repeats the last one.
+class ScriptedSource : public probes::MetadataSource {
+ public:
+  void push(probes::ProbeResult r) { results_.push_back(std::move(r)); }
+  probes::ProbeResult probe() override {
+    if (results_.size() > 1) {
+      auto r = results_.front();
+      results_.pop_front();
+      return r;
+    }
+    return results_.front();
+  }
+
+ private:
+  std::deque<probes::ProbeResult> results_;
+};
+
+probes::ProbeResult ok(probes::ClusterSnapshot s) { return {std::move(s), std::nullopt, milliseconds(3)}; }
+probes::ProbeResult fail(std::string kind) {
+  return {std::nullopt, probes::ProbeError{std::move(kind), "all brokers down"}, milliseconds(1000)};
+}
+probes::ClusterSnapshot healthy() {
+  return SnapshotBuilder().brokers({1, 2, 3}).topic(healthy_topic("orders", 3, 3, {1, 2, 3}, 2)).build();
+}
+probes::ClusterSnapshot broker3_lost() {
+  return SnapshotBuilder().brokers({1, 2}).topic(TopicBuilder("orders").min_isr(2).p(1, {1, 2, 3}, {1, 2})).build();
+}
+
+Policy expect123() {
+  Policy p = Policy::with_defaults();
+  p.expected_brokers = {1, 2, 3};
+  p.compile();
+  return p;
+}
+
+std::vector<std::string> codes(const std::vector<Reason>& rs) {
+  std::vector<std::string> out;
+  for (const auto& r : rs) out.push_back(r.code);
+  return out;
+}
+
+const SteadyClock::time_point t0 = SteadyClock::time_point{} + std::chrono::hours(1);
+const auto w0 = std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 365 * 50);
+
+TEST(ProbeLoop, NotReadyBeforeFirstProbe) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(30)}, seconds(60));
+  auto st = loop.current();
+  EXPECT_EQ(st->gate.state, GateState::kInitializing);
+  EXPECT_FALSE(readiness_at(*st, t0, seconds(60), loop.policy()).ready);
+}
+
+TEST(ProbeLoop, HealthyThenHoldThenReady) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(30)}, seconds(60));
+  loop.run_once(t0, w0);
+  EXPECT_FALSE(readiness_at(*loop.current(), t0, seconds(60), loop.policy()).ready);
+  loop.run_once(t0 + seconds(30), w0 + seconds(30));
+  auto st = loop.current();
+  EXPECT_TRUE(readiness_at(*st, t0 + seconds(30), seconds(60), loop.policy()).ready);
+  EXPECT_EQ(st->probes_total, 2u);
+  EXPECT_EQ(st->probe_duration.count, 2u);
+  EXPECT_EQ(st->gate_since_wall, w0 + seconds(30));
+}
+
+TEST(ProbeLoop, ProbeFailureClosesAtOnceKeepsLastVerdictAndCountsByKind) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  src.push(ok(healthy()));
+  src.push(fail("transport"));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(0)}, seconds(60));
+  loop.run_once(t0, w0);
+  loop.run_once(t0 + seconds(5), w0);
+  EXPECT_TRUE(loop.current()->gate.ready);
+  loop.run_once(t0 + seconds(10), w0 + seconds(10));
+  auto st = loop.current();
+  EXPECT_FALSE(st->gate.ready);
+  EXPECT_EQ(codes(st->reasons), std::vector<std::string>{"probe_failed"});
+  EXPECT_EQ(st->reasons[0].detail, "transport: all brokers down");
+  EXPECT_EQ(st->probe_failures, (std::map<std::string, std::uint64_t>{{"transport", 1}}));
+  ASSERT_TRUE(st->verdict);
+  EXPECT_TRUE(st->verdict->healthy());
+  EXPECT_EQ(st->last_success, t0 + seconds(5));
+}
+
+TEST(ProbeLoop, FailingLongEnoughAlsoReportsStale) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  src.push(fail("timeout"));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(0)}, seconds(20));
+  loop.run_once(t0, w0);
+  loop.run_once(t0 + seconds(21), w0);
+  EXPECT_EQ(codes(loop.current()->reasons), (std::vector<std::string>{"probe_failed", "snapshot_stale"}));
+}
+
+TEST(ProbeLoop, ReadinessGoesStaleAtReadTimeEvenIfTheLoopIsWedged) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(0)}, seconds(20));
+  loop.run_once(t0, w0);
+  auto st = loop.current();
+  EXPECT_TRUE(readiness_at(*st, t0 + seconds(20), seconds(20), loop.policy()).ready);
+  Readiness later = readiness_at(*st, t0 + seconds(21), seconds(20), loop.policy());
+  EXPECT_FALSE(later.ready);
+  EXPECT_EQ(codes(later.reasons), std::vector<std::string>{"snapshot_stale"});
+}
+
+TEST(ProbeLoop, BrokerLossThenRecoveryReopensOnlyAfterHold) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  src.push(ok(healthy()));
+  src.push(ok(broker3_lost()));
+  src.push(ok(healthy()));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(30)}, seconds(60));
+  loop.run_once(t0, w0);
+  loop.run_once(t0 + seconds(30), w0);
+  ASSERT_TRUE(loop.current()->gate.ready);
+  loop.run_once(t0 + seconds(35), w0);
+  auto closed = loop.current();
+  EXPECT_FALSE(closed->gate.ready);
+  EXPECT_EQ(codes(closed->reasons),
+            (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions", "brokers_missing"}));
+  loop.run_once(t0 + seconds(40), w0);
+  EXPECT_EQ(loop.current()->gate.state, GateState::kRecovering);
+  loop.run_once(t0 + seconds(69), w0);
+  EXPECT_FALSE(loop.current()->gate.ready);
+  loop.run_once(t0 + seconds(70), w0);
+  EXPECT_TRUE(loop.current()->gate.ready);
+  EXPECT_EQ(loop.current()->gate.transitions, 5u);
+}
+
+TEST(ProbeLoop, LivenessFollowsTheHeartbeat) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(0)}, seconds(20));
+  auto st = loop.current();
+  EXPECT_TRUE(alive_at(*st, st->loop_heartbeat + seconds(10), seconds(10)));
+  EXPECT_FALSE(alive_at(*st, st->loop_heartbeat + seconds(11), seconds(10)));
+}
+
+TEST(ProbeLoop, RunStopsPromptlyWhenStopped) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(0)}, seconds(20));
+  std::thread t([&] { loop.run(std::chrono::hours(1)); });
+  // Wait for the first iteration to publish (no fixed sleep), then stop: run() must not wait out the hour.
+  const auto deadline = SteadyClock::now() + seconds(10);
+  while (loop.current()->probes_total == 0 && SteadyClock::now() < deadline) std::this_thread::yield();
+  EXPECT_EQ(loop.current()->probes_total, 1u);
+  loop.stop();
+  t.join();
+}
+
+}  // namespace
+}  // namespace isrguard::service
