@@ -105,6 +105,61 @@ std::map<std::string, std::string> parse_properties(const std::string& text, std
   return out;
 }
 
+std::map<std::string, std::string> translate_java_properties(const std::map<std::string, std::string>& in,
+                                                             std::vector<std::string>& errors) {
+  std::map<std::string, std::string> out = in;
+  auto take = [&](const std::string& key) -> std::optional<std::string> {
+    auto it = out.find(key);
+    if (it == out.end()) return std::nullopt;
+    std::string v = it->second;
+    out.erase(it);
+    return v;
+  };
+  if (auto jaas = take("sasl.jaas.config")) {
+    // e.g. org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";
+    const std::regex module(R"(^\s*([\w.$]+)\s+(required|requisite|sufficient|optional)\b)");
+    const std::regex option(R"re((\w+)\s*=\s*"((?:[^"\\]|\\.)*)")re");
+    std::smatch m;
+    if (!std::regex_search(*jaas, m, module)) {
+      errors.push_back("sasl.jaas.config: cannot parse the login module");
+    } else {
+      const std::string mod = m[1];
+      if (mod.find("PlainLoginModule") == std::string::npos && mod.find("ScramLoginModule") == std::string::npos) {
+        errors.push_back("sasl.jaas.config: login module " + mod +
+                         " is not supported (PLAIN and SCRAM only; use librdkafka sasl.* properties)");
+      }
+      for (auto it = std::sregex_iterator(jaas->begin(), jaas->end(), option); it != std::sregex_iterator(); ++it) {
+        const std::string k = (*it)[1];
+        std::string v;  // JAAS quoting: backslash escapes the next character
+        const std::string raw = (*it)[2];
+        for (std::size_t i = 0; i < raw.size(); ++i) v += (raw[i] == '\\' && i + 1 < raw.size()) ? raw[++i] : raw[i];
+        if (k == "username" && !out.count("sasl.username")) out["sasl.username"] = v;
+        if (k == "password" && !out.count("sasl.password")) out["sasl.password"] = v;
+      }
+      if (!out.count("sasl.username") || !out.count("sasl.password"))
+        errors.push_back("sasl.jaas.config: username and password are required");
+    }
+  }
+  const auto ts_type = take("ssl.truststore.type").value_or("JKS");
+  if (auto loc = take("ssl.truststore.location")) {
+    if (lower(ts_type) == "pem") {
+      if (!out.count("ssl.ca.location")) out["ssl.ca.location"] = *loc;
+    } else {
+      errors.push_back("ssl.truststore.location: " + ts_type +
+                       " truststores cannot be read by librdkafka; use ssl.ca.location with a PEM file "
+                       "(Strimzi: the cluster CA secret's ca.crt)");
+    }
+  }
+  take("ssl.truststore.password");  // meaningless for PEM
+  const auto ks_type = take("ssl.keystore.type").value_or("JKS");
+  if (out.count("ssl.keystore.location") && lower(ks_type) != "pkcs12") {
+    errors.push_back("ssl.keystore.location: " + ks_type +
+                     " keystores cannot be read by librdkafka; use PKCS12 (Strimzi: user.p12 + user.password) "
+                     "or ssl.certificate.location + ssl.key.location PEM files");
+  }
+  return out;
+}
+
 bool is_secret_key(const std::string& key) {
   const std::string k = lower(key);
   for (const char* needle : {"password", "secret", "jaas", "token", "credential"})
@@ -299,7 +354,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
       std::stringstream ss;
       ss << in.rdbuf();
       std::vector<std::string> perr;
-      c.kafka_properties = parse_properties(ss.str(), perr);
+      c.kafka_properties = translate_java_properties(parse_properties(ss.str(), perr), perr);
       for (auto& e : perr) errors.push_back("--kafka-properties " + properties_file + ": " + e);
     }
   }

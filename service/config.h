@@ -69,6 +69,12 @@ ParseOutcome parse_config(int argc, const char* const* argv);
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 // "1-3,7,10-12" -> {1,2,3,7,10,11,12}; nullopt when malformed.
 std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text);
+// Java-client property names -> librdkafka ones, so a standard Kafka client .properties file works:
+// sasl.jaas.config (PlainLoginModule / ScramLoginModule username="" password="") -> sasl.username/password;
+// ssl.truststore.* of type PEM -> ssl.ca.location; ssl.keystore.* of type PKCS12 -> ssl.keystore.*.
+// JKS stores cannot be read by librdkafka: reported as errors. Keys already in librdkafka form pass through.
+std::map<std::string, std::string> translate_java_properties(const std::map<std::string, std::string>& in,
+                                                             std::vector<std::string>& errors);
 // Kafka client .properties text -> key/value (comments, blank lines, '=' or ':' separators, trimming);
 // errors appended with line numbers.
 std::map<std::string, std::string> parse_properties(const std::string& text, std::vector<std::string>& errors);

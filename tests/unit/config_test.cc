@@ -158,3 +158,51 @@ TEST(Config, GateOnReplacesDefaultAndAtMinIsrShortcutAdds) {
 
 }  // namespace
 }  // namespace isrguard::service
+
+namespace isrguard::service {
+namespace {
+
+TEST(JavaProperties, ScramJaasConfigBecomesUsernameAndPassword) {
+  std::vector<std::string> errors;
+  auto out = translate_java_properties(
+      {{"security.protocol", "SASL_SSL"},
+       {"sasl.mechanism", "SCRAM-SHA-512"},
+       {"sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"isrguard\" "
+        "password=\"p@ss\\\"word\";"},
+       {"ssl.truststore.type", "PEM"},
+       {"ssl.truststore.location", "/etc/kafka-ca/ca.crt"}},
+      errors);
+  EXPECT_EQ(errors, std::vector<std::string>{});
+  EXPECT_EQ(out, (std::map<std::string, std::string>{{"security.protocol", "SASL_SSL"},
+                                                      {"sasl.mechanism", "SCRAM-SHA-512"},
+                                                      {"sasl.username", "isrguard"},
+                                                      {"sasl.password", "p@ss\"word"},
+                                                      {"ssl.ca.location", "/etc/kafka-ca/ca.crt"}}));
+}
+
+TEST(JavaProperties, JksStoresAndUnknownModulesAreErrors) {
+  std::vector<std::string> errors;
+  translate_java_properties({{"ssl.truststore.location", "/x.jks"},
+                             {"ssl.keystore.location", "/k.jks"},
+                             {"sasl.jaas.config", "com.example.KerberosThing required useKeyTab=true;"}},
+                            errors);
+  ASSERT_EQ(errors.size(), 4u);
+  EXPECT_EQ(errors[0].rfind("sasl.jaas.config: login module com.example.KerberosThing is not supported", 0), 0u);
+  EXPECT_EQ(errors[1], "sasl.jaas.config: username and password are required");
+  EXPECT_EQ(errors[2].rfind("ssl.truststore.location: JKS truststores cannot be read", 0), 0u);
+  EXPECT_EQ(errors[3].rfind("ssl.keystore.location: JKS keystores cannot be read", 0), 0u);
+}
+
+TEST(JavaProperties, LibrdkafkaNamesPassThrough) {
+  std::vector<std::string> errors;
+  std::map<std::string, std::string> in{{"ssl.ca.location", "/ca.pem"}, {"ssl.keystore.location", "/u.p12"},
+                                        {"ssl.keystore.password", "x"}, {"ssl.keystore.type", "PKCS12"}};
+  auto out = translate_java_properties(in, errors);
+  EXPECT_TRUE(errors.empty());
+  in.erase("ssl.keystore.type");
+  EXPECT_EQ(out, in);
+}
+
+}  // namespace
+}  // namespace isrguard::service
