@@ -15,15 +15,69 @@ constexpr std::int32_t kLeaderNotAvailable = 5;
 constexpr std::int32_t kReplicaNotAvailable = 9;  // informational: some replica offline; judged from ISR
 constexpr std::size_t kDetailExamples = 3;
 
-std::vector<BrokerId> as_set(const std::vector<BrokerId>& v) {
-  std::vector<BrokerId> s(v);
-  std::sort(s.begin(), s.end());
-  s.erase(std::unique(s.begin(), s.end()), s.end());
-  return s;
+// Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing.
+bool contains(const std::vector<BrokerId>& v, BrokerId id) { return std::find(v.begin(), v.end(), id) != v.end(); }
+bool first_occurrence(const std::vector<BrokerId>& v, std::size_t i) {
+  return std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) == v.begin() + static_cast<std::ptrdiff_t>(i);
+}
+std::int32_t distinct(const std::vector<BrokerId>& v) {
+  std::int32_t n = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) n += first_occurrence(v, i) ? 1 : 0;
+  return n;
 }
 
-bool contains(const std::vector<BrokerId>& sorted, BrokerId id) {
-  return std::binary_search(sorted.begin(), sorted.end(), id);
+// Partition states as bits, in pstate::kAll order, so judge() can classify without allocating.
+enum StateBit : unsigned {
+  kBitOffline = 1u << 0,
+  kBitUnderReplicated = 1u << 1,
+  kBitUnderMinIsr = 1u << 2,
+  kBitAtMinIsr = 1u << 3,
+  kBitReassigning = 1u << 4,
+  kBitError = 1u << 5,
+};
+
+struct Assessment {
+  unsigned bits = 0;
+  std::int32_t in_sync = 0;
+};
+
+Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr) {
+  Assessment a;
+  for (std::size_t i = 0; i < p.isr.size(); ++i)
+    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i])) ++a.in_sync;
+  const std::int32_t n_replicas = distinct(p.replicas);
+  const bool offline = p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
+  const bool reassigning = n_replicas > usual_replicas;
+  // While reassigning, Kafka does not count the replicas being added; we cannot tell which those are from
+  // metadata, so the partition is under-replicated only when fewer than the usual count are in sync.
+  const std::int32_t wanted = reassigning ? usual_replicas : n_replicas;
+  // An offline partition is only "offline": it has no leader to report URP or min-ISR state (as in Kafka).
+  if (offline) a.bits |= kBitOffline;
+  if (!offline && a.in_sync < wanted) a.bits |= kBitUnderReplicated;
+  if (!offline && a.in_sync < min_isr) a.bits |= kBitUnderMinIsr;
+  // At min ISR only when degraded: a fully replicated partition whose replica count equals min ISR is a
+  // configuration risk (min_isr_risk_topics), not a live state.
+  if (!offline && a.in_sync == min_isr && a.in_sync < wanted) a.bits |= kBitAtMinIsr;
+  if (reassigning) a.bits |= kBitReassigning;
+  if (!p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable) a.bits |= kBitError;
+  return a;
+}
+
+// Unhealthy = any state but "reassigning" alone.
+bool unhealthy(unsigned bits) { return (bits & ~static_cast<unsigned>(kBitReassigning)) != 0; }
+
+PartitionHealth materialize(const std::string& topic, const PartitionInfo& p, std::int32_t usual_replicas,
+                            std::int32_t min_isr, const Assessment& a) {
+  PartitionHealth h;
+  h.topic = topic;
+  h.partition = p;
+  h.usual_replicas = usual_replicas;
+  h.min_isr = min_isr;
+  h.isr_in_replicas = a.in_sync;
+  for (std::size_t i = 0; i + 1 < pstate::kAll.size(); ++i)  // the last code is "healthy"
+    if (a.bits & (1u << i)) h.states.emplace_back(pstate::kAll[i]);
+  if (h.states.empty()) h.states.emplace_back(pstate::kHealthy);
+  return h;
 }
 
 std::string ids(const std::vector<BrokerId>& v) {
@@ -36,9 +90,10 @@ std::string ids(const std::vector<BrokerId>& v) {
 struct Tally {
   std::int64_t count = 0;
   std::vector<std::string> examples;
-  void add(std::string example) {
+  template <typename MakeExample>  // called only for the first few, so large clusters build few strings
+  void add(MakeExample&& make) {
     ++count;
-    if (examples.size() < kDetailExamples) examples.push_back(std::move(example));
+    if (examples.size() < kDetailExamples) examples.push_back(make());
   }
   std::string detail(std::string_view noun) const {
     std::string d = std::to_string(count) + " " + std::string(noun);
@@ -51,11 +106,10 @@ struct Tally {
   }
 };
 
-std::string partition_example(const PartitionHealth& h) {
-  std::string s = h.topic + "-" + std::to_string(h.partition.id) + " leader=" + std::to_string(h.partition.leader) +
-                  " replicas=" + ids(h.partition.replicas) + " isr=" + ids(h.partition.isr);
-  if (!h.partition.error.ok()) s += " error=" + (h.partition.error.name.empty() ? std::to_string(h.partition.error.code)
-                                                                                   : h.partition.error.name);
+std::string partition_example(const std::string& topic, const PartitionInfo& p) {
+  std::string s = topic + "-" + std::to_string(p.id) + " leader=" + std::to_string(p.leader) +
+                  " replicas=" + ids(p.replicas) + " isr=" + ids(p.isr);
+  if (!p.error.ok()) s += " error=" + (p.error.name.empty() ? std::to_string(p.error.code) : p.error.name);
   return s;
 }
 
@@ -78,7 +132,7 @@ std::vector<std::string> Verdict::gating_codes() const {
 
 std::int32_t usual_replica_count(const TopicInfo& topic) {
   std::map<std::int32_t, std::int64_t> freq;
-  for (const auto& p : topic.partitions) ++freq[static_cast<std::int32_t>(as_set(p.replicas).size())];
+  for (const auto& p : topic.partitions) ++freq[distinct(p.replicas)];
   std::int32_t best = 0;
   std::int64_t best_n = -1;
   for (const auto& [rf, n] : freq) {  // ascending rf: ties keep the smaller
@@ -92,37 +146,7 @@ std::int32_t usual_replica_count(const TopicInfo& topic) {
 
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p, std::int32_t usual_replicas,
                                    std::int32_t min_isr) {
-  PartitionHealth h;
-  h.topic = topic;
-  h.partition = p;
-  h.usual_replicas = usual_replicas;
-  h.min_isr = min_isr;
-  const auto replicas = as_set(p.replicas);
-  const auto isr = as_set(p.isr);
-  std::int32_t in_sync = 0;
-  for (BrokerId id : isr)
-    if (contains(replicas, id)) ++in_sync;
-  h.isr_in_replicas = in_sync;
-
-  const auto n_replicas = static_cast<std::int32_t>(replicas.size());
-  const bool offline = p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
-  const bool reassigning = n_replicas > usual_replicas;
-  // While reassigning, Kafka does not count the replicas being added; we cannot tell which those are from
-  // metadata, so the partition is under-replicated only when fewer than the usual count are in sync.
-  const std::int32_t wanted = reassigning ? usual_replicas : n_replicas;
-  const bool other_error = !p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable;
-
-  // An offline partition is only "offline": it has no leader to report URP or min-ISR state (as in Kafka).
-  if (offline) h.states.emplace_back(pstate::kOffline);
-  if (!offline && in_sync < wanted) h.states.emplace_back(pstate::kUnderReplicated);
-  if (!offline && in_sync < min_isr) h.states.emplace_back(pstate::kUnderMinIsr);
-  // At min ISR only when degraded: a fully replicated partition whose replica count equals min ISR is a
-  // configuration risk (min_isr_risk_topics), not a live state.
-  if (!offline && in_sync == min_isr && in_sync < wanted) h.states.emplace_back(pstate::kAtMinIsr);
-  if (reassigning) h.states.emplace_back(pstate::kReassigning);
-  if (other_error) h.states.emplace_back(pstate::kError);
-  if (h.states.empty()) h.states.emplace_back(pstate::kHealthy);
-  return h;
+  return materialize(topic, p, usual_replicas, min_isr, assess(p, usual_replicas, min_isr));
 }
 
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
@@ -164,27 +188,31 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
     th.effective_min_isr = std::min(th.min_insync_replicas, th.usual_replicas);
     th.min_isr_risk = th.usual_replicas > 0 && th.usual_replicas <= th.min_insync_replicas;
     if (th.min_isr_risk)
-      risk.add(topic.name + " replicas=" + std::to_string(th.usual_replicas) +
-               " min.insync.replicas=" + std::to_string(th.min_insync_replicas));
-    if (th.min_isr_from_default) unknown_min_isr.add(topic.name);
+      risk.add([&] {
+        return topic.name + " replicas=" + std::to_string(th.usual_replicas) +
+               " min.insync.replicas=" + std::to_string(th.min_insync_replicas);
+      });
+    if (th.min_isr_from_default) unknown_min_isr.add([&] { return topic.name; });
     if (!topic.error.ok()) {
       ++th.errors;
-      errors.add("topic " + topic.name + " error=" + (topic.error.name.empty() ? std::to_string(topic.error.code)
-                                                                              : topic.error.name));
+      errors.add([&] {
+        return "topic " + topic.name + " error=" +
+               (topic.error.name.empty() ? std::to_string(topic.error.code) : topic.error.name);
+      });
     }
 
     for (const auto& p : topic.partitions) {
-      PartitionHealth h = classify_partition(topic.name, p, th.usual_replicas, th.effective_min_isr);
-      const bool is_offline = h.has(pstate::kOffline), is_urp = h.has(pstate::kUnderReplicated),
-                 is_under = h.has(pstate::kUnderMinIsr), is_at = h.has(pstate::kAtMinIsr),
-                 is_err = h.has(pstate::kError);
+      const Assessment a = assess(p, th.usual_replicas, th.effective_min_isr);
+      const bool is_urp = a.bits & kBitUnderReplicated, is_under = a.bits & kBitUnderMinIsr,
+                 is_at = a.bits & kBitAtMinIsr;
+      auto example = [&] { return partition_example(topic.name, p); };
       ++v.counts.partitions;
-      if (is_offline) { ++th.offline; offline.add(partition_example(h)); }
-      if (is_urp) { ++th.under_replicated; urp.add(partition_example(h)); }
-      if (is_under) { ++th.under_min_isr; under_min.add(partition_example(h)); }
-      if (is_at) { ++th.at_min_isr; at_min.add(partition_example(h)); }
-      if (h.has(pstate::kReassigning)) ++th.reassigning;
-      if (is_err) { ++th.errors; errors.add(partition_example(h)); }
+      if (a.bits & kBitOffline) { ++th.offline; offline.add(example); }
+      if (is_urp) { ++th.under_replicated; urp.add(example); }
+      if (is_under) { ++th.under_min_isr; under_min.add(example); }
+      if (is_at) { ++th.at_min_isr; at_min.add(example); }
+      if (a.bits & kBitReassigning) ++th.reassigning;
+      if (a.bits & kBitError) { ++th.errors; errors.add(example); }
 
       if (p.leader != probes::kNoLeader) {
         BrokerHealth& leader = ensure(p.leader);
@@ -197,16 +225,17 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
           ++ensure(p.replicas.front()).preferred_leader_not_leading;
         }
       }
-      const auto isr = as_set(p.isr);
-      for (BrokerId r : as_set(p.replicas)) {
-        BrokerHealth& b = ensure(r);
+      for (std::size_t i = 0; i < p.replicas.size(); ++i) {
+        if (!first_occurrence(p.replicas, i)) continue;
+        BrokerHealth& b = ensure(p.replicas[i]);
         ++b.replica_count;
-        if (!contains(isr, r)) ++b.out_of_sync_hosted;
+        if (!contains(p.isr, p.replicas[i])) ++b.out_of_sync_hosted;
       }
 
-      if (!h.healthy() && !(h.states.size() == 1 && h.has(pstate::kReassigning))) {
+      if (unhealthy(a.bits)) {
         ++unhealthy_total;
-        if (v.unhealthy_partitions.size() < policy.list_cap) v.unhealthy_partitions.push_back(std::move(h));
+        if (v.unhealthy_partitions.size() < policy.list_cap)
+          v.unhealthy_partitions.push_back(materialize(topic.name, p, th.usual_replicas, th.effective_min_isr, a));
       }
     }
     v.counts.offline += th.offline;
@@ -235,8 +264,10 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
     } else {
       ++f.brokers_missing;
       ++v.counts.brokers_missing;
-      missing.add("broker " + std::to_string(id) + " (" + b.fleet + ", " +
-                  (b.expected ? "expected" : "hosts replicas") + ")");
+      missing.add([&] {
+        return "broker " + std::to_string(id) + " (" + b.fleet + ", " + (b.expected ? "expected" : "hosts replicas") +
+               ")";
+      });
     }
     f.leader_count += b.leader_count;
     f.replica_count += b.replica_count;
