@@ -1,0 +1,577 @@
+#include "probes/rdkafka_source.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+namespace isrguard::probes {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr const char* kMinIsrConfig = "min.insync.replicas";
+// librdkafka bounds socket.timeout.ms to [10, 300000] and socket.connection.setup.timeout.ms to >= 1000.
+constexpr milliseconds kMinProbeTimeout{10};
+constexpr milliseconds kMaxProbeTimeout{300000};
+constexpr milliseconds kMinConnectionSetupTimeout{1000};
+constexpr int kMaxMockBrokers = 64;
+
+int remaining_ms(Clock::time_point deadline) {
+  const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
+  return static_cast<int>(std::clamp<long long>(left, 0, kMaxProbeTimeout.count()));
+}
+
+std::string err_text(rd_kafka_resp_err_t err) {
+  return std::string(rd_kafka_err2name(err)) + " (" + rd_kafka_err2str(err) + ")";
+}
+
+// ---- logging -------------------------------------------------------------------------------------------
+
+// Receives librdkafka's log and error callbacks (from librdkafka's threads) and writes them to spdlog.
+// Owned by Impl and outlives the rd_kafka_t handle. Guards against spam: a message that differs only in
+// numbers (ports, ms, counts) from one logged in the last minute is counted, not logged; the count is shown
+// with the next one logged. Values of secret properties are replaced by "<redacted>" in every line.
+class LogSink {
+ public:
+  explicit LogSink(std::vector<std::string> secret_values) : secrets_(std::move(secret_values)) {}
+
+  void log(int syslog_level, const char* fac, const char* buf) {
+    const spdlog::level::level_enum level = syslog_level <= 3   ? spdlog::level::err
+                                            : syslog_level == 4 ? spdlog::level::warn
+                                            : syslog_level == 5 ? spdlog::level::info
+                                                                : spdlog::level::debug;
+    std::string msg = scrub(buf ? buf : "");
+    const std::string fac_s = fac ? fac : "";
+    std::size_t suppressed = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (recent_.size() > 512) recent_.clear();  // bound memory; at worst one repeated line
+      const std::string key = fac_s + '|' + normalized(msg);
+      const auto now = Clock::now();
+      auto [it, inserted] = recent_.try_emplace(key, Recent{now, 0});
+      if (!inserted) {
+        if (now - it->second.logged_at < kRepeatWindow) {
+          ++it->second.suppressed;
+          return;
+        }
+        suppressed = it->second.suppressed;
+        it->second = Recent{now, 0};
+      }
+    }
+    if (suppressed > 0)
+      spdlog::log(level, "librdkafka {}: {} ({} similar suppressed in the last minute)", fac_s, msg, suppressed);
+    else
+      spdlog::log(level, "librdkafka {}: {}", fac_s, msg);
+  }
+
+  // Errors from error_cb. They repeat the broker failures librdkafka also logs, and the probe reports its
+  // outcome, so they are kept (for probe error messages) and logged at debug only; fatal ones at error.
+  void error(rd_kafka_t* rk, int err, const char* reason) {
+    std::string text = scrub(reason ? reason : "");
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char fatal[512] = "";
+      const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+      spdlog::error("librdkafka fatal error {}: {}", rd_kafka_err2name(orig), scrub(fatal));
+    } else {
+      spdlog::debug("librdkafka error {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), text);
+    }
+    std::lock_guard lock(mu_);
+    last_error_ = std::move(text);
+  }
+
+  // Last error_cb reason since the last clear (empty when none): "host:port/id: Connect to ... failed: ...".
+  std::string last_error() const {
+    std::lock_guard lock(mu_);
+    return last_error_;
+  }
+  void clear_last_error() {
+    std::lock_guard lock(mu_);
+    last_error_.clear();
+  }
+
+  std::string scrub(std::string s) const {
+    for (const auto& secret : secrets_) {
+      for (auto pos = s.find(secret); pos != std::string::npos; pos = s.find(secret, pos + 10))
+        s.replace(pos, secret.size(), "<redacted>");
+    }
+    return s;
+  }
+
+ private:
+  static constexpr auto kRepeatWindow = std::chrono::minutes(1);
+  struct Recent {
+    Clock::time_point logged_at;
+    std::size_t suppressed = 0;
+  };
+
+  static std::string normalized(const std::string& msg) {
+    std::string out;
+    out.reserve(msg.size());
+    for (char c : msg) {
+      const bool digit = std::isdigit(static_cast<unsigned char>(c)) != 0;
+      if (!digit) out.push_back(c);
+      else if (out.empty() || out.back() != '#') out.push_back('#');
+    }
+    // librdkafka appends its own repeat count; the same failure with a count is still the same failure.
+    constexpr std::string_view kCount = ", # identical error(s) suppressed";
+    if (const auto pos = out.find(kCount); pos != std::string::npos) out.erase(pos, kCount.size());
+    return out;
+  }
+
+  const std::vector<std::string> secrets_;  // immutable after construction: read without the lock
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Recent> recent_;
+  std::string last_error_;
+};
+
+void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  if (auto* sink = static_cast<LogSink*>(rd_kafka_opaque(rk))) sink->log(level, fac, buf);
+}
+
+void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  if (auto* sink = static_cast<LogSink*>(opaque)) sink->error(rk, err, reason);
+}
+
+// ---- small RAII helpers ---------------------------------------------------------------------------------
+
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+struct OptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+};
+struct Resources {
+  std::vector<rd_kafka_ConfigResource_t*> v;
+  ~Resources() { rd_kafka_ConfigResource_destroy_array(v.data(), v.size()); }
+};
+
+std::string kind_of(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+      return "timeout";
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+      return "transport";
+    default:
+      return "metadata";
+  }
+}
+
+std::optional<std::int32_t> parse_int(const char* s) {
+  if (!s) return std::nullopt;
+  const std::string_view v(s);
+  std::int32_t out = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+// ---- public helpers -------------------------------------------------------------------------------------
+
+std::vector<MockTopicSpec> demo_mock_topics() {
+  return {{"audit-log", 1}, {"orders", 6}, {"payments", 3}};
+}
+
+bool is_secret_property(const std::string& key) {
+  std::string k;
+  for (char c : key) k.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (const char* needle : {"password", "secret", "jaas", "token", "credential", "key.pem", "oauthbearer.config"})
+    if (k.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+std::ostream& operator<<(std::ostream& os, const RdKafkaSourceConfig& c) {
+  os << "RdKafkaSourceConfig{timeout=" << c.probe_timeout.count() << "ms min_isr_refresh=" << c.min_isr_refresh.count()
+     << "ms min_isr_retry=" << c.min_isr_retry.count() << "ms min_isr_max_age=" << c.min_isr_max_age.count()
+     << "ms mock_brokers=" << c.mock_brokers;
+  for (const auto& [k, v] : c.properties) os << ' ' << k << '=' << (is_secret_property(k) ? "<redacted>" : v);
+  return os << '}';
+}
+
+std::ostream& operator<<(std::ostream& os, const MockTopicSpec& t) {
+  return os << "MockTopic{" << t.name << " partitions=" << t.partitions << '}';
+}
+
+// ---- Impl -----------------------------------------------------------------------------------------------
+
+struct RdKafkaSource::Impl {
+  RdKafkaSourceConfig config;
+  std::unique_ptr<LogSink> sink;          // declared before rk: outlives it
+  rd_kafka_conf_t* conf_template = nullptr;  // validated; duplicated for each creation attempt
+  rd_kafka_t* rk = nullptr;               // producer handle: never produces, so nothing to flush on destroy
+  std::string bootstrap;                  // for messages (never contains secrets)
+  std::string last_create_error;          // logged once per distinct message
+  std::string last_config_problem;        // logged once per distinct message
+  MinIsrCache min_isr;
+
+  explicit Impl(RdKafkaSourceConfig c)
+      : config(std::move(c)),
+        min_isr(MinIsrCacheOptions{config.min_isr_refresh, config.min_isr_retry, config.min_isr_max_age}) {}
+
+  ~Impl() {
+    if (rk) {
+      const auto start = Clock::now();
+      rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+      spdlog::debug("kafka client closed in {} ms",
+                    std::chrono::duration_cast<milliseconds>(Clock::now() - start).count());
+    }
+    if (conf_template) rd_kafka_conf_destroy(conf_template);
+  }
+
+  void build_template();
+  bool try_create();
+  ProbeResult probe();
+  std::map<std::string, MinIsrOutcome> describe_min_isr(const std::vector<std::string>& topics,
+                                                         const ClusterSnapshot& snap, Clock::time_point deadline);
+  void log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes);
+};
+
+void RdKafkaSource::Impl::build_template() {
+  std::vector<std::string> errors;
+  const auto& cfg = config;
+  if (cfg.probe_timeout < kMinProbeTimeout || cfg.probe_timeout > kMaxProbeTimeout)
+    errors.push_back("probe timeout must be between " + std::to_string(kMinProbeTimeout.count()) + "ms and " +
+                     std::to_string(kMaxProbeTimeout.count()) + "ms (got " +
+                     std::to_string(cfg.probe_timeout.count()) + "ms)");
+  if (cfg.min_isr_refresh <= milliseconds::zero()) errors.push_back("min.insync.replicas refresh period must be > 0");
+  if (cfg.min_isr_retry < milliseconds::zero()) errors.push_back("min.insync.replicas retry spacing must be >= 0");
+  if (cfg.min_isr_max_age < cfg.min_isr_refresh)
+    errors.push_back("min.insync.replicas max age must be at least the refresh period");
+  if (cfg.mock_brokers < 0 || cfg.mock_brokers > kMaxMockBrokers)
+    errors.push_back("mock broker count must be between 0 and " + std::to_string(kMaxMockBrokers));
+
+  std::vector<std::string> secrets;
+  for (const auto& [k, v] : cfg.properties)
+    if (is_secret_property(k) && v.size() >= 3) secrets.push_back(v);
+  sink = std::make_unique<LogSink>(std::move(secrets));
+
+  conf_template = rd_kafka_conf_new();
+  char errstr[512];
+  std::vector<std::string> bad_keys;
+  for (const auto& [key, value] : cfg.properties) {
+    errstr[0] = '\0';
+    if (rd_kafka_conf_set(conf_template, key.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+      // librdkafka's message quotes the value; never show a secret one.
+      std::string why = errstr;
+      if (is_secret_property(key) && value.size() > 0)
+        for (auto pos = why.find(value); pos != std::string::npos; pos = why.find(value, pos + 10))
+          why.replace(pos, value.size(), "<redacted>");
+      bad_keys.push_back(key);
+      errors.push_back("Kafka client property '" + key + "': " + why);
+    }
+  }
+  const bool has_bootstrap = cfg.properties.contains("bootstrap.servers") ||
+                             cfg.properties.contains("metadata.broker.list");
+  if (!has_bootstrap && cfg.mock_brokers == 0)
+    errors.push_back("Kafka client property 'bootstrap.servers' is not set");
+
+  if (!errors.empty()) {
+    std::string msg = "invalid Kafka client configuration";
+    if (!bad_keys.empty()) {
+      msg += " (bad keys:";
+      for (const auto& k : bad_keys) msg += " " + k;
+      msg += ")";
+    }
+    msg += ": ";
+    for (std::size_t i = 0; i < errors.size(); ++i) msg += (i ? "; " : "") + errors[i];
+    throw std::invalid_argument(msg);
+  }
+
+  // Adapter defaults; a user value wins unless it would unbound the probe.
+  auto set = [&](const std::string& key, const std::string& value) {
+    if (rd_kafka_conf_set(conf_template, key.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+      throw std::logic_error("librdkafka rejected adapter default " + key + "=" + value + ": " + errstr);
+  };
+  auto user_ms = [&](const std::string& key) -> std::optional<long long> {
+    const auto it = cfg.properties.find(key);
+    if (it == cfg.properties.end()) return std::nullopt;
+    return std::stoll(it->second);  // accepted by rd_kafka_conf_set above, so numeric
+  };
+  auto set_default = [&](const std::string& key, const std::string& value) {
+    if (!cfg.properties.contains(key)) set(key, value);
+  };
+  auto cap = [&](const std::string& key, long long limit) {
+    const auto user = user_ms(key);
+    if (user && *user <= limit) return;
+    if (user) spdlog::info("kafka client: {} lowered from {} to {} ms so that probes stay bounded", key, *user, limit);
+    set(key, std::to_string(limit));
+  };
+  const long long timeout_ms = cfg.probe_timeout.count();
+  cap("socket.timeout.ms", timeout_ms);
+  cap("socket.connection.setup.timeout.ms", std::max<long long>(timeout_ms, kMinConnectionSetupTimeout.count()));
+  set_default("client.id", "isrguard");
+  set_default("reconnect.backoff.ms", "100");
+  set_default("reconnect.backoff.max.ms", "1000");
+  set_default("topic.metadata.refresh.interval.ms", "60000");
+  set_default("log.connection.close", "false");
+  if (cfg.mock_brokers > 0) set("test.mock.num.brokers", std::to_string(cfg.mock_brokers));
+
+  rd_kafka_conf_set_opaque(conf_template, sink.get());
+  rd_kafka_conf_set_log_cb(conf_template, log_cb);
+  rd_kafka_conf_set_error_cb(conf_template, error_cb);
+
+  if (cfg.mock_brokers == 0) {
+    const auto it = cfg.properties.find("bootstrap.servers");
+    bootstrap = it != cfg.properties.end() ? it->second : cfg.properties.at("metadata.broker.list");
+  }
+}
+
+bool RdKafkaSource::Impl::try_create() {
+  char errstr[512] = "";
+  rd_kafka_conf_t* conf = rd_kafka_conf_dup(conf_template);
+  rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);  // not consumed on failure
+    std::string why = sink->scrub(errstr);
+    if (why != last_create_error) spdlog::error("kafka client cannot be created: {}", why);
+    last_create_error = std::move(why);
+    return false;
+  }
+  if (!last_create_error.empty()) spdlog::info("kafka client created");
+  last_create_error.clear();
+
+  if (config.mock_brokers > 0) {
+    rd_kafka_mock_cluster_t* mcluster = rd_kafka_handle_mock_cluster(rk);
+    if (!mcluster) {
+      last_create_error = "test.mock.num.brokers set but librdkafka created no mock cluster";
+      rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+      rk = nullptr;
+      return false;
+    }
+    bootstrap = rd_kafka_mock_cluster_bootstraps(mcluster);
+    for (const auto& t : demo_mock_topics()) {
+      const rd_kafka_resp_err_t err =
+          rd_kafka_mock_topic_create(mcluster, t.name.c_str(), t.partitions, std::min(3, config.mock_brokers));
+      if (err) spdlog::warn("mock cluster: cannot create topic {}: {}", t.name, err_text(err));
+    }
+    spdlog::info("using librdkafka's mock cluster: {} brokers at {}", config.mock_brokers, bootstrap);
+  }
+  return true;
+}
+
+ProbeResult RdKafkaSource::Impl::probe() {
+  const auto start = Clock::now();
+  const auto taken_at = std::chrono::system_clock::now();
+  const auto deadline = start + config.probe_timeout;
+  auto elapsed = [&] { return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start); };
+  auto fail = [&](std::string kind, std::string message) {
+    ProbeResult r;
+    r.error = ProbeError{std::move(kind), std::move(message)};
+    r.duration = elapsed();
+    return r;
+  };
+
+  if (!rk && !try_create())
+    return fail("client", "cannot create Kafka client for " + (bootstrap.empty() ? "mock cluster" : bootstrap) +
+                              ": " + last_create_error);
+
+  rd_kafka_poll(rk, 0);  // serve error callbacks queued since the last probe (nothing else is queued)
+
+  const rd_kafka_metadata_t* raw = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &raw, remaining_ms(deadline));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_poll(rk, 0);  // pick up the broker error that explains it, if one arrived meanwhile
+    const std::string kind = kind_of(err);
+    std::string msg;
+    if (kind == "timeout")
+      msg = "no metadata from " + bootstrap + " within " + std::to_string(config.probe_timeout.count()) + " ms";
+    else if (kind == "transport")
+      msg = "no Kafka broker reachable (bootstrap " + bootstrap + ")";
+    else
+      msg = "metadata request to " + bootstrap + " failed";
+    msg += ": " + err_text(err);
+    if (const std::string last = sink->last_error(); !last.empty()) msg += "; last broker error: " + last;
+    return fail(kind, msg);
+  }
+  sink->clear_last_error();
+  const std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
+
+  ClusterSnapshot snap;
+  snap.taken_at = taken_at;
+  for (int i = 0; i < md->broker_cnt; ++i) {
+    const auto& b = md->brokers[i];
+    snap.brokers.push_back(Broker{b.id, b.host ? b.host : "", b.port, std::nullopt});
+  }
+  std::sort(snap.brokers.begin(), snap.brokers.end(), [](const Broker& a, const Broker& b) { return a.id < b.id; });
+
+  auto kafka_error = [](rd_kafka_resp_err_t e) {
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? KafkaError{} : KafkaError{static_cast<std::int32_t>(e), rd_kafka_err2name(e)};
+  };
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    TopicInfo topic;
+    topic.name = t.topic ? t.topic : "";
+    topic.error = kafka_error(t.err);
+    for (int j = 0; j < t.partition_cnt; ++j) {
+      const auto& p = t.partitions[j];
+      PartitionInfo part;
+      part.id = p.id;
+      part.leader = p.leader;
+      part.replicas.assign(p.replicas, p.replicas + p.replica_cnt);
+      part.isr.assign(p.isrs, p.isrs + p.isr_cnt);
+      part.error = kafka_error(p.err);
+      topic.partitions.push_back(std::move(part));
+    }
+    std::sort(topic.partitions.begin(), topic.partitions.end(),
+              [](const PartitionInfo& a, const PartitionInfo& b) { return a.id < b.id; });
+    snap.topics.push_back(std::move(topic));
+  }
+  std::sort(snap.topics.begin(), snap.topics.end(),
+            [](const TopicInfo& a, const TopicInfo& b) { return a.name < b.name; });
+
+  // Both are cached from the metadata response just received, so these return at once; the budget only
+  // matters for brokers too old to report them (then they return "unknown" without waiting, see librdkafka).
+  snap.controller_id = rd_kafka_controllerid(rk, remaining_ms(deadline));
+  if (char* id = rd_kafka_clusterid(rk, remaining_ms(deadline))) {
+    snap.cluster_id = id;
+    rd_kafka_mem_free(rk, id);
+  }
+
+  std::vector<std::string> names;
+  names.reserve(snap.topics.size());
+  for (const auto& t : snap.topics) names.push_back(t.name);
+  const auto ask_at = Clock::now();
+  const MinIsrAsk ask = min_isr.plan(names, ask_at);
+  if (!ask.empty()) {
+    const auto outcomes = describe_min_isr(ask.topics, snap, deadline);
+    log_config_problem(outcomes);
+    min_isr.record(ask, outcomes, ask_at);
+  }
+  const auto now = Clock::now();
+  for (auto& t : snap.topics) {
+    const MinIsrOutcome o = min_isr.lookup(t.name, now);
+    t.min_insync_replicas = o.value;
+    if (!o.value) snap.config_errors.push_back("topic " + t.name + ": " + o.error);
+  }
+
+  snap.duration = elapsed();
+  ProbeResult r;
+  r.duration = snap.duration;
+  r.snapshot = std::move(snap);
+  return r;
+}
+
+std::map<std::string, MinIsrOutcome> RdKafkaSource::Impl::describe_min_isr(const std::vector<std::string>& topics,
+                                                                           const ClusterSnapshot& snap,
+                                                                           Clock::time_point deadline) {
+  std::map<std::string, MinIsrOutcome> out;
+  auto fail_all = [&](const std::string& why) {
+    for (const auto& t : topics) out[t] = MinIsrOutcome::failed(why);
+    return out;
+  };
+  // librdkafka sends DescribeConfigs to the controller named in metadata and waits (up to the request
+  // timeout) until that broker is up. When metadata names no controller, or one that is not a broker
+  // (librdkafka's mock cluster says 0), the wait is certain to time out: say so instead of spending the budget.
+  if (snap.controller_id < 0) return fail_all("DescribeConfigs not sent: metadata names no controller");
+  const bool known = std::any_of(snap.brokers.begin(), snap.brokers.end(),
+                                 [&](const Broker& b) { return b.id == snap.controller_id; });
+  if (!known)
+    return fail_all("DescribeConfigs not sent: metadata names controller " + std::to_string(snap.controller_id) +
+                    ", which is not among the brokers");
+  const int budget = remaining_ms(deadline);
+  if (budget <= 0) return fail_all("DescribeConfigs not sent: probe timeout used up by metadata");
+
+  char errstr[512];
+  Resources res;
+  res.v.reserve(topics.size());
+  for (const auto& t : topics) {
+    rd_kafka_ConfigResource_t* r = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str());
+    res.v.push_back(r);
+    // Names the one config we want, so the request asks for it only (the request carries entry names only;
+    // librdkafka 2.0.2 rejects a NULL value, so pass an empty one — it is not sent).
+    const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_set_config(r, kMinIsrConfig, "");
+    if (e) return fail_all("DescribeConfigs not sent: cannot name " + std::string(kMinIsrConfig) + ": " + err_text(e));
+  }
+  const std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> options(
+      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+  if (rd_kafka_AdminOptions_set_request_timeout(options.get(), budget, errstr, sizeof errstr))
+    return fail_all(std::string("DescribeConfigs not sent: ") + errstr);
+  const std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
+  rd_kafka_DescribeConfigs(rk, res.v.data(), res.v.size(), options.get(), queue.get());
+
+  const std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(rd_kafka_queue_poll(queue.get(), remaining_ms(deadline)));
+  if (!ev) return fail_all("DescribeConfigs: no answer within the probe timeout");
+  if (const rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
+    const char* s = rd_kafka_event_error_string(ev.get());
+    return fail_all("DescribeConfigs failed: " + std::string(rd_kafka_err2name(e)) + ": " + (s ? s : ""));
+  }
+  const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev.get());
+  if (!result) return fail_all("DescribeConfigs: unexpected event " + std::string(rd_kafka_event_name(ev.get())));
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(result, &n);
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_ConfigResource_t* r = resources[i];
+    if (!r) continue;  // broker answered fewer resources than asked: those count as "no result"
+    const std::string name = rd_kafka_ConfigResource_name(r);
+    if (const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(r)) {
+      const char* s = rd_kafka_ConfigResource_error_string(r);
+      out[name] = MinIsrOutcome::failed(std::string(rd_kafka_err2name(e)) + (s ? std::string(": ") + s : ""));
+      continue;
+    }
+    size_t cnt = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(r, &cnt);
+    MinIsrOutcome o = MinIsrOutcome::failed(std::string(kMinIsrConfig) + " missing from DescribeConfigs answer");
+    for (size_t j = 0; j < cnt; ++j) {
+      if (std::string_view(rd_kafka_ConfigEntry_name(entries[j])) != kMinIsrConfig) continue;
+      const char* v = rd_kafka_ConfigEntry_value(entries[j]);
+      const auto parsed = parse_int(v);
+      o = parsed && *parsed >= 1 ? MinIsrOutcome::read(*parsed)
+                                 : MinIsrOutcome::failed("unusable " + std::string(kMinIsrConfig) + " value '" +
+                                                         (v ? v : "null") + "'");
+    }
+    out[name] = std::move(o);
+  }
+  return out;
+}
+
+// One log line when the reason min.insync.replicas cannot be read changes, not one per probe.
+void RdKafkaSource::Impl::log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes) {
+  std::size_t failed = 0;
+  std::string first;
+  for (const auto& [topic, o] : outcomes) {
+    if (o.value) continue;
+    if (failed++ == 0) first = "topic " + topic + ": " + o.error;
+  }
+  if (failed == 0) {
+    if (!last_config_problem.empty()) spdlog::info("min.insync.replicas read again for all asked topics");
+    last_config_problem.clear();
+    return;
+  }
+  if (first != last_config_problem)
+    spdlog::warn("min.insync.replicas unreadable for {} of {} asked topics (e.g. {}); the configured default applies",
+                 failed, outcomes.size(), first);
+  last_config_problem = first;
+}
+
+// ---- RdKafkaSource --------------------------------------------------------------------------------------
+
+RdKafkaSource::RdKafkaSource(RdKafkaSourceConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
+  impl_->build_template();
+  impl_->try_create();  // a failure is retried by each probe and reported as kind "client"
+}
+
+RdKafkaSource::~RdKafkaSource() = default;
+
+ProbeResult RdKafkaSource::probe() { return impl_->probe(); }
+
+std::string RdKafkaSource::bootstrap_servers() const { return impl_->bootstrap; }
+
+}  // namespace isrguard::probes

@@ -1,0 +1,86 @@
+#pragma once
+
+// The librdkafka adapter: MetadataSource over a real Kafka cluster (or librdkafka's built-in mock cluster for
+// the demo). The only production code besides rdkafka_mock_cluster.cc that includes librdkafka (kept out of
+// this header behind a pimpl).
+//
+// One probe = all-topics Metadata + controller id + cluster id + (when due) one batched DescribeConfigs for
+// min.insync.replicas, all within `probe_timeout` (each call gets the remaining budget).
+//
+// Threads: probe() is called from one thread only (the probe loop). librdkafka's own threads only call the
+// log / error callbacks, which log to spdlog (stderr) and are internally synchronised.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "probes/metadata_source.h"
+#include "probes/min_isr_cache.h"
+
+namespace isrguard::probes {
+
+struct RdKafkaSourceConfig {
+  // librdkafka client properties (bootstrap.servers, security.protocol, ssl.*, sasl.*, ...), passed to
+  // rd_kafka_conf_set unchanged. The adapter adds its own defaults for keys not given here:
+  //   client.id=isrguard, socket.timeout.ms=probe_timeout (also lowered to it when set higher: a hung broker
+  //   otherwise stalls metadata calls for 60 s), socket.connection.setup.timeout.ms=max(1000, probe_timeout)
+  //   (likewise capped), reconnect.backoff.ms=100, reconnect.backoff.max.ms=1000 (quick recovery once brokers
+  //   return), topic.metadata.refresh.interval.ms=60000, log.connection.close=false (idle disconnects are
+  //   not news).
+  std::map<std::string, std::string> properties;
+  std::chrono::milliseconds probe_timeout{std::chrono::seconds(10)};
+  // min.insync.replicas schedule (see MinIsrCache): full refresh period, retry spacing after a failed read,
+  // and how long a previously read value survives failed refreshes.
+  std::chrono::milliseconds min_isr_refresh{std::chrono::minutes(5)};
+  std::chrono::milliseconds min_isr_retry{std::chrono::seconds(30)};
+  std::chrono::milliseconds min_isr_max_age{std::chrono::minutes(15)};
+  // > 0: ignore bootstrap.servers and run against librdkafka's built-in mock cluster with this many brokers
+  // (test.mock.num.brokers), pre-populated with demo_mock_topics(). Demo and tests only.
+  int mock_brokers = 0;
+
+  bool operator==(const RdKafkaSourceConfig&) const = default;
+};
+
+// Topics created in the mock cluster when mock_brokers > 0.
+struct MockTopicSpec {
+  std::string name;
+  int partitions = 1;
+
+  bool operator==(const MockTopicSpec&) const = default;
+};
+std::vector<MockTopicSpec> demo_mock_topics();
+
+// True for client property keys whose values are secrets (never logged, never put in messages).
+bool is_secret_property(const std::string& key);
+
+class RdKafkaSource final : public MetadataSource {
+ public:
+  // Validates `config` and creates the client. Throws std::invalid_argument (start-up only) listing every
+  // invalid property key (secret values never appear) and invalid timeout/broker-count settings.
+  // If librdkafka refuses to create the handle (e.g. an ssl.ca.location file not mounted yet), construction
+  // succeeds, the failure is logged, and each probe() retries creation and returns kind "client" until it
+  // works.
+  explicit RdKafkaSource(RdKafkaSourceConfig config);
+  ~RdKafkaSource() override;  // bounded: destroys the producer handle without consumer close / flush
+
+  RdKafkaSource(const RdKafkaSource&) = delete;
+  RdKafkaSource& operator=(const RdKafkaSource&) = delete;
+
+  ProbeResult probe() override;
+
+  // Bootstrap servers as shown in messages (the mock cluster's addresses in mock mode).
+  std::string bootstrap_servers() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Secret property values print as <redacted>.
+std::ostream& operator<<(std::ostream& os, const RdKafkaSourceConfig& c);
+std::ostream& operator<<(std::ostream& os, const MockTopicSpec& t);
+
+}  // namespace isrguard::probes
