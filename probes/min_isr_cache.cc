@@ -20,7 +20,8 @@ MinIsrAsk MinIsrCache::plan(const std::vector<std::string>& present, Clock::time
     }
     const auto it = entries_.find(name);
     const bool is_new = it == entries_.end();
-    const bool retry_due = !is_new && !it->second.error.empty() && now - it->second.attempted_at >= options_.retry_after;
+    const bool retry_due =
+        !is_new && !it->second.error.empty() && now - it->second.attempted_at >= options_.retry_after;
     if (is_new || retry_due) ask.topics.push_back(name);
   }
   return ask;
@@ -51,9 +52,9 @@ MinIsrOutcome MinIsrCache::lookup(const std::string& topic, Clock::time_point no
   if (e.value && now - e.read_at <= options_.max_age) return MinIsrOutcome::read(*e.value);
   if (!e.error.empty()) return MinIsrOutcome::failed(e.error);
   const auto age_s = std::chrono::duration_cast<std::chrono::seconds>(now - e.read_at).count();
-  return MinIsrOutcome::failed("last value is " + std::to_string(age_s) + "s old (older than max age " +
-                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.max_age).count()) +
-                               "s)");
+  return MinIsrOutcome::failed(
+      "last value is " + std::to_string(age_s) + "s old (older than max age " +
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.max_age).count()) + "s)");
 }
 
 std::ostream& operator<<(std::ostream& os, const MinIsrAsk& a) {

@@ -64,7 +64,8 @@ class MinIsrCache {
 
   // Records the outcome of the batch `ask` sent at `now`. Topics of `ask` missing from `outcomes` count as
   // failed ("no result for topic"). Outcomes for topics not in `ask` are ignored.
-  void record(const MinIsrAsk& ask, const std::map<std::string, MinIsrOutcome>& outcomes, Clock::time_point now);
+  void record(const MinIsrAsk& ask, const std::map<std::string, MinIsrOutcome>& outcomes,
+              Clock::time_point now);
 
   // What the snapshot should say for `topic` at `now`: the value, or why it is unknown.
   MinIsrOutcome lookup(const std::string& topic, Clock::time_point now) const;

@@ -8,7 +8,7 @@
 namespace isrguard::probes {
 
 struct MockKafkaCluster::Impl {
-  rd_kafka_t* rk = nullptr;                  // owner handle the mock lives in; never connects anywhere
+  rd_kafka_t* rk = nullptr;  // owner handle the mock lives in; never connects anywhere
   rd_kafka_mock_cluster_t* mcluster = nullptr;
   int broker_count = 0;
 
@@ -63,7 +63,8 @@ std::vector<Broker> MockKafkaCluster::brokers() const {
     const std::string hostport = all.substr(start, end - start);
     const auto colon = hostport.rfind(':');
     if (colon == std::string::npos) throw std::runtime_error("mock cluster: unexpected bootstraps " + all);
-    out.push_back(Broker{id++, hostport.substr(0, colon), std::stoi(hostport.substr(colon + 1)), std::nullopt});
+    out.push_back(
+        Broker{id++, hostport.substr(0, colon), std::stoi(hostport.substr(colon + 1)), std::nullopt});
     start = end + 1;
   }
   return out;

@@ -68,7 +68,8 @@ class LogSink {
       }
     }
     if (suppressed > 0)
-      spdlog::log(level, "librdkafka {}: {} ({} similar suppressed in the last minute)", fac_s, msg, suppressed);
+      spdlog::log(level, "librdkafka {}: {} ({} similar suppressed in the last minute)", fac_s, msg,
+                  suppressed);
     else
       spdlog::log(level, "librdkafka {}: {}", fac_s, msg);
   }
@@ -82,7 +83,8 @@ class LogSink {
       const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
       spdlog::error("librdkafka fatal error {}: {}", rd_kafka_err2name(orig), scrub(fatal));
     } else {
-      spdlog::debug("librdkafka error {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), text);
+      spdlog::debug("librdkafka error {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
+                    text);
     }
     std::lock_guard lock(mu_);
     last_error_ = std::move(text);
@@ -118,8 +120,10 @@ class LogSink {
     out.reserve(msg.size());
     for (char c : msg) {
       const bool digit = std::isdigit(static_cast<unsigned char>(c)) != 0;
-      if (!digit) out.push_back(c);
-      else if (out.empty() || out.back() != '#') out.push_back('#');
+      if (!digit)
+        out.push_back(c);
+      else if (out.empty() || out.back() != '#')
+        out.push_back('#');
     }
     // librdkafka appends its own repeat count; the same failure with a count is still the same failure.
     constexpr std::string_view kCount = ", # identical error(s) suppressed";
@@ -186,22 +190,21 @@ std::optional<std::int32_t> parse_int(const char* s) {
 
 // ---- public helpers -------------------------------------------------------------------------------------
 
-std::vector<MockTopicSpec> demo_mock_topics() {
-  return {{"audit-log", 1}, {"orders", 6}, {"payments", 3}};
-}
+std::vector<MockTopicSpec> demo_mock_topics() { return {{"audit-log", 1}, {"orders", 6}, {"payments", 3}}; }
 
 bool is_secret_property(const std::string& key) {
   std::string k;
   for (char c : key) k.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  for (const char* needle : {"password", "secret", "jaas", "token", "credential", "key.pem", "oauthbearer.config"})
+  for (const char* needle :
+       {"password", "secret", "jaas", "token", "credential", "key.pem", "oauthbearer.config"})
     if (k.find(needle) != std::string::npos) return true;
   return false;
 }
 
 std::ostream& operator<<(std::ostream& os, const RdKafkaSourceConfig& c) {
-  os << "RdKafkaSourceConfig{timeout=" << c.probe_timeout.count() << "ms min_isr_refresh=" << c.min_isr_refresh.count()
-     << "ms min_isr_retry=" << c.min_isr_retry.count() << "ms min_isr_max_age=" << c.min_isr_max_age.count()
-     << "ms mock_brokers=" << c.mock_brokers;
+  os << "RdKafkaSourceConfig{timeout=" << c.probe_timeout.count()
+     << "ms min_isr_refresh=" << c.min_isr_refresh.count() << "ms min_isr_retry=" << c.min_isr_retry.count()
+     << "ms min_isr_max_age=" << c.min_isr_max_age.count() << "ms mock_brokers=" << c.mock_brokers;
   for (const auto& [k, v] : c.properties) os << ' ' << k << '=' << (is_secret_property(k) ? "<redacted>" : v);
   return os << '}';
 }
@@ -214,12 +217,12 @@ std::ostream& operator<<(std::ostream& os, const MockTopicSpec& t) {
 
 struct RdKafkaSource::Impl {
   RdKafkaSourceConfig config;
-  std::unique_ptr<LogSink> sink;          // declared before rk: outlives it
+  std::unique_ptr<LogSink> sink;             // declared before rk: outlives it
   rd_kafka_conf_t* conf_template = nullptr;  // validated; duplicated for each creation attempt
-  rd_kafka_t* rk = nullptr;               // producer handle: never produces, so nothing to flush on destroy
-  std::string bootstrap;                  // for messages (never contains secrets)
-  std::string last_create_error;          // logged once per distinct message
-  std::string last_config_problem;        // logged once per distinct message
+  rd_kafka_t* rk = nullptr;         // producer handle: never produces, so nothing to flush on destroy
+  std::string bootstrap;            // for messages (never contains secrets)
+  std::string last_create_error;    // logged once per distinct message
+  std::string last_config_problem;  // logged once per distinct message
   MinIsrCache min_isr;
 
   explicit Impl(RdKafkaSourceConfig c)
@@ -240,7 +243,8 @@ struct RdKafkaSource::Impl {
   bool try_create();
   ProbeResult probe();
   std::map<std::string, MinIsrOutcome> describe_min_isr(const std::vector<std::string>& topics,
-                                                         const ClusterSnapshot& snap, Clock::time_point deadline);
+                                                        const ClusterSnapshot& snap,
+                                                        Clock::time_point deadline);
   void log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes);
 };
 
@@ -251,8 +255,10 @@ void RdKafkaSource::Impl::build_template() {
     errors.push_back("probe timeout must be between " + std::to_string(kMinProbeTimeout.count()) + "ms and " +
                      std::to_string(kMaxProbeTimeout.count()) + "ms (got " +
                      std::to_string(cfg.probe_timeout.count()) + "ms)");
-  if (cfg.min_isr_refresh <= milliseconds::zero()) errors.push_back("min.insync.replicas refresh period must be > 0");
-  if (cfg.min_isr_retry < milliseconds::zero()) errors.push_back("min.insync.replicas retry spacing must be >= 0");
+  if (cfg.min_isr_refresh <= milliseconds::zero())
+    errors.push_back("min.insync.replicas refresh period must be > 0");
+  if (cfg.min_isr_retry < milliseconds::zero())
+    errors.push_back("min.insync.replicas retry spacing must be >= 0");
   if (cfg.min_isr_max_age < cfg.min_isr_refresh)
     errors.push_back("min.insync.replicas max age must be at least the refresh period");
   if (cfg.mock_brokers < 0 || cfg.mock_brokers > kMaxMockBrokers)
@@ -268,7 +274,8 @@ void RdKafkaSource::Impl::build_template() {
   std::vector<std::string> bad_keys;
   for (const auto& [key, value] : cfg.properties) {
     errstr[0] = '\0';
-    if (rd_kafka_conf_set(conf_template, key.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf_template, key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
       // librdkafka's message quotes the value; never show a secret one.
       std::string why = errstr;
       if (is_secret_property(key) && value.size() > 0)
@@ -278,8 +285,8 @@ void RdKafkaSource::Impl::build_template() {
       errors.push_back("Kafka client property '" + key + "': " + why);
     }
   }
-  const bool has_bootstrap = cfg.properties.contains("bootstrap.servers") ||
-                             cfg.properties.contains("metadata.broker.list");
+  const bool has_bootstrap =
+      cfg.properties.contains("bootstrap.servers") || cfg.properties.contains("metadata.broker.list");
   if (!has_bootstrap && cfg.mock_brokers == 0)
     errors.push_back("Kafka client property 'bootstrap.servers' is not set");
 
@@ -297,7 +304,8 @@ void RdKafkaSource::Impl::build_template() {
 
   // Adapter defaults; a user value wins unless it would unbound the probe.
   auto set = [&](const std::string& key, const std::string& value) {
-    if (rd_kafka_conf_set(conf_template, key.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(conf_template, key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK)
       throw std::logic_error("librdkafka rejected adapter default " + key + "=" + value + ": " + errstr);
   };
   auto user_ms = [&](const std::string& key) -> std::optional<long long> {
@@ -311,12 +319,15 @@ void RdKafkaSource::Impl::build_template() {
   auto cap = [&](const std::string& key, long long limit) {
     const auto user = user_ms(key);
     if (user && *user <= limit) return;
-    if (user) spdlog::info("kafka client: {} lowered from {} to {} ms so that probes stay bounded", key, *user, limit);
+    if (user)
+      spdlog::info("kafka client: {} lowered from {} to {} ms so that probes stay bounded", key, *user,
+                   limit);
     set(key, std::to_string(limit));
   };
   const long long timeout_ms = cfg.probe_timeout.count();
   cap("socket.timeout.ms", timeout_ms);
-  cap("socket.connection.setup.timeout.ms", std::max<long long>(timeout_ms, kMinConnectionSetupTimeout.count()));
+  cap("socket.connection.setup.timeout.ms",
+      std::max<long long>(timeout_ms, kMinConnectionSetupTimeout.count()));
   set_default("client.id", "isrguard");
   set_default("reconnect.backoff.ms", "100");
   set_default("reconnect.backoff.max.ms", "1000");
@@ -358,8 +369,8 @@ bool RdKafkaSource::Impl::try_create() {
     }
     bootstrap = rd_kafka_mock_cluster_bootstraps(mcluster);
     for (const auto& t : demo_mock_topics()) {
-      const rd_kafka_resp_err_t err =
-          rd_kafka_mock_topic_create(mcluster, t.name.c_str(), t.partitions, std::min(3, config.mock_brokers));
+      const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mcluster, t.name.c_str(), t.partitions,
+                                                                 std::min(3, config.mock_brokers));
       if (err) spdlog::warn("mock cluster: cannot create topic {}: {}", t.name, err_text(err));
     }
     spdlog::info("using librdkafka's mock cluster: {} brokers at {}", config.mock_brokers, bootstrap);
@@ -380,8 +391,8 @@ ProbeResult RdKafkaSource::Impl::probe() {
   };
 
   if (!rk && !try_create())
-    return fail("client", "cannot create Kafka client for " + (bootstrap.empty() ? "mock cluster" : bootstrap) +
-                              ": " + last_create_error);
+    return fail("client", "cannot create Kafka client for " +
+                              (bootstrap.empty() ? "mock cluster" : bootstrap) + ": " + last_create_error);
 
   rd_kafka_poll(rk, 0);  // serve error callbacks queued since the last probe (nothing else is queued)
 
@@ -392,7 +403,8 @@ ProbeResult RdKafkaSource::Impl::probe() {
     const std::string kind = kind_of(err);
     std::string msg;
     if (kind == "timeout")
-      msg = "no metadata from " + bootstrap + " within " + std::to_string(config.probe_timeout.count()) + " ms";
+      msg =
+          "no metadata from " + bootstrap + " within " + std::to_string(config.probe_timeout.count()) + " ms";
     else if (kind == "transport")
       msg = "no Kafka broker reachable (bootstrap " + bootstrap + ")";
     else
@@ -410,10 +422,12 @@ ProbeResult RdKafkaSource::Impl::probe() {
     const auto& b = md->brokers[i];
     snap.brokers.push_back(Broker{b.id, b.host ? b.host : "", b.port, std::nullopt});
   }
-  std::sort(snap.brokers.begin(), snap.brokers.end(), [](const Broker& a, const Broker& b) { return a.id < b.id; });
+  std::sort(snap.brokers.begin(), snap.brokers.end(),
+            [](const Broker& a, const Broker& b) { return a.id < b.id; });
 
   auto kafka_error = [](rd_kafka_resp_err_t e) {
-    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? KafkaError{} : KafkaError{static_cast<std::int32_t>(e), rd_kafka_err2name(e)};
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? KafkaError{}
+                                           : KafkaError{static_cast<std::int32_t>(e), rd_kafka_err2name(e)};
   };
   for (int i = 0; i < md->topic_cnt; ++i) {
     const auto& t = md->topics[i];
@@ -469,9 +483,8 @@ ProbeResult RdKafkaSource::Impl::probe() {
   return r;
 }
 
-std::map<std::string, MinIsrOutcome> RdKafkaSource::Impl::describe_min_isr(const std::vector<std::string>& topics,
-                                                                           const ClusterSnapshot& snap,
-                                                                           Clock::time_point deadline) {
+std::map<std::string, MinIsrOutcome> RdKafkaSource::Impl::describe_min_isr(
+    const std::vector<std::string>& topics, const ClusterSnapshot& snap, Clock::time_point deadline) {
   std::map<std::string, MinIsrOutcome> out;
   auto fail_all = [&](const std::string& why) {
     for (const auto& t : topics) out[t] = MinIsrOutcome::failed(why);
@@ -479,13 +492,14 @@ std::map<std::string, MinIsrOutcome> RdKafkaSource::Impl::describe_min_isr(const
   };
   // librdkafka sends DescribeConfigs to the controller named in metadata and waits (up to the request
   // timeout) until that broker is up. When metadata names no controller, or one that is not a broker
-  // (librdkafka's mock cluster says 0), the wait is certain to time out: say so instead of spending the budget.
+  // (librdkafka's mock cluster says 0), the wait is certain to time out: say so instead of spending the
+  // budget.
   if (snap.controller_id < 0) return fail_all("DescribeConfigs not sent: metadata names no controller");
   const bool known = std::any_of(snap.brokers.begin(), snap.brokers.end(),
                                  [&](const Broker& b) { return b.id == snap.controller_id; });
   if (!known)
-    return fail_all("DescribeConfigs not sent: metadata names controller " + std::to_string(snap.controller_id) +
-                    ", which is not among the brokers");
+    return fail_all("DescribeConfigs not sent: metadata names controller " +
+                    std::to_string(snap.controller_id) + ", which is not among the brokers");
   const int budget = remaining_ms(deadline);
   if (budget <= 0) return fail_all("DescribeConfigs not sent: probe timeout used up by metadata");
 
@@ -498,7 +512,9 @@ std::map<std::string, MinIsrOutcome> RdKafkaSource::Impl::describe_min_isr(const
     // Names the one config we want, so the request asks for it only (the request carries entry names only;
     // librdkafka 2.0.2 rejects a NULL value, so pass an empty one — it is not sent).
     const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_set_config(r, kMinIsrConfig, "");
-    if (e) return fail_all("DescribeConfigs not sent: cannot name " + std::string(kMinIsrConfig) + ": " + err_text(e));
+    if (e)
+      return fail_all("DescribeConfigs not sent: cannot name " + std::string(kMinIsrConfig) + ": " +
+                      err_text(e));
   }
   const std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> options(
       rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
@@ -507,14 +523,16 @@ std::map<std::string, MinIsrOutcome> RdKafkaSource::Impl::describe_min_isr(const
   const std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
   rd_kafka_DescribeConfigs(rk, res.v.data(), res.v.size(), options.get(), queue.get());
 
-  const std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(rd_kafka_queue_poll(queue.get(), remaining_ms(deadline)));
+  const std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
+      rd_kafka_queue_poll(queue.get(), remaining_ms(deadline)));
   if (!ev) return fail_all("DescribeConfigs: no answer within the probe timeout");
   if (const rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
     const char* s = rd_kafka_event_error_string(ev.get());
     return fail_all("DescribeConfigs failed: " + std::string(rd_kafka_err2name(e)) + ": " + (s ? s : ""));
   }
   const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev.get());
-  if (!result) return fail_all("DescribeConfigs: unexpected event " + std::string(rd_kafka_event_name(ev.get())));
+  if (!result)
+    return fail_all("DescribeConfigs: unexpected event " + std::string(rd_kafka_event_name(ev.get())));
   size_t n = 0;
   const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(result, &n);
   for (size_t i = 0; i < n; ++i) {
@@ -528,14 +546,15 @@ std::map<std::string, MinIsrOutcome> RdKafkaSource::Impl::describe_min_isr(const
     }
     size_t cnt = 0;
     const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(r, &cnt);
-    MinIsrOutcome o = MinIsrOutcome::failed(std::string(kMinIsrConfig) + " missing from DescribeConfigs answer");
+    MinIsrOutcome o =
+        MinIsrOutcome::failed(std::string(kMinIsrConfig) + " missing from DescribeConfigs answer");
     for (size_t j = 0; j < cnt; ++j) {
       if (std::string_view(rd_kafka_ConfigEntry_name(entries[j])) != kMinIsrConfig) continue;
       const char* v = rd_kafka_ConfigEntry_value(entries[j]);
       const auto parsed = parse_int(v);
       o = parsed && *parsed >= 1 ? MinIsrOutcome::read(*parsed)
-                                 : MinIsrOutcome::failed("unusable " + std::string(kMinIsrConfig) + " value '" +
-                                                         (v ? v : "null") + "'");
+                                 : MinIsrOutcome::failed("unusable " + std::string(kMinIsrConfig) +
+                                                         " value '" + (v ? v : "null") + "'");
     }
     out[name] = std::move(o);
   }
@@ -556,8 +575,9 @@ void RdKafkaSource::Impl::log_config_problem(const std::map<std::string, MinIsrO
     return;
   }
   if (first != last_config_problem)
-    spdlog::warn("min.insync.replicas unreadable for {} of {} asked topics (e.g. {}); the configured default applies",
-                 failed, outcomes.size(), first);
+    spdlog::warn(
+        "min.insync.replicas unreadable for {} of {} asked topics (e.g. {}); the configured default applies",
+        failed, outcomes.size(), first);
   last_config_problem = first;
 }
 

@@ -16,8 +16,8 @@ const MinIsrCache::Clock::time_point t0{};
 const MinIsrCacheOptions kOptions{minutes(5), seconds(30), minutes(15)};
 
 // Plans at `now` and answers every asked topic with `answer`.
-Ask plan_and_answer(MinIsrCache& cache, const std::vector<std::string>& present, MinIsrCache::Clock::time_point now,
-                    const MinIsrOutcome& answer) {
+Ask plan_and_answer(MinIsrCache& cache, const std::vector<std::string>& present,
+                    MinIsrCache::Clock::time_point now, const MinIsrOutcome& answer) {
   Ask ask = cache.plan(present, now);
   Outcomes out;
   for (const auto& t : ask.topics) out[t] = answer;
@@ -70,8 +70,8 @@ TEST(MinIsrCache, FailedReadIsReportedAndRetriedOnlyAfterRetrySpacing) {
   plan_and_answer(cache, {"a", "b"}, t0, MinIsrOutcome::read(2));
   // b is new at +10s and its read fails.
   const auto failed_at = t0 + seconds(10);
-  cache.record(cache.plan({"a", "b", "c"}, failed_at), {{"c", MinIsrOutcome::failed("TOPIC_AUTHORIZATION_FAILED")}},
-               failed_at);
+  cache.record(cache.plan({"a", "b", "c"}, failed_at),
+               {{"c", MinIsrOutcome::failed("TOPIC_AUTHORIZATION_FAILED")}}, failed_at);
   EXPECT_EQ(cache.lookup("c", failed_at), MinIsrOutcome::failed("TOPIC_AUTHORIZATION_FAILED"));
   EXPECT_EQ(cache.plan({"a", "b", "c"}, failed_at + seconds(29)), (Ask{{}, false}));
   EXPECT_EQ(cache.plan({"a", "b", "c"}, failed_at + seconds(30)), (Ask{{"c"}, false}));

@@ -72,7 +72,8 @@ class RdKafkaSourceMock : public ::testing::Test {
     s.cluster_id = actual.cluster_id;
     s.taken_at = actual.taken_at;
     s.duration = actual.duration;
-    s.config_errors = {"topic orders: " + why_mock_min_isr_unread(), "topic payments: " + why_mock_min_isr_unread()};
+    s.config_errors = {"topic orders: " + why_mock_min_isr_unread(),
+                       "topic payments: " + why_mock_min_isr_unread()};
     return s;
   }
 
@@ -113,7 +114,8 @@ TEST_F(RdKafkaSourceMock, NewTopicAppearsInTheNextSnapshot) {
   const ProbeResult r = source.probe();
   ASSERT_TRUE(r.ok()) << r;
   ClusterSnapshot want = expected(*r.snapshot);
-  want.topics.insert(want.topics.begin(), TopicBuilder("invoices").p(2, {1, 2, 3}, {1, 2, 3}).no_min_isr().build());
+  want.topics.insert(want.topics.begin(),
+                     TopicBuilder("invoices").p(2, {1, 2, 3}, {1, 2, 3}).no_min_isr().build());
   want.config_errors.insert(want.config_errors.begin(), "topic invoices: " + why_mock_min_isr_unread());
   EXPECT_EQ(*r.snapshot, want);
 }
@@ -153,7 +155,8 @@ TEST_F(RdKafkaSourceMock, AllBrokersDownFailsWithinTimeoutAndRecoversWhenBack) {
   const ProbeResult back = probe_until(source, true, seconds(20));
   ASSERT_TRUE(back.ok()) << back;
   EXPECT_EQ(*back.snapshot, expected(*back.snapshot));
-  std::cerr << "[measure] recovered " << std::chrono::duration_cast<milliseconds>(SteadyClock::now() - up_at).count()
+  std::cerr << "[measure] recovered "
+            << std::chrono::duration_cast<milliseconds>(SteadyClock::now() - up_at).count()
             << " ms after brokers came back\n";
 }
 
@@ -171,7 +174,8 @@ TEST_F(RdKafkaSourceMock, HungBrokersFailTheProbeWithinItsTimeoutAndProbesWorkOn
   ASSERT_FALSE(hung.ok()) << hung;
   EXPECT_TRUE(hung.error->kind == "timeout" || hung.error->kind == "transport") << hung;
   EXPECT_LT(took, timeout + kMargin);
-  std::cerr << "[measure] hung brokers: probe failed after " << took.count() << " ms with " << *hung.error << "\n";
+  std::cerr << "[measure] hung brokers: probe failed after " << took.count() << " ms with " << *hung.error
+            << "\n";
 
   for (BrokerId id : {1, 2, 3}) mock_.set_broker_rtt(id, milliseconds(0));
   const auto healed_at = SteadyClock::now();
