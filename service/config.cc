@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "probes/rdkafka_source.h"
 #include "service/reasons.h"
 
 #ifndef ISRGUARD_VERSION
@@ -160,14 +161,6 @@ std::map<std::string, std::string> translate_java_properties(const std::map<std:
   return out;
 }
 
-bool is_secret_key(const std::string& key) {
-  const std::string k = lower(key);
-  for (const char* needle : {"password", "secret", "jaas", "token", "credential"})
-    if (k.find(needle) != std::string::npos) return true;
-  return k == "ssl.key.pem" || k == "sasl.oauthbearer.config" || k == "ssl_key" ||
-         (k.size() >= 4 && k.compare(k.size() - 4, 4, ".pem") == 0 && k.find("key") != std::string::npos);
-}
-
 std::vector<std::pair<std::string, std::string>> Config::describe() const {
   std::vector<std::pair<std::string, std::string>> d;
   auto ids = [](const std::vector<BrokerId>& v) {
@@ -206,7 +199,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("http_timeout", fmt_ms(http_timeout));
   d.emplace_back("metrics_partition_cap", std::to_string(metrics_partition_cap));
   d.emplace_back("log_level", log_level);
-  for (const auto& [k, v] : kafka_properties) d.emplace_back("kafka." + k, is_secret_key(k) ? "<redacted>" : v);
+  for (const auto& [k, v] : kafka_properties) d.emplace_back("kafka." + k, probes::is_secret_property(k) ? "<redacted>" : v);
   return d;
 }
 
@@ -361,7 +354,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   for (const auto& kv : kafka_config) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || trim(kv.substr(0, eq)).empty()) {
-      errors.push_back("--kafka-config: '" + (is_secret_key(kv) ? std::string("<redacted>") : kv) +
+      errors.push_back("--kafka-config: '" + (probes::is_secret_property(kv) ? std::string("<redacted>") : kv) +
                        "' is not key=value");
       continue;
     }

@@ -48,12 +48,9 @@ struct Config {
   OutputFormat output = OutputFormat::kTable;
   std::string log_level = "info";
 
-  // Effective settings for /v1/status and logs, with secret values replaced by "<redacted>".
+  // Effective settings for /v1/status and logs, with secret values (probes::is_secret_property) replaced by "<redacted>".
   std::vector<std::pair<std::string, std::string>> describe() const;
 };
-
-// True for Kafka client keys whose values are secrets (passwords, keys, JAAS config, tokens).
-bool is_secret_key(const std::string& key);
 
 struct ParseOutcome {
   std::optional<Config> config;     // set when valid

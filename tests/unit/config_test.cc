@@ -1,5 +1,7 @@
 #include "service/config.h"
 
+#include "probes/rdkafka_source.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -144,9 +146,9 @@ TEST(Config, MissingPropertiesFileIsAnError) {
 TEST(Config, SecretKeys) {
   for (const char* k : {"sasl.password", "ssl.key.password", "ssl.keystore.password", "sasl.jaas.config",
                         "ssl.key.pem", "sasl.oauthbearer.client.secret"})
-    EXPECT_TRUE(is_secret_key(k)) << k;
+    EXPECT_TRUE(probes::is_secret_property(k)) << k;
   for (const char* k : {"bootstrap.servers", "sasl.username", "ssl.ca.location", "ssl.certificate.pem"})
-    EXPECT_FALSE(is_secret_key(k)) << k;
+    EXPECT_FALSE(probes::is_secret_property(k)) << k;
 }
 
 TEST(Config, GateOnReplacesDefaultAndAtMinIsrShortcutAdds) {
