@@ -1,7 +1,6 @@
 #include "service/config.h"
 
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -59,11 +58,16 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
   if (!n) return std::nullopt;
   const std::string unit = t.substr(i);
   std::int64_t factor = 0;
-  if (unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else return std::nullopt;
+  if (unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1000;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
+  else
+    return std::nullopt;
   if (*n > (std::int64_t{1} << 40) / factor) return std::nullopt;  // absurdly long
   return std::chrono::milliseconds(*n * factor);
 }
@@ -87,7 +91,8 @@ std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text) {
   return out;
 }
 
-std::map<std::string, std::string> parse_properties(const std::string& text, std::vector<std::string>& errors) {
+std::map<std::string, std::string> parse_properties(const std::string& text,
+                                                    std::vector<std::string>& errors) {
   std::map<std::string, std::string> out;
   std::stringstream ss(text);
   std::string line;
@@ -125,15 +130,18 @@ std::map<std::string, std::string> translate_java_properties(const std::map<std:
       errors.push_back("sasl.jaas.config: cannot parse the login module");
     } else {
       const std::string mod = m[1];
-      if (mod.find("PlainLoginModule") == std::string::npos && mod.find("ScramLoginModule") == std::string::npos) {
+      if (mod.find("PlainLoginModule") == std::string::npos &&
+          mod.find("ScramLoginModule") == std::string::npos) {
         errors.push_back("sasl.jaas.config: login module " + mod +
                          " is not supported (PLAIN and SCRAM only; use librdkafka sasl.* properties)");
       }
-      for (auto it = std::sregex_iterator(jaas->begin(), jaas->end(), option); it != std::sregex_iterator(); ++it) {
+      for (auto it = std::sregex_iterator(jaas->begin(), jaas->end(), option); it != std::sregex_iterator();
+           ++it) {
         const std::string k = (*it)[1];
         std::string v;  // JAAS quoting: backslash escapes the next character
         const std::string raw = (*it)[2];
-        for (std::size_t i = 0; i < raw.size(); ++i) v += (raw[i] == '\\' && i + 1 < raw.size()) ? raw[++i] : raw[i];
+        for (std::size_t i = 0; i < raw.size(); ++i)
+          v += (raw[i] == '\\' && i + 1 < raw.size()) ? raw[++i] : raw[i];
         if (k == "username" && !out.count("sasl.username")) out["sasl.username"] = v;
         if (k == "password" && !out.count("sasl.password")) out["sasl.password"] = v;
       }
@@ -154,9 +162,10 @@ std::map<std::string, std::string> translate_java_properties(const std::map<std:
   take("ssl.truststore.password");  // meaningless for PEM
   const auto ks_type = take("ssl.keystore.type").value_or("JKS");
   if (out.count("ssl.keystore.location") && lower(ks_type) != "pkcs12") {
-    errors.push_back("ssl.keystore.location: " + ks_type +
-                     " keystores cannot be read by librdkafka; use PKCS12 (Strimzi: user.p12 + user.password) "
-                     "or ssl.certificate.location + ssl.key.location PEM files");
+    errors.push_back(
+        "ssl.keystore.location: " + ks_type +
+        " keystores cannot be read by librdkafka; use PKCS12 (Strimzi: user.p12 + user.password) "
+        "or ssl.certificate.location + ssl.key.location PEM files");
   }
   return out;
 }
@@ -181,7 +190,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
     if (!f.id_ranges.empty()) {
       rule = "ids:";
       for (std::size_t i = 0; i < f.id_ranges.size(); ++i)
-        rule += (i ? "," : "") + std::to_string(f.id_ranges[i].first) + "-" + std::to_string(f.id_ranges[i].second);
+        rule += (i ? "," : "") + std::to_string(f.id_ranges[i].first) + "-" +
+                std::to_string(f.id_ranges[i].second);
     }
     if (!f.host_regex.empty()) rule += (rule.empty() ? "" : " ") + ("host:" + f.host_regex);
     d.emplace_back("fleet." + f.name, rule);
@@ -199,7 +209,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("http_timeout", fmt_ms(http_timeout));
   d.emplace_back("metrics_partition_cap", std::to_string(metrics_partition_cap));
   d.emplace_back("log_level", log_level);
-  for (const auto& [k, v] : kafka_properties) d.emplace_back("kafka." + k, probes::is_secret_property(k) ? "<redacted>" : v);
+  for (const auto& [k, v] : kafka_properties)
+    d.emplace_back("kafka." + k, probes::is_secret_property(k) ? "<redacted>" : v);
   return d;
 }
 
@@ -207,9 +218,12 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   ParseOutcome out;
   Config c;
   CLI::App app{
-      "isrguard: a Kubernetes readiness gate for Kafka. Polls cluster metadata and serves /readyz 200 only while\n"
-      "no partition is offline, under-replicated or under min ISR and every expected broker is present, so a\n"
-      "PodDisruptionBudget over the brokers and this pod refuses voluntary evictions while Kafka is unhealthy.\n"
+      "isrguard: a Kubernetes readiness gate for Kafka. Polls cluster metadata and serves /readyz 200 only "
+      "while\n"
+      "no partition is offline, under-replicated or under min ISR and every expected broker is present, so "
+      "a\n"
+      "PodDisruptionBudget over the brokers and this pod refuses voluntary evictions while Kafka is "
+      "unhealthy.\n"
       "Every flag can also be set by the environment variable shown (ISRGUARD_*); flags win.",
       "isrguard"};
   app.get_formatter()->column_width(44);
@@ -221,11 +235,13 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   int list_cap = 128, metrics_cap = 200;
 
   auto env = [](CLI::Option* o, const char* name) { return o->envname(name); };
-  env(app.add_option("--bootstrap-servers", c.bootstrap_servers,
-                     "Kafka bootstrap servers host:port[,host:port...] (or bootstrap.servers in the properties)"),
+  env(app.add_option(
+          "--bootstrap-servers", c.bootstrap_servers,
+          "Kafka bootstrap servers host:port[,host:port...] (or bootstrap.servers in the properties)"),
       "ISRGUARD_BOOTSTRAP_SERVERS");
-  env(app.add_option("--kafka-properties", properties_file,
-                     "Kafka client .properties file (security.protocol, ssl.*, sasl.*); librdkafka property names"),
+  env(app.add_option(
+          "--kafka-properties", properties_file,
+          "Kafka client .properties file (security.protocol, ssl.*, sasl.*); librdkafka property names"),
       "ISRGUARD_KAFKA_PROPERTIES");
   env(app.add_option("--kafka-config", kafka_config,
                      "Extra librdkafka client property key=value (repeatable; overrides the file; "
@@ -236,7 +252,8 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
                      "Use librdkafka's built-in mock cluster with N brokers instead of Kafka (demo/tests)")
           ->capture_default_str(),
       "ISRGUARD_MOCK_BROKERS");
-  env(app.add_option("--poll-interval", poll, "How often to probe Kafka (e.g. 5s, 500ms)")->capture_default_str(),
+  env(app.add_option("--poll-interval", poll, "How often to probe Kafka (e.g. 5s, 500ms)")
+          ->capture_default_str(),
       "ISRGUARD_POLL_INTERVAL");
   env(app.add_option("--probe-timeout", timeout,
                      "Upper bound for one whole probe (metadata + configs); also bounds socket.timeout.ms")
@@ -263,9 +280,11 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
                      "wins; unmatched brokers are 'default'. In the environment, space-separated")
           ->delimiter(' '),
       "ISRGUARD_FLEET");
-  env(app.add_option("--topic-include", c.policy.topic_include, "Only judge topics matching this regex (full match)"),
+  env(app.add_option("--topic-include", c.policy.topic_include,
+                     "Only judge topics matching this regex (full match)"),
       "ISRGUARD_TOPIC_INCLUDE");
-  env(app.add_option("--topic-exclude", c.policy.topic_exclude, "Ignore topics matching this regex (full match)"),
+  env(app.add_option("--topic-exclude", c.policy.topic_exclude,
+                     "Ignore topics matching this regex (full match)"),
       "ISRGUARD_TOPIC_EXCLUDE");
   env(app.add_option("--gate-on", gate_on,
                      "Comma-separated reason codes that close the gate (replaces the default: all but "
@@ -283,9 +302,11 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
       "ISRGUARD_LIST_CAP");
   env(app.add_option("--http-address", c.http_address, "Address to listen on")->capture_default_str(),
       "ISRGUARD_HTTP_ADDRESS");
-  env(app.add_option("--http-port", c.http_port, "Port to listen on (0 = any free port)")->capture_default_str(),
+  env(app.add_option("--http-port", c.http_port, "Port to listen on (0 = any free port)")
+          ->capture_default_str(),
       "ISRGUARD_HTTP_PORT");
-  env(app.add_option("--http-threads", c.http_threads, "HTTP worker threads (the request queue is bounded too)")
+  env(app.add_option("--http-threads", c.http_threads,
+                     "HTTP worker threads (the request queue is bounded too)")
           ->capture_default_str(),
       "ISRGUARD_HTTP_THREADS");
   env(app.add_option("--http-timeout", http_timeout, "HTTP read/write timeout")->capture_default_str(),
@@ -322,8 +343,10 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
 
   auto& errors = out.errors;
   auto duration = [&](const std::string& flag, const std::string& text, std::chrono::milliseconds& dst) {
-    if (auto d = parse_duration(text)) dst = *d;
-    else errors.push_back(flag + ": '" + text + "' is not a duration (use e.g. 500ms, 5s, 2m, 1h)");
+    if (auto d = parse_duration(text))
+      dst = *d;
+    else
+      errors.push_back(flag + ": '" + text + "' is not a duration (use e.g. 500ms, 5s, 2m, 1h)");
   };
   duration("--poll-interval", poll, c.poll_interval);
   duration("--probe-timeout", timeout, c.probe_timeout);
@@ -331,12 +354,16 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   duration("--stale-after", stale, c.stale_after);
   duration("--recovery-hold", hold, c.gate.recovery_hold);
   duration("--http-timeout", http_timeout, c.http_timeout);
-  if (c.poll_interval < std::chrono::milliseconds(100)) errors.push_back("--poll-interval must be at least 100ms");
-  if (c.probe_timeout < std::chrono::milliseconds(100)) errors.push_back("--probe-timeout must be at least 100ms");
+  if (c.poll_interval < std::chrono::milliseconds(100))
+    errors.push_back("--poll-interval must be at least 100ms");
+  if (c.probe_timeout < std::chrono::milliseconds(100))
+    errors.push_back("--probe-timeout must be at least 100ms");
   if (c.stale_after <= c.poll_interval + c.probe_timeout)
-    errors.push_back("--stale-after (" + fmt_ms(c.stale_after) + ") must exceed --poll-interval + --probe-timeout (" +
+    errors.push_back("--stale-after (" + fmt_ms(c.stale_after) +
+                     ") must exceed --poll-interval + --probe-timeout (" +
                      fmt_ms(c.poll_interval + c.probe_timeout) + ")");
-  if (c.http_timeout < std::chrono::milliseconds(100)) errors.push_back("--http-timeout must be at least 100ms");
+  if (c.http_timeout < std::chrono::milliseconds(100))
+    errors.push_back("--http-timeout must be at least 100ms");
 
   // Kafka client properties: file first, then --kafka-config overrides.
   if (!properties_file.empty()) {
@@ -354,7 +381,8 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   for (const auto& kv : kafka_config) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || trim(kv.substr(0, eq)).empty()) {
-      errors.push_back("--kafka-config: '" + (probes::is_secret_property(kv) ? std::string("<redacted>") : kv) +
+      errors.push_back("--kafka-config: '" +
+                       (probes::is_secret_property(kv) ? std::string("<redacted>") : kv) +
                        "' is not key=value");
       continue;
     }
@@ -366,12 +394,15 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   }
   if (c.mock_brokers < 0 || c.mock_brokers > 16) errors.push_back("--mock-brokers must be between 0 and 16");
   if (c.bootstrap_servers.empty() && c.mock_brokers == 0)
-    errors.push_back("--bootstrap-servers is required (or bootstrap.servers in --kafka-properties, or --mock-brokers)");
+    errors.push_back(
+        "--bootstrap-servers is required (or bootstrap.servers in --kafka-properties, or --mock-brokers)");
   if (!c.bootstrap_servers.empty()) c.kafka_properties["bootstrap.servers"] = c.bootstrap_servers;
 
   if (!expected.empty()) {
-    if (auto ids = parse_id_list(expected)) c.policy.expected_brokers = *ids;
-    else errors.push_back("--expected-brokers: '" + expected + "' is not a list of ids/ranges like 1-3,101");
+    if (auto ids = parse_id_list(expected))
+      c.policy.expected_brokers = *ids;
+    else
+      errors.push_back("--expected-brokers: '" + expected + "' is not a list of ids/ranges like 1-3,101");
   }
 
   for (const auto& spec : fleets) {
@@ -385,8 +416,10 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
       if (auto ids = parse_id_list(rule.substr(4))) {
         // Collapse the id list back into ranges.
         for (BrokerId id : *ids) {
-          if (!f.id_ranges.empty() && f.id_ranges.back().second + 1 == id) f.id_ranges.back().second = id;
-          else f.id_ranges.emplace_back(id, id);
+          if (!f.id_ranges.empty() && f.id_ranges.back().second + 1 == id)
+            f.id_ranges.back().second = id;
+          else
+            f.id_ranges.emplace_back(id, id);
         }
       } else {
         ok = false;
@@ -420,16 +453,25 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   if (gate_at_min) c.policy.gating_reasons.insert(std::string(reason::kAtMinIsrPartitions));
 
   if (c.policy.default_min_isr < 1) errors.push_back("--default-min-isr must be at least 1");
-  if (list_cap < 1 || list_cap > 100000) errors.push_back("--list-cap must be between 1 and 100000");
-  else c.policy.list_cap = static_cast<std::size_t>(list_cap);
-  if (metrics_cap < 0 || metrics_cap > 100000) errors.push_back("--metrics-partition-cap must be between 0 and 100000");
-  else c.metrics_partition_cap = static_cast<std::size_t>(metrics_cap);
+  if (list_cap < 1 || list_cap > 100000)
+    errors.push_back("--list-cap must be between 1 and 100000");
+  else
+    c.policy.list_cap = static_cast<std::size_t>(list_cap);
+  if (metrics_cap < 0 || metrics_cap > 100000)
+    errors.push_back("--metrics-partition-cap must be between 0 and 100000");
+  else
+    c.metrics_partition_cap = static_cast<std::size_t>(metrics_cap);
   if (c.http_port < 0 || c.http_port > 65535) errors.push_back("--http-port must be between 0 and 65535");
-  if (c.http_threads < 1 || c.http_threads > 256) errors.push_back("--http-threads must be between 1 and 256");
-  if (output == "table") c.output = OutputFormat::kTable;
-  else if (output == "json") c.output = OutputFormat::kJson;
-  else errors.push_back("--output must be table or json, not '" + output + "'");
-  static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (c.http_threads < 1 || c.http_threads > 256)
+    errors.push_back("--http-threads must be between 1 and 256");
+  if (output == "table")
+    c.output = OutputFormat::kTable;
+  else if (output == "json")
+    c.output = OutputFormat::kJson;
+  else
+    errors.push_back("--output must be table or json, not '" + output + "'");
+  static const std::vector<std::string> levels = {"trace", "debug",    "info", "warn",
+                                                  "error", "critical", "off"};
   if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end())
     errors.push_back("--log-level must be one of trace, debug, info, warn, error, critical, off");
 

@@ -20,7 +20,7 @@ enum class OutputFormat { kTable, kJson };
 
 struct Config {
   // Kafka client.
-  std::string bootstrap_servers;                      // --bootstrap-servers (may come from properties)
+  std::string bootstrap_servers;                        // --bootstrap-servers (may come from properties)
   std::map<std::string, std::string> kafka_properties;  // merged: file first, then --kafka-config
   int mock_brokers = 0;  // --mock-brokers N: librdkafka's built-in mock cluster (demo/tests only)
 
@@ -48,7 +48,8 @@ struct Config {
   OutputFormat output = OutputFormat::kTable;
   std::string log_level = "info";
 
-  // Effective settings for /v1/status and logs, with secret values (probes::is_secret_property) replaced by "<redacted>".
+  // Effective settings for /v1/status and logs, with secret values (probes::is_secret_property) replaced by
+  // "<redacted>".
   std::vector<std::pair<std::string, std::string>> describe() const;
 };
 
@@ -74,6 +75,7 @@ std::map<std::string, std::string> translate_java_properties(const std::map<std:
                                                              std::vector<std::string>& errors);
 // Kafka client .properties text -> key/value (comments, blank lines, '=' or ':' separators, trimming);
 // errors appended with line numbers.
-std::map<std::string, std::string> parse_properties(const std::string& text, std::vector<std::string>& errors);
+std::map<std::string, std::string> parse_properties(const std::string& text,
+                                                    std::vector<std::string>& errors);
 
 }  // namespace isrguard::service

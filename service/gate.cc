@@ -4,10 +4,14 @@ namespace isrguard::service {
 
 std::string_view to_string(GateState s) {
   switch (s) {
-    case GateState::kInitializing: return "initializing";
-    case GateState::kClosed: return "closed";
-    case GateState::kRecovering: return "recovering";
-    case GateState::kOpen: return "open";
+    case GateState::kInitializing:
+      return "initializing";
+    case GateState::kClosed:
+      return "closed";
+    case GateState::kRecovering:
+      return "recovering";
+    case GateState::kOpen:
+      return "open";
   }
   return "unknown";
 }
@@ -19,7 +23,8 @@ void Gate::move_to(GateState s, SteadyClock::time_point now) {
   ++status_.transitions;
 }
 
-GateStatus Gate::observe(const std::vector<std::string>& gating_codes, SteadyClock::time_point now, bool* changed) {
+GateStatus Gate::observe(const std::vector<std::string>& gating_codes, SteadyClock::time_point now,
+                         bool* changed) {
   const GateState before = status_.state;
   status_.blocking = gating_codes;
   if (!gating_codes.empty()) {

@@ -1,11 +1,96 @@
-// isrguard entry point. Wiring only: parse config, build the source, loop and HTTP server, run until signalled.
-#include <cstdio>
-#include <iostream>
+// isrguard entry point. Wiring only: parse config, build the source, loop and HTTP server, run until
+// signalled.
+//
+// Threads: main (waits for a signal), the probe loop (the only one touching Kafka), HTTP workers (read the
+// loop's published state). SIGTERM/SIGINT are blocked everywhere and taken by sigwait in main, so shutdown
+// is ordinary code: stop HTTP, stop the loop, join; whole sequence bounded by kShutdownBudget.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "probes/rdkafka_source.h"
 #include "service/config.h"
+#include "service/http_server.h"
+#include "service/probe_loop.h"
+#include "service/status_json.h"
+
+namespace {
+
+using namespace isrguard;
+using namespace isrguard::service;
+
+constexpr auto kShutdownBudget = std::chrono::milliseconds(1800);
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("isrguard");  // stdout stays clean for --once output
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+}
+
+probes::RdKafkaSourceConfig source_config(const Config& c) {
+  probes::RdKafkaSourceConfig s;
+  s.properties = c.kafka_properties;
+  s.probe_timeout = c.probe_timeout;
+  s.min_isr_refresh = c.config_refresh;
+  s.mock_brokers = c.mock_brokers;
+  return s;
+}
+
+int run_once(const Config& c, probes::MetadataSource& source) {
+  ProbeLoop loop(source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after);
+  loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
+  auto state = loop.current();
+  if (c.output == OutputFormat::kJson) {
+    std::cout << once_json(*state, c).dump(2) << "\n";
+  } else {
+    std::cout << once_table(*state, c);
+  }
+  if (!state->snapshot) return 2;  // could not probe at all
+  return state->verdict->healthy() && !state->last_error ? 0 : 1;
+}
+
+int serve(const Config& c, probes::MetadataSource& source) {
+  ProbeLoop loop(source, c.policy, c.gate, c.stale_after);
+  HttpServer server(loop, HttpOptions::from_config(c));
+  const int port = server.start();  // throws on bind failure (start-up error)
+  spdlog::info("isrguard {} ({}) listening on {}:{}; probing every {}ms (timeout {}ms), recovery hold {}ms",
+               ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, c.poll_interval.count(),
+               c.probe_timeout.count(), c.gate.recovery_hold.count());
+
+  auto loop_done = std::async(std::launch::async, [&] { loop.run(c.poll_interval); });
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  const auto deadline = SteadyClock::now() + kShutdownBudget;
+  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.stop();
+  loop.stop();
+  if (loop_done.wait_until(deadline) != std::future_status::ready) {
+    // A probe is still waiting on Kafka (bounded by --probe-timeout). Nothing is left to flush: leave now
+    // rather than outlive the 2 s shutdown budget.
+    spdlog::warn("probe still in flight at shutdown; exiting without waiting for it");
+    spdlog::shutdown();
+    std::_Exit(0);
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  using namespace isrguard::service;
   ParseOutcome parsed = parse_config(argc, argv);
   if (parsed.exit_now) {
     std::cout << parsed.output;
@@ -13,9 +98,28 @@ int main(int argc, char** argv) {
   }
   if (!parsed.config) {
     for (const auto& e : parsed.errors) std::cerr << "isrguard: " << e << "\n";
-    std::cerr << "isrguard: invalid configuration; see --help\n";
+    std::cerr << "isrguard: invalid configuration (" << parsed.errors.size() << " problem"
+              << (parsed.errors.size() == 1 ? "" : "s") << "); see --help\n";
     return 2;
   }
-  std::cerr << "isrguard: service wiring not yet in place\n";
-  return 2;
+  const Config& config = *parsed.config;
+  setup_logging(config.log_level);
+
+  // Block the shutdown signals before any thread starts, so they all inherit the mask and only sigwait sees
+  // them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    probes::RdKafkaSource source(source_config(config));
+    if (config.once) return run_once(config, source);
+    return serve(config, source);
+  } catch (const std::exception& e) {
+    spdlog::error("start-up failed: {}", e.what());
+    std::cerr << "isrguard: " << e.what() << "\n";
+    return 2;
+  }
 }

@@ -34,9 +34,9 @@ bool Policy::topic_selected(const std::string& topic) const {
 std::string Policy::fleet_of(BrokerId id, const std::string& host) const {
   for (std::size_t i = 0; i < fleets.size(); ++i) {
     const FleetRule& f = fleets[i];
-    bool id_ok = f.id_ranges.empty() ||
-                 std::any_of(f.id_ranges.begin(), f.id_ranges.end(),
-                             [id](const auto& r) { return id >= r.first && id <= r.second; });
+    bool id_ok =
+        f.id_ranges.empty() || std::any_of(f.id_ranges.begin(), f.id_ranges.end(),
+                                           [id](const auto& r) { return id >= r.first && id <= r.second; });
     if (!id_ok) continue;
     if (!f.host_regex.empty()) {
       // A missing broker has no host: only id rules can place it.

@@ -32,8 +32,8 @@ struct Policy {
   std::vector<BrokerId> expected_brokers;  // sorted, unique; empty = no expectation
   std::vector<FleetRule> fleets;
   std::string default_fleet = "default";
-  std::string topic_include;  // regex, full match; empty = all topics
-  std::string topic_exclude;  // regex, full match; empty = none excluded
+  std::string topic_include;                          // regex, full match; empty = all topics
+  std::string topic_exclude;                          // regex, full match; empty = none excluded
   std::set<std::string, std::less<>> gating_reasons;  // reason codes that close the gate
   std::int32_t default_min_isr = 1;  // used where a topic's min.insync.replicas could not be read
   std::size_t list_cap = 128;        // max unhealthy partitions listed in verdicts/status (counts stay true)

@@ -39,13 +39,16 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
     s.snapshot = std::move(snapshot);
     s.last_success = now;
     s.last_success_wall = wall;
-    if (was_failing) spdlog::info("probe recovered after {} error: {}", s.last_error->kind, s.last_error->message);
+    if (was_failing)
+      spdlog::info("probe recovered after {} error: {}", s.last_error->kind, s.last_error->message);
     s.last_error.reset();
     s.last_error_at.reset();
   } else {
-    const probes::ProbeError err = result.error.value_or(probes::ProbeError{"metadata", "probe returned nothing"});
+    const probes::ProbeError err =
+        result.error.value_or(probes::ProbeError{"metadata", "probe returned nothing"});
     ++s.probe_failures[err.kind];
-    if (!was_failing || s.last_error->kind != err.kind) spdlog::warn("probe failing ({}): {}", err.kind, err.message);
+    if (!was_failing || s.last_error->kind != err.kind)
+      spdlog::warn("probe failing ({}): {}", err.kind, err.message);
     s.last_error = err;
     s.last_error_at = wall;
   }
@@ -53,7 +56,8 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   // Assessment: the last good verdict's reasons, plus the probe's own health.
   s.reasons = s.verdict ? s.verdict->reasons : std::vector<Reason>{};
   if (s.last_error) {
-    s.reasons.push_back(Reason{std::string(reason::kProbeFailed), 1, s.last_error->kind + ": " + s.last_error->message,
+    s.reasons.push_back(Reason{std::string(reason::kProbeFailed), 1,
+                               s.last_error->kind + ": " + s.last_error->message,
                                policy_.gates(reason::kProbeFailed)});
   }
   if (s.last_success && now - *s.last_success > stale_after_) {
@@ -72,8 +76,8 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   s.gate = gate_.observe(gating, now, &changed);
   if (changed) {
     s.gate_since_wall = wall;
-    spdlog::info("gate {} -> {} (ready={}) reasons={}", to_string(before), to_string(s.gate.state), s.gate.ready,
-                 join_codes(gating));
+    spdlog::info("gate {} -> {} (ready={}) reasons={}", to_string(before), to_string(s.gate.state),
+                 s.gate.ready, join_codes(gating));
   }
   s.loop_heartbeat = SteadyClock::now();
 

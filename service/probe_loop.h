@@ -17,7 +17,8 @@ namespace isrguard::service {
 
 class ProbeLoop : public StateSource {
  public:
-  ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate, std::chrono::milliseconds stale_after);
+  ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
+            std::chrono::milliseconds stale_after);
 
   // One iteration at `now` (steady) / `wall` (system). Thread: the loop's (or a test's).
   void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);

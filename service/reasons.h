@@ -21,15 +21,18 @@ inline constexpr std::string_view kSnapshotStale = "snapshot_stale";
 inline constexpr std::string_view kMinIsrRiskTopics = "min_isr_risk_topics";
 inline constexpr std::string_view kMinIsrUnknownTopics = "min_isr_unknown_topics";
 
-inline constexpr std::array<std::string_view, 10> kAll = {
-    kOfflinePartitions, kUnderReplicatedPartitions, kUnderMinIsrPartitions, kAtMinIsrPartitions,
-    kBrokersMissing,    kMetadataErrors,            kProbeFailed,           kSnapshotStale,
-    kMinIsrRiskTopics,  kMinIsrUnknownTopics};
+inline constexpr std::array<std::string_view, 10> kAll = {kOfflinePartitions,     kUnderReplicatedPartitions,
+                                                          kUnderMinIsrPartitions, kAtMinIsrPartitions,
+                                                          kBrokersMissing,        kMetadataErrors,
+                                                          kProbeFailed,           kSnapshotStale,
+                                                          kMinIsrRiskTopics,      kMinIsrUnknownTopics};
 
 // Default set that closes the gate: everything but at-min-ISR and the two topic-risk reports.
 inline constexpr std::array<std::string_view, 7> kGatingByDefault = {
-    kOfflinePartitions, kUnderReplicatedPartitions, kUnderMinIsrPartitions, kBrokersMissing,
-    kMetadataErrors,    kProbeFailed,               kSnapshotStale};
+    kOfflinePartitions,     kUnderReplicatedPartitions,
+    kUnderMinIsrPartitions, kBrokersMissing,
+    kMetadataErrors,        kProbeFailed,
+    kSnapshotStale};
 
 bool is_known(std::string_view code);
 
@@ -44,6 +47,6 @@ inline constexpr std::string_view kAtMinIsr = "at_min_isr";
 inline constexpr std::string_view kReassigning = "reassigning";
 inline constexpr std::string_view kError = "error";
 inline constexpr std::string_view kHealthy = "healthy";
-inline constexpr std::array<std::string_view, 7> kAll = {kOffline,   kUnderReplicated, kUnderMinIsr, kAtMinIsr,
-                                                         kReassigning, kError,         kHealthy};
+inline constexpr std::array<std::string_view, 7> kAll = {
+    kOffline, kUnderReplicated, kUnderMinIsr, kAtMinIsr, kReassigning, kError, kHealthy};
 }  // namespace isrguard::service::pstate

@@ -17,8 +17,8 @@ void DurationHistogram::observe(double seconds) {
   }
 }
 
-Readiness readiness_at(const PublishedState& state, SteadyClock::time_point now, std::chrono::milliseconds stale_after,
-                       const Policy& policy) {
+Readiness readiness_at(const PublishedState& state, SteadyClock::time_point now,
+                       std::chrono::milliseconds stale_after, const Policy& policy) {
   Readiness r;
   r.reasons = state.reasons;
   const bool already_stale = std::any_of(r.reasons.begin(), r.reasons.end(),
@@ -37,7 +37,8 @@ Readiness readiness_at(const PublishedState& state, SteadyClock::time_point now,
   return r;
 }
 
-bool alive_at(const PublishedState& state, SteadyClock::time_point now, std::chrono::milliseconds max_silence) {
+bool alive_at(const PublishedState& state, SteadyClock::time_point now,
+              std::chrono::milliseconds max_silence) {
   return now - state.loop_heartbeat <= max_silence;
 }
 

@@ -41,9 +41,9 @@ struct PublishedState {
   std::uint64_t probes_total = 0;
   std::map<std::string, std::uint64_t> probe_failures;  // by ProbeError::kind
   DurationHistogram probe_duration;
-  std::optional<probes::ProbeError> last_error;                 // of the last probe, if it failed
+  std::optional<probes::ProbeError> last_error;  // of the last probe, if it failed
   std::optional<std::chrono::system_clock::time_point> last_error_at;
-  std::optional<SteadyClock::time_point> last_success;          // steady, for staleness
+  std::optional<SteadyClock::time_point> last_success;  // steady, for staleness
   std::optional<std::chrono::system_clock::time_point> last_success_wall;
   SteadyClock::time_point loop_heartbeat{};  // last time the loop finished an iteration (for /livez)
   SteadyClock::time_point started_at{};
@@ -60,7 +60,8 @@ Readiness readiness_at(const PublishedState& state, SteadyClock::time_point now,
                        std::chrono::milliseconds stale_after, const Policy& policy);
 
 // Liveness: the loop has finished an iteration within `max_silence` (process and loop alive; never Kafka).
-bool alive_at(const PublishedState& state, SteadyClock::time_point now, std::chrono::milliseconds max_silence);
+bool alive_at(const PublishedState& state, SteadyClock::time_point now,
+              std::chrono::milliseconds max_silence);
 
 // The seam between the loop and its readers (HTTP, metrics). Thread-safe.
 class StateSource {

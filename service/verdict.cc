@@ -16,9 +16,12 @@ constexpr std::int32_t kReplicaNotAvailable = 9;  // informational: some replica
 constexpr std::size_t kDetailExamples = 3;
 
 // Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing.
-bool contains(const std::vector<BrokerId>& v, BrokerId id) { return std::find(v.begin(), v.end(), id) != v.end(); }
+bool contains(const std::vector<BrokerId>& v, BrokerId id) {
+  return std::find(v.begin(), v.end(), id) != v.end();
+}
 bool first_occurrence(const std::vector<BrokerId>& v, std::size_t i) {
-  return std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) == v.begin() + static_cast<std::ptrdiff_t>(i);
+  return std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) ==
+         v.begin() + static_cast<std::ptrdiff_t>(i);
 }
 std::int32_t distinct(const std::vector<BrokerId>& v) {
   std::int32_t n = 0;
@@ -59,7 +62,8 @@ Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int3
   // configuration risk (min_isr_risk_topics), not a live state.
   if (!offline && a.in_sync == min_isr && a.in_sync < wanted) a.bits |= kBitAtMinIsr;
   if (reassigning) a.bits |= kBitReassigning;
-  if (!p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable) a.bits |= kBitError;
+  if (!p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable)
+    a.bits |= kBitError;
   return a;
 }
 
@@ -144,8 +148,8 @@ std::int32_t usual_replica_count(const TopicInfo& topic) {
   return best;
 }
 
-PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p, std::int32_t usual_replicas,
-                                   std::int32_t min_isr) {
+PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
+                                   std::int32_t usual_replicas, std::int32_t min_isr) {
   return materialize(topic, p, usual_replicas, min_isr, assess(p, usual_replicas, min_isr));
 }
 
@@ -196,8 +200,8 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
     if (!topic.error.ok()) {
       ++th.errors;
       errors.add([&] {
-        return "topic " + topic.name + " error=" +
-               (topic.error.name.empty() ? std::to_string(topic.error.code) : topic.error.name);
+        return "topic " + topic.name +
+               " error=" + (topic.error.name.empty() ? std::to_string(topic.error.code) : topic.error.name);
       });
     }
 
@@ -207,12 +211,27 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
                  is_at = a.bits & kBitAtMinIsr;
       auto example = [&] { return partition_example(topic.name, p); };
       ++v.counts.partitions;
-      if (a.bits & kBitOffline) { ++th.offline; offline.add(example); }
-      if (is_urp) { ++th.under_replicated; urp.add(example); }
-      if (is_under) { ++th.under_min_isr; under_min.add(example); }
-      if (is_at) { ++th.at_min_isr; at_min.add(example); }
+      if (a.bits & kBitOffline) {
+        ++th.offline;
+        offline.add(example);
+      }
+      if (is_urp) {
+        ++th.under_replicated;
+        urp.add(example);
+      }
+      if (is_under) {
+        ++th.under_min_isr;
+        under_min.add(example);
+      }
+      if (is_at) {
+        ++th.at_min_isr;
+        at_min.add(example);
+      }
       if (a.bits & kBitReassigning) ++th.reassigning;
-      if (a.bits & kBitError) { ++th.errors; errors.add(example); }
+      if (a.bits & kBitError) {
+        ++th.errors;
+        errors.add(example);
+      }
 
       if (p.leader != probes::kNoLeader) {
         BrokerHealth& leader = ensure(p.leader);
@@ -235,7 +254,8 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
       if (unhealthy(a.bits)) {
         ++unhealthy_total;
         if (v.unhealthy_partitions.size() < policy.list_cap)
-          v.unhealthy_partitions.push_back(materialize(topic.name, p, th.usual_replicas, th.effective_min_isr, a));
+          v.unhealthy_partitions.push_back(
+              materialize(topic.name, p, th.usual_replicas, th.effective_min_isr, a));
       }
     }
     v.counts.offline += th.offline;
@@ -265,8 +285,8 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
       ++f.brokers_missing;
       ++v.counts.brokers_missing;
       missing.add([&] {
-        return "broker " + std::to_string(id) + " (" + b.fleet + ", " + (b.expected ? "expected" : "hosts replicas") +
-               ")";
+        return "broker " + std::to_string(id) + " (" + b.fleet + ", " +
+               (b.expected ? "expected" : "hosts replicas") + ")";
       });
     }
     f.leader_count += b.leader_count;
@@ -290,27 +310,29 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
   add(reason::kMetadataErrors, errors, "metadata errors");
   add(reason::kMinIsrRiskTopics, risk, "topics with replicas <= min.insync.replicas");
   add(reason::kMinIsrUnknownTopics, unknown_min_isr,
-      "topics with unreadable min.insync.replicas (default " + std::to_string(policy.default_min_isr) + " used)");
+      "topics with unreadable min.insync.replicas (default " + std::to_string(policy.default_min_isr) +
+          " used)");
   return v;
 }
 
 // ---- printers (for test failure messages) ----
 
 std::ostream& operator<<(std::ostream& os, const Reason& r) {
-  return os << "Reason{" << r.code << " count=" << r.count << (r.gating ? " gating" : "") << " '" << r.detail << "'}";
+  return os << "Reason{" << r.code << " count=" << r.count << (r.gating ? " gating" : "") << " '" << r.detail
+            << "'}";
 }
 std::ostream& operator<<(std::ostream& os, const PartitionHealth& p) {
-  os << "PartitionHealth{" << p.topic << ' ' << p.partition << " usual=" << p.usual_replicas << " min_isr=" << p.min_isr
-     << " in_sync=" << p.isr_in_replicas << " states=";
+  os << "PartitionHealth{" << p.topic << ' ' << p.partition << " usual=" << p.usual_replicas
+     << " min_isr=" << p.min_isr << " in_sync=" << p.isr_in_replicas << " states=";
   for (const auto& s : p.states) os << s << ' ';
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const BrokerHealth& b) {
-  return os << "BrokerHealth{" << b.id << ' ' << b.host << ':' << b.port << " fleet=" << b.fleet << " up=" << b.up
-            << " expected=" << b.expected << " controller=" << b.controller << " leaders=" << b.leader_count
-            << " replicas=" << b.replica_count << " urp_led=" << b.urp_led << " under_min_led=" << b.under_min_isr_led
-            << " at_min_led=" << b.at_min_isr_led << " oos=" << b.out_of_sync_hosted
-            << " not_preferred=" << b.preferred_leader_not_leading << '}';
+  return os << "BrokerHealth{" << b.id << ' ' << b.host << ':' << b.port << " fleet=" << b.fleet
+            << " up=" << b.up << " expected=" << b.expected << " controller=" << b.controller
+            << " leaders=" << b.leader_count << " replicas=" << b.replica_count << " urp_led=" << b.urp_led
+            << " under_min_led=" << b.under_min_isr_led << " at_min_led=" << b.at_min_isr_led
+            << " oos=" << b.out_of_sync_hosted << " not_preferred=" << b.preferred_leader_not_leading << '}';
 }
 std::ostream& operator<<(std::ostream& os, const FleetHealth& f) {
   return os << "FleetHealth{" << f.name << " up=" << f.brokers_up << " missing=" << f.brokers_missing

@@ -19,10 +19,10 @@ using probes::PartitionInfo;
 using probes::TopicInfo;
 
 struct Reason {
-  std::string code;    // one of service/reasons.h
+  std::string code;        // one of service/reasons.h
   std::int64_t count = 0;  // partitions, brokers or topics affected
-  std::string detail;  // one human line, e.g. "3 partitions; first: orders-2 isr=[1] replicas=[1,2,3]"
-  bool gating = false;  // true when Policy::gates(code)
+  std::string detail;      // one human line, e.g. "3 partitions; first: orders-2 isr=[1] replicas=[1,2,3]"
+  bool gating = false;     // true when Policy::gates(code)
 
   bool operator==(const Reason&) const = default;
 };
@@ -31,9 +31,9 @@ struct Reason {
 struct PartitionHealth {
   std::string topic;
   PartitionInfo partition;
-  std::int32_t usual_replicas = 0;     // the topic's usual replica count (see classify_partition)
-  std::int32_t min_isr = 0;            // effective min ISR: min(min.insync.replicas, usual_replicas)
-  std::int32_t isr_in_replicas = 0;    // |ISR ∩ replicas|
+  std::int32_t usual_replicas = 0;   // the topic's usual replica count (see classify_partition)
+  std::int32_t min_isr = 0;          // effective min ISR: min(min.insync.replicas, usual_replicas)
+  std::int32_t isr_in_replicas = 0;  // |ISR ∩ replicas|
   std::vector<std::string> states;
 
   bool has(std::string_view state) const;
@@ -54,7 +54,7 @@ struct BrokerHealth {
   std::int64_t urp_led = 0;            // under-replicated partitions it leads (JMX UnderReplicatedPartitions)
   std::int64_t under_min_isr_led = 0;  // under-min-ISR partitions it leads
   std::int64_t at_min_isr_led = 0;     // at-min-ISR partitions it leads
-  std::int64_t out_of_sync_hosted = 0;  // replicas it hosts that are not in the ISR
+  std::int64_t out_of_sync_hosted = 0;            // replicas it hosts that are not in the ISR
   std::int64_t preferred_leader_not_leading = 0;  // partitions where it is first replica but not leader
 
   bool operator==(const BrokerHealth&) const = default;
@@ -115,7 +115,7 @@ struct Verdict {
   std::vector<FleetHealth> fleets;    // sorted by name; every configured fleet present even if empty
   std::vector<TopicHealth> topics;    // every selected topic, sorted by name
   std::vector<PartitionHealth> unhealthy_partitions;  // capped at Policy::list_cap, (topic, id) order
-  std::int64_t unhealthy_partitions_total = 0;       // true count, regardless of the cap
+  std::int64_t unhealthy_partitions_total = 0;        // true count, regardless of the cap
   probes::BrokerId controller_id = -1;
   std::string cluster_id;
 
@@ -137,8 +137,8 @@ std::int32_t usual_replica_count(const TopicInfo& topic);
 //    |ISR ∩ replicas| < usual_replicas;
 //  - under_min_isr: |ISR ∩ replicas| < min_isr; at_min_isr: == min_isr (and not offline);
 //  - error: any other non-zero partition error.
-PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p, std::int32_t usual_replicas,
-                                   std::int32_t min_isr);
+PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
+                                   std::int32_t usual_replicas, std::int32_t min_isr);
 
 // The whole verdict. Reasons probe_failed / snapshot_stale are not produced here (see service/assessment.h).
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy);

@@ -1,0 +1,112 @@
+#include "service/http_api.h"
+
+#include <charconv>
+
+namespace isrguard::service {
+namespace {
+
+constexpr const char* kJson = "application/json";
+constexpr const char* kPrometheus = "text/plain; version=0.0.4; charset=utf-8";
+
+HttpResponse text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse json_response(int status, const nlohmann::ordered_json& j) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = kJson;
+  r.body = j.dump(2) + "\n";
+  return r;
+}
+
+HttpResponse json_error(int status, const std::string& message) {
+  return json_response(status, nlohmann::ordered_json{{"error", message}});
+}
+
+std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const auto comma = s.find(',', start);
+    const auto end = comma == std::string::npos ? s.size() : comma;
+    if (end > start) out.push_back(s.substr(start, end - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+ApiOptions ApiOptions::from_config(const Config& c) {
+  ApiOptions o;
+  o.stale_after = c.stale_after;
+  // Generous: a slow but alive loop must not be restarted by the kubelet (that would only hide the problem).
+  o.live_after = 2 * (c.poll_interval + c.probe_timeout) + std::chrono::seconds(10);
+  o.status = StatusContext::from_config(c);
+  o.metrics.partition_cap = c.metrics_partition_cap;
+  o.metrics.version = o.status.version;
+  o.metrics.commit = o.status.commit;
+  return o;
+}
+
+Api::Api(const StateSource& source, const Policy& policy, ApiOptions options)
+    : source_(source), policy_(policy), options_(std::move(options)) {}
+
+HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
+                         std::chrono::system_clock::time_point wall_now) const {
+  static const char* const kPaths[] = {"/livez", "/readyz", "/v1/status", "/v1/partitions", "/metrics"};
+  bool known = false;
+  for (const char* p : kPaths) known = known || req.path == p;
+  if (!known) return text(404, "not found: " + req.path + "\n");
+  if (req.method != "GET" && req.method != "HEAD") {
+    HttpResponse r = text(405, "method not allowed: " + req.method + "\n");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+
+  const auto state = source_.current();
+  if (req.path == "/livez") {
+    if (alive_at(*state, now, options_.live_after)) return text(200, "ok\n");
+    const auto silent = std::chrono::duration_cast<std::chrono::seconds>(now - state->loop_heartbeat);
+    return text(503, "probe loop silent for " + std::to_string(silent.count()) + "s\n");
+  }
+
+  const Readiness readiness = readiness_at(*state, now, options_.stale_after, policy_);
+  if (req.path == "/readyz") {
+    const bool verbose = req.params.count("verbose") > 0;
+    return text(readiness.ready ? 200 : 503, readyz_text(*state, readiness, policy_, now, verbose));
+  }
+  if (req.path == "/v1/status") {
+    return json_response(200, status_json(*state, readiness, options_.status, now, wall_now));
+  }
+  if (req.path == "/metrics") {
+    HttpResponse r = text(200, render_metrics(*state, readiness, policy_, options_.metrics, now, wall_now));
+    r.content_type = kPrometheus;
+    return r;
+  }
+  // /v1/partitions
+  PartitionQuery q;
+  q.limit = policy_.list_cap;
+  for (auto [it, end] = req.params.equal_range("state"); it != end; ++it)
+    for (auto& s : split_csv(it->second)) q.states.push_back(std::move(s));
+  if (auto it = req.params.find("topic"); it != req.params.end()) q.topic = it->second;
+  if (auto it = req.params.find("limit"); it != req.params.end()) {
+    std::size_t limit = 0;
+    const auto& v = it->second;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
+    if (ec != std::errc() || p != v.data() + v.size() || limit > options_.partitions_limit_max)
+      return json_error(400, "limit must be an integer 0.." + std::to_string(options_.partitions_limit_max));
+    q.limit = limit;
+  }
+  std::string error;
+  auto j = partitions_json(*state, policy_, q, &error);
+  if (!j) return json_error(400, error);
+  return json_response(200, *j);
+}
+
+}  // namespace isrguard::service

@@ -1,0 +1,260 @@
+#include "service/metrics.h"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <map>
+
+#include "service/reasons.h"
+
+namespace isrguard::service {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+double unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+class Families {
+ public:
+  MetricFamily& family(std::string name, std::string help, MetricType type) {
+    families_.push_back(MetricFamily{std::move(name), std::move(help), type, {}});
+    return families_.back();
+  }
+  static void gauge(MetricFamily& f, Labels labels, double value) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    m.gauge.value = value;
+    f.metric.push_back(std::move(m));
+  }
+  static void counter(MetricFamily& f, Labels labels, double value) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    m.counter.value = value;
+    f.metric.push_back(std::move(m));
+  }
+  std::string serialize() const {
+    return prometheus::TextSerializer().Serialize(
+        std::vector<MetricFamily>(families_.begin(), families_.end()));
+  }
+
+ private:
+  std::deque<MetricFamily> families_;  // deque: references returned by family() stay valid as it grows
+};
+
+Labels broker_labels(const BrokerHealth& b) {
+  return {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}};
+}
+
+void kafka_equivalents(Families& out, const Verdict* v) {
+  struct PerBroker {
+    const char* name;
+    const char* help;
+    std::int64_t BrokerHealth::*field;
+  };
+  static const PerBroker kPerBroker[] = {
+      {"kafka_server_replicamanager_underreplicatedpartitions",
+       "Under-replicated partitions led by this broker (JMX ReplicaManager UnderReplicatedPartitions).",
+       &BrokerHealth::urp_led},
+      {"kafka_server_replicamanager_underminisrpartitioncount",
+       "Partitions led by this broker whose ISR is below the effective min ISR.",
+       &BrokerHealth::under_min_isr_led},
+      {"kafka_server_replicamanager_atminisrpartitioncount",
+       "Partitions led by this broker whose ISR equals the effective min ISR.",
+       &BrokerHealth::at_min_isr_led},
+      {"kafka_server_replicamanager_leadercount", "Partitions led by this broker.",
+       &BrokerHealth::leader_count},
+      {"kafka_server_replicamanager_partitioncount", "Partition replicas hosted by this broker.",
+       &BrokerHealth::replica_count},
+  };
+  for (const auto& pb : kPerBroker) {
+    auto& f = out.family(pb.name, pb.help, MetricType::Gauge);
+    if (!v) continue;
+    for (const auto& b : v->brokers) Families::gauge(f, broker_labels(b), static_cast<double>(b.*(pb.field)));
+  }
+  auto& active =
+      out.family("kafka_controller_kafkacontroller_activecontrollercount",
+                 "1 on the broker the metadata names as controller (in KRaft: an arbitrary live broker).",
+                 MetricType::Gauge);
+  if (v)
+    for (const auto& b : v->brokers) Families::gauge(active, broker_labels(b), b.controller ? 1 : 0);
+
+  struct Cluster {
+    const char* name;
+    const char* help;
+    std::int64_t Counts::*field;
+  };
+  static const Cluster kCluster[] = {
+      {"kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader.",
+       &Counts::offline},
+      {"kafka_controller_kafkacontroller_globalpartitioncount", "Partitions of selected topics.",
+       &Counts::partitions},
+      {"kafka_controller_kafkacontroller_globaltopiccount", "Selected topics.", &Counts::topics},
+      {"kafka_controller_kafkacontroller_preferredreplicaimbalancecount",
+       "Partitions whose leader is not the preferred (first) replica.", &Counts::preferred_replica_imbalance},
+  };
+  for (const auto& c : kCluster) {
+    auto& f = out.family(c.name, c.help, MetricType::Gauge);
+    if (v) Families::gauge(f, {}, static_cast<double>(v->counts.*(c.field)));
+  }
+}
+
+}  // namespace
+
+std::string render_metrics(const PublishedState& s, const Readiness& r, const Policy& policy,
+                           const MetricsContext& ctx, SteadyClock::time_point now,
+                           std::chrono::system_clock::time_point wall_now) {
+  (void)wall_now;
+  Families out;
+  const Verdict* v = s.verdict.get();
+  kafka_equivalents(out, v);
+
+  Families::gauge(
+      out.family("isrguard_ready", "1 when /readyz answers 200 (evictions allowed).", MetricType::Gauge), {},
+      r.ready ? 1 : 0);
+  auto& gate_state = out.family("isrguard_gate_state", "1 on the current gate state.", MetricType::Gauge);
+  for (auto st : {GateState::kInitializing, GateState::kClosed, GateState::kRecovering, GateState::kOpen})
+    Families::gauge(gate_state, {{"state", std::string(to_string(st))}}, s.gate.state == st ? 1 : 0);
+  Families::counter(
+      out.family("isrguard_gate_transitions_total", "Gate state changes since start.", MetricType::Counter),
+      {}, static_cast<double>(s.gate.transitions));
+  Families::gauge(
+      out.family("isrguard_gate_last_transition_timestamp_seconds",
+                 "Unix time of the last gate transition (process start before any).", MetricType::Gauge),
+      {}, unix_seconds(s.gate_since_wall));
+
+  auto& active =
+      out.family("isrguard_reason_active",
+                 "1 while the reason is present; gating tells if it closes the gate.", MetricType::Gauge);
+  auto& count =
+      out.family("isrguard_reason_affected",
+                 "Partitions, brokers or topics affected by the reason (0 when absent).", MetricType::Gauge);
+  for (auto code : reason::kAll) {
+    const auto it =
+        std::find_if(r.reasons.begin(), r.reasons.end(), [&](const Reason& x) { return x.code == code; });
+    const std::string c(code);
+    Families::gauge(active, {{"gating", policy.gates(code) ? "true" : "false"}, {"reason", c}},
+                    it == r.reasons.end() ? 0 : 1);
+    Families::gauge(count, {{"reason", c}}, it == r.reasons.end() ? 0 : static_cast<double>(it->count));
+  }
+
+  auto& brokers = out.family(
+      "isrguard_brokers", "Brokers by fleet and state (missing = expected but absent).", MetricType::Gauge);
+  auto& broker_up =
+      out.family("isrguard_broker_up", "1 when the broker is in metadata, 0 when expected but missing.",
+                 MetricType::Gauge);
+  if (v) {
+    for (const auto& f : v->fleets) {
+      Families::gauge(brokers, {{"fleet", f.name}, {"state", "up"}}, static_cast<double>(f.brokers_up));
+      Families::gauge(brokers, {{"fleet", f.name}, {"state", "missing"}},
+                      static_cast<double>(f.brokers_missing));
+    }
+    for (const auto& b : v->brokers) Families::gauge(broker_up, broker_labels(b), b.up ? 1 : 0);
+  }
+
+  auto& partitions = out.family("isrguard_partitions",
+                                "Partitions of selected topics by state (a partition may count in several).",
+                                MetricType::Gauge);
+  auto& selected =
+      out.family("isrguard_partitions_selected", "Partitions of selected topics.", MetricType::Gauge);
+  if (v) {
+    const Counts& c = v->counts;
+    const std::pair<std::string_view, std::int64_t> by_state[] = {
+        {pstate::kOffline, c.offline},           {pstate::kUnderReplicated, c.under_replicated},
+        {pstate::kUnderMinIsr, c.under_min_isr}, {pstate::kAtMinIsr, c.at_min_isr},
+        {pstate::kReassigning, c.reassigning},   {pstate::kError, c.errors}};
+    for (const auto& [st, n] : by_state)
+      Families::gauge(partitions, {{"state", std::string(st)}}, static_cast<double>(n));
+    Families::gauge(selected, {}, static_cast<double>(c.partitions));
+  }
+
+  // Per-topic and per-partition series: unhealthy only, capped, so cardinality stays flat on big clusters.
+  auto& per_topic =
+      out.family("isrguard_topic_unhealthy_partitions",
+                 "Unhealthy partitions per topic and state (topics with unhealthy partitions only, capped).",
+                 MetricType::Gauge);
+  auto& per_partition =
+      out.family("isrguard_partition_unhealthy",
+                 "1 per unhealthy partition and state (capped; see isrguard_partition_series_dropped).",
+                 MetricType::Gauge);
+  auto& dropped = out.family("isrguard_partition_series_dropped",
+                             "Unhealthy partitions left out of isrguard_partition_unhealthy by the cap.",
+                             MetricType::Gauge);
+  if (v) {
+    std::size_t topics_listed = 0;
+    for (const auto& t : v->topics) {
+      if (!t.unhealthy()) continue;
+      if (topics_listed++ >= ctx.partition_cap) break;
+      const std::pair<std::string_view, std::int64_t> by_state[] = {
+          {pstate::kOffline, t.offline},
+          {pstate::kUnderReplicated, t.under_replicated},
+          {pstate::kUnderMinIsr, t.under_min_isr},
+          {pstate::kAtMinIsr, t.at_min_isr},
+          {pstate::kError, t.errors}};
+      for (const auto& [st, n] : by_state)
+        if (n > 0)
+          Families::gauge(per_topic, {{"state", std::string(st)}, {"topic", t.name}}, static_cast<double>(n));
+    }
+    std::size_t listed = 0;
+    for (const auto& p : v->unhealthy_partitions) {
+      if (listed >= ctx.partition_cap) break;
+      ++listed;
+      for (const auto& st : p.states) {
+        if (st == pstate::kHealthy || st == pstate::kReassigning) continue;
+        Families::gauge(per_partition,
+                        {{"partition", std::to_string(p.partition.id)}, {"state", st}, {"topic", p.topic}},
+                        1);
+      }
+    }
+    Families::gauge(dropped, {},
+                    static_cast<double>(v->unhealthy_partitions_total - static_cast<std::int64_t>(listed)));
+  } else {
+    Families::gauge(dropped, {}, 0);
+  }
+
+  Families::counter(out.family("isrguard_probes_total", "Probes attempted.", MetricType::Counter), {},
+                    static_cast<double>(s.probes_total));
+  auto& failures = out.family("isrguard_probe_failures_total", "Failed probes by kind.", MetricType::Counter);
+  for (const char* kind : {"client", "metadata", "timeout", "transport"}) {
+    const auto it = s.probe_failures.find(kind);
+    Families::counter(failures, {{"kind", kind}},
+                      it == s.probe_failures.end() ? 0 : static_cast<double>(it->second));
+  }
+  for (const auto& [kind, n] : s.probe_failures) {  // kinds outside the documented set still show
+    if (kind != "client" && kind != "metadata" && kind != "timeout" && kind != "transport")
+      Families::counter(failures, {{"kind", kind}}, static_cast<double>(n));
+  }
+
+  auto& hist = out.family("isrguard_probe_duration_seconds",
+                          "Duration of each probe (metadata + DescribeConfigs).", MetricType::Histogram);
+  {
+    ClientMetric m;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < s.probe_duration.bounds.size(); ++i) {
+      cumulative += s.probe_duration.counts[i];
+      m.histogram.bucket.push_back({cumulative, s.probe_duration.bounds[i]});
+    }
+    m.histogram.bucket.push_back({s.probe_duration.count, std::numeric_limits<double>::infinity()});
+    m.histogram.sample_count = s.probe_duration.count;
+    m.histogram.sample_sum = s.probe_duration.sum;
+    hist.metric.push_back(std::move(m));
+  }
+  Families::gauge(out.family("isrguard_last_successful_probe_timestamp_seconds",
+                             "Unix time of the last successful probe (0 before any).", MetricType::Gauge),
+                  {}, s.last_success_wall ? unix_seconds(*s.last_success_wall) : 0);
+  Families::gauge(out.family("isrguard_snapshot_age_seconds",
+                             "Age of the last good snapshot (-1 before any).", MetricType::Gauge),
+                  {}, s.last_success ? std::chrono::duration<double>(now - *s.last_success).count() : -1);
+  Families::gauge(out.family("isrguard_build_info", "Build information; always 1.", MetricType::Gauge),
+                  {{"commit", ctx.commit}, {"version", ctx.version}}, 1);
+  return out.serialize();
+}
+
+}  // namespace isrguard::service

@@ -1,0 +1,26 @@
+#pragma once
+
+// GET /metrics: Prometheus text exposition built per scrape from the cached state (docs/metrics.md is the
+// contract). Building per scrape, rather than keeping registered gauges, is what makes the series of a
+// broker that left the cluster disappear. prometheus-cpp is included only in metrics.cc.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "service/state.h"
+
+namespace isrguard::service {
+
+struct MetricsContext {
+  std::size_t partition_cap = 200;  // max per-partition / per-topic series (unhealthy ones only)
+  std::string version;
+  std::string commit;
+};
+
+// `readiness` is readiness_at(state, now, ...) for the same `now`, so isrguard_ready matches /readyz.
+std::string render_metrics(const PublishedState& state, const Readiness& readiness, const Policy& policy,
+                           const MetricsContext& ctx, SteadyClock::time_point now,
+                           std::chrono::system_clock::time_point wall_now);
+
+}  // namespace isrguard::service

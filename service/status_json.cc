@@ -1,0 +1,363 @@
+#include "service/status_json.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
+#include "service/reasons.h"
+
+namespace isrguard::service {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+json reason_json(const Reason& r) {
+  return json{{"code", r.code}, {"count", r.count}, {"gating", r.gating}, {"detail", r.detail}};
+}
+
+json partition_json(const PartitionHealth& p) {
+  json j{{"topic", p.topic},
+         {"partition", p.partition.id},
+         {"leader", p.partition.leader},
+         {"replicas", p.partition.replicas},
+         {"isr", p.partition.isr},
+         {"states", p.states},
+         {"usual_replicas", p.usual_replicas},
+         {"min_isr", p.min_isr}};
+  if (!p.partition.error.ok()) j["error"] = p.partition.error.name;
+  return j;
+}
+
+json broker_json(const BrokerHealth& b) {
+  return json{{"id", b.id},
+              {"host", b.host},
+              {"port", b.port},
+              {"fleet", b.fleet},
+              {"state", b.up ? "up" : "missing"},
+              {"expected", b.expected},
+              {"controller", b.controller},
+              {"leader_count", b.leader_count},
+              {"replica_count", b.replica_count},
+              {"under_replicated_led", b.urp_led},
+              {"under_min_isr_led", b.under_min_isr_led},
+              {"at_min_isr_led", b.at_min_isr_led},
+              {"out_of_sync_hosted", b.out_of_sync_hosted}};
+}
+
+json fleet_json(const FleetHealth& f) {
+  return json{{"name", f.name},
+              {"brokers_up", f.brokers_up},
+              {"brokers_missing", f.brokers_missing},
+              {"leader_count", f.leader_count},
+              {"replica_count", f.replica_count},
+              {"under_replicated_led", f.urp_led},
+              {"out_of_sync_hosted", f.out_of_sync_hosted}};
+}
+
+json topic_json(const TopicHealth& t) {
+  return json{{"name", t.name},
+              {"partitions", t.partitions},
+              {"usual_replicas", t.usual_replicas},
+              {"min_insync_replicas", t.min_insync_replicas},
+              {"min_isr_from_default", t.min_isr_from_default},
+              {"effective_min_isr", t.effective_min_isr},
+              {"min_isr_risk", t.min_isr_risk},
+              {"offline", t.offline},
+              {"under_replicated", t.under_replicated},
+              {"under_min_isr", t.under_min_isr},
+              {"at_min_isr", t.at_min_isr},
+              {"reassigning", t.reassigning},
+              {"errors", t.errors}};
+}
+
+json counts_json(const Counts& c) {
+  return json{{"topics", c.topics},
+              {"partitions", c.partitions},
+              {"offline", c.offline},
+              {"under_replicated", c.under_replicated},
+              {"under_min_isr", c.under_min_isr},
+              {"at_min_isr", c.at_min_isr},
+              {"reassigning", c.reassigning},
+              {"errors", c.errors},
+              {"preferred_replica_imbalance", c.preferred_replica_imbalance},
+              {"brokers_up", c.brokers_up},
+              {"brokers_missing", c.brokers_missing},
+              {"excluded_topics", c.excluded_topics}};
+}
+
+// The verdict part shared by /v1/status and --once: null members before the first successful probe.
+void add_verdict(json& j, const PublishedState& s, std::size_t topic_cap) {
+  if (!s.verdict || !s.snapshot) {
+    j["cluster"] = nullptr;
+    j["counts"] = nullptr;
+    j["brokers"] = json::array();
+    j["fleets"] = json::array();
+    j["unhealthy_topics"] = json{{"total", 0}, {"items", json::array()}};
+    j["unhealthy_partitions"] = json{{"total", 0}, {"items", json::array()}};
+    return;
+  }
+  const Verdict& v = *s.verdict;
+  j["cluster"] = json{{"id", v.cluster_id},
+                      {"controller_id", v.controller_id},
+                      {"snapshot_taken_at", format_time(s.snapshot->taken_at)},
+                      {"probe_duration_ms", s.snapshot->duration.count() / 1000.0},
+                      {"config_errors", s.snapshot->config_errors}};
+  j["counts"] = counts_json(v.counts);
+  j["brokers"] = json::array();
+  for (const auto& b : v.brokers) j["brokers"].push_back(broker_json(b));
+  j["fleets"] = json::array();
+  for (const auto& f : v.fleets) j["fleets"].push_back(fleet_json(f));
+  json topics = json::array();
+  std::int64_t unhealthy_topics = 0;
+  for (const auto& t : v.topics) {
+    if (!t.unhealthy() && !t.min_isr_risk && !t.min_isr_from_default) continue;
+    ++unhealthy_topics;
+    if (topics.size() < topic_cap) topics.push_back(topic_json(t));
+  }
+  j["unhealthy_topics"] = json{{"total", unhealthy_topics}, {"items", std::move(topics)}};
+  json parts = json::array();
+  for (const auto& p : v.unhealthy_partitions) parts.push_back(partition_json(p));
+  j["unhealthy_partitions"] = json{{"total", v.unhealthy_partitions_total}, {"items", std::move(parts)}};
+}
+
+json probe_json(const PublishedState& s) {
+  json failures = json::object();
+  for (const auto& [kind, n] : s.probe_failures) failures[kind] = n;
+  json j{{"total", s.probes_total},
+         {"failures", std::move(failures)},
+         {"last_success", s.last_success_wall ? json(format_time(*s.last_success_wall)) : json(nullptr)}};
+  if (s.last_error) {
+    j["last_error"] = json{{"kind", s.last_error->kind},
+                           {"message", s.last_error->message},
+                           {"at", s.last_error_at ? format_time(*s.last_error_at) : ""}};
+  } else {
+    j["last_error"] = nullptr;
+  }
+  return j;
+}
+
+std::string ms_text(std::chrono::milliseconds ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms.count()) / 1000.0);
+  return buf;
+}
+
+std::string join(const std::vector<BrokerId>& ids) {
+  std::string s;
+  for (auto id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
+  return "[" + s + "]";
+}
+
+}  // namespace
+
+std::string format_time(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+  const int frac = static_cast<int>(((ms % 1000) + 1000) % 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  return buf;
+}
+
+StatusContext StatusContext::from_config(const Config& c) {
+  StatusContext ctx;
+  ctx.config = c.describe();
+  ctx.stale_after = c.stale_after;
+  ctx.recovery_hold = c.gate.recovery_hold;
+  ctx.version = ISRGUARD_VERSION;
+  ctx.commit = ISRGUARD_COMMIT;
+  return ctx;
+}
+
+json status_json(const PublishedState& s, const Readiness& r, const StatusContext& ctx,
+                 SteadyClock::time_point now, std::chrono::system_clock::time_point wall_now) {
+  json j;
+  j["ready"] = r.ready;
+  j["reasons"] = json::array();
+  for (const auto& reason : r.reasons) j["reasons"].push_back(reason_json(reason));
+  j["gate"] = json{{"state", to_string(s.gate.state)},
+                   {"since", format_time(s.gate_since_wall)},
+                   {"seconds_in_state", seconds(now - s.gate.since)},
+                   {"transitions", s.gate.transitions},
+                   {"recovery_hold_seconds", ctx.recovery_hold.count() / 1000.0},
+                   {"hold_remaining_seconds", s.gate.hold_remaining.count() / 1000.0},
+                   {"blocking", s.gate.blocking}};
+  if (s.last_success) {
+    j["snapshot_age_seconds"] = seconds(now - *s.last_success);
+  } else {
+    j["snapshot_age_seconds"] = nullptr;
+  }
+  j["stale_after_seconds"] = ctx.stale_after.count() / 1000.0;
+  add_verdict(j, s, 128);
+  j["probe"] = probe_json(s);
+  json config = json::object();
+  for (const auto& [k, v] : ctx.config) config[k] = v;
+  j["config"] = std::move(config);
+  j["version"] = ctx.version;
+  j["commit"] = ctx.commit;
+  j["now"] = format_time(wall_now);
+  return j;
+}
+
+std::optional<json> partitions_json(const PublishedState& s, const Policy& policy, const PartitionQuery& q,
+                                    std::string* error) {
+  std::vector<std::string> states = q.states;
+  if (states.empty()) states.push_back("unhealthy");
+  for (const auto& st : states) {
+    const bool known =
+        st == "unhealthy" || std::find(pstate::kAll.begin(), pstate::kAll.end(), st) != pstate::kAll.end();
+    if (!known) {
+      if (error) {
+        *error = "unknown state '" + st + "'; one of unhealthy";
+        for (auto k : pstate::kAll) *error += "," + std::string(k);
+      }
+      return std::nullopt;
+    }
+  }
+  json items = json::array();
+  std::int64_t total = 0;
+  if (s.snapshot && s.verdict) {
+    const auto& topics = s.verdict->topics;  // sorted by name: the selected topics and their usual counts
+    for (const auto& t : s.snapshot->topics) {
+      if (q.topic && t.name != *q.topic) continue;
+      if (!policy.topic_selected(t.name)) continue;
+      auto th = std::lower_bound(topics.begin(), topics.end(), t.name,
+                                 [](const TopicHealth& h, const std::string& n) { return h.name < n; });
+      if (th == topics.end() || th->name != t.name) continue;
+      for (const auto& p : t.partitions) {
+        PartitionHealth h = classify_partition(t.name, p, th->usual_replicas, th->effective_min_isr);
+        const bool match = std::any_of(states.begin(), states.end(), [&](const std::string& st) {
+          return st == "unhealthy" ? !h.healthy() : h.has(st);
+        });
+        if (!match) continue;
+        ++total;
+        if (items.size() < q.limit) items.push_back(partition_json(h));
+      }
+    }
+  }
+  json j{{"states", states}, {"total", total}, {"listed", items.size()}, {"items", std::move(items)}};
+  j["topic"] = q.topic ? json(*q.topic) : json(nullptr);
+  j["snapshot_taken_at"] = s.snapshot ? json(format_time(s.snapshot->taken_at)) : json(nullptr);
+  return j;
+}
+
+std::string readyz_text(const PublishedState& s, const Readiness& r, const Policy& policy,
+                        SteadyClock::time_point now, bool verbose) {
+  if (!verbose) {
+    if (r.ready) return "ok\n";
+    std::string codes;
+    for (const auto& reason : r.reasons)
+      if (reason.gating) codes += (codes.empty() ? "" : ",") + reason.code;
+    if (codes.empty()) codes = std::string(to_string(s.gate.state));
+    return "not ready: " + codes + "\n";
+  }
+  std::ostringstream out;
+  const bool probed = s.last_success.has_value();
+  if (!probed) {
+    out << "[-]first_probe failed: no successful probe yet\n";
+  } else {
+    out << "[+]first_probe ok\n";
+  }
+  for (auto code : reason::kAll) {
+    const auto it =
+        std::find_if(r.reasons.begin(), r.reasons.end(), [&](const Reason& x) { return x.code == code; });
+    const bool gating = policy.gates(code);
+    if (it == r.reasons.end()) {
+      if (gating) out << "[+]" << code << " ok\n";
+      continue;
+    }
+    if (it->gating) {
+      out << "[-]" << code << " failed: " << it->detail << "\n";
+    } else {
+      out << "[+]" << code << " ok (reported, not gating: " << it->detail << ")\n";
+    }
+  }
+  switch (s.gate.state) {
+    case GateState::kOpen:
+      out << "[+]gate ok: open\n";
+      break;
+    case GateState::kRecovering:
+      out << "[-]gate failed: recovering, healthy for "
+          << ms_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - s.gate.healthy_since))
+          << ", " << ms_text(s.gate.hold_remaining) << " of the recovery hold left\n";
+      break;
+    case GateState::kClosed:
+      out << "[-]gate failed: closed\n";
+      break;
+    case GateState::kInitializing:
+      out << "[-]gate failed: initializing\n";
+      break;
+  }
+  out << (r.ready ? "readyz check passed\n" : "readyz check failed\n");
+  return out.str();
+}
+
+json once_json(const PublishedState& s, const Config& config) {
+  json j;
+  j["healthy"] = s.verdict && s.verdict->healthy() && !s.last_error;
+  j["reasons"] = json::array();
+  for (const auto& reason : s.reasons) j["reasons"].push_back(reason_json(reason));
+  add_verdict(j, s, config.policy.list_cap);
+  j["probe"] = probe_json(s);
+  j["version"] = ISRGUARD_VERSION;
+  return j;
+}
+
+std::string once_table(const PublishedState& s, const Config& config) {
+  std::ostringstream o;
+  const bool healthy = s.verdict && s.verdict->healthy() && !s.last_error;
+  o << (healthy ? "HEALTHY" : "UNHEALTHY");
+  if (s.verdict && s.snapshot) {
+    const auto& v = *s.verdict;
+    o << "  cluster=" << (v.cluster_id.empty() ? "?" : v.cluster_id) << " controller=" << v.controller_id
+      << " brokers=" << v.counts.brokers_up << " topics=" << v.counts.topics
+      << " partitions=" << v.counts.partitions << " probe=" << s.snapshot->duration.count() / 1000 << "ms";
+  }
+  o << "\n";
+  if (s.last_error) o << "probe failed (" << s.last_error->kind << "): " << s.last_error->message << "\n";
+  if (!s.reasons.empty()) {
+    o << "\n"
+      << std::left << std::setw(30) << "REASON" << std::setw(8) << "COUNT" << std::setw(8) << "GATING"
+      << "DETAIL\n";
+    for (const auto& r : s.reasons)
+      o << std::setw(30) << r.code << std::setw(8) << r.count << std::setw(8) << (r.gating ? "yes" : "no")
+        << r.detail << "\n";
+  }
+  if (!s.verdict) return o.str();
+  const auto& v = *s.verdict;
+  o << "\n"
+    << std::left << std::setw(8) << "BROKER" << std::setw(10) << "FLEET" << std::setw(9) << "STATE"
+    << std::setw(9) << "LEADERS" << std::setw(10) << "REPLICAS" << std::setw(9) << "URP_LED" << std::setw(13)
+    << "OUT_OF_SYNC"
+    << "HOST\n";
+  for (const auto& b : v.brokers) {
+    o << std::setw(8) << (std::to_string(b.id) + (b.controller ? "*" : "")) << std::setw(10) << b.fleet
+      << std::setw(9) << (b.up ? "up" : "MISSING") << std::setw(9) << b.leader_count << std::setw(10)
+      << b.replica_count << std::setw(9) << b.urp_led << std::setw(13) << b.out_of_sync_hosted
+      << (b.host.empty() ? "-" : b.host + ":" + std::to_string(b.port)) << "\n";
+  }
+  if (v.unhealthy_partitions_total > 0) {
+    o << "\nUNHEALTHY PARTITIONS (" << v.unhealthy_partitions.size() << " of " << v.unhealthy_partitions_total
+      << " listed; cap " << config.policy.list_cap << ")\n"
+      << std::setw(32) << "TOPIC-PARTITION" << std::setw(8) << "LEADER" << std::setw(14) << "REPLICAS"
+      << std::setw(14) << "ISR"
+      << "STATES\n";
+    for (const auto& p : v.unhealthy_partitions) {
+      std::string states;
+      for (const auto& st : p.states) states += (states.empty() ? "" : ",") + st;
+      o << std::setw(32) << (p.topic + "-" + std::to_string(p.partition.id)) << std::setw(8)
+        << p.partition.leader << std::setw(14) << join(p.partition.replicas) << std::setw(14)
+        << join(p.partition.isr) << states << "\n";
+    }
+  }
+  return o.str();
+}
+
+}  // namespace isrguard::service

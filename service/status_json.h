@@ -1,0 +1,61 @@
+#pragma once
+
+// Human- and script-facing views of the published state: /v1/status and /v1/partitions JSON, the
+// /readyz text, and the --once table / JSON. Pure functions of (state, now): no Kafka, no clocks read here.
+// nlohmann::ordered_json is this layer's own type; the HTTP layer only serialises what it gets.
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "service/config.h"
+#include "service/state.h"
+
+namespace isrguard::service {
+
+// What the views need besides the state: effective configuration (secrets already redacted) and identity.
+struct StatusContext {
+  std::vector<std::pair<std::string, std::string>> config;  // Config::describe()
+  std::chrono::milliseconds stale_after{std::chrono::seconds(60)};
+  std::chrono::milliseconds recovery_hold{std::chrono::seconds(30)};
+  std::string version;
+  std::string commit;
+
+  static StatusContext from_config(const Config& c);
+};
+
+// GET /v1/status. `readiness` is readiness_at(state, now, ...) computed by the caller for the same `now`.
+nlohmann::ordered_json status_json(const PublishedState& state, const Readiness& readiness,
+                                   const StatusContext& ctx, SteadyClock::time_point now,
+                                   std::chrono::system_clock::time_point wall_now);
+
+// GET /v1/partitions?state=&topic=&limit=. Filters every partition of the last snapshot (not just the capped
+// unhealthy list) by per-partition state code (service/reasons.h pstate, "unhealthy" = any but healthy) and
+// exact topic name; lists at most `limit`, with the true number matched.
+struct PartitionQuery {
+  std::vector<std::string> states;  // empty = "unhealthy"
+  std::optional<std::string> topic;
+  std::size_t limit = 128;
+};
+// Returns nullopt with `error` set when a state code is unknown.
+std::optional<nlohmann::ordered_json> partitions_json(const PublishedState& state, const Policy& policy,
+                                                      const PartitionQuery& query, std::string* error);
+
+// GET /readyz body. Non-verbose: "ok" or "not ready: <codes>". Verbose: one "[+]name ok" / "[-]name failed:
+// why" line per check (the gate, then every gating reason code), then a summary line, as Kubernetes'
+// /readyz?verbose.
+std::string readyz_text(const PublishedState& state, const Readiness& readiness, const Policy& policy,
+                        SteadyClock::time_point now, bool verbose);
+
+// isrguard --once: one probe's verdict, for scripts (JSON) and people (table).
+nlohmann::ordered_json once_json(const PublishedState& state, const Config& config);
+std::string once_table(const PublishedState& state, const Config& config);
+
+// RFC 3339 UTC with milliseconds, e.g. 2026-11-23T14:05:09.123Z.
+std::string format_time(std::chrono::system_clock::time_point t);
+
+}  // namespace isrguard::service
