@@ -105,6 +105,12 @@ int HttpServer::start() {
   s.set_write_timeout(o.io_timeout);
   s.set_keep_alive_timeout(std::max<time_t>(1, std::min<time_t>(5, o.io_timeout.count() / 1000)));
   s.set_keep_alive_max_count(100);
+  // httplib's default also sets SO_REUSEPORT, which would let a second isrguard silently share the port.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  s.set_tcp_nodelay(true);  // small responses in two writes: avoid Nagle + delayed-ACK stalls (~40 ms)
   s.set_payload_max_length(64 * 1024);  // we accept no bodies; bound what a client can make us read
 
   auto dispatch = [this](const httplib::Request& req, httplib::Response& res) {

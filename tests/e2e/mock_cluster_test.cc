@@ -2,14 +2,16 @@
 // built-in mock cluster. The mock always reports ISR == replicas, so it covers offline partitions and
 // failed probes; under-replication and min ISR are covered against kafkasim.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <thread>
 
 #include "probes/rdkafka_mock_cluster.h"
 #include "probes/rdkafka_source.h"
+#include "service/http_server.h"
 #include "service/probe_loop.h"
 #include "service/reasons.h"
-#include "tests/e2e/await.h"
+#include "tests/support/await.h"
 
 namespace isrguard::service {
 namespace {
@@ -38,6 +40,22 @@ class MockClusterService : public ::testing::Test {
     policy_.expected_brokers = {1, 2, 3};
     policy_.compile();
     loop_ = std::make_unique<ProbeLoop>(*source_, policy_, GateConfig{milliseconds(0)}, seconds(30));
+    HttpOptions http;  // 127.0.0.1, ephemeral port
+    server_ = std::make_unique<HttpServer>(*loop_, http);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->start());
+  }
+  ~MockClusterService() override { server_->stop(); }
+
+  // GET through the real HTTP server; returns {status, body}.
+  std::pair<int, std::string> get(const std::string& path) {
+    auto r = client_->Get(path.c_str());
+    return r ? std::make_pair(r->status, r->body) : std::make_pair(-1, std::string());
+  }
+  // The value of one unlabelled series in /metrics, or -1.
+  double metric(const std::string& name) {
+    const auto body = get("/metrics").second;
+    const auto at = body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
   }
 
   // One real probe at real time; returns the published state.
@@ -51,6 +69,8 @@ class MockClusterService : public ::testing::Test {
   std::unique_ptr<probes::RdKafkaSource> source_;
   Policy policy_;
   std::unique_ptr<ProbeLoop> loop_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<httplib::Client> client_;
 };
 
 TEST_F(MockClusterService, HealthyClusterOpensTheGate) {
@@ -58,6 +78,8 @@ TEST_F(MockClusterService, HealthyClusterOpensTheGate) {
   ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
   EXPECT_TRUE(st->verdict->healthy()) << *st->verdict;
   EXPECT_TRUE(ready());
+  EXPECT_EQ(get("/readyz"), std::make_pair(200, std::string("ok\n")));
+  EXPECT_EQ(metric("isrguard_ready"), 1);
   EXPECT_EQ(st->verdict->counts.brokers_up, 3);
   EXPECT_EQ(st->verdict->counts.partitions, 3);
 }
@@ -70,9 +92,13 @@ TEST_F(MockClusterService, LeaderlessPartitionClosesWithOfflinePartitions) {
   ASSERT_TRUE(st->verdict);
   EXPECT_EQ(st->verdict->counts.offline, 1);
   EXPECT_EQ(st->gate.blocking, std::vector<std::string>{"offline_partitions"});
+  EXPECT_EQ(get("/readyz"), std::make_pair(503, std::string("not ready: offline_partitions\n")));
+  EXPECT_GT(metric("kafka_controller_kafkacontroller_offlinepartitionscount"), 0);
   mock_.set_leader("orders", 1, 2);
   step();
   EXPECT_TRUE(ready());
+  EXPECT_EQ(get("/readyz").first, 200);
+  EXPECT_EQ(metric("kafka_controller_kafkacontroller_offlinepartitionscount"), 0);
 }
 
 TEST_F(MockClusterService, AllBrokersDownFailsClosedWithinTheTimeoutThenRecovers) {
@@ -87,10 +113,12 @@ TEST_F(MockClusterService, AllBrokersDownFailsClosedWithinTheTimeoutThenRecovers
   EXPECT_EQ(st->gate.blocking, std::vector<std::string>{"probe_failed"});
   EXPECT_EQ(codes(st->reasons), (std::vector<std::string>{"min_isr_unknown_topics", "probe_failed"}));
   EXPECT_FALSE(ready());
+  EXPECT_EQ(get("/readyz"), std::make_pair(503, std::string("not ready: probe_failed\n")));
 
   for (probes::BrokerId id : {1, 2, 3}) mock_.set_broker_up(id);
   EXPECT_TRUE(testing::await([&] { return step()->snapshot && !loop_->current()->last_error; }, seconds(20)));
   EXPECT_TRUE(ready());
+  EXPECT_EQ(get("/readyz").first, 200);
 }
 
 }  // namespace

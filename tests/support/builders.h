@@ -21,10 +21,22 @@ inline probes::PartitionInfo partition(std::int32_t id, BrokerId leader, std::ve
 class TopicBuilder {
  public:
   explicit TopicBuilder(std::string name) { t_.name = std::move(name); }
-  TopicBuilder& min_isr(std::int32_t v) { t_.min_insync_replicas = v; return *this; }
-  TopicBuilder& no_min_isr() { t_.min_insync_replicas.reset(); return *this; }
-  TopicBuilder& error(std::int32_t code, std::string name) { t_.error = {code, std::move(name)}; return *this; }
-  TopicBuilder& add(probes::PartitionInfo p) { t_.partitions.push_back(std::move(p)); return *this; }
+  TopicBuilder& min_isr(std::int32_t v) {
+    t_.min_insync_replicas = v;
+    return *this;
+  }
+  TopicBuilder& no_min_isr() {
+    t_.min_insync_replicas.reset();
+    return *this;
+  }
+  TopicBuilder& error(std::int32_t code, std::string name) {
+    t_.error = {code, std::move(name)};
+    return *this;
+  }
+  TopicBuilder& add(probes::PartitionInfo p) {
+    t_.partitions.push_back(std::move(p));
+    return *this;
+  }
   // Appends partition `id` (next free) with the given leader/replicas/isr.
   TopicBuilder& p(BrokerId leader, std::vector<BrokerId> replicas, std::vector<BrokerId> isr,
                   probes::KafkaError err = {}) {

@@ -7,6 +7,7 @@
 
 #include "service/reasons.h"
 #include "tests/support/builders.h"
+#include "tests/support/scripted_source.h"
 
 namespace isrguard::service {
 namespace {
@@ -17,32 +18,18 @@ using testing::healthy_topic;
 using testing::SnapshotBuilder;
 using testing::TopicBuilder;
 
-// Hands out scripted results, one per probe; repeats the last one.
-class ScriptedSource : public probes::MetadataSource {
- public:
-  void push(probes::ProbeResult r) { results_.push_back(std::move(r)); }
-  probes::ProbeResult probe() override {
-    if (results_.size() > 1) {
-      auto r = results_.front();
-      results_.pop_front();
-      return r;
-    }
-    return results_.front();
-  }
+using testing::fail;
+using testing::ok;
+using testing::ScriptedSource;
 
- private:
-  std::deque<probes::ProbeResult> results_;
-};
-
-probes::ProbeResult ok(probes::ClusterSnapshot s) { return {std::move(s), std::nullopt, milliseconds(3)}; }
-probes::ProbeResult fail(std::string kind) {
-  return {std::nullopt, probes::ProbeError{std::move(kind), "all brokers down"}, milliseconds(1000)};
-}
 probes::ClusterSnapshot healthy() {
   return SnapshotBuilder().brokers({1, 2, 3}).topic(healthy_topic("orders", 3, 3, {1, 2, 3}, 2)).build();
 }
 probes::ClusterSnapshot broker3_lost() {
-  return SnapshotBuilder().brokers({1, 2}).topic(TopicBuilder("orders").min_isr(2).p(1, {1, 2, 3}, {1, 2})).build();
+  return SnapshotBuilder()
+      .brokers({1, 2})
+      .topic(TopicBuilder("orders").min_isr(2).p(1, {1, 2, 3}, {1, 2}))
+      .build();
 }
 
 Policy expect123() {
@@ -139,8 +126,8 @@ TEST(ProbeLoop, BrokerLossThenRecoveryReopensOnlyAfterHold) {
   loop.run_once(t0 + seconds(35), w0);
   auto closed = loop.current();
   EXPECT_FALSE(closed->gate.ready);
-  EXPECT_EQ(codes(closed->reasons),
-            (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions", "brokers_missing"}));
+  EXPECT_EQ(codes(closed->reasons), (std::vector<std::string>{"under_replicated_partitions",
+                                                              "at_min_isr_partitions", "brokers_missing"}));
   loop.run_once(t0 + seconds(40), w0);
   EXPECT_EQ(loop.current()->gate.state, GateState::kRecovering);
   loop.run_once(t0 + seconds(69), w0);

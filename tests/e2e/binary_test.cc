@@ -1,0 +1,161 @@
+// The isrguard executable as users and scripts run it: exit codes of --once and of bad configuration,
+// serving on an ephemeral port, and a clean stop on SIGTERM.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/await.h"
+
+extern char** environ;
+
+namespace isrguard {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct Run {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Spawns the binary with stdout/stderr to temp files. Returns the pid.
+pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+  std::vector<char*> argv;
+  std::string bin = ISRGUARD_BIN;
+  argv.push_back(bin.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+std::string temp_path(const std::string& tag) {
+  return (std::filesystem::temp_directory_path() /
+          ("isrguard-bin-" + tag + "-" + std::to_string(getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+      .string();
+}
+
+Run run(const std::vector<std::string>& args) {
+  Run r;
+  const auto out = temp_path("out"), err = temp_path("err");
+  const pid_t pid = spawn(args, out, err);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  return r;
+}
+
+TEST(Binary, OnceOnAHealthyClusterExitsZeroWithAJsonVerdict) {
+  auto r = run({"--mock-brokers", "3", "--once", "--output", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);  // stdout holds only the JSON: logs go to stderr
+  EXPECT_EQ(j["healthy"], true);
+  EXPECT_EQ(j["counts"]["brokers_up"], 3);
+}
+
+TEST(Binary, OnceWithAMissingExpectedBrokerExitsOne) {
+  auto r = run({"--mock-brokers", "3", "--expected-brokers", "1-4", "--once"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.out.find("UNHEALTHY"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("brokers_missing"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("MISSING"), std::string::npos) << r.out;
+}
+
+TEST(Binary, OnceWhenNoBrokerAnswersExitsTwo) {
+  // Port 1 on loopback: connection refused at once; nothing outside loopback is contacted.
+  auto r = run({"--bootstrap-servers", "127.0.0.1:1", "--probe-timeout", "1s", "--once"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.out.find("probe failed"), std::string::npos) << r.out;
+}
+
+TEST(Binary, InvalidConfigurationReportsEveryErrorAndExitsTwo) {
+  auto r = run({"--bootstrap-servers", "127.0.0.1:1", "--poll-interval", "soon", "--expected-brokers", "3-1",
+                "--http-port", "70000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--poll-interval"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--expected-brokers"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--http-port"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(Binary, HelpDocumentsEveryFlagWithItsEnvironmentVariable) {
+  auto r = run({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* flag :
+       {"--bootstrap-servers", "--kafka-properties", "--kafka-config", "--expected-brokers", "--fleet",
+        "--recovery-hold", "--stale-after", "--probe-timeout", "--once", "--output"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  EXPECT_NE(r.out.find("ISRGUARD_BOOTSTRAP_SERVERS"), std::string::npos);
+}
+
+TEST(Binary, ServesAndStopsCleanlyOnSigterm) {
+  const auto out = temp_path("out"), err = temp_path("err");
+  const pid_t pid = spawn({"--mock-brokers", "3", "--http-address", "127.0.0.1", "--http-port", "0",
+                           "--poll-interval", "200ms", "--recovery-hold", "0s"},
+                          out, err);
+  // The bound port is logged on start-up.
+  int port = 0;
+  ASSERT_TRUE(testing::await(
+      [&] {
+        std::smatch m;
+        const auto log = slurp(err);
+        if (std::regex_search(log, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
+          port = std::stoi(m[1]);
+        return port > 0;
+      },
+      seconds(20)))
+      << slurp(err);
+  httplib::Client client("127.0.0.1", port);
+  ASSERT_TRUE(testing::await(
+      [&] {
+        auto r = client.Get("/readyz");
+        return r && r->status == 200;
+      },
+      seconds(20)));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  int status = 0;
+  ASSERT_TRUE(testing::await([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds(10)));
+  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(slurp(err).find("received SIGTERM, shutting down"), std::string::npos);
+  RecordProperty("shutdown_ms", static_cast<int>(took.count()));
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+}
+
+}  // namespace
+}  // namespace isrguard

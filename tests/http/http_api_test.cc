@@ -1,0 +1,236 @@
+// The HTTP API as a pure mapping from (request, published state, now) to response: every route, status
+// code and body rule, without sockets. State comes from a real ProbeLoop fed by a scripted source, with an
+// injected clock.
+#include "service/http_api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "service/probe_loop.h"
+#include "tests/support/builders.h"
+#include "tests/support/scripted_source.h"
+
+namespace isrguard::service {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::healthy_topic;
+using testing::SnapshotBuilder;
+using testing::TopicBuilder;
+
+probes::ClusterSnapshot healthy() {
+  return SnapshotBuilder()
+      .brokers({1, 2, 3})
+      .topic(healthy_topic("orders", 3, 3, {1, 2, 3}, 2))
+      .topic(healthy_topic("payments", 2, 3, {1, 2, 3}, 2))
+      .build();
+}
+// Broker 3 gone: its ISR entries dropped; orders-1 lost its leader (it was 3, no ISR member took over).
+probes::ClusterSnapshot broker3_lost() {
+  return SnapshotBuilder()
+      .brokers({1, 2})
+      .topic(TopicBuilder("orders")
+                 .min_isr(2)
+                 .p(1, {1, 2, 3}, {1, 2})
+                 .p(-1, {3, 1, 2}, {3})
+                 .p(2, {2, 3, 1}, {2, 1}))
+      .topic(TopicBuilder("payments").min_isr(2).p(1, {1, 2, 3}, {1, 2}).p(2, {2, 3, 1}, {2, 1}))
+      .build();
+}
+
+struct Fixture : ::testing::Test {
+  Fixture() {
+    policy = Policy::with_defaults();
+    policy.expected_brokers = {1, 2, 3};
+    policy.fleets = {FleetRule{"ec2", {{1, 2}}, ""}, FleetRule{"k8s", {{3, 3}}, ""}};
+    policy.list_cap = 2;
+    policy.compile();
+    loop = std::make_unique<ProbeLoop>(source, policy, GateConfig{seconds(30)}, seconds(60));
+    options.stale_after = seconds(60);
+    options.live_after = seconds(40);
+    options.status.config = {{"bootstrap_servers", "b1:9092"}, {"kafka.sasl.password", "<redacted>"}};
+    options.status.version = "9.9.9";
+    options.status.commit = "abc123";
+    options.metrics.partition_cap = 1;
+    options.metrics.version = "9.9.9";
+    options.metrics.commit = "abc123";
+    api = std::make_unique<Api>(*loop, policy, options);
+  }
+  // Probe at t0 + `at`.
+  void probe_at(seconds at, probes::ProbeResult r) {
+    source.set(std::move(r));
+    loop->run_once(t0 + at, wall0 + at);
+  }
+  HttpResponse get(const std::string& path, seconds at, std::multimap<std::string, std::string> params = {}) {
+    return api->handle(HttpRequest{"GET", path, std::move(params)}, t0 + at, wall0 + at);
+  }
+  json get_json(const std::string& path, seconds at, std::multimap<std::string, std::string> params = {}) {
+    auto r = get(path, at, std::move(params));
+    EXPECT_EQ(r.content_type, "application/json");
+    return json::parse(r.body);
+  }
+
+  const SteadyClock::time_point t0 = SteadyClock::now();
+  const std::chrono::system_clock::time_point wall0 =
+      std::chrono::system_clock::time_point(seconds(1'800'000'000));
+  testing::ScriptedSource source;
+  Policy policy;
+  std::unique_ptr<ProbeLoop> loop;
+  ApiOptions options;
+  std::unique_ptr<Api> api;
+};
+
+std::vector<std::string> codes_of(const json& reasons) {
+  std::vector<std::string> out;
+  for (const auto& r : reasons) out.push_back(r["code"]);
+  return out;
+}
+
+TEST_F(Fixture, UnknownPathIs404AndWrongMethodIs405) {
+  EXPECT_EQ(get("/nope", seconds(0)).status, 404);
+  auto r = api->handle(HttpRequest{"POST", "/readyz", {}}, t0, wall0);
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers, (std::vector<std::pair<std::string, std::string>>{{"Allow", "GET, HEAD"}}));
+  EXPECT_EQ(api->handle(HttpRequest{"DELETE", "/nope", {}}, t0, wall0).status, 404);
+  EXPECT_EQ(api->handle(HttpRequest{"HEAD", "/livez", {}}, t0, wall0).status, 200);
+}
+
+TEST_F(Fixture, NotReadyBeforeTheFirstProbe) {
+  auto r = get("/readyz", seconds(0));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "not ready: initializing\n");
+  auto v = get("/readyz", seconds(0), {{"verbose", ""}});
+  EXPECT_NE(v.body.find("[-]first_probe failed: no successful probe yet\n"), std::string::npos) << v.body;
+  EXPECT_NE(v.body.find("readyz check failed\n"), std::string::npos);
+  auto s = get_json("/v1/status", seconds(0));
+  EXPECT_EQ(s["ready"], false);
+  EXPECT_EQ(s["gate"]["state"], "initializing");
+  EXPECT_TRUE(s["cluster"].is_null());
+  EXPECT_TRUE(s["snapshot_age_seconds"].is_null());
+}
+
+TEST_F(Fixture, ReadyOnlyAfterTheRecoveryHold) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  EXPECT_EQ(get("/readyz", seconds(1)).status, 503);
+  auto verbose = get("/readyz", seconds(1), {{"verbose", "1"}}).body;
+  EXPECT_NE(verbose.find("[-]gate failed: recovering"), std::string::npos) << verbose;
+  probe_at(seconds(30), testing::ok(healthy()));
+  auto r = get("/readyz", seconds(31));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\n");
+  EXPECT_EQ(get("/readyz", seconds(31), {{"verbose", ""}}).body,
+            "[+]first_probe ok\n"
+            "[+]offline_partitions ok\n"
+            "[+]under_replicated_partitions ok\n"
+            "[+]under_min_isr_partitions ok\n"
+            "[+]brokers_missing ok\n"
+            "[+]metadata_errors ok\n"
+            "[+]probe_failed ok\n"
+            "[+]snapshot_stale ok\n"
+            "[+]gate ok: open\n"
+            "readyz check passed\n");
+}
+
+TEST_F(Fixture, BrokerLossClosesWithEveryReasonNamed) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  probe_at(seconds(30), testing::ok(healthy()));
+  probe_at(seconds(35), testing::ok(broker3_lost()));
+  auto r = get("/readyz", seconds(36));
+  EXPECT_EQ(r.status, 503);
+  // at_min_isr_partitions is reported (ISR {1,2} == min ISR 2) but does not gate by default.
+  EXPECT_EQ(r.body, "not ready: offline_partitions,under_replicated_partitions,brokers_missing\n");
+  auto verbose = get("/readyz", seconds(36), {{"verbose", ""}}).body;
+  EXPECT_NE(verbose.find("[-]brokers_missing failed: "), std::string::npos) << verbose;
+  EXPECT_NE(verbose.find("[+]probe_failed ok\n"), std::string::npos);
+
+  auto s = get_json("/v1/status", seconds(36));
+  EXPECT_EQ(s["ready"], false);
+  EXPECT_EQ(codes_of(s["reasons"]),
+            (std::vector<std::string>{"offline_partitions", "under_replicated_partitions",
+                                      "at_min_isr_partitions", "brokers_missing"}));
+  EXPECT_EQ(s["gate"]["state"], "closed");
+  EXPECT_EQ(s["gate"]["transitions"], 3);
+  EXPECT_DOUBLE_EQ(s["gate"]["seconds_in_state"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(s["snapshot_age_seconds"].get<double>(), 1.0);
+  // Brokers side by side with fleet and state; the missing one is listed with zero counts.
+  ASSERT_EQ(s["brokers"].size(), 3u);
+  EXPECT_EQ(s["brokers"][2]["id"], 3);
+  EXPECT_EQ(s["brokers"][2]["fleet"], "k8s");
+  EXPECT_EQ(s["brokers"][2]["state"], "missing");
+  EXPECT_EQ(s["brokers"][0]["fleet"], "ec2");
+  EXPECT_EQ(s["brokers"][0]["state"], "up");
+  EXPECT_EQ(s["brokers"][0]["under_replicated_led"], 2);  // orders-0, payments-0
+  // Capped list, true total: orders-0, orders-1, orders-2 and payments-0, payments-1 lost broker 3.
+  EXPECT_EQ(s["unhealthy_partitions"]["total"], 5);
+  EXPECT_EQ(s["unhealthy_partitions"]["items"].size(), 2u);
+  EXPECT_EQ(s["unhealthy_partitions"]["items"][1]["topic"], "orders");
+  EXPECT_EQ(s["unhealthy_partitions"]["items"][1]["partition"], 1);
+  EXPECT_EQ(s["unhealthy_partitions"]["items"][1]["leader"], -1);
+  EXPECT_EQ(s["counts"]["offline"], 1);
+  EXPECT_EQ(s["config"]["kafka.sasl.password"], "<redacted>");
+  EXPECT_EQ(s["version"], "9.9.9");
+}
+
+TEST_F(Fixture, ProbeFailureIsReportedWithItsKind) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  probe_at(seconds(5), testing::fail("timeout", "metadata request timed out after 10000ms"));
+  auto r = get("/readyz", seconds(6));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "not ready: probe_failed\n");
+  auto s = get_json("/v1/status", seconds(6));
+  EXPECT_EQ(s["probe"]["last_error"]["kind"], "timeout");
+  EXPECT_EQ(s["probe"]["failures"]["timeout"], 1);
+  EXPECT_EQ(s["probe"]["total"], 2);
+}
+
+TEST_F(Fixture, StaleSnapshotClosesEvenWithoutANewProbe) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  probe_at(seconds(30), testing::ok(healthy()));
+  EXPECT_EQ(get("/readyz", seconds(31)).status, 200);
+  // The loop wedged: no probe for 91 s; readiness is computed at read time and fails closed.
+  auto r = get("/readyz", seconds(121));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "not ready: snapshot_stale\n");
+}
+
+TEST_F(Fixture, LivezFollowsTheLoopHeartbeatNotKafka) {
+  probe_at(seconds(0), testing::fail("transport", "all brokers down"));
+  // The heartbeat is stamped with the real clock at the end of run_once: judge relative to it.
+  const auto beat = loop->current()->loop_heartbeat;
+  const auto rel = [&](seconds s) { return std::chrono::duration_cast<seconds>(beat - t0) + s; };
+  EXPECT_EQ(get("/livez", rel(seconds(10))).status, 200);  // Kafka down is not a liveness failure
+  auto dead = get("/livez", rel(seconds(45)));
+  EXPECT_EQ(dead.status, 503);
+  EXPECT_NE(dead.body.find("probe loop silent"), std::string::npos);
+}
+
+TEST_F(Fixture, PartitionsFilterByStateAndTopicWithLimit) {
+  probe_at(seconds(0), testing::ok(broker3_lost()));
+  auto all = get_json("/v1/partitions", seconds(1));
+  EXPECT_EQ(all["total"], 5);
+  EXPECT_EQ(all["listed"], 2);  // default limit = list cap
+  auto offline = get_json("/v1/partitions", seconds(1), {{"state", "offline"}});
+  EXPECT_EQ(offline["total"], 1);
+  EXPECT_EQ(offline["items"][0]["partition"], 1);
+  auto pay = get_json("/v1/partitions", seconds(1),
+                      {{"topic", "payments"}, {"state", "under_replicated,offline"}, {"limit", "10"}});
+  EXPECT_EQ(pay["total"], 2);
+  EXPECT_EQ(pay["listed"], 2);
+  auto healthy_ones = get_json("/v1/partitions", seconds(1), {{"state", "healthy"}});
+  EXPECT_EQ(healthy_ones["total"], 0);
+  EXPECT_EQ(get("/v1/partitions", seconds(1), {{"state", "sad"}}).status, 400);
+  EXPECT_EQ(get("/v1/partitions", seconds(1), {{"limit", "-3"}}).status, 400);
+  EXPECT_EQ(get("/v1/partitions", seconds(1), {{"limit", "99999999"}}).status, 400);
+}
+
+TEST_F(Fixture, PartitionsBeforeTheFirstProbeAreEmpty) {
+  auto j = get_json("/v1/partitions", seconds(0));
+  EXPECT_EQ(j["total"], 0);
+  EXPECT_TRUE(j["items"].empty());
+}
+
+}  // namespace
+}  // namespace isrguard::service

@@ -1,0 +1,216 @@
+// /metrics: the contract in docs/metrics.md, series of vanished brokers vanish, caps hold, and every state's
+// exposition passes Prometheus' own `promtool check metrics`.
+#include "service/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "service/probe_loop.h"
+#include "tests/support/builders.h"
+#include "tests/support/scripted_source.h"
+
+namespace isrguard::service {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::healthy_topic;
+using testing::SnapshotBuilder;
+using testing::TopicBuilder;
+
+struct Metrics : ::testing::Test {
+  Metrics() {
+    policy = Policy::with_defaults();
+    policy.expected_brokers = {1, 2, 3};
+    policy.fleets = {FleetRule{"ec2", {{1, 2}}, ""}, FleetRule{"k8s", {{3, 3}}, ""}};
+    policy.compile();
+    loop = std::make_unique<ProbeLoop>(source, policy, GateConfig{seconds(0)}, seconds(60));
+    ctx.partition_cap = 2;
+    ctx.version = "1.2.3";
+    ctx.commit = "deadbee";
+  }
+  std::string probe_and_render(probes::ProbeResult r) {
+    source.set(std::move(r));
+    loop->run_once(t0, std::chrono::system_clock::now());
+    return render();
+  }
+  std::string render() {
+    auto s = loop->current();
+    return render_metrics(*s, readiness_at(*s, t0, seconds(60), policy), policy, ctx, t0,
+                          std::chrono::system_clock::now());
+  }
+  // The value of the one series `name{labels}` (labels as rendered, sorted by name), or nullopt.
+  static std::optional<double> value(const std::string& text, const std::string& series) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    }
+    return std::nullopt;
+  }
+  static int series_count(const std::string& text, const std::string& name) {
+    std::istringstream in(text);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line))
+      if (line.rfind(name + "{", 0) == 0 || line.rfind(name + " ", 0) == 0) ++n;
+    return n;
+  }
+
+  const SteadyClock::time_point t0 = SteadyClock::now();
+  testing::ScriptedSource source;
+  Policy policy;
+  std::unique_ptr<ProbeLoop> loop;
+  MetricsContext ctx;
+};
+
+probes::ClusterSnapshot healthy() {
+  return SnapshotBuilder()
+      .brokers({1, 2, 3})
+      .controller(2)
+      .topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 2))
+      .build();
+}
+probes::ClusterSnapshot broker3_lost() {
+  return SnapshotBuilder()
+      .brokers({1, 2})
+      .controller(2)
+      .topic(TopicBuilder("orders")
+                 .min_isr(2)
+                 .p(1, {1, 2, 3}, {1, 2})
+                 .p(-1, {3, 1, 2}, {3})
+                 .p(2, {2, 3, 1}, {2})
+                 .p(1, {1, 3, 2}, {1, 2}))
+      .build();
+}
+
+// Runs promtool on the text; returns its exit status and output.
+std::pair<int, std::string> promtool_check(const std::string& text) {
+  char path[] = "/tmp/isrguard-metrics-XXXXXX";
+  const int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  ::close(fd);
+  std::ofstream(path) << text;
+  const std::string cmd = std::string(ISRGUARD_PROMTOOL) + " check metrics < " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (p && fgets(buf, sizeof buf, p)) out += buf;
+  const int status = p ? pclose(p) : -1;
+  std::remove(path);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(Metrics, HealthyClusterAsJmxEquivalents) {
+  const auto text = probe_and_render(testing::ok(healthy()));
+  EXPECT_EQ(value(text, "isrguard_ready"), 1);
+  EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_offlinepartitionscount"), 0);
+  EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_globalpartitioncount"), 6);
+  EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_globaltopiccount"), 1);
+  EXPECT_EQ(value(text, "kafka_server_replicamanager_leadercount{broker_id=\"1\",fleet=\"ec2\"}"), 2);
+  EXPECT_EQ(value(text, "kafka_server_replicamanager_partitioncount{broker_id=\"3\",fleet=\"k8s\"}"), 6);
+  EXPECT_EQ(
+      value(text, "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"}"),
+      1);
+  EXPECT_EQ(
+      value(text, "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"1\",fleet=\"ec2\"}"),
+      0);
+  EXPECT_EQ(value(text, "isrguard_brokers{fleet=\"k8s\",state=\"up\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_gate_state{state=\"open\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_reason_active{gating=\"true\",reason=\"offline_partitions\"}"), 0);
+  EXPECT_EQ(value(text, "isrguard_build_info{commit=\"deadbee\",version=\"1.2.3\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_probe_duration_seconds_count"), 1);
+  EXPECT_EQ(value(text, "isrguard_probe_duration_seconds_bucket{le=\"+Inf\"}"), 1);
+  EXPECT_EQ(series_count(text, "isrguard_partition_unhealthy"), 0);
+  auto [rc, out] = promtool_check(text);
+  EXPECT_EQ(rc, 0) << out;
+}
+
+TEST_F(Metrics, BrokerLossSetsPerBrokerAndClusterSeries) {
+  probe_and_render(testing::ok(healthy()));
+  const auto text = probe_and_render(testing::ok(broker3_lost()));
+  EXPECT_EQ(value(text, "isrguard_ready"), 0);
+  EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_offlinepartitionscount"), 1);
+  // URP led: broker 1 leads p0 and p3 (both missing 3), broker 2 leads p2.
+  EXPECT_EQ(
+      value(text, "kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"1\",fleet=\"ec2\"}"), 2);
+  EXPECT_EQ(
+      value(text, "kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"2\",fleet=\"ec2\"}"), 1);
+  EXPECT_EQ(
+      value(text, "kafka_server_replicamanager_underminisrpartitioncount{broker_id=\"2\",fleet=\"ec2\"}"), 1);
+  EXPECT_EQ(value(text, "kafka_server_replicamanager_atminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"}"),
+            2);
+  // The missing expected broker keeps an up=0 series and zero counts; fleets side by side.
+  EXPECT_EQ(value(text, "isrguard_broker_up{broker_id=\"3\",fleet=\"k8s\"}"), 0);
+  EXPECT_EQ(value(text, "isrguard_brokers{fleet=\"k8s\",state=\"missing\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_brokers{fleet=\"ec2\",state=\"up\"}"), 2);
+  EXPECT_EQ(value(text, "isrguard_reason_active{gating=\"true\",reason=\"brokers_missing\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_reason_affected{reason=\"under_replicated_partitions\"}"),
+            3);  // the offline one is not URP
+  EXPECT_EQ(value(text, "isrguard_partitions{state=\"offline\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_gate_state{state=\"closed\"}"), 1);
+  // Per-partition series capped at 2 partitions, the rest counted as dropped.
+  EXPECT_EQ(value(text, "isrguard_partition_series_dropped"), 2);
+  EXPECT_EQ(value(text, "isrguard_partition_unhealthy{partition=\"1\",state=\"offline\",topic=\"orders\"}"),
+            1);
+  EXPECT_EQ(value(text, "isrguard_topic_unhealthy_partitions{state=\"under_replicated\",topic=\"orders\"}"),
+            3);
+  auto [rc, out] = promtool_check(text);
+  EXPECT_EQ(rc, 0) << out;
+}
+
+TEST_F(Metrics, SeriesOfABrokerThatLeftTheClusterDisappear) {
+  policy.expected_brokers = {};  // not expected: once gone from metadata, gone from /metrics
+  policy.compile();
+  loop = std::make_unique<ProbeLoop>(source, policy, GateConfig{seconds(0)}, seconds(60));
+  auto before = probe_and_render(testing::ok(healthy()));
+  EXPECT_TRUE(value(before, "kafka_server_replicamanager_leadercount{broker_id=\"3\",fleet=\"k8s\"}"));
+  auto after = probe_and_render(
+      testing::ok(SnapshotBuilder().brokers({1, 2}).topic(healthy_topic("orders", 6, 2, {1, 2}, 1)).build()));
+  EXPECT_EQ(after.find("broker_id=\"3\""), std::string::npos) << after;
+  EXPECT_EQ(value(after, "kafka_server_replicamanager_leadercount{broker_id=\"2\",fleet=\"ec2\"}"), 3);
+}
+
+TEST_F(Metrics, BeforeTheFirstProbeAndWhileProbesFail) {
+  auto initial = render();
+  EXPECT_EQ(value(initial, "isrguard_ready"), 0);
+  EXPECT_EQ(value(initial, "isrguard_snapshot_age_seconds"), -1);
+  EXPECT_EQ(value(initial, "isrguard_last_successful_probe_timestamp_seconds"), 0);
+  EXPECT_EQ(value(initial, "isrguard_gate_state{state=\"initializing\"}"), 1);
+  EXPECT_EQ(series_count(initial, "kafka_server_replicamanager_leadercount"), 0);
+  auto [rc0, out0] = promtool_check(initial);
+  EXPECT_EQ(rc0, 0) << out0;
+
+  auto failing = probe_and_render(testing::fail("timeout"));
+  EXPECT_EQ(value(failing, "isrguard_probe_failures_total{kind=\"timeout\"}"), 1);
+  EXPECT_EQ(value(failing, "isrguard_probe_failures_total{kind=\"transport\"}"), 0);
+  EXPECT_EQ(value(failing, "isrguard_reason_active{gating=\"true\",reason=\"probe_failed\"}"), 1);
+  EXPECT_EQ(value(failing, "isrguard_probes_total"), 1);
+  auto [rc1, out1] = promtool_check(failing);
+  EXPECT_EQ(rc1, 0) << out1;
+}
+
+TEST_F(Metrics, LabelValuesAreEscaped) {
+  // Topic names may hold characters that need escaping in the exposition format; promtool must still parse
+  // it.
+  auto text =
+      probe_and_render(testing::ok(SnapshotBuilder()
+                                       .brokers({1, 2})
+                                       .topic(TopicBuilder("we\"ird\\topic").min_isr(1).p(1, {1, 2}, {1}))
+                                       .build()));
+  auto [rc, out] = promtool_check(text);
+  EXPECT_EQ(rc, 0) << out << text;
+}
+
+TEST(MetricsPromtool, RejectsABrokenExposition) {
+  // Proves the promtool check above can fail.
+  auto [rc, out] = promtool_check("isrguard_ready{ 1\n");
+  EXPECT_NE(rc, 0);
+}
+
+}  // namespace
+}  // namespace isrguard::service
