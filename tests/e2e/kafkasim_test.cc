@@ -1,0 +1,293 @@
+// isrguard's service (real librdkafka client -> probe loop -> gate -> HTTP server) against kafkasim, the
+// Kafka-protocol simulator: the states librdkafka's own mock cluster cannot show (ISR shrink, min ISR read
+// through DescribeConfigs, reassignment, missing and hung brokers) seen exactly as a client sees them.
+//
+// Probes are real; gate time is injected (run_once(now)) so the recovery hold is tested without sleeping.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "probes/rdkafka_source.h"
+#include "service/http_server.h"
+#include "service/probe_loop.h"
+#include "tests/kafkasim/cluster.h"
+#include "tests/support/await.h"
+
+namespace isrguard::service {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr milliseconds kProbeTimeout{1500};
+
+// 3 EC2-style brokers (1-3) and 3 Kubernetes-style brokers (101-103); RF3 topics spread over all six.
+kafkasim::ClusterSpec hybrid() {
+  kafkasim::ClusterSpec spec;
+  for (int32_t id : {1, 2, 3, 101, 102, 103}) spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}});
+  spec.controller_id = 2;
+  spec.cluster_id = "sim-hybrid";
+  spec.broker_defaults = {{"min.insync.replicas", "1"}};
+  spec.topics.push_back(kafkasim::TopicSpec{"orders", false, 0,
+                                            kafkasim::round_robin_partitions(12, 3, {1, 2, 3, 101, 102, 103}),
+                                            {{"min.insync.replicas", "2"}}});
+  spec.topics.push_back(kafkasim::TopicSpec{"payments", false, 0,
+                                            kafkasim::round_robin_partitions(6, 3, {101, 102, 103, 1, 2, 3}),
+                                            {{"min.insync.replicas", "2"}}});
+  return spec;
+}
+
+class KafkasimService : public ::testing::Test {
+ protected:
+  explicit KafkasimService(kafkasim::ClusterSpec spec = hybrid(), milliseconds hold = milliseconds(0))
+      : sim_(std::move(spec)) {
+    sim_.start();
+    probes::RdKafkaSourceConfig c;
+    c.properties = {{"bootstrap.servers", sim_.bootstrap_servers()}};
+    c.probe_timeout = kProbeTimeout;
+    c.min_isr_refresh = milliseconds(1);  // re-read min.insync.replicas on every probe
+    source_ = std::make_unique<probes::RdKafkaSource>(c);
+    policy_ = Policy::with_defaults();
+    policy_.expected_brokers = {1, 2, 3, 101, 102, 103};
+    policy_.fleets = {FleetRule{"ec2", {{1, 3}}, ""}, FleetRule{"k8s", {{101, 103}}, ""}};
+    policy_.compile();
+    loop_ = std::make_unique<ProbeLoop>(*source_, policy_, GateConfig{hold}, seconds(60));
+    server_ = std::make_unique<HttpServer>(*loop_, HttpOptions{});
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->start());
+  }
+  ~KafkasimService() override { server_->stop(); }
+
+  // One real probe; the gate sees `now` (defaults to the real clock).
+  std::shared_ptr<const PublishedState> step(std::optional<SteadyClock::time_point> now = std::nullopt) {
+    loop_->run_once(now.value_or(SteadyClock::now()), std::chrono::system_clock::now());
+    return loop_->current();
+  }
+  std::pair<int, std::string> get(const std::string& path) {
+    auto r = client_->Get(path.c_str());
+    return r ? std::make_pair(r->status, r->body) : std::make_pair(-1, std::string());
+  }
+  json status() { return json::parse(get("/v1/status").second); }
+  std::string metrics() { return get("/metrics").second; }
+  static std::vector<std::string> codes(const json& reasons) {
+    std::vector<std::string> out;
+    for (const auto& r : reasons) out.push_back(r["code"]);
+    return out;
+  }
+  static bool has_line(const std::string& text, const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos;
+  }
+
+  kafkasim::Cluster sim_;
+  std::unique_ptr<probes::RdKafkaSource> source_;
+  Policy policy_;
+  std::unique_ptr<ProbeLoop> loop_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(KafkasimService, HealthyHybridClusterIsReadyWithMinIsrReadThroughDescribeConfigs) {
+  auto st = step();
+  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  EXPECT_EQ(get("/readyz"), std::make_pair(200, std::string("ok\n")));
+  auto s = status();
+  EXPECT_EQ(codes(s["reasons"]), std::vector<std::string>{});  // min ISR was readable: no unknown-topics report
+  EXPECT_EQ(s["cluster"]["id"], "sim-hybrid");
+  EXPECT_EQ(s["cluster"]["controller_id"], 2);
+  EXPECT_EQ(s["counts"]["partitions"], 18);
+  EXPECT_EQ(s["counts"]["brokers_up"], 6);
+  ASSERT_EQ(s["fleets"].size(), 2u);
+  EXPECT_EQ(s["fleets"][0]["name"], "ec2");
+  EXPECT_EQ(s["fleets"][0]["brokers_up"], 3);
+  EXPECT_EQ(s["fleets"][1]["name"], "k8s");
+  EXPECT_EQ(s["fleets"][1]["brokers_up"], 3);
+  for (const auto& t : st->verdict->topics) {
+    EXPECT_EQ(t.min_insync_replicas, 2) << t.name;
+    EXPECT_FALSE(t.min_isr_from_default) << t.name;
+  }
+  EXPECT_TRUE(has_line(metrics(), "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"} 1"));
+}
+
+TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing) {
+  ASSERT_TRUE(step()->snapshot);
+  sim_.broker_down(102);
+  sim_.remove_from_isrs(102);
+  sim_.elect_leaders();
+  auto st = step();
+  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  auto [code, body] = get("/readyz");
+  EXPECT_EQ(code, 503);
+  EXPECT_EQ(body, "not ready: under_replicated_partitions,brokers_missing\n");
+  auto s = status();
+  EXPECT_EQ(codes(s["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions",
+                                                            "brokers_missing"}));
+  const auto& missing = s["reasons"][2];
+  EXPECT_NE(missing["detail"].get<std::string>().find("broker 102 (k8s"), std::string::npos) << missing;
+  // Every partition with a replica on 102 is under-replicated: RF3 round-robin over 6 brokers -> half of them.
+  EXPECT_EQ(s["counts"]["under_replicated"], 9);
+  EXPECT_EQ(s["fleets"][1]["brokers_missing"], 1);
+
+  // Per-broker URP (by leader) as Kafka's JMX reports it; the sum over brokers is the cluster's URP count.
+  const auto m = metrics();
+  double urp_sum = 0;
+  for (const auto& b : st->verdict->brokers) {
+    const std::string series = "kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"" +
+                               std::to_string(b.id) + "\",fleet=\"" + b.fleet + "\"} " + std::to_string(b.urp_led);
+    EXPECT_TRUE(has_line(m, series)) << series;
+    urp_sum += static_cast<double>(b.urp_led);
+  }
+  EXPECT_EQ(urp_sum, 9);
+  EXPECT_TRUE(has_line(m, "isrguard_broker_up{broker_id=\"102\",fleet=\"k8s\"} 0"));
+  EXPECT_TRUE(has_line(m, "isrguard_brokers{fleet=\"k8s\",state=\"missing\"} 1"));
+  EXPECT_TRUE(has_line(m, "isrguard_reason_active{gating=\"true\",reason=\"brokers_missing\"} 1"));
+
+  // Back, caught up: ready again (hold 0 here; the hold has its own test).
+  sim_.broker_up(102);
+  sim_.rejoin_isrs(102);
+  step();
+  step();
+  EXPECT_EQ(get("/readyz").first, 200);
+}
+
+TEST_F(KafkasimService, AtMinIsrIsReportedAndBelowMinIsrCloses) {
+  ASSERT_TRUE(step()->snapshot);
+  // orders-0 replicas [1,2,3], min.insync.replicas 2: ISR [1,2] is at min ISR (and under-replicated).
+  sim_.set_isr("orders", 0, {1, 2});
+  step();
+  auto s = status();
+  EXPECT_EQ(codes(s["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions"}));
+  EXPECT_TRUE(has_line(metrics(), "kafka_server_replicamanager_atminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"} 1"));
+  // ISR [1] is below min ISR.
+  sim_.set_isr("orders", 0, {1});
+  step();
+  s = status();
+  EXPECT_EQ(codes(s["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "under_min_isr_partitions"}));
+  EXPECT_EQ(get("/readyz").second, "not ready: under_replicated_partitions,under_min_isr_partitions\n");
+  EXPECT_TRUE(has_line(metrics(), "kafka_server_replicamanager_underminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"} 1"));
+}
+
+TEST_F(KafkasimService, OfflinePartitionCloses) {
+  ASSERT_TRUE(step()->snapshot);
+  sim_.set_leader("payments", 3, -1);
+  step();
+  EXPECT_EQ(get("/readyz"), std::make_pair(503, std::string("not ready: offline_partitions\n")));
+  EXPECT_TRUE(has_line(metrics(), "kafka_controller_kafkacontroller_offlinepartitionscount 1"));
+  auto parts = json::parse(get("/v1/partitions?state=offline").second);
+  EXPECT_EQ(parts["total"], 1);
+  EXPECT_EQ(parts["items"][0]["topic"], "payments");
+  EXPECT_EQ(parts["items"][0]["partition"], 3);
+}
+
+TEST_F(KafkasimService, ReassignmentWithAnExtraReplicaNotYetInSyncStaysReady) {
+  ASSERT_TRUE(step()->snapshot);
+  // orders-1 replicas [2,3,101] -> moving to 103: Kafka adds the target first; it is not in the ISR yet.
+  sim_.start_reassignment("orders", 1, {103});
+  auto st = step();
+  ASSERT_TRUE(st->snapshot);
+  EXPECT_EQ(get("/readyz").first, 200) << get("/readyz?verbose").second;
+  EXPECT_EQ(st->verdict->counts.reassigning, 1);
+  EXPECT_EQ(st->verdict->counts.under_replicated, 0);
+  auto parts = json::parse(get("/v1/partitions?state=reassigning").second);
+  EXPECT_EQ(parts["total"], 1);
+  EXPECT_EQ(parts["items"][0]["replicas"], json::array({2, 3, 101, 103}));
+  // But losing an original replica from the ISR during the move is under-replication.
+  sim_.set_isr("orders", 1, {2, 3});
+  step();
+  EXPECT_EQ(get("/readyz").second, "not ready: under_replicated_partitions\n");
+}
+
+TEST_F(KafkasimService, HungBrokersFailTheProbeWithinTheTimeoutThenAnAnsweringBrokerRecovers) {
+  ASSERT_TRUE(step()->snapshot);
+  for (int32_t id : {1, 2, 3, 101, 102, 103}) sim_.broker_hang(id);
+  const auto t0 = SteadyClock::now();
+  auto st = step();
+  const auto took = SteadyClock::now() - t0;
+  // A correctness bound (librdkafka's default would stall 60 s), with margin for a loaded CI machine.
+  EXPECT_LT(took, kProbeTimeout + seconds(3));
+  ASSERT_TRUE(st->last_error);
+  EXPECT_EQ(get("/readyz").second, "not ready: probe_failed\n");
+  EXPECT_EQ(status()["probe"]["last_error"]["kind"], st->last_error->kind);
+
+  sim_.broker_up(101);  // ends its hang; the other five stay hung
+  EXPECT_TRUE(testing::await([&] { return !step()->last_error; }, seconds(30)))
+      << loop_->current()->last_error->message;
+  EXPECT_EQ(get("/readyz").first, 200);
+}
+
+TEST_F(KafkasimService, MinInsyncReplicasChangeReadThroughDescribeConfigsChangesTheVerdict) {
+  sim_.set_isr("orders", 0, {1, 2});  // 2 of 3 in sync
+  auto st = step();
+  ASSERT_TRUE(st->snapshot);
+  EXPECT_EQ(codes(status()["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions"}));
+  sim_.set_topic_config("orders", "min.insync.replicas", "3");
+  step();
+  auto s = status();
+  EXPECT_EQ(codes(s["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "under_min_isr_partitions",
+                                                            "min_isr_risk_topics"}));
+  sim_.set_topic_config("orders", "min.insync.replicas", "1");
+  step();
+  EXPECT_EQ(codes(status()["reasons"]), (std::vector<std::string>{"under_replicated_partitions"}));
+}
+
+class KafkasimHold : public KafkasimService {
+ protected:
+  KafkasimHold() : KafkasimService(hybrid(), seconds(30)) {}
+};
+
+TEST_F(KafkasimHold, RecoveryReopensOnlyAfterTheHold) {
+  const auto t0 = SteadyClock::now();
+  step(t0);
+  step(t0 + seconds(30));
+  ASSERT_EQ(get("/readyz").first, 200);
+  sim_.broker_down(3);
+  sim_.remove_from_isrs(3);
+  sim_.elect_leaders();
+  step(t0 + seconds(35));
+  EXPECT_EQ(loop_->current()->gate.state, GateState::kClosed);
+  sim_.broker_up(3);
+  sim_.rejoin_isrs(3);
+  ASSERT_TRUE(testing::await([&] { return step(t0 + seconds(40))->gate.state == GateState::kRecovering; },
+                             seconds(20)));
+  EXPECT_EQ(get("/readyz").first, 503);
+  step(t0 + seconds(60));  // healthy for 20 s: still holding
+  EXPECT_EQ(loop_->current()->gate.state, GateState::kRecovering);
+  EXPECT_EQ(get("/readyz").first, 503);
+  step(t0 + seconds(71));  // healthy for 31 s
+  EXPECT_EQ(loop_->current()->gate.state, GateState::kOpen);
+  EXPECT_EQ(get("/readyz").first, 200);
+}
+
+// A large cluster: 2,000 topics x 100 partitions = 200,000 partitions, served by kafkasim and probed by
+// isrguard (metadata + one DescribeConfigs batch for 2,000 topics). No timing assertions.
+TEST(KafkasimLarge, TwoHundredThousandPartitionsAreProbedAndJudged) {
+  kafkasim::ClusterSpec spec;
+  for (int32_t id : {1, 2, 3, 4, 5, 6}) spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}});
+  for (int t = 0; t < 2000; ++t) {
+    spec.topics.push_back(kafkasim::TopicSpec{"topic-" + std::to_string(t), false, 0,
+                                              kafkasim::round_robin_partitions(100, 3, {1, 2, 3, 4, 5, 6}),
+                                              {{"min.insync.replicas", "2"}}});
+  }
+  spec.topics[7].partitions[42].isr = {spec.topics[7].partitions[42].replicas[0]};  // one under min ISR
+  kafkasim::Cluster sim(std::move(spec));
+  sim.start();
+  probes::RdKafkaSourceConfig c;
+  c.properties = {{"bootstrap.servers", sim.bootstrap_servers()}};
+  c.probe_timeout = seconds(60);  // generous: correctness here, not speed (ASan builds are slow)
+  probes::RdKafkaSource source(c);
+  Policy policy = Policy::with_defaults();
+  policy.compile();
+  ProbeLoop loop(source, policy, GateConfig{milliseconds(0)}, seconds(600));
+  loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
+  auto st = loop.current();
+  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  EXPECT_EQ(st->verdict->counts.partitions, 200000);
+  EXPECT_EQ(st->verdict->counts.topics, 2000);
+  EXPECT_EQ(st->verdict->counts.under_min_isr, 1);
+  EXPECT_EQ(st->verdict->counts.under_replicated, 1);
+  EXPECT_TRUE(st->snapshot->config_errors.empty());
+  EXPECT_EQ(st->verdict->unhealthy_partitions.at(0).topic, "topic-7");
+  RecordProperty("probe_ms", static_cast<int>(st->snapshot->duration.count() / 1000));
+}
+
+}  // namespace
+}  // namespace isrguard::service
