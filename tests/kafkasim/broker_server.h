@@ -29,6 +29,17 @@ struct HandlerResult {
   Action action = Action::kRespond;
   std::string response;
   std::chrono::milliseconds delay{0};
+
+  static HandlerResult close() {
+    HandlerResult r;
+    r.action = Action::kClose;
+    return r;
+  }
+  static HandlerResult drop() {
+    HandlerResult r;
+    r.action = Action::kDrop;
+    return r;
+  }
 };
 
 // Called from connection threads, concurrently; `frame` excludes the size prefix.
