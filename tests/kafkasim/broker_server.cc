@@ -1,0 +1,197 @@
+#include "tests/kafkasim/broker_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace isrguard::kafkasim {
+namespace {
+
+// Reads exactly n bytes; false on EOF/error (including shutdown by stop()).
+bool read_full(int fd, char* buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::recv(fd, buf + got, n - got, 0);
+    if (r > 0) {
+      got += static_cast<size_t>(r);
+    } else if (r < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Writes all bytes (large Metadata responses are several MB); false on error.
+bool write_full(int fd, const char* buf, size_t n) {
+  size_t sent = 0;
+  while (sent < n) {
+    const ssize_t r = ::send(fd, buf + sent, n - sent, MSG_NOSIGNAL);
+    if (r > 0) {
+      sent += static_cast<size_t>(r);
+    } else if (r < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+BrokerServer::BrokerServer(FrameHandler handler) : handler_(std::move(handler)) {}
+
+BrokerServer::~BrokerServer() { stop(); }
+
+uint16_t BrokerServer::start(uint16_t port) {
+  if (running_) throw std::logic_error("BrokerServer already running");
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error("bind 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(err));
+  }
+  if (::listen(fd, 128) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error(std::string("listen: ") + std::strerror(err));
+  }
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (::pipe2(wake_fds_, O_CLOEXEC) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(err));
+  }
+  listen_fd_ = fd;
+  stopping_ = false;
+  running_ = true;
+  accept_thread_ = std::thread([this] { accept_loop(); });
+  return ntohs(addr.sin_port);
+}
+
+void BrokerServer::stop() {
+  if (!running_) return;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  const char b = 'x';
+  [[maybe_unused]] const ssize_t w = ::write(wake_fds_[1], &b, 1);
+  if (accept_thread_.joinable()) accept_thread_.join();
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+  ::close(wake_fds_[0]);
+  ::close(wake_fds_[1]);
+  wake_fds_[0] = wake_fds_[1] = -1;
+
+  // The accept thread is gone, so conns_ only shrinks from here on. Shut down (not close) the sockets so
+  // blocked recv/send calls return; each fd is closed only after its thread is joined, so a number can
+  // never be reused while a thread still holds it.
+  std::list<std::unique_ptr<Connection>> conns;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& c : conns_) ::shutdown(c->fd, SHUT_RDWR);
+    conns.swap(conns_);
+  }
+  for (auto& c : conns) {
+    if (c->thread.joinable()) c->thread.join();
+    ::close(c->fd);
+  }
+  running_ = false;
+}
+
+size_t BrokerServer::open_connections() {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (auto& c : conns_) n += c->done ? 0 : 1;
+  return n;
+}
+
+void BrokerServer::reap_finished_locked() {
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    if ((*it)->done) {
+      (*it)->thread.join();
+      ::close((*it)->fd);
+      it = conns_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void BrokerServer::accept_loop() {
+  pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fds_[0], POLLIN, 0}};
+  while (!stopping_) {
+    fds[0].revents = fds[1].revents = 0;
+    const int n = ::poll(fds, 2, 1000);
+    if (n < 0 && errno != EINTR) break;
+    if (stopping_ || (fds[1].revents & POLLIN)) break;
+    std::lock_guard lock(mu_);
+    reap_finished_locked();
+    if (!(fds[0].revents & POLLIN)) continue;
+    const int cfd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (cfd < 0) continue;
+    const int one = 1;
+    ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto conn = std::make_unique<Connection>();
+    conn->fd = cfd;
+    Connection* raw = conn.get();
+    conns_.push_back(std::move(conn));
+    raw->thread = std::thread([this, raw] { serve(raw); });
+  }
+}
+
+bool BrokerServer::interruptible_wait(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !stop_cv_.wait_for(lock, d, [this] { return stopping_.load(); });
+}
+
+void BrokerServer::serve(Connection* conn) {
+  std::string frame;
+  while (!stopping_) {
+    char size_buf[4];
+    if (!read_full(conn->fd, size_buf, 4)) break;
+    const int32_t size = static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint8_t>(size_buf[0])) << 24) |
+                                              (static_cast<uint32_t>(static_cast<uint8_t>(size_buf[1])) << 16) |
+                                              (static_cast<uint32_t>(static_cast<uint8_t>(size_buf[2])) << 8) |
+                                              static_cast<uint32_t>(static_cast<uint8_t>(size_buf[3])));
+    if (size < 0 || size > kMaxFrameBytes) break;
+    frame.resize(static_cast<size_t>(size));
+    if (size > 0 && !read_full(conn->fd, frame.data(), frame.size())) break;
+
+    HandlerResult result = handler_(frame);
+    if (result.action == HandlerResult::Action::kClose) break;
+    if (result.action == HandlerResult::Action::kDrop) continue;
+    if (result.delay.count() > 0 && !interruptible_wait(result.delay)) break;
+
+    const auto n = static_cast<uint32_t>(result.response.size());
+    const char prefix[4] = {static_cast<char>(n >> 24), static_cast<char>((n >> 16) & 0xff),
+                            static_cast<char>((n >> 8) & 0xff), static_cast<char>(n & 0xff)};
+    if (!write_full(conn->fd, prefix, 4)) break;
+    if (!write_full(conn->fd, result.response.data(), result.response.size())) break;
+  }
+  // Half-close so the peer sees EOF now; the fd itself is closed by whoever joins this thread.
+  ::shutdown(conn->fd, SHUT_RDWR);
+  conn->done = true;
+}
+
+}  // namespace isrguard::kafkasim

@@ -1,0 +1,92 @@
+#pragma once
+
+// One simulated broker's TCP listener on 127.0.0.1. Knows Kafka framing (int32 size prefix) but nothing
+// about message contents: every request frame goes to a handler that decides what to do with it.
+//
+// Threads: one accept thread per listener plus one thread per connection (blocking I/O, requests on one
+// connection are answered in order, so pipelined requests keep their order). stop() closes the listener
+// (new connects are refused), shuts down every connection and joins all threads.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace isrguard::kafkasim {
+
+struct HandlerResult {
+  enum class Action {
+    kRespond,  // write `response` (without size prefix) after `delay`
+    kDrop,     // read but never answer (hung broker)
+    kClose,    // close the connection (malformed or unsupported request)
+  };
+  Action action = Action::kRespond;
+  std::string response;
+  std::chrono::milliseconds delay{0};
+
+  static HandlerResult close() {
+    HandlerResult r;
+    r.action = Action::kClose;
+    return r;
+  }
+  static HandlerResult drop() {
+    HandlerResult r;
+    r.action = Action::kDrop;
+    return r;
+  }
+};
+
+// Called from connection threads, concurrently; `frame` excludes the size prefix.
+using FrameHandler = std::function<HandlerResult(std::string_view frame)>;
+
+class BrokerServer {
+ public:
+  explicit BrokerServer(FrameHandler handler);
+  ~BrokerServer();
+  BrokerServer(const BrokerServer&) = delete;
+  BrokerServer& operator=(const BrokerServer&) = delete;
+
+  // Binds 127.0.0.1:`port` (0 = ephemeral) and starts accepting; returns the bound port.
+  // Throws std::runtime_error when the port cannot be bound.
+  uint16_t start(uint16_t port);
+  // Idempotent. Blocks until all connection threads are gone.
+  void stop();
+  bool running() const { return running_; }
+  // Connections accepted and still open (for tests).
+  size_t open_connections();
+
+  // Largest request frame accepted; larger size prefixes close the connection.
+  static constexpr int32_t kMaxFrameBytes = 100 * 1024 * 1024;
+
+ private:
+  struct Connection {
+    int fd = -1;
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+
+  void accept_loop();
+  void serve(Connection* conn);
+  void reap_finished_locked();
+  // Waits `d` unless stop() begins; returns false when stopping.
+  bool interruptible_wait(std::chrono::milliseconds d);
+
+  FrameHandler handler_;
+  int listen_fd_ = -1;
+  int wake_fds_[2] = {-1, -1};  // pipe: written by stop() to wake the accept loop
+  std::thread accept_thread_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mu_;  // guards conns_; also used with stop_cv_
+  std::condition_variable stop_cv_;
+  std::list<std::unique_ptr<Connection>> conns_;
+};
+
+}  // namespace isrguard::kafkasim

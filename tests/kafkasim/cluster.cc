@@ -1,0 +1,624 @@
+#include "tests/kafkasim/cluster.h"
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+#include "tests/kafkasim/protocol.h"
+
+namespace isrguard::kafkasim {
+
+const char* to_string(BrokerStatus s) {
+  switch (s) {
+    case BrokerStatus::kUp:
+      return "up";
+    case BrokerStatus::kDown:
+      return "down";
+    case BrokerStatus::kHung:
+      return "hung";
+  }
+  return "unknown";
+}
+
+std::vector<PartitionSpec> round_robin_partitions(int32_t partitions, int32_t rf,
+                                                  const std::vector<int32_t>& brokers) {
+  if (partitions < 0) throw std::invalid_argument("partition count must be >= 0");
+  if (rf < 1 || static_cast<size_t>(rf) > brokers.size())
+    throw std::invalid_argument("replication factor " + std::to_string(rf) + " needs 1.." +
+                                std::to_string(brokers.size()) + " brokers");
+  std::vector<PartitionSpec> out;
+  out.reserve(static_cast<size_t>(partitions));
+  for (int32_t p = 0; p < partitions; ++p) {
+    PartitionSpec ps;
+    ps.partition = p;
+    for (int32_t k = 0; k < rf; ++k) ps.replicas.push_back(brokers[(static_cast<size_t>(p + k)) % brokers.size()]);
+    ps.isr = ps.replicas;
+    ps.leader = ps.replicas.front();
+    out.push_back(std::move(ps));
+  }
+  return out;
+}
+
+namespace {
+
+void print_ids(std::ostream& os, const std::vector<int32_t>& v) {
+  os << '[';
+  for (size_t i = 0; i < v.size(); ++i) os << (i ? "," : "") << v[i];
+  os << ']';
+}
+
+bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+using proto::ApiVersionRange;
+
+const std::vector<ApiVersionRange>& supported_apis() {
+  static const std::vector<ApiVersionRange> apis = {
+      {proto::kApiMetadata, 0, proto::kMetadataMaxVersion},
+      {proto::kApiApiVersions, 0, 3},
+      {proto::kApiDescribeConfigs, 0, proto::kDescribeConfigsMaxVersion},
+  };
+  return apis;
+}
+
+std::string frame_response(int16_t api_key, int16_t version, int32_t correlation_id,
+                           const auto& body, int16_t body_version) {
+  proto::Writer w;
+  proto::ResponseHeader header;
+  header.correlation_id = correlation_id;
+  proto::encode_response_header(w, header, proto::response_header_version(api_key, version));
+  proto::encode(w, body, body_version);
+  return w.take();
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const PartitionSpec& p) {
+  os << "{partition=" << p.partition << " leader=" << p.leader << " replicas=";
+  print_ids(os, p.replicas);
+  os << " isr=";
+  print_ids(os, p.isr);
+  if (!p.offline_replicas.empty()) {
+    os << " offline=";
+    print_ids(os, p.offline_replicas);
+  }
+  return os << " error=" << p.error_code << " epoch=" << p.leader_epoch << "}";
+}
+
+void PrintTo(const PartitionSpec& p, std::ostream* os) { *os << p; }
+
+// ---------------------------------------------------------------------------------------------------------
+
+Cluster::Cluster(ClusterSpec spec) : spec_(std::move(spec)) {
+  std::set<int32_t> ids;
+  for (auto& b : spec_.brokers) {
+    if (!ids.insert(b.id).second) throw std::invalid_argument("duplicate broker id " + std::to_string(b.id));
+    auto rt = std::make_unique<BrokerRuntime>();
+    rt->view.spec = b;
+    brokers_.push_back(std::move(rt));
+  }
+  spec_.brokers.clear();
+  std::set<std::string> names;
+  for (const auto& t : spec_.topics)
+    if (!names.insert(t.name).second) throw std::invalid_argument("duplicate topic " + t.name);
+  if (spec_.controller_id == -1 && !brokers_.empty()) spec_.controller_id = brokers_.front()->view.spec.id;
+}
+
+Cluster::~Cluster() { stop(); }
+
+void Cluster::start_listener_locked(BrokerRuntime& b) {
+  const int32_t id = b.view.spec.id;
+  auto server = std::make_unique<BrokerServer>([this, id](std::string_view frame) { return handle(id, frame); });
+  const uint16_t port = server->start(static_cast<uint16_t>(b.view.spec.port));
+  std::lock_guard lock(mu_);
+  b.view.spec.port = port;
+  b.server = std::move(server);
+}
+
+void Cluster::start() {
+  std::lock_guard ops(ops_mu_);
+  if (started_) return;
+  for (auto& b : brokers_) {
+    if (b->view.status == BrokerStatus::kDown) continue;
+    try {
+      start_listener_locked(*b);
+    } catch (...) {
+      for (auto& o : brokers_)
+        if (o->server) o->server->stop();
+      throw;
+    }
+  }
+  started_ = true;
+}
+
+void Cluster::stop() {
+  std::lock_guard ops(ops_mu_);
+  for (auto& b : brokers_)
+    if (b->server) b->server->stop();
+  started_ = false;
+}
+
+std::string Cluster::bootstrap_servers() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  for (const auto& b : brokers_) {
+    if (b->view.status == BrokerStatus::kDown) continue;
+    if (!out.empty()) out += ',';
+    out += "127.0.0.1:" + std::to_string(b->view.spec.port);
+  }
+  return out;
+}
+
+int32_t Cluster::port(int32_t broker_id) const {
+  std::lock_guard lock(mu_);
+  return broker_locked(broker_id).view.spec.port;
+}
+
+ClusterSpec Cluster::spec() const {
+  std::lock_guard lock(mu_);
+  ClusterSpec s = spec_;
+  for (const auto& b : brokers_) s.brokers.push_back(b->view.spec);
+  return s;
+}
+
+std::vector<BrokerView> Cluster::brokers() const {
+  std::lock_guard lock(mu_);
+  std::vector<BrokerView> out;
+  for (const auto& b : brokers_) out.push_back(b->view);
+  return out;
+}
+
+PartitionSpec Cluster::partition(std::string_view topic, int32_t partition) const {
+  std::lock_guard lock(mu_);
+  return const_cast<Cluster*>(this)->partition_locked(topic, partition);
+}
+
+std::vector<InjectedError> Cluster::injected_errors() const {
+  std::lock_guard lock(mu_);
+  return injected_;
+}
+
+uint64_t Cluster::requests_served(int16_t api_key) const {
+  std::lock_guard lock(mu_);
+  auto it = served_.find(api_key);
+  return it == served_.end() ? 0 : it->second;
+}
+
+Cluster::BrokerRuntime& Cluster::broker_locked(int32_t id) {
+  for (auto& b : brokers_)
+    if (b->view.spec.id == id) return *b;
+  throw std::invalid_argument("unknown broker " + std::to_string(id));
+}
+
+const Cluster::BrokerRuntime& Cluster::broker_locked(int32_t id) const {
+  return const_cast<Cluster*>(this)->broker_locked(id);
+}
+
+TopicSpec& Cluster::topic_locked(std::string_view name) {
+  for (auto& t : spec_.topics)
+    if (t.name == name) return t;
+  throw std::invalid_argument("unknown topic " + std::string(name));
+}
+
+PartitionSpec& Cluster::partition_locked(std::string_view topic, int32_t partition) {
+  auto& t = topic_locked(topic);
+  for (auto& p : t.partitions)
+    if (p.partition == partition) return p;
+  throw std::invalid_argument("unknown partition " + std::string(topic) + "/" + std::to_string(partition));
+}
+
+// ---- Topology ----
+
+void Cluster::add_broker(BrokerSpec b) {
+  std::lock_guard ops(ops_mu_);
+  BrokerRuntime* rt = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& o : brokers_)
+      if (o->view.spec.id == b.id) throw std::invalid_argument("broker " + std::to_string(b.id) + " exists");
+    auto n = std::make_unique<BrokerRuntime>();
+    n->view.spec = std::move(b);
+    rt = n.get();
+    brokers_.push_back(std::move(n));
+  }
+  if (started_) start_listener_locked(*rt);
+}
+
+void Cluster::remove_broker(int32_t id) {
+  std::lock_guard ops(ops_mu_);
+  std::unique_ptr<BrokerServer> server;
+  {
+    std::lock_guard lock(mu_);
+    broker_locked(id);
+    auto it = std::find_if(brokers_.begin(), brokers_.end(), [id](auto& b) { return b->view.spec.id == id; });
+    server = std::move((*it)->server);
+    brokers_.erase(it);
+  }
+  if (server) server->stop();
+}
+
+void Cluster::set_controller(int32_t id) {
+  std::lock_guard lock(mu_);
+  spec_.controller_id = id;
+}
+
+void Cluster::set_cluster_id(std::string id) {
+  std::lock_guard lock(mu_);
+  spec_.cluster_id = std::move(id);
+}
+
+// ---- Topics / partitions ----
+
+void Cluster::create_topic(TopicSpec t) {
+  std::lock_guard lock(mu_);
+  for (const auto& o : spec_.topics)
+    if (o.name == t.name) throw std::invalid_argument("topic " + t.name + " exists");
+  spec_.topics.push_back(std::move(t));
+}
+
+void Cluster::delete_topic(std::string_view name) {
+  std::lock_guard lock(mu_);
+  topic_locked(name);
+  std::erase_if(spec_.topics, [name](const TopicSpec& t) { return t.name == name; });
+}
+
+void Cluster::set_partition(std::string_view topic, PartitionSpec p) {
+  std::lock_guard lock(mu_);
+  auto& t = topic_locked(topic);
+  for (auto& o : t.partitions) {
+    if (o.partition == p.partition) {
+      o = std::move(p);
+      return;
+    }
+  }
+  t.partitions.push_back(std::move(p));
+  std::sort(t.partitions.begin(), t.partitions.end(),
+            [](const PartitionSpec& a, const PartitionSpec& b) { return a.partition < b.partition; });
+}
+
+void Cluster::set_leader(std::string_view topic, int32_t partition, int32_t leader) {
+  std::lock_guard lock(mu_);
+  auto& p = partition_locked(topic, partition);
+  if (p.leader != leader) ++p.leader_epoch;
+  p.leader = leader;
+}
+
+void Cluster::set_replicas(std::string_view topic, int32_t partition, std::vector<int32_t> replicas) {
+  std::lock_guard lock(mu_);
+  partition_locked(topic, partition).replicas = std::move(replicas);
+}
+
+void Cluster::set_isr(std::string_view topic, int32_t partition, std::vector<int32_t> isr) {
+  std::lock_guard lock(mu_);
+  partition_locked(topic, partition).isr = std::move(isr);
+}
+
+void Cluster::set_partition_error(std::string_view topic, int32_t partition, int16_t error_code) {
+  std::lock_guard lock(mu_);
+  partition_locked(topic, partition).error_code = error_code;
+}
+
+void Cluster::set_topic_error(std::string_view topic, int16_t error_code) {
+  std::lock_guard lock(mu_);
+  topic_locked(topic).error_code = error_code;
+}
+
+void Cluster::start_reassignment(std::string_view topic, int32_t partition, const std::vector<int32_t>& adding) {
+  std::lock_guard lock(mu_);
+  auto& p = partition_locked(topic, partition);
+  for (int32_t b : adding)
+    if (!contains(p.replicas, b)) p.replicas.push_back(b);
+}
+
+void Cluster::remove_from_isrs(int32_t broker) {
+  std::lock_guard lock(mu_);
+  for (auto& t : spec_.topics)
+    for (auto& p : t.partitions) std::erase(p.isr, broker);
+}
+
+void Cluster::rejoin_isrs(int32_t broker) {
+  std::lock_guard lock(mu_);
+  for (auto& t : spec_.topics) {
+    for (auto& p : t.partitions) {
+      if (!contains(p.replicas, broker) || contains(p.isr, broker)) continue;
+      std::vector<int32_t> isr;
+      for (int32_t r : p.replicas)
+        if (r == broker || contains(p.isr, r)) isr.push_back(r);
+      for (int32_t r : p.isr)  // keep members that are not (or no longer) replicas
+        if (!contains(isr, r)) isr.push_back(r);
+      p.isr = std::move(isr);
+    }
+  }
+}
+
+void Cluster::elect_leaders(bool preferred) {
+  std::lock_guard lock(mu_);
+  std::set<int32_t> live;
+  for (const auto& b : brokers_)
+    if (b->view.status != BrokerStatus::kDown) live.insert(b->view.spec.id);
+  for (auto& t : spec_.topics) {
+    for (auto& p : t.partitions) {
+      const int32_t before = p.leader;
+      if (preferred && !p.replicas.empty() && live.count(p.replicas.front()) && contains(p.isr, p.replicas.front())) {
+        p.leader = p.replicas.front();
+      } else if (p.leader < 0 || !live.count(p.leader)) {
+        p.leader = -1;
+        for (int32_t r : p.isr) {
+          if (live.count(r)) {
+            p.leader = r;
+            break;
+          }
+        }
+      }
+      if (p.leader >= 0 && p.error_code == proto::kErrLeaderNotAvailable) p.error_code = proto::kErrNone;
+      if (p.leader != before) ++p.leader_epoch;
+    }
+  }
+}
+
+// ---- Configs ----
+
+void Cluster::set_topic_config(std::string_view topic, std::string key, std::string value) {
+  std::lock_guard lock(mu_);
+  topic_locked(topic).configs[std::move(key)] = std::move(value);
+}
+
+void Cluster::set_broker_default(std::string key, std::string value) {
+  std::lock_guard lock(mu_);
+  spec_.broker_defaults[std::move(key)] = std::move(value);
+}
+
+// ---- Faults ----
+
+void Cluster::broker_down(int32_t id) {
+  std::lock_guard ops(ops_mu_);
+  std::unique_ptr<BrokerServer> server;
+  {
+    std::lock_guard lock(mu_);
+    auto& b = broker_locked(id);
+    b.view.status = BrokerStatus::kDown;
+    server = std::move(b.server);
+    for (auto& t : spec_.topics) {
+      for (auto& p : t.partitions) {
+        if (p.leader == id) {
+          p.leader = -1;
+          p.error_code = proto::kErrLeaderNotAvailable;
+          ++p.leader_epoch;
+        }
+      }
+    }
+  }
+  if (server) server->stop();
+}
+
+void Cluster::broker_up(int32_t id) {
+  std::lock_guard ops(ops_mu_);
+  BrokerRuntime* b = nullptr;
+  bool need_listener = false;
+  {
+    std::lock_guard lock(mu_);
+    b = &broker_locked(id);
+    need_listener = b->view.status == BrokerStatus::kDown && started_;
+    b->view.status = BrokerStatus::kUp;
+  }
+  if (need_listener) start_listener_locked(*b);
+}
+
+void Cluster::broker_hang(int32_t id) {
+  std::lock_guard ops(ops_mu_);
+  BrokerRuntime* b = nullptr;
+  bool need_listener = false;
+  {
+    std::lock_guard lock(mu_);
+    b = &broker_locked(id);
+    need_listener = b->view.status == BrokerStatus::kDown && started_;
+    b->view.status = BrokerStatus::kHung;
+  }
+  if (need_listener) start_listener_locked(*b);
+}
+
+void Cluster::set_latency(int32_t id, std::chrono::milliseconds latency) {
+  std::lock_guard lock(mu_);
+  broker_locked(id).view.latency = latency;
+}
+
+void Cluster::inject_error(InjectedError e) {
+  std::lock_guard lock(mu_);
+  if (e.remaining > 0) injected_.push_back(e);
+}
+
+void Cluster::clear_injected_errors() {
+  std::lock_guard lock(mu_);
+  injected_.clear();
+}
+
+// ---- Request handling (connection threads) ----
+
+HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
+  std::lock_guard lock(mu_);
+  const BrokerRuntime* self = nullptr;
+  for (const auto& b : brokers_)
+    if (b->view.spec.id == broker_id) self = b.get();
+  if (self == nullptr || self->view.status == BrokerStatus::kDown) return HandlerResult::close();
+  if (self->view.status == BrokerStatus::kHung) return HandlerResult::drop();
+
+  HandlerResult out;
+  out.delay = self->view.latency;
+  proto::Reader r(frame);
+  proto::RequestHeader h;
+  try {
+    h = proto::decode_request_header(r);
+  } catch (const proto::DecodeError&) {
+    return HandlerResult::close();
+  }
+
+  // Takes the first matching injected error for this request, if any.
+  auto take_injected = [&]() -> int16_t {
+    for (auto it = injected_.begin(); it != injected_.end(); ++it) {
+      if (it->api_key != h.api_key || (it->broker != -1 && it->broker != broker_id)) continue;
+      const int16_t code = it->error_code;
+      if (--it->remaining <= 0) injected_.erase(it);
+      return code;
+    }
+    return proto::kErrNone;
+  };
+
+  try {
+    switch (h.api_key) {
+      case proto::kApiApiVersions: {
+        proto::ApiVersionsResponse resp;
+        resp.api_keys = supported_apis();
+        if (h.api_version < 0 || h.api_version > 3) {
+          // Unknown version: answer in v0 so any client can read the error and our supported ranges.
+          resp.error_code = proto::kErrUnsupportedVersion;
+          out.response = frame_response(h.api_key, h.api_version, h.correlation_id, resp, 0);
+          break;
+        }
+        proto::decode_api_versions_request(r, h.api_version);
+        resp.error_code = take_injected();
+        if (resp.error_code != proto::kErrNone && resp.error_code != proto::kErrUnsupportedVersion)
+          resp.api_keys.clear();
+        out.response = frame_response(h.api_key, h.api_version, h.correlation_id, resp, h.api_version);
+        break;
+      }
+      case proto::kApiMetadata: {
+        if (h.api_version < 0 || h.api_version > proto::kMetadataMaxVersion) return HandlerResult::close();
+        const auto req = proto::decode_metadata_request(r, h.api_version);
+        const int16_t injected = take_injected();
+        std::set<int32_t> down;
+        proto::MetadataResponse resp;
+        for (const auto& b : brokers_) {
+          if (b->view.status == BrokerStatus::kDown) {
+            down.insert(b->view.spec.id);
+            continue;
+          }
+          resp.brokers.push_back({.node_id = b->view.spec.id,
+                                  .host = b->view.spec.host,
+                                  .port = b->view.spec.port,
+                                  .rack = b->view.spec.rack});
+        }
+        resp.cluster_id = spec_.cluster_id;
+        resp.controller_id = spec_.controller_id;
+        auto add_topic = [&](const TopicSpec& t) {
+          proto::MetadataTopic mt;
+          mt.name = t.name;
+          mt.is_internal = t.internal;
+          mt.error_code = injected != proto::kErrNone ? injected : t.error_code;
+          if (req.include_topic_authorized_operations) mt.topic_authorized_operations = 0;
+          if (injected == proto::kErrNone) {
+            mt.partitions.reserve(t.partitions.size());
+            for (const auto& p : t.partitions) {
+              proto::MetadataPartition mp;
+              mp.error_code = p.error_code;
+              mp.partition_index = p.partition;
+              mp.leader_id = p.leader;
+              mp.leader_epoch = p.leader_epoch;
+              mp.replica_nodes = p.replicas;
+              mp.isr_nodes = p.isr;
+              mp.offline_replicas = p.offline_replicas;
+              for (int32_t rep : p.replicas)
+                if (down.count(rep) && !contains(mp.offline_replicas, rep)) mp.offline_replicas.push_back(rep);
+              mt.partitions.push_back(std::move(mp));
+            }
+          }
+          resp.topics.push_back(std::move(mt));
+        };
+        if (!req.topics) {
+          resp.topics.reserve(spec_.topics.size());
+          for (const auto& t : spec_.topics) add_topic(t);
+        } else {
+          for (const auto& name : *req.topics) {
+            auto it = std::find_if(spec_.topics.begin(), spec_.topics.end(),
+                                   [&](const TopicSpec& t) { return t.name == name; });
+            if (it != spec_.topics.end()) {
+              add_topic(*it);
+            } else {
+              proto::MetadataTopic missing;
+              missing.error_code = injected != proto::kErrNone ? injected : proto::kErrUnknownTopicOrPartition;
+              missing.name = name;
+              resp.topics.push_back(std::move(missing));
+            }
+          }
+        }
+        if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = 0;
+        out.response = frame_response(h.api_key, h.api_version, h.correlation_id, resp, h.api_version);
+        break;
+      }
+      case proto::kApiDescribeConfigs: {
+        if (h.api_version < 0 || h.api_version > proto::kDescribeConfigsMaxVersion)
+          return HandlerResult::close();
+        const auto req = proto::decode_describe_configs_request(r, h.api_version);
+        const int16_t injected = take_injected();
+        proto::DescribeConfigsResponse resp;
+        for (const auto& res : req.resources) {
+          proto::DescribeConfigsResult result;
+          result.resource_type = res.resource_type;
+          result.resource_name = res.resource_name;
+          auto wanted = [&](const std::string& key) {
+            return !res.configuration_keys ||
+                   std::find(res.configuration_keys->begin(), res.configuration_keys->end(), key) !=
+                       res.configuration_keys->end();
+          };
+          auto entry = [&](const std::string& name, const std::string& value, int8_t source, bool read_only) {
+            proto::ConfigEntry e;
+            e.name = name;
+            e.value = value;
+            e.read_only = read_only;
+            e.config_source = source;
+            e.is_default = source == proto::kSourceDefaultConfig;
+            if (req.include_synonyms && h.api_version >= 1) {
+              e.synonyms.push_back({.name = name, .value = value, .source = source});
+              auto def = spec_.broker_defaults.find(name);
+              if (source == proto::kSourceDynamicTopic && def != spec_.broker_defaults.end())
+                e.synonyms.push_back({.name = name, .value = def->second, .source = proto::kSourceDefaultConfig});
+            }
+            result.configs.push_back(std::move(e));
+          };
+          if (injected != proto::kErrNone) {
+            result.error_code = injected;
+            result.error_message = "injected error";
+          } else if (res.resource_type == proto::kResourceTopic) {
+            auto it = std::find_if(spec_.topics.begin(), spec_.topics.end(),
+                                   [&](const TopicSpec& t) { return t.name == res.resource_name; });
+            if (it == spec_.topics.end()) {
+              result.error_code = proto::kErrUnknownTopicOrPartition;
+              result.error_message = "Topic " + res.resource_name + " does not exist";
+            } else {
+              std::map<std::string, std::pair<std::string, int8_t>> effective;
+              for (const auto& [k, v] : spec_.broker_defaults) effective[k] = {v, proto::kSourceDefaultConfig};
+              for (const auto& [k, v] : it->configs) effective[k] = {v, proto::kSourceDynamicTopic};
+              for (const auto& [k, v] : effective)
+                if (wanted(k)) entry(k, v.first, v.second, false);
+            }
+          } else if (res.resource_type == proto::kResourceBroker) {
+            const bool is_default_resource = res.resource_name.empty();
+            bool known = is_default_resource;
+            for (const auto& b : brokers_) known = known || std::to_string(b->view.spec.id) == res.resource_name;
+            if (!known) {
+              result.error_code = proto::kErrInvalidRequest;
+              result.error_message = "Unknown broker " + res.resource_name;
+            } else {
+              if (!is_default_resource && wanted("broker.id"))
+                entry("broker.id", res.resource_name, proto::kSourceDefaultConfig, true);
+              for (const auto& [k, v] : spec_.broker_defaults)
+                if (wanted(k)) entry(k, v, proto::kSourceDefaultConfig, false);
+            }
+          } else {
+            result.error_code = proto::kErrInvalidRequest;
+            result.error_message = "Unsupported resource type " + std::to_string(res.resource_type);
+          }
+          resp.results.push_back(std::move(result));
+        }
+        out.response = frame_response(h.api_key, h.api_version, h.correlation_id, resp, h.api_version);
+        break;
+      }
+      default:
+        return HandlerResult::close();
+    }
+  } catch (const proto::DecodeError&) {
+    return HandlerResult::close();
+  }
+  ++served_[h.api_key];
+  return out;
+}
+
+}  // namespace isrguard::kafkasim

@@ -1,0 +1,139 @@
+#pragma once
+
+// kafkasim::Cluster — a simulated Kafka cluster that speaks the real Kafka wire protocol on 127.0.0.1, so
+// real clients (librdkafka, kcat) see exactly the metadata a test configures: ISR != replicas, offline
+// partitions, missing brokers, reassignments, min.insync.replicas via DescribeConfigs.
+//
+// Served APIs: ApiVersions v0-v3, Metadata v0-v8, DescribeConfigs v0-v2. Other requests close the
+// connection (as a real broker does for unknown APIs).
+//
+// Usage:
+//   kafkasim::ClusterSpec spec;
+//   spec.brokers = {{.id = 1}, {.id = 2}, {.id = 3}};
+//   spec.topics = {{.name = "orders", .partitions = kafkasim::round_robin_partitions(12, 3, {1, 2, 3})}};
+//   kafkasim::Cluster c(spec);
+//   c.start();                          // every broker listens on its own ephemeral 127.0.0.1 port
+//   std::string bs = c.bootstrap_servers();   // "127.0.0.1:40001,127.0.0.1:40002,..."
+//   c.set_isr("orders", 0, {1, 2});     // under-replicated
+//   c.broker_down(3);                   // refused + gone from Metadata; partitions it led: leader -1
+//   c.broker_up(3);
+//
+// Fault semantics (all explicit; nothing else changes behind the test's back):
+//   broker_down(id): listener closed (connect -> ECONNREFUSED), open connections closed, broker absent from
+//     Metadata. Partitions whose leader was `id` get leader -1 and error 5 (LEADER_NOT_AVAILABLE).
+//     Replicas and ISRs are NOT changed; call remove_from_isrs(id) / elect_leaders() for that (the
+//     scenario step "broker_down" has flags for both). In Metadata v5+ replicas on down brokers are
+//     reported as offline_replicas.
+//   broker_up(id): listener re-opened on the same port, broker listed again. Partitions are unchanged;
+//     see rejoin_isrs(id) / elect_leaders().
+//   broker_hang(id): accepts connections and reads requests but never answers (client-side timeouts);
+//     still listed in Metadata. broker_up(id) ends the hang.
+//   set_latency(id, d): every answer from that broker is delayed by d.
+//   inject_error(e): the next e.remaining requests of e.api_key get error e.error_code (see InjectedError).
+//
+// Thread-safety: every method may be called from any thread while clients are connected. Methods that
+// name an unknown broker/topic/partition throw std::invalid_argument.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tests/kafkasim/broker_server.h"
+#include "tests/kafkasim/model.h"
+
+namespace isrguard::kafkasim {
+
+class Cluster {
+ public:
+  // Throws std::invalid_argument on duplicate broker ids or topic names. Replica ids of unknown brokers
+  // are allowed: they model brokers that never registered (a "missing broker").
+  explicit Cluster(ClusterSpec spec);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  // Starts one listener per broker. Throws std::runtime_error if a port cannot be bound.
+  void start();
+  // Stops all listeners; idempotent. The destructor calls it.
+  void stop();
+
+  // "127.0.0.1:p1,127.0.0.1:p2,..." for brokers that are not down, in spec order.
+  std::string bootstrap_servers() const;
+  // Bound port of a broker (0 before start()).
+  int32_t port(int32_t broker_id) const;
+
+  // Snapshots.
+  ClusterSpec spec() const;
+  std::vector<BrokerView> brokers() const;
+  PartitionSpec partition(std::string_view topic, int32_t partition) const;
+  std::vector<InjectedError> injected_errors() const;
+  // Requests answered so far, by api key (for tests).
+  uint64_t requests_served(int16_t api_key) const;
+
+  // ---- Topology ----
+  void add_broker(BrokerSpec b);  // starts its listener if the cluster is started
+  void remove_broker(int32_t id);  // stops its listener and forgets it; partitions are unchanged
+  void set_controller(int32_t id);  // -1 allowed: "no controller"
+  void set_cluster_id(std::string id);
+
+  // ---- Topics / partitions ----
+  void create_topic(TopicSpec t);  // throws if it exists
+  void delete_topic(std::string_view name);
+  void set_partition(std::string_view topic, PartitionSpec p);  // replaces (or appends) partition p.partition
+  void set_leader(std::string_view topic, int32_t partition, int32_t leader);
+  void set_replicas(std::string_view topic, int32_t partition, std::vector<int32_t> replicas);
+  void set_isr(std::string_view topic, int32_t partition, std::vector<int32_t> isr);
+  void set_partition_error(std::string_view topic, int32_t partition, int16_t error_code);
+  void set_topic_error(std::string_view topic, int16_t error_code);
+  // Reassignment in progress: appends `adding` to the replicas (not to the ISR).
+  void start_reassignment(std::string_view topic, int32_t partition, const std::vector<int32_t>& adding);
+  // Removes `broker` from every ISR it is in. May leave an ISR empty (its only in-sync replica died).
+  void remove_from_isrs(int32_t broker);
+  // Adds `broker` back to the ISR of every partition that has it as a replica (ISR kept in replica order).
+  void rejoin_isrs(int32_t broker);
+  // For partitions without a live leader: leader = first ISR member that is not down, error cleared; no
+  // candidate leaves leader -1. With preferred=true also moves leadership back to replicas[0] when that
+  // broker is up and in the ISR.
+  void elect_leaders(bool preferred = false);
+
+  // ---- Configs ----
+  void set_topic_config(std::string_view topic, std::string key, std::string value);
+  void set_broker_default(std::string key, std::string value);
+
+  // ---- Faults ----
+  void broker_down(int32_t id);
+  void broker_up(int32_t id);
+  void broker_hang(int32_t id);
+  void set_latency(int32_t id, std::chrono::milliseconds latency);
+  void inject_error(InjectedError e);
+  void clear_injected_errors();
+
+ private:
+  struct BrokerRuntime {
+    BrokerView view;
+    std::unique_ptr<BrokerServer> server;
+  };
+
+  HandlerResult handle(int32_t broker_id, std::string_view frame);
+  void start_listener_locked(BrokerRuntime& b);  // needs ops_mu_
+  BrokerRuntime& broker_locked(int32_t id);
+  const BrokerRuntime& broker_locked(int32_t id) const;
+  TopicSpec& topic_locked(std::string_view name);
+  PartitionSpec& partition_locked(std::string_view topic, int32_t partition);
+
+  // Lock order: ops_mu_ (serialises listener start/stop) before mu_ (state). Connection threads only
+  // take mu_, so stopping a listener (which joins its threads) is done with ops_mu_ held and mu_ free.
+  mutable std::mutex ops_mu_;
+  mutable std::mutex mu_;
+  ClusterSpec spec_;  // brokers_ holds the broker specs; spec_.brokers is kept empty
+  std::vector<std::unique_ptr<BrokerRuntime>> brokers_;
+  std::vector<InjectedError> injected_;
+  std::map<int16_t, uint64_t> served_;
+  bool started_ = false;
+};
+
+}  // namespace isrguard::kafkasim
