@@ -5,6 +5,7 @@
 // Probes are real; gate time is injected (run_once(now)) so the recovery hold is tested without sleeping.
 #include <gtest/gtest.h>
 #include <httplib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "probes/rdkafka_source.h"
@@ -25,14 +26,19 @@ constexpr milliseconds kProbeTimeout{1500};
 // 3 EC2-style brokers (1-3) and 3 Kubernetes-style brokers (101-103); RF3 topics spread over all six.
 kafkasim::ClusterSpec hybrid() {
   kafkasim::ClusterSpec spec;
-  for (int32_t id : {1, 2, 3, 101, 102, 103}) spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}});
+  for (int32_t id : {1, 2, 3, 101, 102, 103})
+    spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}});
   spec.controller_id = 2;
   spec.cluster_id = "sim-hybrid";
   spec.broker_defaults = {{"min.insync.replicas", "1"}};
-  spec.topics.push_back(kafkasim::TopicSpec{"orders", false, 0,
+  spec.topics.push_back(kafkasim::TopicSpec{"orders",
+                                            false,
+                                            0,
                                             kafkasim::round_robin_partitions(12, 3, {1, 2, 3, 101, 102, 103}),
                                             {{"min.insync.replicas", "2"}}});
-  spec.topics.push_back(kafkasim::TopicSpec{"payments", false, 0,
+  spec.topics.push_back(kafkasim::TopicSpec{"payments",
+                                            false,
+                                            0,
                                             kafkasim::round_robin_partitions(6, 3, {101, 102, 103, 1, 2, 3}),
                                             {{"min.insync.replicas", "2"}}});
   return spec;
@@ -91,7 +97,8 @@ TEST_F(KafkasimService, HealthyHybridClusterIsReadyWithMinIsrReadThroughDescribe
   ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
   EXPECT_EQ(get("/readyz"), std::make_pair(200, std::string("ok\n")));
   auto s = status();
-  EXPECT_EQ(codes(s["reasons"]), std::vector<std::string>{});  // min ISR was readable: no unknown-topics report
+  EXPECT_EQ(codes(s["reasons"]),
+            std::vector<std::string>{});  // min ISR was readable: no unknown-topics report
   EXPECT_EQ(s["cluster"]["id"], "sim-hybrid");
   EXPECT_EQ(s["cluster"]["controller_id"], 2);
   EXPECT_EQ(s["counts"]["partitions"], 18);
@@ -105,7 +112,8 @@ TEST_F(KafkasimService, HealthyHybridClusterIsReadyWithMinIsrReadThroughDescribe
     EXPECT_EQ(t.min_insync_replicas, 2) << t.name;
     EXPECT_FALSE(t.min_isr_from_default) << t.name;
   }
-  EXPECT_TRUE(has_line(metrics(), "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"} 1"));
+  EXPECT_TRUE(has_line(
+      metrics(), "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"} 1"));
 }
 
 TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing) {
@@ -119,11 +127,12 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
   EXPECT_EQ(code, 503);
   EXPECT_EQ(body, "not ready: under_replicated_partitions,brokers_missing\n");
   auto s = status();
-  EXPECT_EQ(codes(s["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions",
-                                                            "brokers_missing"}));
+  EXPECT_EQ(codes(s["reasons"]), (std::vector<std::string>{"under_replicated_partitions",
+                                                           "at_min_isr_partitions", "brokers_missing"}));
   const auto& missing = s["reasons"][2];
   EXPECT_NE(missing["detail"].get<std::string>().find("broker 102 (k8s"), std::string::npos) << missing;
-  // Every partition with a replica on 102 is under-replicated: RF3 round-robin over 6 brokers -> half of them.
+  // Every partition with a replica on 102 is under-replicated: RF3 round-robin over 6 brokers -> half of
+  // them.
   EXPECT_EQ(s["counts"]["under_replicated"], 9);
   EXPECT_EQ(s["fleets"][1]["brokers_missing"], 1);
 
@@ -132,7 +141,8 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
   double urp_sum = 0;
   for (const auto& b : st->verdict->brokers) {
     const std::string series = "kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"" +
-                               std::to_string(b.id) + "\",fleet=\"" + b.fleet + "\"} " + std::to_string(b.urp_led);
+                               std::to_string(b.id) + "\",fleet=\"" + b.fleet + "\"} " +
+                               std::to_string(b.urp_led);
     EXPECT_TRUE(has_line(m, series)) << series;
     urp_sum += static_cast<double>(b.urp_led);
   }
@@ -155,15 +165,19 @@ TEST_F(KafkasimService, AtMinIsrIsReportedAndBelowMinIsrCloses) {
   sim_.set_isr("orders", 0, {1, 2});
   step();
   auto s = status();
-  EXPECT_EQ(codes(s["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions"}));
-  EXPECT_TRUE(has_line(metrics(), "kafka_server_replicamanager_atminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"} 1"));
+  EXPECT_EQ(codes(s["reasons"]),
+            (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions"}));
+  EXPECT_TRUE(has_line(
+      metrics(), "kafka_server_replicamanager_atminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"} 1"));
   // ISR [1] is below min ISR.
   sim_.set_isr("orders", 0, {1});
   step();
   s = status();
-  EXPECT_EQ(codes(s["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "under_min_isr_partitions"}));
+  EXPECT_EQ(codes(s["reasons"]),
+            (std::vector<std::string>{"under_replicated_partitions", "under_min_isr_partitions"}));
   EXPECT_EQ(get("/readyz").second, "not ready: under_replicated_partitions,under_min_isr_partitions\n");
-  EXPECT_TRUE(has_line(metrics(), "kafka_server_replicamanager_underminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"} 1"));
+  EXPECT_TRUE(has_line(
+      metrics(), "kafka_server_replicamanager_underminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"} 1"));
 }
 
 TEST_F(KafkasimService, OfflinePartitionCloses) {
@@ -218,15 +232,24 @@ TEST_F(KafkasimService, MinInsyncReplicasChangeReadThroughDescribeConfigsChanges
   sim_.set_isr("orders", 0, {1, 2});  // 2 of 3 in sync
   auto st = step();
   ASSERT_TRUE(st->snapshot);
-  EXPECT_EQ(codes(status()["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions"}));
+  EXPECT_EQ(codes(status()["reasons"]),
+            (std::vector<std::string>{"under_replicated_partitions", "at_min_isr_partitions"}));
+  // Picked up at the next min.insync.replicas refresh (every probe here).
+  const auto reasons_after_probe = [&] {
+    step();
+    return codes(status()["reasons"]);
+  };
   sim_.set_topic_config("orders", "min.insync.replicas", "3");
-  step();
-  auto s = status();
-  EXPECT_EQ(codes(s["reasons"]), (std::vector<std::string>{"under_replicated_partitions", "under_min_isr_partitions",
-                                                            "min_isr_risk_topics"}));
+  const std::vector<std::string> under{"under_replicated_partitions", "under_min_isr_partitions",
+                                       "min_isr_risk_topics"};
+  EXPECT_TRUE(testing::await([&] { return reasons_after_probe() == under; }, seconds(10)))
+      << ::testing::PrintToString(codes(status()["reasons"]));
+  EXPECT_EQ(get("/readyz").second, "not ready: under_replicated_partitions,under_min_isr_partitions\n");
   sim_.set_topic_config("orders", "min.insync.replicas", "1");
-  step();
-  EXPECT_EQ(codes(status()["reasons"]), (std::vector<std::string>{"under_replicated_partitions"}));
+  EXPECT_TRUE(testing::await(
+      [&] { return reasons_after_probe() == std::vector<std::string>{"under_replicated_partitions"}; },
+      seconds(10)))
+      << ::testing::PrintToString(codes(status()["reasons"]));
 }
 
 class KafkasimHold : public KafkasimService {
@@ -263,7 +286,9 @@ TEST(KafkasimLarge, TwoHundredThousandPartitionsAreProbedAndJudged) {
   kafkasim::ClusterSpec spec;
   for (int32_t id : {1, 2, 3, 4, 5, 6}) spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}});
   for (int t = 0; t < 2000; ++t) {
-    spec.topics.push_back(kafkasim::TopicSpec{"topic-" + std::to_string(t), false, 0,
+    spec.topics.push_back(kafkasim::TopicSpec{"topic-" + std::to_string(t),
+                                              false,
+                                              0,
                                               kafkasim::round_robin_partitions(100, 3, {1, 2, 3, 4, 5, 6}),
                                               {{"min.insync.replicas", "2"}}});
   }
