@@ -578,7 +578,7 @@ scrape_configs:
                 log("waiting for the scenario's outage")
             await_true("gate closed", lambda: prom.query(f'isrguard_ready{{job="{JOB}"}} == 0')[1], t)
             await_all_have_data(prom, dash, "outage: dashboard", t)
-            await_alerts(prom, outage, "outage", t)
+            await_alerts(prom, outage, "outage", a.outage_timeout or t)
             check_rule_exprs(prom, rules, set(outage), "outage")
 
             # Phase 3: recovery.
@@ -661,6 +661,8 @@ def main():
     ap.add_argument("--rules", required=True)
     ap.add_argument("--for", dest="for_", default="2s", help="replacement for every alert's for: (default 2s)")
     ap.add_argument("--timeout", type=float, default=30, help="seconds to await each condition (default 30)")
+    ap.add_argument("--outage-timeout", type=float,
+                    help="seconds to await the outage alerts (default --timeout; the defect run keeps it short)")
     ap.add_argument("--work-dir", help="keep Prometheus data, config and logs here (default: a temp dir)")
     ap.add_argument("--fake", action="store_true", help="serve a built-in sample instead of running isrguard")
     ap.add_argument("--fake-defect", choices=["no-missing-broker"],
