@@ -18,11 +18,15 @@ Targets:
                     the previous one (conditions are awaited, never slept for).
   --isrguard BIN    the real service, started with --http-address 127.0.0.1 --http-port 0 (the port is read
                     from its "listening on" log line) plus any --isrguard-arg. With --kafkasim BIN --scenario
-                    FILE the simulator is started first as `BIN --scenario FILE [--kafkasim-arg ...]`; it must
-                    print a line containing `bootstrap=HOST:PORT[,...]`, which is passed as
-                    --bootstrap-servers. Phases: healthy -> outage (driven by the scenario) -> recovered ->
-                    simulator stopped (probe failures, stale snapshot) -> isrguard stopped. Without kafkasim
-                    (e.g. --isrguard-arg=--mock-brokers=3) only healthy -> isrguard stopped.
+                    FILE the simulator is started first as
+                      BIN FILE --manual --control-port 0 [--kafkasim-arg ...]
+                    it prints `control=HOST:PORT` and `bootstrap=HOST:PORT,...` (the latter becomes
+                    --bootstrap-servers). The scenario must start healthy; its first step (applied with
+                    POST /scenario/advance) is the outage and its second the recovery, as in
+                    tests/kafkasim/scenarios/hybrid-demo.json. Name the alerts that outage must raise with
+                    --expect-alert. Phases: healthy -> outage -> recovered -> simulator stopped (probe
+                    failures, stale snapshot) -> isrguard stopped. Without kafkasim (e.g.
+                    --isrguard-arg=--mock-brokers=3) only healthy -> isrguard stopped.
                     Pass short isrguard timings so phases fit --timeout, e.g. --isrguard-arg=--poll-interval=200ms
                     --isrguard-arg=--stale-after=2s --isrguard-arg=--recovery-hold=1s.
 
@@ -575,7 +579,7 @@ scrape_configs:
             if fake:
                 fake.set_phase("broker_lost")
             else:
-                log("waiting for the scenario's outage")
+                log(f"kafkasim: outage step applied: {advance_scenario(a.kafkasim_control)}")
             await_true("gate closed", lambda: prom.query(f'isrguard_ready{{job="{JOB}"}} == 0')[1], t)
             await_all_have_data(prom, dash, "outage: dashboard", t)
             await_alerts(prom, outage, "outage", a.outage_timeout or t)
@@ -585,7 +589,7 @@ scrape_configs:
             if fake:
                 fake.set_phase("recovered")
             else:
-                log("waiting for the scenario's recovery")
+                log(f"kafkasim: recovery step applied: {advance_scenario(a.kafkasim_control)}")
             await_true("gate open again", lambda: prom.query(f'isrguard_ready{{job="{JOB}"}} == 1')[1], t)
             await_alerts(prom, [], "recovered (alerts resolved)", t)
 
@@ -629,18 +633,37 @@ def parse_seconds(d):
     return n / 1000 if unit == "ms" else n * 60 if unit == "m" else n
 
 
+def advance_scenario(control):
+    """Applies the next step of kafkasim's manual scenario; returns the steps it applied."""
+    req = urllib.request.Request(control + "/scenario/advance", data=b"", method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            doc = json.load(r)
+    except urllib.error.HTTPError as e:
+        raise Failure(f"kafkasim /scenario/advance answered {e.code}: {e.read()[:500]!r}")
+    except (urllib.error.URLError, ConnectionError) as e:
+        raise Failure(f"kafkasim /scenario/advance failed: {e}")
+    applied = doc.get("applied")
+    if not applied:
+        raise Failure(f"kafkasim scenario has no step left to apply: {doc}")
+    return json.dumps(applied)
+
+
 def start_real(a, procs):
     bootstrap_args = []
     if a.kafkasim:
-        p = procs.start("kafkasim", [a.kafkasim, "--scenario", a.scenario, *a.kafkasim_arg])
+        p = procs.start("kafkasim", [a.kafkasim, a.scenario, "--manual", "--control-port", "0", *a.kafkasim_arg])
 
-        def bootstrap():
-            if p.poll() is not None:
-                raise Failure("kafkasim exited:\n" + procs.log_text("kafkasim")[-2000:])
-            m = re.search(r"bootstrap=(\S+)", procs.log_text("kafkasim"))
-            return m.group(1) if m else None
+        def printed(key):
+            def find():
+                if p.poll() is not None:
+                    raise Failure("kafkasim exited:\n" + procs.log_text("kafkasim")[-2000:])
+                m = re.search(r"^" + key + r"=(\S+)$", procs.log_text("kafkasim"), re.M)
+                return m.group(1) if m else None
+            return await_true(f"kafkasim prints {key}=", find, a.timeout)
 
-        bootstrap_args = ["--bootstrap-servers", await_true("kafkasim prints bootstrap=", bootstrap, a.timeout)]
+        a.kafkasim_control = "http://" + printed("control")
+        bootstrap_args = ["--bootstrap-servers", printed("bootstrap")]
     p = procs.start("isrguard", [a.isrguard, *bootstrap_args, "--http-address", "127.0.0.1", "--http-port", "0",
                                  *a.isrguard_arg])
 
@@ -679,6 +702,8 @@ def main():
         ap.error("give exactly one of --fake or --isrguard BIN")
     if bool(a.kafkasim) != bool(a.scenario):
         ap.error("--kafkasim and --scenario go together")
+    if a.kafkasim and not a.expect_alert:
+        ap.error("--kafkasim needs --expect-alert for each alert its scenario's outage raises")
     if a.fake_defect and not a.fake:
         ap.error("--fake-defect needs --fake")
     for path in filter(None, [a.prometheus, a.promtool, a.isrguard, a.kafkasim]):
