@@ -140,7 +140,10 @@ class FakeIsrguard:
         with self.lock:
             was_ready = self._ready()
             self.phase = phase
-            self.lost = {LOST_BROKER} if phase == "broker_lost" else set() if phase == "recovered" else self.lost
+            if phase == "broker_lost":
+                self.lost = {LOST_BROKER}
+            elif phase == "recovered":
+                self.lost = set()
             if self._ready() != was_ready:
                 self.transitions += 1
                 self.last_transition = time.time()
@@ -217,7 +220,8 @@ class FakeIsrguard:
         family("isrguard_brokers", "gauge", "brokers",
                [({"fleet": f, "state": s}, sum(FLEETS[b] == f and ((b in missing) == (s == "missing")) for b in FLEETS))
                 for f in ("ec2", "k8s") for s in ("up", "missing")])
-        family("isrguard_broker_up", "gauge", "broker up", [(l, int(int(l["broker_id"]) not in missing)) for l, _ in brokers])
+        family("isrguard_broker_up", "gauge", "broker up",
+               [(l, int(int(l["broker_id"]) not in missing)) for l, _ in brokers])
         family("isrguard_partitions", "gauge", "partitions by state", [({"state": s}, count[s]) for s in PSTATES])
         family("isrguard_partitions_selected", "gauge", "selected", [({}, len(parts))])
         per_topic = {}
@@ -230,7 +234,8 @@ class FakeIsrguard:
                [({"topic": t, "partition": i, "state": s}, 1) for t, i, _, _, states in parts for s in states])
         family("isrguard_partition_series_dropped", "gauge", "dropped", [({}, 0)])
         family("isrguard_probes_total", "counter", "probes", [({}, self.probes)])
-        family("isrguard_probe_failures_total", "counter", "failures", [({"kind": k}, v) for k, v in self.failures.items()])
+        family("isrguard_probe_failures_total", "counter", "failures",
+               [({"kind": k}, v) for k, v in self.failures.items()])
         out.append("# HELP isrguard_probe_duration_seconds probe duration")
         out.append("# TYPE isrguard_probe_duration_seconds histogram")
         for b in BUCKETS:
@@ -238,7 +243,8 @@ class FakeIsrguard:
         out.append(f'isrguard_probe_duration_seconds_bucket{{le="+Inf"}} {len(self.durations)}')
         out.append(f"isrguard_probe_duration_seconds_sum {sum(self.durations):.3f}")
         out.append(f"isrguard_probe_duration_seconds_count {len(self.durations)}")
-        family("isrguard_last_successful_probe_timestamp_seconds", "gauge", "last success", [({}, f"{self.last_success:.3f}")])
+        family("isrguard_last_successful_probe_timestamp_seconds", "gauge", "last success",
+               [({}, f"{self.last_success:.3f}")])
         family("isrguard_snapshot_age_seconds", "gauge", "snapshot age", [({}, f"{now - self.last_success:.3f}")])
         family("isrguard_build_info", "gauge", "build", [({"version": "0.0.0-fake", "commit": "fake"}, 1)])
         return "\n".join(out) + "\n"
@@ -326,7 +332,8 @@ def await_true(what, fn, timeout):
         except (urllib.error.URLError, ConnectionError) as e:
             last = e
         if time.monotonic() > deadline:
-            raise Failure(f"timed out after {timeout}s waiting for: {what}" + (f" (last error: {last})" if last else ""))
+            suffix = f" (last error: {last})" if last else ""
+            raise Failure(f"timed out after {timeout}s waiting for: {what}{suffix}")
         time.sleep(POLL_S)
 
 
