@@ -526,10 +526,13 @@ def run(a, work):
     fake = None
     fake_server = None
     try:
-        with open(a.rules, encoding="utf-8") as f:
-            rules_text, n_alerts = shortened_rules(f.read(), a.for_)
-        with open(a.dashboard, encoding="utf-8") as f:
-            dash = dashboard_exprs(json.load(f))
+        try:
+            with open(a.rules, encoding="utf-8") as f:
+                rules_text, n_alerts = shortened_rules(f.read(), a.for_)
+            with open(a.dashboard, encoding="utf-8") as f:
+                dash = dashboard_exprs(json.load(f))
+        except (OSError, ValueError, AttributeError, TypeError) as e:
+            raise Failure(f"cannot read the dashboard or rule file: {e}")
         rules_path = os.path.join(work, "rules.yaml")
         with open(rules_path, "w", encoding="utf-8") as f:
             f.write(rules_text)

@@ -308,8 +308,12 @@ def main():
         for f in failures:
             print("FAIL: " + f, file=sys.stderr)
         return 1 if failures else 0
-    problems, exprs = lint_dashboard(dash, known)
-    problems += lint_rules(rules, known)
+    try:
+        problems, exprs = lint_dashboard(dash, known)
+        problems += lint_rules(rules, known)
+    except (AttributeError, TypeError, KeyError) as e:
+        print(f"error: malformed dashboard or rule file: {e!r}", file=sys.stderr)
+        return 1
     if not problems:
         problems += promtool_check(a.promtool, exprs, a.work_dir)
     for p in problems:

@@ -20,7 +20,14 @@ def main(argv):
     if len(argv) != 5:
         print(__doc__, file=sys.stderr)
         return 2
-    promtool, rules_path, test_path, work_dir = argv[1:]
+    try:
+        return run(*argv[1:])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
+        print(f"error: cannot use the rule or test file: {e!r}", file=sys.stderr)
+        return 1
+
+
+def run(promtool, rules_path, test_path, work_dir):
     with open(rules_path, encoding="utf-8") as f:
         rules = yaml.safe_load(f)
     alerts = 0
