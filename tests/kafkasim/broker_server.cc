@@ -170,10 +170,11 @@ void BrokerServer::serve(Connection* conn) {
   while (!stopping_) {
     char size_buf[4];
     if (!read_full(conn->fd, size_buf, 4)) break;
-    const int32_t size = static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint8_t>(size_buf[0])) << 24) |
-                                              (static_cast<uint32_t>(static_cast<uint8_t>(size_buf[1])) << 16) |
-                                              (static_cast<uint32_t>(static_cast<uint8_t>(size_buf[2])) << 8) |
-                                              static_cast<uint32_t>(static_cast<uint8_t>(size_buf[3])));
+    const int32_t size =
+        static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint8_t>(size_buf[0])) << 24) |
+                             (static_cast<uint32_t>(static_cast<uint8_t>(size_buf[1])) << 16) |
+                             (static_cast<uint32_t>(static_cast<uint8_t>(size_buf[2])) << 8) |
+                             static_cast<uint32_t>(static_cast<uint8_t>(size_buf[3])));
     if (size < 0 || size > kMaxFrameBytes) break;
     frame.resize(static_cast<size_t>(size));
     if (size > 0 && !read_full(conn->fd, frame.data(), frame.size())) break;

@@ -31,7 +31,8 @@ std::vector<PartitionSpec> round_robin_partitions(int32_t partitions, int32_t rf
   for (int32_t p = 0; p < partitions; ++p) {
     PartitionSpec ps;
     ps.partition = p;
-    for (int32_t k = 0; k < rf; ++k) ps.replicas.push_back(brokers[(static_cast<size_t>(p + k)) % brokers.size()]);
+    for (int32_t k = 0; k < rf; ++k)
+      ps.replicas.push_back(brokers[(static_cast<size_t>(p + k)) % brokers.size()]);
     ps.isr = ps.replicas;
     ps.leader = ps.replicas.front();
     out.push_back(std::move(ps));
@@ -47,7 +48,9 @@ void print_ids(std::ostream& os, const std::vector<int32_t>& v) {
   os << ']';
 }
 
-bool contains(const std::vector<int32_t>& v, int32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool contains(const std::vector<int32_t>& v, int32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 using proto::ApiVersionRange;
 
@@ -60,8 +63,8 @@ const std::vector<ApiVersionRange>& supported_apis() {
   return apis;
 }
 
-std::string frame_response(int16_t api_key, int16_t version, int32_t correlation_id,
-                           const auto& body, int16_t body_version) {
+std::string frame_response(int16_t api_key, int16_t version, int32_t correlation_id, const auto& body,
+                           int16_t body_version) {
   proto::Writer w;
   proto::ResponseHeader header;
   header.correlation_id = correlation_id;
@@ -107,7 +110,8 @@ Cluster::~Cluster() { stop(); }
 
 void Cluster::start_listener_locked(BrokerRuntime& b) {
   const int32_t id = b.view.spec.id;
-  auto server = std::make_unique<BrokerServer>([this, id](std::string_view frame) { return handle(id, frame); });
+  auto server =
+      std::make_unique<BrokerServer>([this, id](std::string_view frame) { return handle(id, frame); });
   const uint16_t port = server->start(static_cast<uint16_t>(b.view.spec.port));
   std::lock_guard lock(mu_);
   b.view.spec.port = port;
@@ -302,7 +306,8 @@ void Cluster::set_topic_error(std::string_view topic, int16_t error_code) {
   topic_locked(topic).error_code = error_code;
 }
 
-void Cluster::start_reassignment(std::string_view topic, int32_t partition, const std::vector<int32_t>& adding) {
+void Cluster::start_reassignment(std::string_view topic, int32_t partition,
+                                 const std::vector<int32_t>& adding) {
   std::lock_guard lock(mu_);
   auto& p = partition_locked(topic, partition);
   for (int32_t b : adding)
@@ -338,7 +343,8 @@ void Cluster::elect_leaders(bool preferred) {
   for (auto& t : spec_.topics) {
     for (auto& p : t.partitions) {
       const int32_t before = p.leader;
-      if (preferred && !p.replicas.empty() && live.count(p.replicas.front()) && contains(p.isr, p.replicas.front())) {
+      if (preferred && !p.replicas.empty() && live.count(p.replicas.front()) &&
+          contains(p.isr, p.replicas.front())) {
         p.leader = p.replicas.front();
       } else if (p.leader < 0 || !live.count(p.leader)) {
         p.leader = -1;
@@ -516,7 +522,8 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
               mp.isr_nodes = p.isr;
               mp.offline_replicas = p.offline_replicas;
               for (int32_t rep : p.replicas)
-                if (down.count(rep) && !contains(mp.offline_replicas, rep)) mp.offline_replicas.push_back(rep);
+                if (down.count(rep) && !contains(mp.offline_replicas, rep))
+                  mp.offline_replicas.push_back(rep);
               mt.partitions.push_back(std::move(mp));
             }
           }
@@ -533,7 +540,8 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
               add_topic(*it);
             } else {
               proto::MetadataTopic missing;
-              missing.error_code = injected != proto::kErrNone ? injected : proto::kErrUnknownTopicOrPartition;
+              missing.error_code =
+                  injected != proto::kErrNone ? injected : proto::kErrUnknownTopicOrPartition;
               missing.name = name;
               resp.topics.push_back(std::move(missing));
             }
@@ -569,7 +577,8 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
               e.synonyms.push_back({.name = name, .value = value, .source = source});
               auto def = spec_.broker_defaults.find(name);
               if (source == proto::kSourceDynamicTopic && def != spec_.broker_defaults.end())
-                e.synonyms.push_back({.name = name, .value = def->second, .source = proto::kSourceDefaultConfig});
+                e.synonyms.push_back(
+                    {.name = name, .value = def->second, .source = proto::kSourceDefaultConfig});
             }
             result.configs.push_back(std::move(e));
           };
@@ -584,7 +593,8 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
               result.error_message = "Topic " + res.resource_name + " does not exist";
             } else {
               std::map<std::string, std::pair<std::string, int8_t>> effective;
-              for (const auto& [k, v] : spec_.broker_defaults) effective[k] = {v, proto::kSourceDefaultConfig};
+              for (const auto& [k, v] : spec_.broker_defaults)
+                effective[k] = {v, proto::kSourceDefaultConfig};
               for (const auto& [k, v] : it->configs) effective[k] = {v, proto::kSourceDynamicTopic};
               for (const auto& [k, v] : effective)
                 if (wanted(k)) entry(k, v.first, v.second, false);
@@ -592,7 +602,8 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
           } else if (res.resource_type == proto::kResourceBroker) {
             const bool is_default_resource = res.resource_name.empty();
             bool known = is_default_resource;
-            for (const auto& b : brokers_) known = known || std::to_string(b->view.spec.id) == res.resource_name;
+            for (const auto& b : brokers_)
+              known = known || std::to_string(b->view.spec.id) == res.resource_name;
             if (!known) {
               result.error_code = proto::kErrInvalidRequest;
               result.error_message = "Unknown broker " + res.resource_name;

@@ -75,8 +75,8 @@ class Cluster {
   uint64_t requests_served(int16_t api_key) const;
 
   // ---- Topology ----
-  void add_broker(BrokerSpec b);  // starts its listener if the cluster is started
-  void remove_broker(int32_t id);  // stops its listener and forgets it; partitions are unchanged
+  void add_broker(BrokerSpec b);    // starts its listener if the cluster is started
+  void remove_broker(int32_t id);   // stops its listener and forgets it; partitions are unchanged
   void set_controller(int32_t id);  // -1 allowed: "no controller"
   void set_cluster_id(std::string id);
 

@@ -29,8 +29,13 @@ ClusterSpec three_brokers() {
   TopicSpec shrunk;
   shrunk.name = "shrunk";
   shrunk.configs = {{"min.insync.replicas", "2"}};
-  shrunk.partitions = {{.partition = 0, .leader = 1, .replicas = {1, 2, 3}, .isr = {1, 2}, .offline_replicas = {},
-                        .error_code = 0, .leader_epoch = 0}};
+  shrunk.partitions = {{.partition = 0,
+                        .leader = 1,
+                        .replicas = {1, 2, 3},
+                        .isr = {1, 2},
+                        .offline_replicas = {},
+                        .error_code = 0,
+                        .leader_epoch = 0}};
   s.topics = {orders, shrunk};
   return s;
 }
@@ -305,14 +310,16 @@ TEST(KafkasimCluster, StateHelpers) {
   EXPECT_THROW(c.set_isr("nope", 0, {}), std::invalid_argument);
   EXPECT_THROW(c.set_isr("orders", 99, {}), std::invalid_argument);
   EXPECT_THROW(c.broker_down(99), std::invalid_argument);
-  EXPECT_THROW(c.add_broker({.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}), std::invalid_argument);
-  EXPECT_THROW(Cluster(ClusterSpec{.cluster_id = "x",
-                                   .controller_id = -1,
-                                   .brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt},
-                                               {.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}},
-                                   .topics = {},
-                                   .broker_defaults = {}}),
+  EXPECT_THROW(c.add_broker({.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}),
                std::invalid_argument);
+  EXPECT_THROW(
+      Cluster(ClusterSpec{.cluster_id = "x",
+                          .controller_id = -1,
+                          .brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt},
+                                      {.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}},
+                          .topics = {},
+                          .broker_defaults = {}}),
+      std::invalid_argument);
 }
 
 TEST(KafkasimCluster, AddAndRemoveBrokerWhileRunning) {

@@ -46,37 +46,38 @@ int ControlServer::start(int port) {
     if (timeline_ != nullptr) s["scenario"] = timeline_->status();
     reply(res, 200, s);
   });
-  svr.Post(R"(/brokers/(-?\d+)/(down|up|hang|latency))", [this](const httplib::Request& req, httplib::Response& res) {
-    json step;
-    try {
-      step["broker"] = std::stoi(req.matches[1].str());
-    } catch (const std::exception&) {
-      reply(res, 400, {{"error", "broker id out of range"}});
-      return;
-    }
-    const std::string op = req.matches[2].str();
-    if (op == "down") {
-      step["action"] = "broker_down";
-      step["shrink_isr"] = flag(req, "shrink_isr");
-      step["elect_leaders"] = flag(req, "elect_leaders");
-    } else if (op == "up") {
-      step["action"] = "broker_up";
-      step["rejoin_isr"] = flag(req, "rejoin_isr");
-      step["elect_leaders"] = flag(req, "elect_leaders");
-      step["preferred"] = flag(req, "preferred");
-    } else if (op == "hang") {
-      step["action"] = "broker_hang";
-    } else {
-      step["action"] = "set_latency";
-      try {
-        step["ms"] = std::stoi(req.get_param_value("ms"));
-      } catch (const std::exception&) {
-        reply(res, 400, {{"error", "latency needs ?ms=<milliseconds>"}});
-        return;
-      }
-    }
-    apply_step(cluster_, step, res);
-  });
+  svr.Post(R"(/brokers/(-?\d+)/(down|up|hang|latency))",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             json step;
+             try {
+               step["broker"] = std::stoi(req.matches[1].str());
+             } catch (const std::exception&) {
+               reply(res, 400, {{"error", "broker id out of range"}});
+               return;
+             }
+             const std::string op = req.matches[2].str();
+             if (op == "down") {
+               step["action"] = "broker_down";
+               step["shrink_isr"] = flag(req, "shrink_isr");
+               step["elect_leaders"] = flag(req, "elect_leaders");
+             } else if (op == "up") {
+               step["action"] = "broker_up";
+               step["rejoin_isr"] = flag(req, "rejoin_isr");
+               step["elect_leaders"] = flag(req, "elect_leaders");
+               step["preferred"] = flag(req, "preferred");
+             } else if (op == "hang") {
+               step["action"] = "broker_hang";
+             } else {
+               step["action"] = "set_latency";
+               try {
+                 step["ms"] = std::stoi(req.get_param_value("ms"));
+               } catch (const std::exception&) {
+                 reply(res, 400, {{"error", "latency needs ?ms=<milliseconds>"}});
+                 return;
+               }
+             }
+             apply_step(cluster_, step, res);
+           });
   auto body_step = [this](const httplib::Request& req, httplib::Response& res, const char* action) {
     json step;
     try {
@@ -95,8 +96,9 @@ int ControlServer::start(int port) {
   svr.Post("/partitions", [body_step](const httplib::Request& req, httplib::Response& res) {
     body_step(req, res, "set_partition");
   });
-  svr.Post("/scenario/step",
-           [body_step](const httplib::Request& req, httplib::Response& res) { body_step(req, res, nullptr); });
+  svr.Post("/scenario/step", [body_step](const httplib::Request& req, httplib::Response& res) {
+    body_step(req, res, nullptr);
+  });
   svr.Post("/scenario/advance", [this](const httplib::Request&, httplib::Response& res) {
     if (timeline_ == nullptr) {
       reply(res, 409, {{"error", "no scenario timeline"}});

@@ -4,11 +4,12 @@
 //
 // Prints "bootstrap=<host:port,...>" and "control=127.0.0.1:<port>" on stdout once listening, then runs
 // until SIGINT/SIGTERM. Exit codes: 0 normal stop, 2 bad arguments or scenario, 1 runtime failure.
+#include <pthread.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <fstream>
 #include <iostream>
-#include <pthread.h>
 #include <thread>
 
 #include "tests/kafkasim/cluster.h"
@@ -26,7 +27,8 @@ int main(int argc, char** argv) {
   bool manual = false;
   double time_scale = 1.0;
   app.add_option("scenario", scenario_path, "Scenario JSON file")->required();
-  app.add_option("--bootstrap-file", bootstrap_file, "Also write the bootstrap servers (one line) to this file");
+  app.add_option("--bootstrap-file", bootstrap_file,
+                 "Also write the bootstrap servers (one line) to this file");
   app.add_option("--control-port", control_port, "HTTP control port on 127.0.0.1 (0 = ephemeral, -1 = off)")
       ->check(CLI::Range(-1, 65535));
   app.add_flag("--loop", loop, "Repeat the scenario steps forever");

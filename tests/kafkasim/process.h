@@ -99,7 +99,8 @@ class Child {
   // Reads what is available on stdout/stderr until the deadline; false when both hit EOF or time is up.
   bool pump(std::chrono::steady_clock::time_point deadline) {
     if (out_eof_ && err_eof_) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd fds[2] = {{out_eof_ ? -1 : out_fd_, POLLIN, 0}, {err_eof_ ? -1 : err_fd_, POLLIN, 0}};
     const int n = ::poll(fds, 2, static_cast<int>(left.count()));
@@ -107,11 +108,17 @@ class Child {
     char buf[65536];
     if (fds[0].revents) {
       const ssize_t r = ::read(out_fd_, buf, sizeof(buf));
-      if (r <= 0) out_eof_ = true; else out_buf_.append(buf, static_cast<size_t>(r));
+      if (r <= 0)
+        out_eof_ = true;
+      else
+        out_buf_.append(buf, static_cast<size_t>(r));
     }
     if (fds[1].revents) {
       const ssize_t r = ::read(err_fd_, buf, sizeof(buf));
-      if (r <= 0) err_eof_ = true; else err_buf_.append(buf, static_cast<size_t>(r));
+      if (r <= 0)
+        err_eof_ = true;
+      else
+        err_buf_.append(buf, static_cast<size_t>(r));
     }
     return true;
   }

@@ -81,8 +81,9 @@ void Writer::patch_i32(size_t pos, int32_t v) {
 // ---- Reader ----
 
 std::string_view Reader::take(size_t n) {
-  if (n > remaining()) throw DecodeError("truncated message: need " + std::to_string(n) + " bytes at offset " +
-                                         std::to_string(pos_) + ", have " + std::to_string(remaining()));
+  if (n > remaining())
+    throw DecodeError("truncated message: need " + std::to_string(n) + " bytes at offset " +
+                      std::to_string(pos_) + ", have " + std::to_string(remaining()));
   auto out = data_.substr(pos_, n);
   pos_ += n;
   return out;

@@ -4,10 +4,10 @@
 // Written from the message schemas in apache/kafka clients/src/main/resources/common/message/*.json.
 //
 // Scope: request headers v1 and v2 (flexible), response headers v0 and v1; ApiVersions v0-v3 (v3 is
-// flexible), Metadata v0-v8 (non-flexible), DescribeConfigs v0-v2 (non-flexible; v3's added field changed type between
-// schema revisions, so it is not offered). Every message has an
-// encoder and a decoder for both directions so unit tests can round-trip them and the integration tests
-// can speak to kafkasim with a hand-written client.
+// flexible), Metadata v0-v8 (non-flexible), DescribeConfigs v0-v2 (non-flexible; v3's added field changed
+// type between schema revisions, so it is not offered). Every message has an encoder and a decoder for both
+// directions so unit tests can round-trip them and the integration tests can speak to kafkasim with a
+// hand-written client.
 //
 // Decoders throw DecodeError on truncated or malformed input; callers (the broker connection loop) turn
 // that into closing the connection, never into a crash.
@@ -241,7 +241,7 @@ struct ConfigEntry {
   std::string name;
   std::optional<std::string> value;
   bool read_only = false;
-  bool is_default = false;   // v0 only on the wire
+  bool is_default = false;    // v0 only on the wire
   int8_t config_source = -1;  // v1+ on the wire
   bool is_sensitive = false;
   std::vector<ConfigSynonym> synonyms;  // v1+

@@ -20,8 +20,13 @@ std::string hex(const std::string& s) {
 }
 
 TEST(KafkaCodec, UnsignedVarintKnownEncodings) {
-  const std::vector<std::pair<uint32_t, std::string>> rows = {
-      {0, "00"}, {1, "01"}, {127, "7f"}, {128, "8001"}, {300, "ac02"}, {16384, "808001"}, {UINT32_MAX, "ffffffff0f"}};
+  const std::vector<std::pair<uint32_t, std::string>> rows = {{0, "00"},
+                                                              {1, "01"},
+                                                              {127, "7f"},
+                                                              {128, "8001"},
+                                                              {300, "ac02"},
+                                                              {16384, "808001"},
+                                                              {UINT32_MAX, "ffffffff0f"}};
   for (const auto& [value, bytes] : rows) {
     Writer w;
     w.uvarint(value);
@@ -76,17 +81,26 @@ TEST(KafkaCodec, TaggedFieldsRoundTrip) {
 }
 
 TEST(KafkaCodec, FlexibleRequestHeaderForApiVersionsV3) {
-  RequestHeader h{.api_key = kApiApiVersions, .api_version = 3, .correlation_id = 7, .client_id = "c", .tagged_fields = {}};
+  RequestHeader h{.api_key = kApiApiVersions,
+                  .api_version = 3,
+                  .correlation_id = 7,
+                  .client_id = "c",
+                  .tagged_fields = {}};
   Writer w;
   encode_request_header(w, h);
   // key 18, version 3, correlation 7, client_id as classic int16 string "c", then 0 tagged fields.
-  EXPECT_EQ(hex(w.bytes()), "0012000300000007000163" "00");
+  EXPECT_EQ(hex(w.bytes()),
+            "0012000300000007000163"
+            "00");
   Reader r(w.bytes());
   EXPECT_EQ(decode_request_header(r), h);
 }
 
 TEST(KafkaCodec, ClassicRequestHeaderHasNoTags) {
-  RequestHeader h{.api_key = kApiMetadata, .api_version = 4, .correlation_id = -5, .client_id = std::nullopt,
+  RequestHeader h{.api_key = kApiMetadata,
+                  .api_version = 4,
+                  .correlation_id = -5,
+                  .client_id = std::nullopt,
                   .tagged_fields = {}};
   Writer w;
   encode_request_header(w, h);
@@ -107,7 +121,8 @@ TEST(KafkaCodec, HeaderVersions) {
 }
 
 TEST(KafkaCodec, ApiVersionsRoundTripAllVersions) {
-  ApiVersionsResponse resp{.error_code = 0, .api_keys = {{3, 0, 8}, {18, 0, 3}, {32, 0, 2}}, .throttle_time_ms = 0};
+  ApiVersionsResponse resp{
+      .error_code = 0, .api_keys = {{3, 0, 8}, {18, 0, 3}, {32, 0, 2}}, .throttle_time_ms = 0};
   for (int16_t v = 0; v <= 3; ++v) {
     ApiVersionsResponse m = resp;
     if (v >= 1) m.throttle_time_ms = 17;
@@ -131,7 +146,13 @@ TEST(KafkaCodec, ApiVersionsV3UsesCompactArrayAndTags) {
   Writer w;
   encode(w, m, 3);
   // error 0, compact array len 1+1, entry (3,0,8) + 0 tags, throttle 0, 0 tags.
-  EXPECT_EQ(hex(w.bytes()), "0000" "02" "000300000008" "00" "00000000" "00");
+  EXPECT_EQ(hex(w.bytes()),
+            "0000"
+            "02"
+            "000300000008"
+            "00"
+            "00000000"
+            "00");
 }
 
 MetadataResponse sample_metadata(int16_t v) {
@@ -146,10 +167,20 @@ MetadataResponse sample_metadata(int16_t v) {
   MetadataTopic t;
   t.name = "orders";
   t.is_internal = v >= 1;
-  MetadataPartition p0{.error_code = 0, .partition_index = 0, .leader_id = 1, .leader_epoch = -1,
-                       .replica_nodes = {1, 2}, .isr_nodes = {1}, .offline_replicas = {}};
-  MetadataPartition p1{.error_code = 5, .partition_index = 1, .leader_id = -1, .leader_epoch = -1,
-                       .replica_nodes = {2, 3}, .isr_nodes = {}, .offline_replicas = {}};
+  MetadataPartition p0{.error_code = 0,
+                       .partition_index = 0,
+                       .leader_id = 1,
+                       .leader_epoch = -1,
+                       .replica_nodes = {1, 2},
+                       .isr_nodes = {1},
+                       .offline_replicas = {}};
+  MetadataPartition p1{.error_code = 5,
+                       .partition_index = 1,
+                       .leader_id = -1,
+                       .leader_epoch = -1,
+                       .replica_nodes = {2, 3},
+                       .isr_nodes = {},
+                       .offline_replicas = {}};
   if (v >= 5) p1.offline_replicas = {3};
   if (v >= 7) p0.leader_epoch = 4;
   t.partitions = {p0, p1};
@@ -157,7 +188,10 @@ MetadataResponse sample_metadata(int16_t v) {
     t.topic_authorized_operations = 0;
     m.cluster_authorized_operations = 0;
   }
-  m.topics = {t, MetadataTopic{.error_code = 3, .name = "missing", .is_internal = false, .partitions = {},
+  m.topics = {t, MetadataTopic{.error_code = 3,
+                               .name = "missing",
+                               .is_internal = false,
+                               .partitions = {},
                                .topic_authorized_operations = kAuthorizedOperationsOmitted}};
   return m;
 }
@@ -219,10 +253,16 @@ TEST(KafkaCodec, DescribeConfigsRoundTripAllVersions) {
     }
     DescribeConfigsResponse resp;
     resp.throttle_time_ms = 3;
-    resp.results = {{.error_code = 0, .error_message = std::nullopt, .resource_type = kResourceTopic,
-                     .resource_name = "orders", .configs = {e}},
-                    {.error_code = 3, .error_message = "Topic x does not exist", .resource_type = kResourceTopic,
-                     .resource_name = "x", .configs = {}}};
+    resp.results = {{.error_code = 0,
+                     .error_message = std::nullopt,
+                     .resource_type = kResourceTopic,
+                     .resource_name = "orders",
+                     .configs = {e}},
+                    {.error_code = 3,
+                     .error_message = "Topic x does not exist",
+                     .resource_type = kResourceTopic,
+                     .resource_name = "x",
+                     .configs = {}}};
     Writer w;
     encode(w, resp, v);
     Reader r(w.bytes());

@@ -64,14 +64,16 @@ class Client {
       out.err = rd_kafka_event_error(ev);
       if (!out.err) {
         size_t n = 0;
-        const auto** rs = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+        const auto** rs =
+            rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
         if (n == 1) {
           out.resource_err = rd_kafka_ConfigResource_error(rs[0]);
           size_t cnt = 0;
           const auto** entries = rd_kafka_ConfigResource_configs(rs[0], &cnt);
           for (size_t i = 0; i < cnt; ++i) {
             const char* v = rd_kafka_ConfigEntry_value(entries[i]);
-            out.entries[rd_kafka_ConfigEntry_name(entries[i])] = {v ? v : "", rd_kafka_ConfigEntry_source(entries[i])};
+            out.entries[rd_kafka_ConfigEntry_name(entries[i])] = {v ? v : "",
+                                                                  rd_kafka_ConfigEntry_source(entries[i])};
           }
         }
       }
@@ -88,7 +90,8 @@ class Client {
  private:
   static void set(rd_kafka_conf_t* conf, const char* k, const std::string& v) {
     char err[512];
-    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) throw std::runtime_error(err);
+    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK)
+      throw std::runtime_error(err);
   }
   rd_kafka_t* rk_;
 };
@@ -109,13 +112,18 @@ ClusterSpec degraded_cluster() {
   s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "rack-a"},
                {.id = 2, .host = "127.0.0.1", .port = 0, .rack = "rack-b"},
                {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}};
-  TopicSpec orders{.name = "orders", .internal = false, .error_code = 0,
-                   .partitions = round_robin_partitions(6, 3, {1, 2, 3}), .configs = {}};
+  TopicSpec orders{.name = "orders",
+                   .internal = false,
+                   .error_code = 0,
+                   .partitions = round_robin_partitions(6, 3, {1, 2, 3}),
+                   .configs = {}};
   orders.partitions[0].isr = {1, 2};  // under-replicated
   orders.partitions[1].leader = -1;   // offline
   orders.partitions[1].isr = {};
   orders.partitions[1].error_code = 5;
-  TopicSpec payments{.name = "payments", .internal = false, .error_code = 0,
+  TopicSpec payments{.name = "payments",
+                     .internal = false,
+                     .error_code = 0,
                      .partitions = round_robin_partitions(2, 3, {3, 1, 2}),
                      .configs = {{"min.insync.replicas", "2"}}};
   payments.partitions[1].isr = {1};  // under min ISR
@@ -153,7 +161,8 @@ TEST(KafkasimRdkafka, MetadataShowsConfiguredReplicasIsrAndLeaders) {
     }
   }
   // The specific degradations are really visible (ISR != replicas, no leader).
-  EXPECT_NE(find_topic(md, "orders")->partitions[0].isr_cnt, find_topic(md, "orders")->partitions[0].replica_cnt);
+  EXPECT_NE(find_topic(md, "orders")->partitions[0].isr_cnt,
+            find_topic(md, "orders")->partitions[0].replica_cnt);
   EXPECT_EQ(find_topic(md, "orders")->partitions[1].leader, -1);
 }
 
@@ -183,7 +192,9 @@ TEST(KafkasimRdkafka, DescribeConfigsReadsMinInsyncReplicas) {
   EXPECT_EQ(orders.entries.at("min.insync.replicas").second, RD_KAFKA_CONFIG_SOURCE_DEFAULT_CONFIG);
 
   c.set_topic_config("orders", "min.insync.replicas", "3");
-  EXPECT_EQ(client.describe_configs(RD_KAFKA_RESOURCE_TOPIC, "orders").entries.at("min.insync.replicas").first, "3");
+  EXPECT_EQ(
+      client.describe_configs(RD_KAFKA_RESOURCE_TOPIC, "orders").entries.at("min.insync.replicas").first,
+      "3");
 
   auto ghost = client.describe_configs(RD_KAFKA_RESOURCE_TOPIC, "ghost");
   EXPECT_EQ(ghost.err, RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -244,14 +255,19 @@ TEST(KafkasimRdkafka, InjectedErrorsReachTheClient) {
   Client client(c.bootstrap_servers());
   ASSERT_EQ(client.metadata().err, RD_KAFKA_RESP_ERR_NO_ERROR);
 
-  c.inject_error({.api_key = 32, .error_code = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, .remaining = 1,
+  c.inject_error({.api_key = 32,
+                  .error_code = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                  .remaining = 1,
                   .broker = -1});
   EXPECT_EQ(client.describe_configs(RD_KAFKA_RESOURCE_TOPIC, "payments").resource_err,
             RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-  EXPECT_EQ(client.describe_configs(RD_KAFKA_RESOURCE_TOPIC, "payments").resource_err, RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(client.describe_configs(RD_KAFKA_RESOURCE_TOPIC, "payments").resource_err,
+            RD_KAFKA_RESP_ERR_NO_ERROR);
 
   // librdkafka also sends its own Metadata requests; inject enough that ours surely gets one.
-  c.inject_error({.api_key = 3, .error_code = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, .remaining = 1000,
+  c.inject_error({.api_key = 3,
+                  .error_code = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                  .remaining = 1000,
                   .broker = -1});
   const auto r = client.metadata();
   ASSERT_EQ(r.err, RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -269,8 +285,11 @@ TEST(KafkasimRdkafka, TwoHundredThousandPartitionsFullyRead) {
                {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}};
   const auto partitions = round_robin_partitions(100, 3, {1, 2, 3});
   for (int t = 0; t < 2000; ++t)
-    s.topics.push_back({.name = "topic-" + std::to_string(t), .internal = false, .error_code = 0,
-                        .partitions = partitions, .configs = {}});
+    s.topics.push_back({.name = "topic-" + std::to_string(t),
+                        .internal = false,
+                        .error_code = 0,
+                        .partitions = partitions,
+                        .configs = {}});
   s.topics[1234].partitions[56].isr = {2};
   Cluster c(std::move(s));
   c.start();

@@ -11,7 +11,9 @@ using nlohmann::json;
 
 namespace {
 
-[[noreturn]] void fail(const std::string& ctx, const std::string& msg) { throw ScenarioError(ctx + ": " + msg); }
+[[noreturn]] void fail(const std::string& ctx, const std::string& msg) {
+  throw ScenarioError(ctx + ": " + msg);
+}
 
 void require_object(const json& j, const std::string& ctx) {
   if (!j.is_object()) fail(ctx, "expected a JSON object, got " + std::string(j.type_name()));
@@ -31,8 +33,8 @@ int64_t get_int(const json& j, const char* key, const std::string& ctx, int64_t 
   if (!v.is_number_integer()) fail(ctx, std::string("field '") + key + "' must be an integer");
   const auto x = v.get<int64_t>();
   if (x < lo || x > hi)
-    fail(ctx, std::string("field '") + key + "' out of range [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                  "]: " + std::to_string(x));
+    fail(ctx, std::string("field '") + key + "' out of range [" + std::to_string(lo) + ", " +
+                  std::to_string(hi) + "]: " + std::to_string(x));
   return x;
 }
 
@@ -40,7 +42,8 @@ int32_t get_i32(const json& j, const char* key, const std::string& ctx, int64_t 
   return static_cast<int32_t>(get_int(j, key, ctx, lo, INT32_MAX));
 }
 
-int32_t get_i32_or(const json& j, const char* key, const std::string& ctx, int32_t def, int64_t lo = INT32_MIN) {
+int32_t get_i32_or(const json& j, const char* key, const std::string& ctx, int32_t def,
+                   int64_t lo = INT32_MIN) {
   return j.contains(key) ? get_i32(j, key, ctx, lo) : def;
 }
 
@@ -102,7 +105,8 @@ BrokerSpec parse_broker(const json& j, const std::string& ctx) {
 
 PartitionSpec parse_partition(const json& j, const std::string& ctx) {
   require_object(j, ctx);
-  check_keys(j, ctx, {"partition", "leader", "replicas", "isr", "offline_replicas", "error_code", "leader_epoch"});
+  check_keys(j, ctx,
+             {"partition", "leader", "replicas", "isr", "offline_replicas", "error_code", "leader_epoch"});
   PartitionSpec p;
   p.partition = get_i32(j, "partition", ctx, 0);
   p.replicas = get_ids(j, "replicas", ctx);
@@ -116,7 +120,8 @@ PartitionSpec parse_partition(const json& j, const std::string& ctx) {
 
 TopicSpec parse_topic(const json& j, const std::string& ctx, const std::vector<int32_t>& broker_ids) {
   require_object(j, ctx);
-  check_keys(j, ctx, {"name", "internal", "error_code", "partitions", "replication_factor", "brokers", "configs"});
+  check_keys(j, ctx,
+             {"name", "internal", "error_code", "partitions", "replication_factor", "brokers", "configs"});
   TopicSpec t;
   t.name = get_string(j, "name", ctx);
   if (t.name.empty()) fail(ctx, "topic name must not be empty");
@@ -333,7 +338,8 @@ Step parse_step(const json& j) {
 Scenario parse_scenario(const json& doc) {
   require_object(doc, "scenario");
   check_keys(doc, "scenario",
-             {"cluster_id", "controller", "broker_defaults", "brokers", "topics", "steps", "loop_period", "comment"});
+             {"cluster_id", "controller", "broker_defaults", "brokers", "topics", "steps", "loop_period",
+              "comment"});
   Scenario sc;
   if (doc.contains("cluster_id")) sc.cluster.cluster_id = get_string(doc, "cluster_id", "scenario");
   if (!doc.contains("brokers") || !doc.at("brokers").is_array() || doc.at("brokers").empty())
@@ -368,7 +374,8 @@ Scenario parse_scenario(const json& doc) {
       }
     }
   }
-  std::stable_sort(sc.steps.begin(), sc.steps.end(), [](const Step& a, const Step& b) { return a.at_s < b.at_s; });
+  std::stable_sort(sc.steps.begin(), sc.steps.end(),
+                   [](const Step& a, const Step& b) { return a.at_s < b.at_s; });
   const double last = sc.steps.empty() ? 0 : sc.steps.back().at_s;
   sc.loop_period_s = last + 10;
   if (doc.contains("loop_period")) {
@@ -414,7 +421,8 @@ json state_json(const Cluster& c) {
   }
   out["topics"] = json::array();
   for (const auto& t : spec.topics) {
-    json tj = {{"name", t.name}, {"internal", t.internal}, {"error_code", t.error_code}, {"configs", t.configs}};
+    json tj = {
+        {"name", t.name}, {"internal", t.internal}, {"error_code", t.error_code}, {"configs", t.configs}};
     tj["partitions"] = json::array();
     for (const auto& p : t.partitions) {
       tj["partitions"].push_back({{"partition", p.partition},
@@ -429,8 +437,10 @@ json state_json(const Cluster& c) {
   }
   out["injected_errors"] = json::array();
   for (const auto& e : c.injected_errors()) {
-    out["injected_errors"].push_back(
-        {{"api_key", e.api_key}, {"error_code", e.error_code}, {"remaining", e.remaining}, {"broker", e.broker}});
+    out["injected_errors"].push_back({{"api_key", e.api_key},
+                                      {"error_code", e.error_code},
+                                      {"remaining", e.remaining},
+                                      {"broker", e.broker}});
   }
   return out;
 }
@@ -472,7 +482,8 @@ void Timeline::run(double time_scale) {
   std::unique_lock lock(mu_);
   auto cycle_start = clock::now();
   auto wall = [&](double s) {
-    return cycle_start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s * time_scale));
+    return cycle_start +
+           std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s * time_scale));
   };
   while (!stopping_) {
     if (next_ >= steps_.size()) {
@@ -505,7 +516,10 @@ json Timeline::status() const {
   std::lock_guard lock(mu_);
   json steps = json::array();
   for (const auto& s : steps_) steps.push_back(s.raw);
-  return {{"next_step", next_}, {"cycle", cycle_}, {"loop", loop_}, {"loop_period", loop_period_s_},
+  return {{"next_step", next_},
+          {"cycle", cycle_},
+          {"loop", loop_},
+          {"loop_period", loop_period_s_},
           {"steps", steps}};
 }
 

@@ -31,7 +31,7 @@ struct Step {
 
 struct Scenario {
   ClusterSpec cluster;
-  std::vector<Step> steps;  // sorted by at_s (stable)
+  std::vector<Step> steps;   // sorted by at_s (stable)
   double loop_period_s = 0;  // cycle length with --loop
 };
 
