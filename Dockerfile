@@ -27,12 +27,8 @@ COPY scripts/install-deps scripts/install-deps
 RUN scripts/install-deps \
  && rm -rf /var/lib/apt/lists/*
 
-COPY CMakeLists.txt ./
-COPY probes probes
-COPY service service
-COPY tests tests
-COPY scripts scripts
-COPY docs docs
+# The whole tree (what .dockerignore leaves): tests may read any part of it, e.g. docs or manifests.
+COPY . .
 
 # Version comes from CMakeLists.txt (project VERSION); the commit is passed in because .git is not in the
 # build context. An empty ISRGUARD_COMMIT makes CMake fall back to `git`, and without .git to "unknown".

