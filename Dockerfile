@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # isrguard container image: a Kubernetes readiness gate for Kafka (see docs/deploy.md).
 #
 #   docker build --build-arg ISRGUARD_COMMIT="$(git rev-parse --short HEAD)" -t isrguard:0.1.0 .
@@ -70,7 +68,8 @@ RUN apt-get update \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/log/apt/* /var/log/dpkg.log
 
-COPY --from=build --chown=0:0 --chmod=0755 /out/isrguard /usr/local/bin/isrguard
+# Owned by root, mode 0755 as built: the non-root user can run it but not change it.
+COPY --from=build /out/isrguard /usr/local/bin/isrguard
 
 # Numeric non-root user (no /etc/passwd entry needed; Kubernetes runAsNonRoot can verify a numeric UID).
 # isrguard writes nothing to disk (logs go to stderr), so the image runs with a read-only root filesystem.

@@ -142,6 +142,11 @@ def check(text: str) -> list[str]:
         if ins.keyword == "RUN" and re.search(r"\b(curl|wget)\b[^&;]*\|\s*(ba)?sh\b", ins.args):
             problems.append(f"line {ins.line}: RUN pipes a download into a shell")
 
+    external = [s for s in stages if s.image not in stage_names]
+    if len({s.image for s in external}) > 1:
+        problems.append("stages use different base images: the runtime libraries must be the very versions the "
+                        "builder linked against (" + ", ".join(sorted({s.image for s in external})) + ")")
+
     build = stages[0]
     build_runs = " ".join(i.args for i in build.instructions if i.keyword == "RUN")
     if "scripts/install-deps" not in build_runs:

@@ -62,6 +62,10 @@ class BrokenDockerfile(unittest.TestCase):
         img = self.first_from_image()
         self.assertFlags(edited(img, img.replace("12.", "11.")), "Debian 12")
 
+    def test_builder_and_runtime_bases_differ(self):
+        img = self.first_from_image()
+        self.assertFlags(edited(img, img.replace("12.11", "12.10"), 1), "different base images")
+
     def test_single_stage(self):
         lines = real().splitlines(keepends=True)
         froms = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
