@@ -58,3 +58,27 @@ test("schema validation rejects broken objects of each package", async () => {
   }
   assert.equal(await modelFor("example.com/v1", "Widget"), null, "unknown kinds must be reported, not passed");
 });
+
+// Strimzi is moving from kafka.strimzi.io/v1beta2 to v1: our Strimzi resources must be valid under both, so that
+// switching is only a change of apiVersion.
+test("Strimzi resources also validate as kafka.strimzi.io/v1", async () => {
+  const failures = [];
+  let checked = 0;
+  for (const dir of dirs) {
+    for (const o of render(dir).filter((x) => x.apiVersion === "kafka.strimzi.io/v1beta2")) {
+      const Model = await modelFor("kafka.strimzi.io/v1", o.kind);
+      if (!Model) {
+        failures.push(`${o.kind}: no kafka.strimzi.io/v1 model`);
+        continue;
+      }
+      checked++;
+      try {
+        new Model({ ...o, apiVersion: "kafka.strimzi.io/v1" }).validate();
+      } catch (e) {
+        failures.push(`${rel(dir)} ${objectKey(o)} as v1: ${e.message}`);
+      }
+    }
+  }
+  assert.ok(checked > 0, "no Strimzi resources rendered");
+  assert.deepEqual(failures, []);
+});
