@@ -209,10 +209,15 @@ export function gateProblems(objects) {
   return problems;
 }
 
-/** ISRGUARD_* environment variable names the binary understands, read from its flag definitions. */
+/** ISRGUARD_* environment variable names the binary understands, read from its flag definitions in service/. */
 export function knownEnvNames() {
-  const src = readFileSync(join(repoRoot, "service", "config.cc"), "utf8");
-  return new Set([...src.matchAll(/"(ISRGUARD_[A-Z0-9_]+)"/g)].map((m) => m[1]));
+  const dir = join(repoRoot, "service");
+  const names = new Set();
+  for (const f of readdirSync(dir).filter((n) => n.endsWith(".cc"))) {
+    for (const m of readFileSync(join(dir, f), "utf8").matchAll(/"(ISRGUARD_[A-Z0-9_]+)"/g)) names.add(m[1]);
+  }
+  if (!names.has("ISRGUARD_BOOTSTRAP_SERVERS")) throw new Error("cannot find isrguard's ISRGUARD_* names in service/*.cc");
+  return names;
 }
 
 const isGateWorkload = (o) => o.kind === "Deployment" && o.spec?.template?.metadata?.labels?.[GATE_LABEL[0]] === GATE_LABEL[1];
@@ -261,7 +266,7 @@ export function deploymentProblems(objects) {
     }
     const env = c.env ?? [];
     for (const e of env) {
-      if (!envNames.has(e.name)) problems.push(`${where}: env ${e.name} is not an isrguard setting (service/config.cc)`);
+      if (!envNames.has(e.name)) problems.push(`${where}: env ${e.name} is not an isrguard setting (service/*.cc)`);
     }
     const props = env.find((e) => e.name === "ISRGUARD_KAFKA_PROPERTIES")?.value;
     if (props) {
