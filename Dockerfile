@@ -6,9 +6,11 @@
 # only produced from a tree whose tests pass. Stage 2 is a slim Debian 12 with the runtime libraries only.
 #
 # Base image: Debian 12 (bookworm) slim, pinned by tag AND digest so that builder and runtime use the very same
-# libraries (the runtime packages below must match the ABI the builder linked against). The digest is the
-# linux/amd64+arm64 index published for debian:12.11-slim; to move to a newer point release update both
-# FROM lines together (e.g. `docker buildx imagetools inspect debian:12-slim`), then rebuild and re-run tests.
+# libraries (the runtime packages below must match the ABI the builder linked against). The digest is one
+# published for debian:12.11-slim (the same value is pinned by several public projects); it could not be checked
+# against the registry where this file was written, so confirm it once with
+# `docker buildx imagetools inspect debian:12.11-slim`. To move to a newer point release update both FROM lines
+# together (tag and digest), then rebuild and re-run the tests.
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM debian:12.11-slim@sha256:b1a741487078b369e78119849663d7f1a5341ef2768798f7b7406c4240f86aef AS build
