@@ -1,0 +1,83 @@
+# isrguard container image: a Kubernetes readiness gate for Kafka (see docs/deploy.md).
+#
+#   docker build --build-arg ISRGUARD_COMMIT="$(git rev-parse --short HEAD)" -t isrguard:0.1.0 .
+#
+# Stage 1 builds isrguard with the same two scripts CI runs (scripts/install-deps, scripts/test), so an image is
+# only produced from a tree whose tests pass. Stage 2 is a slim Debian 12 with the runtime libraries only.
+#
+# Base image: Debian 12 (bookworm) slim, pinned by tag AND digest so that builder and runtime use the very same
+# libraries (the runtime packages below must match the ABI the builder linked against). The digest is one
+# published for debian:12.11-slim (the same value is pinned by several public projects); it could not be checked
+# against the registry where this file was written, so confirm it once with
+# `docker buildx imagetools inspect debian:12.11-slim`. To move to a newer point release update both FROM lines
+# together (tag and digest), then rebuild and re-run the tests.
+
+# ---------------------------------------------------------------------------------------------------------------
+FROM debian:12.11-slim@sha256:b1a741487078b369e78119849663d7f1a5341ef2768798f7b7406c4240f86aef AS build
+
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# ISRGUARD_DEPLOY_TOOLS=0: scripts/install-deps (also run by scripts/test) skips kubectl, node and npm. They serve
+# tests/deploy only, which check the manifests and this file, not the binary (and kubectl is not a Debian package).
+ENV DEBIAN_FRONTEND=noninteractive \
+    ISRGUARD_DEPLOY_TOOLS=0
+WORKDIR /src
+
+# Dependencies first (own layer, cached while only sources change).
+COPY scripts/install-deps scripts/install-deps
+RUN scripts/install-deps \
+ && rm -rf /var/lib/apt/lists/*
+
+# The whole tree (what .dockerignore leaves): tests may read any part of it, e.g. docs or manifests.
+COPY . .
+
+# Version comes from CMakeLists.txt (project VERSION); the commit is passed in because .git is not in the
+# build context. An empty ISRGUARD_COMMIT makes CMake fall back to `git`, and without .git to "unknown".
+ARG ISRGUARD_COMMIT=""
+# scripts/test re-runs cmake on build/ with its own flags; the commit set here stays in the CMake cache.
+# The `deploy` test label (manifests, Dockerfile lint) is excluded: it needs kubectl and npm, see above.
+RUN cmake -S . -B build -DISRGUARD_COMMIT="${ISRGUARD_COMMIT}" \
+ && scripts/test -- -LE deploy \
+ && mkdir -p /out \
+ && objcopy --strip-debug build/service/isrguard /out/isrguard \
+ && /out/isrguard --version
+
+# ---------------------------------------------------------------------------------------------------------------
+FROM debian:12.11-slim@sha256:b1a741487078b369e78119849663d7f1a5341ef2768798f7b7406c4240f86aef AS runtime
+
+ARG ISRGUARD_COMMIT=""
+ARG ISRGUARD_VERSION="0.1.0"
+LABEL org.opencontainers.image.title="isrguard" \
+      org.opencontainers.image.description="Kubernetes readiness gate for Kafka: blocks voluntary evictions via a PodDisruptionBudget while partitions are offline, under-replicated or under min ISR" \
+      org.opencontainers.image.version="${ISRGUARD_VERSION}" \
+      org.opencontainers.image.revision="${ISRGUARD_COMMIT}" \
+      org.opencontainers.image.base.name="docker.io/library/debian:12.11-slim"
+
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# Runtime libraries only: exactly the packages owning the shared objects isrguard is linked against
+# (checked by tests/deploy/dockerfile_check.py against `readelf -d` of the built binary). Their own dependencies
+# (libssl3, libsasl2-2, zlib, lz4, zstd, libstdc++6, ...) come in through apt. ca-certificates lets TLS
+# listeners signed by a public CA work without ssl.ca.location. No versions pinned on purpose: the digest
+# fixes the release, apt fetches that release's current security updates.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      ca-certificates \
+      libcpp-httplib0.11 \
+      libfmt9 \
+      libprometheus-cpp-core1.0 \
+      librdkafka1 \
+      libspdlog1.10 \
+      libstdc++6 \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/log/apt/* /var/log/dpkg.log
+
+# Owned by root, mode 0755 as built: the non-root user can run it but not change it.
+COPY --from=build /out/isrguard /usr/local/bin/isrguard
+
+# Numeric non-root user (no /etc/passwd entry needed; Kubernetes runAsNonRoot can verify a numeric UID).
+# isrguard writes nothing to disk (logs go to stderr), so the image runs with a read-only root filesystem.
+USER 65532:65532
+EXPOSE 8080
+# Kubernetes ignores HEALTHCHECK (it uses the readiness and liveness probes on /readyz and /livez); the image
+# carries no HTTP client for one, so none is declared.
+HEALTHCHECK NONE
+ENTRYPOINT ["/usr/local/bin/isrguard"]

@@ -1,0 +1,158 @@
+// The PodDisruptionBudget gate, computed from the RENDERED manifests: which pods each budget selects (pod
+// templates' labels x replicas, Strimzi node pools included), and the disruptions it allows when everything is
+// ready (1), when isrguard is not ready (0) and when any one Kafka pod is not ready (0). Every Kafka pod must be
+// in exactly one budget. The negative tests break one thing in memory and expect the check to say so.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parse as parseYaml } from "yaml";
+import {
+  budgetProblems, deploymentProblems, disruptionsAllowed, findKustomizations, gateProblems, manifestsDir,
+  pdbsOf, podsOf, rel, render, selectedPods,
+} from "./lib.mjs";
+
+const rendered = new Map(findKustomizations().map((d) => [rel(d), render(d)]));
+const EXAMPLES = { statefulset: "manifests/examples/statefulset-cluster", strimzi: "manifests/examples/strimzi-cluster" };
+const copy = (objects) => structuredClone(objects);
+const find = (objects, kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+test("both example clusters are rendered", () => {
+  for (const d of Object.values(EXAMPLES)) assert.ok(rendered.has(d), `${d} missing`);
+});
+
+for (const [dir, objects] of rendered) {
+  const hasKafka = podsOf(objects).some((p) => p.kafka);
+  if (hasKafka && pdbsOf(objects).length > 0) {
+    test(`${dir}: one budget over all Kafka pods + isrguard; 1 disruption when healthy, 0 otherwise`, () => {
+      assert.deepEqual(gateProblems(objects), []);
+    });
+  }
+  test(`${dir}: isrguard Deployment, Service, ServiceMonitor and NetworkPolicy keep the gate sound`, () => {
+    assert.deepEqual(deploymentProblems(objects), []);
+  });
+  if (dir.startsWith("manifests/overlays/")) {
+    test(`${dir}: deploys exactly one budget, integer minAvailable, selecting the isrguard pod`, () => {
+      assert.equal(pdbsOf(objects).length, 1);
+      assert.deepEqual(budgetProblems(objects), []);
+    });
+  }
+}
+
+test("statefulset example: the arithmetic in numbers (6 brokers + gate, minAvailable 6)", () => {
+  const objects = rendered.get(EXAMPLES.statefulset);
+  const pods = podsOf(objects);
+  const [pdb] = pdbsOf(objects);
+  assert.equal(selectedPods(pdb, pods).length, 7);
+  assert.equal(pdb.spec.minAvailable, 6);
+  assert.equal(disruptionsAllowed(pdb, pods), 1);
+  assert.equal(disruptionsAllowed(pdb, pods, (p) => !p.gate), 0);
+  assert.equal(disruptionsAllowed(pdb, pods, (p) => p.name !== "kafka-3"), 0);
+  // A drain evicting one broker uses the one disruption: the next eviction is refused until it is back.
+  const afterEviction = pods.filter((p) => p.name !== "kafka-0");
+  assert.equal(disruptionsAllowed(pdb, afterEviction), 0);
+});
+
+test("strimzi example: controllers and brokers of every node pool are in the budget (3 + 6 + gate, minAvailable 9)", () => {
+  const objects = rendered.get(EXAMPLES.strimzi);
+  const pods = podsOf(objects);
+  const [pdb] = pdbsOf(objects);
+  const selected = selectedPods(pdb, pods);
+  assert.equal(selected.filter((p) => p.labels["strimzi.io/pool-name"] === "controllers").length, 3);
+  assert.equal(selected.filter((p) => p.labels["strimzi.io/pool-name"] === "brokers").length, 6);
+  assert.equal(pdb.spec.minAvailable, 9);
+  assert.equal(disruptionsAllowed(pdb, pods), 1);
+  assert.equal(disruptionsAllowed(pdb, pods, (p) => !p.gate), 0);
+});
+
+// ---- the checks must fail on the mistakes they exist for ------------------------------------------------------
+
+const expectProblem = (problems, pattern) =>
+  assert.ok(problems.some((p) => pattern.test(p)), `expected a problem matching ${pattern}, got ${JSON.stringify(problems)}`);
+
+test("a typo in the broker pods' label is caught", () => {
+  const objects = copy(rendered.get(EXAMPLES.statefulset));
+  find(objects, "StatefulSet", "kafka").spec.template.metadata.labels["isrguard.io/disruption-group"] = "kafka-mian";
+  expectProblem(gateProblems(objects), /kafka-0 .* selected by no PodDisruptionBudget/);
+});
+
+test("a typo in the isrguard pod's label is caught", () => {
+  const objects = copy(rendered.get(EXAMPLES.strimzi));
+  find(objects, "Deployment", "isrguard").spec.template.metadata.labels["isrguard.io/disruption-group"] = "kafka_main";
+  expectProblem(gateProblems(objects), /isrguard-0 .* selected by no PodDisruptionBudget/);
+});
+
+test("a node pool left without the label is caught", () => {
+  const objects = copy(rendered.get(EXAMPLES.strimzi));
+  // Without the Kafka-wide template label and without a pool template, the controllers are unlabelled.
+  delete find(objects, "Kafka", "kafka-main").spec.kafka.template;
+  delete find(objects, "KafkaNodePool", "controllers").spec.template;
+  expectProblem(gateProblems(objects), /kafka-main-controllers-0 .* selected by no PodDisruptionBudget/);
+});
+
+test("Strimzi's own PDB left enabled (double coverage) is caught", () => {
+  const objects = copy(rendered.get(EXAMPLES.strimzi));
+  objects.push({
+    apiVersion: "policy/v1", kind: "PodDisruptionBudget",
+    metadata: { name: "kafka-main-kafka", namespace: "kafka" },
+    spec: { minAvailable: 8, selector: { matchLabels: { "strimzi.io/cluster": "kafka-main", "strimzi.io/kind": "Kafka", "strimzi.io/name": "kafka-main-kafka" } } },
+  });
+  expectProblem(gateProblems(objects), /selected by 2 PodDisruptionBudgets/);
+});
+
+test("minAvailable not updated after scaling the brokers is caught", () => {
+  const objects = copy(rendered.get(EXAMPLES.statefulset));
+  find(objects, "StatefulSet", "kafka").spec.replicas = 7;
+  const problems = gateProblems(objects);
+  expectProblem(problems, /minAvailable 6 != 7 Kafka pods/);
+  expectProblem(problems, /all pods ready -> 2 disruptions allowed/);
+});
+
+test("a second isrguard replica is caught", () => {
+  const objects = copy(rendered.get(EXAMPLES.statefulset));
+  find(objects, "Deployment", "isrguard").spec.replicas = 2;
+  expectProblem(gateProblems(objects), /exactly 1 isrguard pod/);
+  expectProblem(deploymentProblems(objects), /replicas 2/);
+});
+
+test("maxUnavailable or a percentage instead of an integer minAvailable is caught", () => {
+  for (const spec of [{ maxUnavailable: 1 }, { minAvailable: "90%" }]) {
+    const objects = copy(rendered.get(EXAMPLES.strimzi));
+    const pdb = pdbsOf(objects)[0];
+    delete pdb.spec.minAvailable;
+    Object.assign(pdb.spec, spec);
+    expectProblem(gateProblems(objects), /maxUnavailable|must be an integer/);
+    expectProblem(budgetProblems(objects), /maxUnavailable|must be an integer/);
+  }
+});
+
+test("a budget in another namespace than the brokers is caught", () => {
+  const objects = copy(rendered.get(EXAMPLES.statefulset));
+  pdbsOf(objects)[0].metadata.namespace = "isrguard";
+  expectProblem(gateProblems(objects), /selected by no PodDisruptionBudget/);
+});
+
+test("RollingUpdate, a hidden-while-closed Service, a misspelt env var and a writable root are caught", () => {
+  const objects = copy(rendered.get(EXAMPLES.strimzi));
+  const d = find(objects, "Deployment", "isrguard");
+  d.spec.strategy = { type: "RollingUpdate" };
+  const c = d.spec.template.spec.containers[0];
+  c.env.push({ name: "ISRGUARD_BOOTSTRAP_SERVER", value: "x:9092" });
+  c.securityContext.readOnlyRootFilesystem = false;
+  c.image = "isrguard:latest";
+  find(objects, "Service", "isrguard").spec.publishNotReadyAddresses = false;
+  const problems = deploymentProblems(objects);
+  for (const re of [/strategy RollingUpdate/, /publishNotReadyAddresses/, /ISRGUARD_BOOTSTRAP_SERVER is not/, /readOnlyRootFilesystem/, /not pinned/]) {
+    expectProblem(problems, re);
+  }
+});
+
+test("the Strimzi Cluster Operator patch disables Strimzi's PDB generation", () => {
+  const patch = parseYaml(readFileSync(join(manifestsDir, "examples/strimzi-cluster/cluster-operator.patch.yaml"), "utf8"));
+  assert.equal(patch.kind, "Deployment");
+  assert.equal(patch.metadata.name, "strimzi-cluster-operator");
+  const env = patch.spec.template.spec.containers.find((c) => c.name === "strimzi-cluster-operator").env;
+  assert.deepEqual(env.find((e) => e.name === "STRIMZI_POD_DISRUPTION_BUDGET_GENERATION"), {
+    name: "STRIMZI_POD_DISRUPTION_BUDGET_GENERATION", value: "false",
+  });
+});
