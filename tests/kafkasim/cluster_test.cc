@@ -7,7 +7,7 @@
 #include <atomic>
 #include <thread>
 
-#include "tests/e2e/await.h"
+#include "tests/support/await.h"
 #include "tests/kafkasim/raw_client.h"
 
 namespace isrguard::kafkasim {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/e2e/await.h"
+#include "tests/support/await.h"
 #include "tests/kafkasim/process.h"
 #include "tests/kafkasim/scenario.h"
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <set>
 
-#include "tests/e2e/await.h"
+#include "tests/support/await.h"
 #include "tests/kafkasim/cluster.h"
 #include "tests/kafkasim/raw_client.h"
 
