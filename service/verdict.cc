@@ -99,8 +99,9 @@ struct Tally {
     ++count;
     if (examples.size() < kDetailExamples) examples.push_back(make());
   }
-  std::string detail(std::string_view noun) const {
-    std::string d = std::to_string(count) + " " + std::string(noun);
+  // `one` / `many`: the noun phrase for a count of 1 and for any other count.
+  std::string detail(std::string_view one, std::string_view many) const {
+    std::string d = std::to_string(count) + " " + std::string(count == 1 ? one : many);
     if (!examples.empty()) {
       d += ": ";
       for (std::size_t i = 0; i < examples.size(); ++i) d += (i ? "; " : "") + examples[i];
@@ -298,20 +299,21 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
   for (auto& [name, f] : fleets) v.fleets.push_back(f);
 
   // Reasons in reason::kAll order.
-  auto add = [&](std::string_view code, const Tally& t, std::string_view noun) {
+  auto add = [&](std::string_view code, const Tally& t, std::string_view one, std::string_view many) {
     if (t.count == 0) return;
-    v.reasons.push_back(Reason{std::string(code), t.count, t.detail(noun), policy.gates(code)});
+    v.reasons.push_back(Reason{std::string(code), t.count, t.detail(one, many), policy.gates(code)});
   };
-  add(reason::kOfflinePartitions, offline, "partitions offline");
-  add(reason::kUnderReplicatedPartitions, urp, "partitions under-replicated");
-  add(reason::kUnderMinIsrPartitions, under_min, "partitions under min ISR");
-  add(reason::kAtMinIsrPartitions, at_min, "partitions at min ISR");
-  add(reason::kBrokersMissing, missing, "brokers missing");
-  add(reason::kMetadataErrors, errors, "metadata errors");
-  add(reason::kMinIsrRiskTopics, risk, "topics with replicas <= min.insync.replicas");
-  add(reason::kMinIsrUnknownTopics, unknown_min_isr,
-      "topics with unreadable min.insync.replicas (default " + std::to_string(policy.default_min_isr) +
-          " used)");
+  add(reason::kOfflinePartitions, offline, "partition offline", "partitions offline");
+  add(reason::kUnderReplicatedPartitions, urp, "partition under-replicated", "partitions under-replicated");
+  add(reason::kUnderMinIsrPartitions, under_min, "partition under min ISR", "partitions under min ISR");
+  add(reason::kAtMinIsrPartitions, at_min, "partition at min ISR", "partitions at min ISR");
+  add(reason::kBrokersMissing, missing, "broker missing", "brokers missing");
+  add(reason::kMetadataErrors, errors, "metadata error", "metadata errors");
+  add(reason::kMinIsrRiskTopics, risk, "topic with replicas <= min.insync.replicas",
+      "topics with replicas <= min.insync.replicas");
+  const std::string default_used = " (default " + std::to_string(policy.default_min_isr) + " used)";
+  add(reason::kMinIsrUnknownTopics, unknown_min_isr, "topic with unreadable min.insync.replicas" + default_used,
+      "topics with unreadable min.insync.replicas" + default_used);
   return v;
 }
 

@@ -110,7 +110,7 @@ TEST(Verdict, BrokerLostShrinksIsrNamesBrokerAndAttributesUrpToLeaders) {
   EXPECT_EQ(v.reasons[0].count, 3);
   EXPECT_EQ(v.reasons[1].code, "at_min_isr_partitions");
   EXPECT_FALSE(v.reasons[1].gating);
-  EXPECT_EQ(v.reasons[2], (Reason{"brokers_missing", 1, "1 brokers missing: broker 3 (default, expected)", true}));
+  EXPECT_EQ(v.reasons[2], (Reason{"brokers_missing", 1, "1 broker missing: broker 3 (default, expected)", true}));
 
   ASSERT_EQ(v.brokers.size(), 3u);
   BrokerHealth b1{1, "broker-1.example", 9092, "default", true, true, true, 2, 3, 2, 0, 2, 0, 0};
@@ -124,7 +124,7 @@ TEST(Verdict, BrokerLostShrinksIsrNamesBrokerAndAttributesUrpToLeaders) {
 TEST(Verdict, MissingExpectedBrokerThatLeadsNothingStillCloses) {
   auto s = SnapshotBuilder().brokers({1, 2, 3}).topic(healthy_topic("orders", 3, 3, {1, 2, 3}, 2)).build();
   Verdict v = judge(s, policy({1, 2, 3, 4}));
-  EXPECT_EQ(v.reasons, (std::vector<Reason>{{"brokers_missing", 1, "1 brokers missing: broker 4 (default, expected)", true}}));
+  EXPECT_EQ(v.reasons, (std::vector<Reason>{{"brokers_missing", 1, "1 broker missing: broker 4 (default, expected)", true}}));
   EXPECT_FALSE(v.healthy());
 }
 
@@ -132,7 +132,7 @@ TEST(Verdict, BrokerReferencedByAssignmentButAbsentIsMissingEvenWithoutExpectati
   auto s = SnapshotBuilder().brokers({1, 2}).topic(TopicBuilder("t").min_isr(1).p(1, {1, 2, 3}, {1, 2})).build();
   Verdict v = judge(s, policy());
   ASSERT_EQ(v.reasons.size(), 2u);
-  EXPECT_EQ(v.reasons[1], (Reason{"brokers_missing", 1, "1 brokers missing: broker 3 (default, hosts replicas)", true}));
+  EXPECT_EQ(v.reasons[1], (Reason{"brokers_missing", 1, "1 broker missing: broker 3 (default, hosts replicas)", true}));
 }
 
 TEST(Verdict, OfflinePartition) {
@@ -170,7 +170,7 @@ TEST(Verdict, Rf1TopicIsReportedAsRiskNotBlocked) {
   EXPECT_TRUE(v.healthy());
   ASSERT_EQ(v.reasons.size(), 1u);
   EXPECT_EQ(v.reasons[0],
-            (Reason{"min_isr_risk_topics", 1, "1 topics with replicas <= min.insync.replicas: scratch replicas=1 "
+            (Reason{"min_isr_risk_topics", 1, "1 topic with replicas <= min.insync.replicas: scratch replicas=1 "
                                               "min.insync.replicas=1", false}));
 }
 
