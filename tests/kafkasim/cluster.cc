@@ -20,6 +20,40 @@ const char* to_string(BrokerStatus s) {
   return "unknown";
 }
 
+BrokerSpec make_broker(int32_t id, std::optional<std::string> rack) {
+  BrokerSpec b;
+  b.id = id;
+  b.rack = std::move(rack);
+  return b;
+}
+
+PartitionSpec make_partition(int32_t partition, int32_t leader, std::vector<int32_t> replicas,
+                             std::vector<int32_t> isr, int16_t error_code) {
+  PartitionSpec p;
+  p.partition = partition;
+  p.leader = leader;
+  p.replicas = std::move(replicas);
+  p.isr = std::move(isr);
+  p.error_code = error_code;
+  return p;
+}
+
+TopicSpec make_topic(std::string name, std::vector<PartitionSpec> partitions,
+                     std::map<std::string, std::string> configs) {
+  TopicSpec t;
+  t.name = std::move(name);
+  t.partitions = std::move(partitions);
+  t.configs = std::move(configs);
+  return t;
+}
+
+ClusterSpec make_cluster(const std::vector<int32_t>& broker_ids) {
+  ClusterSpec s;
+  for (int32_t id : broker_ids) s.brokers.push_back(make_broker(id));
+  if (!broker_ids.empty()) s.controller_id = broker_ids.front();
+  return s;
+}
+
 std::vector<PartitionSpec> round_robin_partitions(int32_t partitions, int32_t rf,
                                                   const std::vector<int32_t>& brokers) {
   if (partitions < 0) throw std::invalid_argument("partition count must be >= 0");

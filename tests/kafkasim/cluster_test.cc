@@ -337,3 +337,29 @@ TEST(KafkasimCluster, AddAndRemoveBrokerWhileRunning) {
 
 }  // namespace
 }  // namespace isrguard::kafkasim
+
+namespace isrguard::kafkasim {
+namespace {
+
+// The usage example at the top of cluster.h, kept compiling and true.
+TEST(KafkasimCluster, HeaderUsageExample) {
+  ClusterSpec spec = make_cluster({1, 2, 3});
+  spec.topics.push_back(
+      make_topic("orders", round_robin_partitions(12, 3, {1, 2, 3}), {{"min.insync.replicas", "2"}}));
+  spec.topics.push_back(make_topic("audit", {make_partition(0, -1, {3}, {}, 5)}));
+  Cluster c(spec);
+  c.start();
+  const std::string bootstrap = c.bootstrap_servers();
+  EXPECT_EQ(std::count(bootstrap.begin(), bootstrap.end(), ','), 2);
+  c.set_isr("orders", 0, {1, 2});
+  c.broker_down(3);
+  EXPECT_EQ(c.partition("orders", 2).leader, -1);  // replicas 3,1,2
+  EXPECT_EQ(c.partition("orders", 0).isr, (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(c.spec().controller_id, 1);
+  c.broker_up(3);
+  testing::RawClient client(c.port(3));
+  EXPECT_EQ(metadata(client, 4).topics.size(), 2u);
+}
+
+}  // namespace
+}  // namespace isrguard::kafkasim
