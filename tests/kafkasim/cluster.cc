@@ -121,7 +121,28 @@ std::ostream& operator<<(std::ostream& os, const PartitionSpec& p) {
   return os << " error=" << p.error_code << " epoch=" << p.leader_epoch << "}";
 }
 
-void PrintTo(const PartitionSpec& p, std::ostream* os) { *os << p; }
+std::ostream& operator<<(std::ostream& os, const BrokerSpec& b) {
+  os << "{id=" << b.id << " " << b.host << ":" << b.port;
+  if (b.rack) os << " rack=" << *b.rack;
+  return os << "}";
+}
+
+std::ostream& operator<<(std::ostream& os, const TopicSpec& t) {
+  os << "{topic=" << t.name;
+  if (t.internal) os << " internal";
+  if (t.error_code != 0) os << " error=" << t.error_code;
+  for (const auto& [k, v] : t.configs) os << " " << k << "=" << v;
+  for (const auto& p : t.partitions) os << "\n    " << p;
+  return os << "}";
+}
+
+std::ostream& operator<<(std::ostream& os, const ClusterSpec& c) {
+  os << "{cluster_id=" << c.cluster_id << " controller=" << c.controller_id;
+  for (const auto& [k, v] : c.broker_defaults) os << " " << k << "=" << v;
+  for (const auto& b : c.brokers) os << "\n  broker " << b;
+  for (const auto& t : c.topics) os << "\n  " << t;
+  return os << "}";
+}
 
 // ---------------------------------------------------------------------------------------------------------
 

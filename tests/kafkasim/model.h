@@ -94,7 +94,14 @@ ClusterSpec make_cluster(const std::vector<int32_t>& broker_ids);
 std::vector<PartitionSpec> round_robin_partitions(int32_t partitions, int32_t rf,
                                                   const std::vector<int32_t>& brokers);
 
-void PrintTo(const PartitionSpec& p, std::ostream* os);
+// Printers (gtest uses them to show mismatches).
+std::ostream& operator<<(std::ostream& os, const BrokerSpec& b);
 std::ostream& operator<<(std::ostream& os, const PartitionSpec& p);
+std::ostream& operator<<(std::ostream& os, const TopicSpec& t);
+std::ostream& operator<<(std::ostream& os, const ClusterSpec& c);
+inline void PrintTo(const BrokerSpec& v, std::ostream* os) { *os << v; }
+inline void PrintTo(const PartitionSpec& v, std::ostream* os) { *os << v; }
+inline void PrintTo(const TopicSpec& v, std::ostream* os) { *os << v; }
+inline void PrintTo(const ClusterSpec& v, std::ostream* os) { *os << v; }
 
 }  // namespace isrguard::kafkasim
