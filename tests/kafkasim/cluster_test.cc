@@ -363,3 +363,29 @@ TEST(KafkasimCluster, HeaderUsageExample) {
 
 }  // namespace
 }  // namespace isrguard::kafkasim
+
+namespace isrguard::kafkasim {
+namespace {
+
+// Only a lower bound is asserted: the answer cannot arrive before the configured latency has passed.
+TEST(KafkasimCluster, LatencyDelaysAnswers) {
+  Cluster c(make_cluster({1, 2}));
+  c.start();
+  c.set_latency(1, std::chrono::milliseconds(1000));
+  testing::RawClient client(c.port(1));
+  timeval short_wait{.tv_sec = 0, .tv_usec = 100000};
+  ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVTIMEO, &short_wait, sizeof(short_wait));
+  client.send_bytes(
+      proto::request_frame(testing::header(proto::kApiMetadata, 1, 5), proto::MetadataRequest{}));
+  char byte;
+  EXPECT_LT(::recv(client.fd(), &byte, 1, MSG_PEEK), 0);  // nothing yet after 100 ms
+  timeval long_wait{.tv_sec = 20, .tv_usec = 0};
+  ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVTIMEO, &long_wait, sizeof(long_wait));
+  auto frame = client.read_frame();
+  ASSERT_TRUE(frame);
+  proto::Reader r(*frame);
+  EXPECT_EQ(proto::decode_response_header(r, 0).correlation_id, 5);
+}
+
+}  // namespace
+}  // namespace isrguard::kafkasim
