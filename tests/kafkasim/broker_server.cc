@@ -119,13 +119,6 @@ void BrokerServer::stop() {
   running_ = false;
 }
 
-size_t BrokerServer::open_connections() {
-  std::lock_guard lock(mu_);
-  size_t n = 0;
-  for (auto& c : conns_) n += c->done ? 0 : 1;
-  return n;
-}
-
 void BrokerServer::reap_finished_locked() {
   for (auto it = conns_.begin(); it != conns_.end();) {
     if ((*it)->done) {

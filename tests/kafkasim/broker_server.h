@@ -58,8 +58,6 @@ class BrokerServer {
   // Idempotent. Blocks until all connection threads are gone.
   void stop();
   bool running() const { return running_; }
-  // Connections accepted and still open (for tests).
-  size_t open_connections();
 
   // Largest request frame accepted; larger size prefixes close the connection.
   static constexpr int32_t kMaxFrameBytes = 100 * 1024 * 1024;

@@ -20,6 +20,40 @@ const char* to_string(BrokerStatus s) {
   return "unknown";
 }
 
+BrokerSpec make_broker(int32_t id, std::optional<std::string> rack) {
+  BrokerSpec b;
+  b.id = id;
+  b.rack = std::move(rack);
+  return b;
+}
+
+PartitionSpec make_partition(int32_t partition, int32_t leader, std::vector<int32_t> replicas,
+                             std::vector<int32_t> isr, int16_t error_code) {
+  PartitionSpec p;
+  p.partition = partition;
+  p.leader = leader;
+  p.replicas = std::move(replicas);
+  p.isr = std::move(isr);
+  p.error_code = error_code;
+  return p;
+}
+
+TopicSpec make_topic(std::string name, std::vector<PartitionSpec> partitions,
+                     std::map<std::string, std::string> configs) {
+  TopicSpec t;
+  t.name = std::move(name);
+  t.partitions = std::move(partitions);
+  t.configs = std::move(configs);
+  return t;
+}
+
+ClusterSpec make_cluster(const std::vector<int32_t>& broker_ids) {
+  ClusterSpec s;
+  for (int32_t id : broker_ids) s.brokers.push_back(make_broker(id));
+  if (!broker_ids.empty()) s.controller_id = broker_ids.front();
+  return s;
+}
+
 std::vector<PartitionSpec> round_robin_partitions(int32_t partitions, int32_t rf,
                                                   const std::vector<int32_t>& brokers) {
   if (partitions < 0) throw std::invalid_argument("partition count must be >= 0");
@@ -87,7 +121,28 @@ std::ostream& operator<<(std::ostream& os, const PartitionSpec& p) {
   return os << " error=" << p.error_code << " epoch=" << p.leader_epoch << "}";
 }
 
-void PrintTo(const PartitionSpec& p, std::ostream* os) { *os << p; }
+std::ostream& operator<<(std::ostream& os, const BrokerSpec& b) {
+  os << "{id=" << b.id << " " << b.host << ":" << b.port;
+  if (b.rack) os << " rack=" << *b.rack;
+  return os << "}";
+}
+
+std::ostream& operator<<(std::ostream& os, const TopicSpec& t) {
+  os << "{topic=" << t.name;
+  if (t.internal) os << " internal";
+  if (t.error_code != 0) os << " error=" << t.error_code;
+  for (const auto& [k, v] : t.configs) os << " " << k << "=" << v;
+  for (const auto& p : t.partitions) os << "\n    " << p;
+  return os << "}";
+}
+
+std::ostream& operator<<(std::ostream& os, const ClusterSpec& c) {
+  os << "{cluster_id=" << c.cluster_id << " controller=" << c.controller_id;
+  for (const auto& [k, v] : c.broker_defaults) os << " " << k << "=" << v;
+  for (const auto& b : c.brokers) os << "\n  broker " << b;
+  for (const auto& t : c.topics) os << "\n  " << t;
+  return os << "}";
+}
 
 // ---------------------------------------------------------------------------------------------------------
 

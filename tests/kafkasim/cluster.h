@@ -8,9 +8,10 @@
 // connection (as a real broker does for unknown APIs).
 //
 // Usage:
-//   kafkasim::ClusterSpec spec;
-//   spec.brokers = {{.id = 1}, {.id = 2}, {.id = 3}};
-//   spec.topics = {{.name = "orders", .partitions = kafkasim::round_robin_partitions(12, 3, {1, 2, 3})}};
+//   kafkasim::ClusterSpec spec = kafkasim::make_cluster({1, 2, 3});       // controller = 1
+//   spec.topics.push_back(kafkasim::make_topic("orders", kafkasim::round_robin_partitions(12, 3, {1, 2, 3}),
+//                                              {{"min.insync.replicas", "2"}}));
+//   spec.topics.push_back(kafkasim::make_topic("audit", {kafkasim::make_partition(0, -1, {3}, {}, 5)}));
 //   kafkasim::Cluster c(spec);
 //   c.start();                          // every broker listens on its own ephemeral 127.0.0.1 port
 //   std::string bs = c.bootstrap_servers();   // "127.0.0.1:40001,127.0.0.1:40002,..."

@@ -337,3 +337,55 @@ TEST(KafkasimCluster, AddAndRemoveBrokerWhileRunning) {
 
 }  // namespace
 }  // namespace isrguard::kafkasim
+
+namespace isrguard::kafkasim {
+namespace {
+
+// The usage example at the top of cluster.h, kept compiling and true.
+TEST(KafkasimCluster, HeaderUsageExample) {
+  ClusterSpec spec = make_cluster({1, 2, 3});
+  spec.topics.push_back(
+      make_topic("orders", round_robin_partitions(12, 3, {1, 2, 3}), {{"min.insync.replicas", "2"}}));
+  spec.topics.push_back(make_topic("audit", {make_partition(0, -1, {3}, {}, 5)}));
+  Cluster c(spec);
+  c.start();
+  const std::string bootstrap = c.bootstrap_servers();
+  EXPECT_EQ(std::count(bootstrap.begin(), bootstrap.end(), ','), 2);
+  c.set_isr("orders", 0, {1, 2});
+  c.broker_down(3);
+  EXPECT_EQ(c.partition("orders", 2).leader, -1);  // replicas 3,1,2
+  EXPECT_EQ(c.partition("orders", 0).isr, (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(c.spec().controller_id, 1);
+  c.broker_up(3);
+  testing::RawClient client(c.port(3));
+  EXPECT_EQ(metadata(client, 4).topics.size(), 2u);
+}
+
+}  // namespace
+}  // namespace isrguard::kafkasim
+
+namespace isrguard::kafkasim {
+namespace {
+
+// Only a lower bound is asserted: the answer cannot arrive before the configured latency has passed.
+TEST(KafkasimCluster, LatencyDelaysAnswers) {
+  Cluster c(make_cluster({1, 2}));
+  c.start();
+  c.set_latency(1, std::chrono::milliseconds(1000));
+  testing::RawClient client(c.port(1));
+  timeval short_wait{.tv_sec = 0, .tv_usec = 100000};
+  ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVTIMEO, &short_wait, sizeof(short_wait));
+  client.send_bytes(
+      proto::request_frame(testing::header(proto::kApiMetadata, 1, 5), proto::MetadataRequest{}));
+  char byte;
+  EXPECT_LT(::recv(client.fd(), &byte, 1, MSG_PEEK), 0);  // nothing yet after 100 ms
+  timeval long_wait{.tv_sec = 20, .tv_usec = 0};
+  ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVTIMEO, &long_wait, sizeof(long_wait));
+  auto frame = client.read_frame();
+  ASSERT_TRUE(frame);
+  proto::Reader r(*frame);
+  EXPECT_EQ(proto::decode_response_header(r, 0).correlation_id, 5);
+}
+
+}  // namespace
+}  // namespace isrguard::kafkasim

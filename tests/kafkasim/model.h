@@ -80,12 +80,28 @@ struct InjectedError {
   bool operator==(const InjectedError&) const = default;
 };
 
+// Builders (designated initializers that skip fields trip -Wmissing-field-initializers under -Werror).
+BrokerSpec make_broker(int32_t id, std::optional<std::string> rack = std::nullopt);
+PartitionSpec make_partition(int32_t partition, int32_t leader, std::vector<int32_t> replicas,
+                             std::vector<int32_t> isr, int16_t error_code = 0);
+TopicSpec make_topic(std::string name, std::vector<PartitionSpec> partitions,
+                     std::map<std::string, std::string> configs = {});
+// Brokers with these ids (no racks), controller = first id.
+ClusterSpec make_cluster(const std::vector<int32_t>& broker_ids);
+
 // Builds `partitions` partitions with replication factor `rf` spread round-robin over `brokers`
 // (in list order); ISR = replicas, leader = first replica.
 std::vector<PartitionSpec> round_robin_partitions(int32_t partitions, int32_t rf,
                                                   const std::vector<int32_t>& brokers);
 
-void PrintTo(const PartitionSpec& p, std::ostream* os);
+// Printers (gtest uses them to show mismatches).
+std::ostream& operator<<(std::ostream& os, const BrokerSpec& b);
 std::ostream& operator<<(std::ostream& os, const PartitionSpec& p);
+std::ostream& operator<<(std::ostream& os, const TopicSpec& t);
+std::ostream& operator<<(std::ostream& os, const ClusterSpec& c);
+inline void PrintTo(const BrokerSpec& v, std::ostream* os) { *os << v; }
+inline void PrintTo(const PartitionSpec& v, std::ostream* os) { *os << v; }
+inline void PrintTo(const TopicSpec& v, std::ostream* os) { *os << v; }
+inline void PrintTo(const ClusterSpec& v, std::ostream* os) { *os << v; }
 
 }  // namespace isrguard::kafkasim
