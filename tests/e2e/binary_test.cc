@@ -1,11 +1,15 @@
 // The isrguard executable as users and scripts run it: exit codes of --once and of bad configuration,
 // serving on an ephemeral port, and a clean stop on SIGTERM.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -153,6 +157,56 @@ TEST(Binary, ServesAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_NE(slurp(err).find("received SIGTERM, shutting down"), std::string::npos);
   RecordProperty("shutdown_ms", static_cast<int>(took.count()));
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+}
+
+// A "broker" that accepts connections and never answers: the probe stays in flight for the whole
+// --probe-timeout. SIGTERM must still end the process within the 2 s shutdown budget.
+TEST(Binary, SigtermWhileAProbeHangsStillExitsPromptly) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);  // the kernel completes handshakes; nobody ever reads
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  const auto out = temp_path("out"), err = temp_path("err");
+  const pid_t pid = spawn({"--bootstrap-servers", bootstrap, "--http-address", "127.0.0.1", "--http-port",
+                           "0", "--probe-timeout", "30s", "--stale-after", "60s"},
+                          out, err);
+  int port = 0;
+  ASSERT_TRUE(testing::await(
+      [&] {
+        std::smatch m;
+        const auto log = slurp(err);
+        if (std::regex_search(log, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
+          port = std::stoi(m[1]);
+        return port > 0;
+      },
+      seconds(20)))
+      << slurp(err);
+  httplib::Client client("127.0.0.1", port);
+  auto r = client.Get("/readyz");  // served from cached state while the probe hangs
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  int status = 0;
+  // Correctness bound: far below the 30 s the hung probe would take; the budget itself is 1.8 s.
+  ASSERT_TRUE(testing::await([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds(10)))
+      << "still running 10 s after SIGTERM";
+  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(slurp(err).find("probe still in flight at shutdown"), std::string::npos) << slurp(err);
+  RecordProperty("shutdown_ms", static_cast<int>(took.count()));
+  ::close(listener);
   std::remove(out.c_str());
   std::remove(err.c_str());
 }
