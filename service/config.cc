@@ -312,7 +312,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   env(app.add_option("--http-timeout", http_timeout, "HTTP read/write timeout")->capture_default_str(),
       "ISRGUARD_HTTP_TIMEOUT");
   env(app.add_option("--metrics-partition-cap", metrics_cap,
-                     "Max unhealthy partitions exported as per-partition series")
+                     "Max unhealthy partitions exported as per-partition series (and max topics as per-topic series); per-partition series are also limited by --list-cap")
           ->capture_default_str(),
       "ISRGUARD_METRICS_PARTITION_CAP");
   env(app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str(),
