@@ -1,12 +1,22 @@
-// Cost of judging a snapshot, by cluster size: the probe loop does this once per poll.
+// Costs by cluster size, per poll (judge; probe through librdkafka against kafkasim) and per request
+// (/metrics, /v1/status, /v1/partitions over the cached state). Informational: run by scripts/bench.
 #include <benchmark/benchmark.h>
+#include <spdlog/spdlog.h>
 
+#include "probes/rdkafka_source.h"
+#include "service/http_api.h"
+#include "service/probe_loop.h"
 #include "service/verdict.h"
+#include "tests/kafkasim/cluster.h"
 #include "tests/support/builders.h"
+#include "tests/support/scripted_source.h"
 
 namespace {
 
 using namespace isrguard;
+
+// The probe loop logs gate transitions; keep the benchmark report clean.
+const bool kQuiet = (spdlog::set_level(spdlog::level::off), true);
 
 // `partitions` partitions in topics of 50, RF 3 over 30 brokers; every 100th partition lost a replica.
 probes::ClusterSnapshot cluster(int partitions) {
@@ -37,6 +47,74 @@ void BM_Judge(benchmark::State& state) {
   state.counters["partitions"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_Judge)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(200000)->Unit(benchmark::kMillisecond);
+
+// One HTTP request's work (routing + rendering from the published state), without the socket.
+void request(benchmark::State& state, const std::string& path,
+             std::multimap<std::string, std::string> params) {
+  testing::ScriptedSource source;
+  source.set(testing::ok(cluster(static_cast<int>(state.range(0)))));
+  auto policy = service::Policy::with_defaults();
+  policy.compile();
+  service::ProbeLoop loop(source, policy, service::GateConfig{}, std::chrono::seconds(60));
+  loop.run_once(service::SteadyClock::now(), std::chrono::system_clock::now());
+  service::Api api(loop, policy, service::ApiOptions{});
+  const service::HttpRequest req{"GET", path, std::move(params)};
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    auto r = api.handle(req, service::SteadyClock::now(), std::chrono::system_clock::now());
+    bytes = r.body.size();
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["partitions"] = static_cast<double>(state.range(0));
+  state.counters["body_bytes"] = static_cast<double>(bytes);
+}
+void BM_Metrics(benchmark::State& state) { request(state, "/metrics", {}); }
+void BM_Status(benchmark::State& state) { request(state, "/v1/status", {}); }
+void BM_Readyz(benchmark::State& state) { request(state, "/readyz", {}); }
+// Filters every partition of the snapshot (not only the capped unhealthy list).
+void BM_PartitionsQuery(benchmark::State& state) {
+  request(state, "/v1/partitions", {{"state", "under_replicated"}});
+}
+BENCHMARK(BM_Readyz)->Arg(200000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Metrics)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Status)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PartitionsQuery)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
+
+// A whole probe through the real librdkafka client: all-topics Metadata plus one DescribeConfigs batch
+// (refreshed every probe here, the worst case) against kafkasim on loopback. 6 brokers, RF 3, topics of 100.
+void BM_ProbeKafkasim(benchmark::State& state) {
+  const int partitions = static_cast<int>(state.range(0));
+  std::vector<kafkasim::BrokerSpec> brokers;
+  for (int32_t id = 1; id <= 6; ++id) brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}});
+  kafkasim::ClusterSpec spec;
+  spec.brokers = brokers;
+  for (int t = 0; t * 100 < partitions; ++t)
+    spec.topics.push_back(kafkasim::TopicSpec{"topic-" + std::to_string(t),
+                                              false,
+                                              0,
+                                              kafkasim::round_robin_partitions(100, 3, {1, 2, 3, 4, 5, 6}),
+                                              {{"min.insync.replicas", "2"}}});
+  kafkasim::Cluster sim(std::move(spec));
+  sim.start();
+  probes::RdKafkaSourceConfig c;
+  c.properties = {{"bootstrap.servers", sim.bootstrap_servers()}};
+  c.probe_timeout = std::chrono::seconds(60);
+  c.min_isr_refresh = std::chrono::milliseconds(1);
+  probes::RdKafkaSource source(c);
+  source.probe();  // connect and learn the brokers outside the timed loop
+  for (auto _ : state) {
+    auto r = source.probe();
+    if (!r.ok()) state.SkipWithError(r.error->message.c_str());
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["partitions"] = partitions;
+}
+BENCHMARK(BM_ProbeKafkasim)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(200000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 
