@@ -171,6 +171,7 @@ StatusContext StatusContext::from_config(const Config& c) {
   ctx.config = c.describe();
   ctx.stale_after = c.stale_after;
   ctx.recovery_hold = c.gate.recovery_hold;
+  ctx.list_cap = c.policy.list_cap;
   ctx.version = ISRGUARD_VERSION;
   ctx.commit = ISRGUARD_COMMIT;
   return ctx;
@@ -195,7 +196,7 @@ json status_json(const PublishedState& s, const Readiness& r, const StatusContex
     j["snapshot_age_seconds"] = nullptr;
   }
   j["stale_after_seconds"] = ctx.stale_after.count() / 1000.0;
-  add_verdict(j, s, 128);
+  add_verdict(j, s, ctx.list_cap);
   j["probe"] = probe_json(s);
   json config = json::object();
   for (const auto& [k, v] : ctx.config) config[k] = v;

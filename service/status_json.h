@@ -22,6 +22,7 @@ struct StatusContext {
   std::vector<std::pair<std::string, std::string>> config;  // Config::describe()
   std::chrono::milliseconds stale_after{std::chrono::seconds(60)};
   std::chrono::milliseconds recovery_hold{std::chrono::seconds(30)};
+  std::size_t list_cap = 128;  // max unhealthy topics listed (partitions are capped by the verdict itself)
   std::string version;
   std::string commit;
 

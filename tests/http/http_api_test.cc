@@ -54,6 +54,7 @@ struct Fixture : ::testing::Test {
     options.status.config = {{"bootstrap_servers", "b1:9092"}, {"kafka.sasl.password", "<redacted>"}};
     options.status.version = "9.9.9";
     options.status.commit = "abc123";
+    options.status.list_cap = 1;
     options.metrics.partition_cap = 1;
     options.metrics.version = "9.9.9";
     options.metrics.commit = "abc123";
@@ -170,6 +171,11 @@ TEST_F(Fixture, BrokerLossClosesWithEveryReasonNamed) {
   EXPECT_EQ(s["unhealthy_partitions"]["items"][1]["partition"], 1);
   EXPECT_EQ(s["unhealthy_partitions"]["items"][1]["leader"], -1);
   EXPECT_EQ(s["counts"]["offline"], 1);
+  // Unhealthy topics: capped list (status list cap 1), true total.
+  EXPECT_EQ(s["unhealthy_topics"]["total"], 2);
+  ASSERT_EQ(s["unhealthy_topics"]["items"].size(), 1u);
+  EXPECT_EQ(s["unhealthy_topics"]["items"][0]["name"], "orders");
+  EXPECT_EQ(s["unhealthy_topics"]["items"][0]["offline"], 1);
   EXPECT_EQ(s["config"]["kafka.sasl.password"], "<redacted>");
   EXPECT_EQ(s["version"], "9.9.9");
 }
