@@ -85,7 +85,7 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
     return json_response(200, status_json(*state, readiness, options_.status, now, wall_now));
   }
   if (req.path == "/metrics") {
-    HttpResponse r = text(200, render_metrics(*state, readiness, policy_, options_.metrics, now, wall_now));
+    HttpResponse r = text(200, render_metrics(*state, readiness, policy_, options_.metrics, now));
     r.content_type = kPrometheus;
     return r;
   }

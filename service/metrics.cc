@@ -109,9 +109,7 @@ void kafka_equivalents(Families& out, const Verdict* v) {
 }  // namespace
 
 std::string render_metrics(const PublishedState& s, const Readiness& r, const Policy& policy,
-                           const MetricsContext& ctx, SteadyClock::time_point now,
-                           std::chrono::system_clock::time_point wall_now) {
-  (void)wall_now;
+                           const MetricsContext& ctx, SteadyClock::time_point now) {
   Families out;
   const Verdict* v = s.verdict.get();
   kafka_equivalents(out, v);
@@ -222,15 +220,11 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
   Families::counter(out.family("isrguard_probes_total", "Probes attempted.", MetricType::Counter), {},
                     static_cast<double>(s.probes_total));
   auto& failures = out.family("isrguard_probe_failures_total", "Failed probes by kind.", MetricType::Counter);
-  for (const char* kind : {"client", "metadata", "timeout", "transport"}) {
-    const auto it = s.probe_failures.find(kind);
-    Families::counter(failures, {{"kind", kind}},
-                      it == s.probe_failures.end() ? 0 : static_cast<double>(it->second));
-  }
-  for (const auto& [kind, n] : s.probe_failures) {  // kinds outside the documented set still show
-    if (kind != "client" && kind != "metadata" && kind != "timeout" && kind != "transport")
-      Families::counter(failures, {{"kind", kind}}, static_cast<double>(n));
-  }
+  // The documented kinds are always present (0 until they happen); any other kind shows once seen.
+  std::map<std::string, std::uint64_t> by_kind{
+      {"client", 0}, {"metadata", 0}, {"timeout", 0}, {"transport", 0}};
+  for (const auto& [kind, n] : s.probe_failures) by_kind[kind] = n;
+  for (const auto& [kind, n] : by_kind) Families::counter(failures, {{"kind", kind}}, static_cast<double>(n));
 
   auto& hist = out.family("isrguard_probe_duration_seconds",
                           "Duration of each probe (metadata + DescribeConfigs).", MetricType::Histogram);

@@ -20,7 +20,6 @@ struct MetricsContext {
 
 // `readiness` is readiness_at(state, now, ...) for the same `now`, so isrguard_ready matches /readyz.
 std::string render_metrics(const PublishedState& state, const Readiness& readiness, const Policy& policy,
-                           const MetricsContext& ctx, SteadyClock::time_point now,
-                           std::chrono::system_clock::time_point wall_now);
+                           const MetricsContext& ctx, SteadyClock::time_point now);
 
 }  // namespace isrguard::service
