@@ -67,6 +67,21 @@ std::string temp_path(const std::string& tag) {
       .string();
 }
 
+// The HTTP port the service logs on start-up ("listening on 127.0.0.1:<port>"), or 0 if not within 20 s.
+int await_listening_port(const std::string& err_path) {
+  int port = 0;
+  testing::await(
+      [&] {
+        std::smatch m;
+        const auto log = slurp(err_path);
+        if (std::regex_search(log, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
+          port = std::stoi(m[1]);
+        return port > 0;
+      },
+      std::chrono::seconds(20));
+  return port;
+}
+
 Run run(const std::vector<std::string>& args) {
   Run r;
   const auto out = temp_path("out"), err = temp_path("err");
@@ -130,17 +145,8 @@ TEST(Binary, ServesAndStopsCleanlyOnSigterm) {
                            "--poll-interval", "200ms", "--recovery-hold", "0s"},
                           out, err);
   // The bound port is logged on start-up.
-  int port = 0;
-  ASSERT_TRUE(testing::await(
-      [&] {
-        std::smatch m;
-        const auto log = slurp(err);
-        if (std::regex_search(log, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
-          port = std::stoi(m[1]);
-        return port > 0;
-      },
-      seconds(20)))
-      << slurp(err);
+  const int port = await_listening_port(err);
+  ASSERT_GT(port, 0) << slurp(err);
   httplib::Client client("127.0.0.1", port);
   ASSERT_TRUE(testing::await(
       [&] {
@@ -179,17 +185,8 @@ TEST(Binary, SigtermWhileAProbeHangsStillExitsPromptly) {
   const pid_t pid = spawn({"--bootstrap-servers", bootstrap, "--http-address", "127.0.0.1", "--http-port",
                            "0", "--probe-timeout", "30s", "--stale-after", "60s"},
                           out, err);
-  int port = 0;
-  ASSERT_TRUE(testing::await(
-      [&] {
-        std::smatch m;
-        const auto log = slurp(err);
-        if (std::regex_search(log, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
-          port = std::stoi(m[1]);
-        return port > 0;
-      },
-      seconds(20)))
-      << slurp(err);
+  const int port = await_listening_port(err);
+  ASSERT_GT(port, 0) << slurp(err);
   httplib::Client client("127.0.0.1", port);
   auto r = client.Get("/readyz");  // served from cached state while the probe hangs
   ASSERT_TRUE(r);

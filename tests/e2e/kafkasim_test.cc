@@ -4,15 +4,14 @@
 //
 // Probes are real; gate time is injected (run_once(now)) so the recovery hold is tested without sleeping.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <nlohmann/json.hpp>
 
 #include "probes/rdkafka_source.h"
-#include "service/http_server.h"
 #include "service/probe_loop.h"
 #include "tests/kafkasim/cluster.h"
 #include "tests/support/await.h"
+#include "tests/support/served_loop.h"
 
 namespace isrguard::service {
 namespace {
@@ -59,20 +58,15 @@ class KafkasimService : public ::testing::Test {
     policy_.fleets = {FleetRule{"ec2", {{1, 3}}, ""}, FleetRule{"k8s", {{101, 103}}, ""}};
     policy_.compile();
     loop_ = std::make_unique<ProbeLoop>(*source_, policy_, GateConfig{hold}, seconds(60));
-    server_ = std::make_unique<HttpServer>(*loop_, HttpOptions{});
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->start());
+    http_ = std::make_unique<testing::ServedLoop>(*loop_);
   }
-  ~KafkasimService() override { server_->stop(); }
 
   // One real probe; the gate sees `now` (defaults to the real clock).
   std::shared_ptr<const PublishedState> step(std::optional<SteadyClock::time_point> now = std::nullopt) {
     loop_->run_once(now.value_or(SteadyClock::now()), std::chrono::system_clock::now());
     return loop_->current();
   }
-  std::pair<int, std::string> get(const std::string& path) {
-    auto r = client_->Get(path.c_str());
-    return r ? std::make_pair(r->status, r->body) : std::make_pair(-1, std::string());
-  }
+  std::pair<int, std::string> get(const std::string& path) { return http_->get(path); }
   json status() { return json::parse(get("/v1/status").second); }
   std::string metrics() { return get("/metrics").second; }
   static std::vector<std::string> codes(const json& reasons) {
@@ -88,8 +82,7 @@ class KafkasimService : public ::testing::Test {
   std::unique_ptr<probes::RdKafkaSource> source_;
   Policy policy_;
   std::unique_ptr<ProbeLoop> loop_;
-  std::unique_ptr<HttpServer> server_;
-  std::unique_ptr<httplib::Client> client_;
+  std::unique_ptr<testing::ServedLoop> http_;
 };
 
 TEST_F(KafkasimService, HealthyHybridClusterIsReadyWithMinIsrReadThroughDescribeConfigs) {

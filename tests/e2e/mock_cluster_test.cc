@@ -2,16 +2,15 @@
 // built-in mock cluster. The mock always reports ISR == replicas, so it covers offline partitions and
 // failed probes; under-replication and min ISR are covered against kafkasim.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <thread>
 
 #include "probes/rdkafka_mock_cluster.h"
 #include "probes/rdkafka_source.h"
-#include "service/http_server.h"
 #include "service/probe_loop.h"
 #include "service/reasons.h"
 #include "tests/support/await.h"
+#include "tests/support/served_loop.h"
 
 namespace isrguard::service {
 namespace {
@@ -40,17 +39,11 @@ class MockClusterService : public ::testing::Test {
     policy_.expected_brokers = {1, 2, 3};
     policy_.compile();
     loop_ = std::make_unique<ProbeLoop>(*source_, policy_, GateConfig{milliseconds(0)}, seconds(30));
-    HttpOptions http;  // 127.0.0.1, ephemeral port
-    server_ = std::make_unique<HttpServer>(*loop_, http);
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->start());
+    http_ = std::make_unique<testing::ServedLoop>(*loop_);
   }
-  ~MockClusterService() override { server_->stop(); }
 
   // GET through the real HTTP server; returns {status, body}.
-  std::pair<int, std::string> get(const std::string& path) {
-    auto r = client_->Get(path.c_str());
-    return r ? std::make_pair(r->status, r->body) : std::make_pair(-1, std::string());
-  }
+  std::pair<int, std::string> get(const std::string& path) { return http_->get(path); }
   // The value of one unlabelled series in /metrics, or -1.
   double metric(const std::string& name) {
     const auto body = get("/metrics").second;
@@ -69,8 +62,7 @@ class MockClusterService : public ::testing::Test {
   std::unique_ptr<probes::RdKafkaSource> source_;
   Policy policy_;
   std::unique_ptr<ProbeLoop> loop_;
-  std::unique_ptr<HttpServer> server_;
-  std::unique_ptr<httplib::Client> client_;
+  std::unique_ptr<testing::ServedLoop> http_;
 };
 
 TEST_F(MockClusterService, HealthyClusterOpensTheGate) {
