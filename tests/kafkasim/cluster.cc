@@ -451,20 +451,11 @@ void Cluster::broker_down(int32_t id) {
   if (server) server->stop();
 }
 
-void Cluster::broker_up(int32_t id) {
-  std::lock_guard ops(ops_mu_);
-  BrokerRuntime* b = nullptr;
-  bool need_listener = false;
-  {
-    std::lock_guard lock(mu_);
-    b = &broker_locked(id);
-    need_listener = b->view.status == BrokerStatus::kDown && started_;
-    b->view.status = BrokerStatus::kUp;
-  }
-  if (need_listener) start_listener_locked(*b);
-}
+void Cluster::broker_up(int32_t id) { set_listening_status(id, BrokerStatus::kUp); }
 
-void Cluster::broker_hang(int32_t id) {
+void Cluster::broker_hang(int32_t id) { set_listening_status(id, BrokerStatus::kHung); }
+
+void Cluster::set_listening_status(int32_t id, BrokerStatus status) {
   std::lock_guard ops(ops_mu_);
   BrokerRuntime* b = nullptr;
   bool need_listener = false;
@@ -472,7 +463,7 @@ void Cluster::broker_hang(int32_t id) {
     std::lock_guard lock(mu_);
     b = &broker_locked(id);
     need_listener = b->view.status == BrokerStatus::kDown && started_;
-    b->view.status = BrokerStatus::kHung;
+    b->view.status = status;
   }
   if (need_listener) start_listener_locked(*b);
 }

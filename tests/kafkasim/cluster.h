@@ -121,6 +121,8 @@ class Cluster {
 
   HandlerResult handle(int32_t broker_id, std::string_view frame);
   void start_listener_locked(BrokerRuntime& b);  // needs ops_mu_
+  // Sets a listening status (up or hung), re-opening the listener of a broker that was down.
+  void set_listening_status(int32_t id, BrokerStatus status);
   BrokerRuntime& broker_locked(int32_t id);
   const BrokerRuntime& broker_locked(int32_t id) const;
   TopicSpec& topic_locked(std::string_view name);
