@@ -2,12 +2,16 @@
 
 // The readiness gate: hysteresis over successive assessments. Pure state machine; time is passed in.
 //
+// clang-format off
 // Worked example (recovery_hold = 30 s):
-//   t=0   first probe, healthy           -> recovering (not ready: we do not know for how long it was
-//   healthy) t=30  healthy                        -> open (ready) t=41  broker 3 lost: URP             ->
-//   closed at once (not ready) t=50  healthy again                  -> recovering, hold restarts t=62  URP
-//   again                      -> closed, hold is forgotten t=70  healthy                        ->
-//   recovering t=100 healthy, held 30 s             -> open
+//   t=0    first probe, healthy        -> recovering (not ready: we do not know for how long it was healthy)
+//   t=30   healthy                     -> open (ready)
+//   t=41   broker 3 lost: URP          -> closed at once (not ready)
+//   t=50   healthy again               -> recovering, hold restarts
+//   t=62   URP again                   -> closed, hold is forgotten
+//   t=70   healthy                     -> recovering
+//   t=100  healthy, held 30 s          -> open
+// clang-format on
 // Any gating reason (including probe_failed and snapshot_stale) closes the gate immediately.
 
 #include <chrono>

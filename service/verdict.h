@@ -140,7 +140,8 @@ std::int32_t usual_replica_count(const TopicInfo& topic);
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
                                    std::int32_t usual_replicas, std::int32_t min_isr);
 
-// The whole verdict. Reasons probe_failed / snapshot_stale are not produced here (see service/assessment.h).
+// The whole verdict. Reasons probe_failed / snapshot_stale are not produced here: the probe loop adds them
+// (ProbeLoop::run_once in service/probe_loop.cc).
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy);
 
 std::ostream& operator<<(std::ostream& os, const Reason& r);
