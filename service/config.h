@@ -29,6 +29,10 @@ struct Config {
   std::chrono::milliseconds probe_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds config_refresh{std::chrono::minutes(5)};
   std::chrono::milliseconds stale_after{std::chrono::seconds(60)};
+  // How long a min.insync.replicas value read before survives failed re-reads (then it is reported unknown):
+  // three refresh periods, so two refreshes in a row may fail. Derived from --config-refresh-interval so
+  // every interval the flag accepts is valid.
+  std::chrono::milliseconds min_isr_max_age() const { return 3 * config_refresh; }
 
   // Judgement.
   Policy policy = Policy::with_defaults();

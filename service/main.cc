@@ -1,32 +1,20 @@
-// isrguard entry point. Wiring only: parse config, build the source, loop and HTTP server, run until
-// signalled.
-//
-// Threads: main (waits for a signal), the probe loop (the only one touching Kafka), HTTP workers (read the
-// loop's published state). SIGTERM/SIGINT are blocked everywhere and taken by sigwait in main, so shutdown
-// is ordinary code: stop HTTP, stop the loop, join; whole sequence bounded by kShutdownBudget.
+// isrguard entry point. Wiring only: parse config, build the source, then serve or probe once
+// (service/lifecycle.h: signals, exit codes, the bounded shutdown).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <csignal>
-#include <cstdio>
 #include <cstdlib>
-#include <future>
 #include <iostream>
 #include <memory>
-#include <thread>
 
 #include "probes/rdkafka_source.h"
 #include "service/config.h"
-#include "service/http_server.h"
-#include "service/probe_loop.h"
-#include "service/status_json.h"
+#include "service/lifecycle.h"
 
 namespace {
 
 using namespace isrguard;
 using namespace isrguard::service;
-
-constexpr auto kShutdownBudget = std::chrono::milliseconds(1800);
 
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("isrguard");  // stdout stays clean for --once output
@@ -40,52 +28,18 @@ probes::RdKafkaSourceConfig source_config(const Config& c) {
   s.properties = c.kafka_properties;
   s.probe_timeout = c.probe_timeout;
   s.min_isr_refresh = c.config_refresh;
+  s.min_isr_max_age = c.min_isr_max_age();
   s.mock_brokers = c.mock_brokers;
   return s;
 }
 
-int run_once(const Config& c, probes::MetadataSource& source) {
-  ProbeLoop loop(source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after);
-  loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
-  auto state = loop.current();
-  if (c.output == OutputFormat::kJson) {
-    std::cout << once_json(*state, c).dump(2) << "\n";
-  } else {
-    std::cout << once_table(*state, c);
-  }
-  if (!state->snapshot) return 2;  // could not probe at all
-  return state->verdict->healthy() && !state->last_error ? 0 : 1;
-}
-
-int serve(const Config& c, probes::MetadataSource& source) {
-  ProbeLoop loop(source, c.policy, c.gate, c.stale_after);
-  HttpServer server(loop, HttpOptions::from_config(c));
-  const int port = server.start();  // throws on bind failure (start-up error)
-  spdlog::info("isrguard {} ({}) listening on {}:{}; probing every {}ms (timeout {}ms), recovery hold {}ms",
-               ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, c.poll_interval.count(),
-               c.probe_timeout.count(), c.gate.recovery_hold.count());
-
-  auto loop_done = std::async(std::launch::async, [&] { loop.run(c.poll_interval); });
-
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int sig = 0;
-  sigwait(&signals, &sig);
-  const auto deadline = SteadyClock::now() + kShutdownBudget;
-  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  server.stop();
-  loop.stop();
-  if (loop_done.wait_until(deadline) != std::future_status::ready) {
-    // A probe is still waiting on Kafka (bounded by --probe-timeout). Nothing is left to flush: leave now
-    // rather than outlive the 2 s shutdown budget.
-    spdlog::warn("probe still in flight at shutdown; exiting without waiting for it");
+int finish(const RunOutcome& outcome) {
+  if (outcome.exit_immediately) {
     spdlog::shutdown();
-    std::_Exit(0);
+    std::cout.flush();
+    std::_Exit(outcome.exit_code);
   }
-  spdlog::info("stopped");
-  return 0;
+  return outcome.exit_code;
 }
 
 }  // namespace
@@ -105,18 +59,13 @@ int main(int argc, char** argv) {
   const Config& config = *parsed.config;
   setup_logging(config.log_level);
 
-  // Block the shutdown signals before any thread starts, so they all inherit the mask and only sigwait sees
-  // them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any thread starts (librdkafka's too), so they all inherit the mask and only sigwait sees them.
+  block_process_signals();
 
   try {
-    probes::RdKafkaSource source(source_config(config));
-    if (config.once) return run_once(config, source);
-    return serve(config, source);
+    auto source = std::make_unique<probes::RdKafkaSource>(source_config(config));
+    if (config.once) return finish(run_once_cli(config, std::move(source), std::cout));
+    return finish(serve(config, std::move(source)));
   } catch (const std::exception& e) {
     spdlog::error("start-up failed: {}", e.what());
     std::cerr << "isrguard: " << e.what() << "\n";

@@ -22,6 +22,7 @@ ProbeLoop::ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig g
   working_.started_at = now;
   working_.loop_heartbeat = now;
   working_.gate = gate_.status();
+  working_.gate.since = now;  // initializing since start (the Gate's default is the clock's epoch: boot)
   working_.gate_since_wall = std::chrono::system_clock::now();
   published_ = std::make_shared<const PublishedState>(working_);
 }

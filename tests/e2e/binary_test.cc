@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -81,6 +82,32 @@ int await_listening_port(const std::string& err_path) {
       std::chrono::seconds(20));
   return port;
 }
+
+// A "broker" on loopback that accepts connections and never answers: the kernel completes handshakes, nobody
+// ever reads, so a probe against it stays in flight for its whole --probe-timeout.
+struct HungBroker {
+  int fd = -1;
+  std::string address;  // 127.0.0.1:<port>
+  HungBroker() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 16) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+      return;
+    }
+    address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  }
+  ~HungBroker() {
+    if (fd >= 0) ::close(fd);
+  }
+  HungBroker(const HungBroker&) = delete;
+  HungBroker& operator=(const HungBroker&) = delete;
+};
 
 Run run(const std::vector<std::string>& args) {
   Run r;
@@ -170,16 +197,9 @@ TEST(Binary, ServesAndStopsCleanlyOnSigterm) {
 // A "broker" that accepts connections and never answers: the probe stays in flight for the whole
 // --probe-timeout. SIGTERM must still end the process within the 2 s shutdown budget.
 TEST(Binary, SigtermWhileAProbeHangsStillExitsPromptly) {
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 16), 0);  // the kernel completes handshakes; nobody ever reads
-  socklen_t len = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  const std::string bootstrap = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const HungBroker hung;
+  ASSERT_GE(hung.fd, 0);
+  const std::string bootstrap = hung.address;
 
   const auto out = temp_path("out"), err = temp_path("err");
   const pid_t pid = spawn({"--bootstrap-servers", bootstrap, "--http-address", "127.0.0.1", "--http-port",
@@ -203,10 +223,45 @@ TEST(Binary, SigtermWhileAProbeHangsStillExitsPromptly) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_NE(slurp(err).find("probe still in flight at shutdown"), std::string::npos) << slurp(err);
   RecordProperty("shutdown_ms", static_cast<int>(took.count()));
-  ::close(listener);
   std::remove(out.c_str());
   std::remove(err.c_str());
 }
+
+// --once waits for one probe; a SIGTERM or SIGINT (Ctrl-C, a CI job's timeout) must end it at once with exit 2
+// ("could not decide"), not after the whole 30 s --probe-timeout.
+void expect_signal_ends_once_promptly(int sig) {
+  const HungBroker hung;
+  ASSERT_GE(hung.fd, 0);
+  const auto out = temp_path("out"), err = temp_path("err");
+  const pid_t pid = spawn({"--bootstrap-servers", hung.address, "--probe-timeout", "30s", "--once"}, out, err);
+  // The probe is under way once the client has connected to the hung broker (it is in the accept queue).
+  ASSERT_TRUE(testing::await(
+      [&] {
+        pollfd p{hung.fd, POLLIN, 0};
+        return ::poll(&p, 1, 0) == 1;
+      },
+      seconds(20)));
+  ASSERT_EQ(kill(pid, sig), 0);
+  int status = 0;
+  // Correctness bound: far below the 30 s probe; the shutdown budget is 1.8 s.
+  const bool ended = testing::await([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds(10));
+  if (!ended) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  EXPECT_TRUE(ended) << "--once still running 10 s after the signal";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2) << slurp(err);
+  EXPECT_NE(slurp(err).find(sig == SIGTERM ? "interrupted by SIGTERM" : "interrupted by SIGINT"),
+            std::string::npos)
+      << slurp(err);
+  EXPECT_EQ(slurp(out), "");  // no verdict printed: there is none
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+}
+
+TEST(Binary, SigtermDuringOnceEndsItPromptlyWithExitTwo) { expect_signal_ends_once_promptly(SIGTERM); }
+TEST(Binary, SigintDuringOnceEndsItPromptlyWithExitTwo) { expect_signal_ends_once_promptly(SIGINT); }
 
 }  // namespace
 }  // namespace isrguard

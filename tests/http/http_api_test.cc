@@ -238,5 +238,53 @@ TEST_F(Fixture, PartitionsBeforeTheFirstProbeAreEmpty) {
   EXPECT_TRUE(j["items"].empty());
 }
 
+TEST_F(Fixture, BeforeTheFirstProbeTimeInStateCountsFromStartNotFromBoot) {
+  // The steady clock's epoch is the machine's boot: a gate "since" left at the epoch reads as its uptime.
+  auto s = get_json("/v1/status", seconds(3));
+  EXPECT_EQ(s["gate"]["state"], "initializing");
+  EXPECT_GE(s["gate"]["seconds_in_state"].get<double>(), 2.0);
+  EXPECT_LE(s["gate"]["seconds_in_state"].get<double>(), 4.0);
+}
+
+double metric_value(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+TEST_F(Fixture, MetricsReadinessIsComputedAtRenderTimeLikeReadyz) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  probe_at(seconds(30), testing::ok(healthy()));
+  EXPECT_EQ(metric_value(get("/metrics", seconds(31)).body, "isrguard_ready"), 1);
+  // No probe since: the gate still says open, but the snapshot is stale at render time (stale_after 60 s).
+  ASSERT_TRUE(loop->current()->gate.ready);
+  EXPECT_EQ(metric_value(get("/metrics", seconds(91)).body, "isrguard_ready"), 0);
+  EXPECT_EQ(get("/readyz", seconds(91)).status, 503);
+}
+
+TEST(ApiOptions, LivenessWindowCoversASlowProbeAndMore) {
+  // An iteration takes up to poll interval + probe timeout; a loop that is merely slow must stay live
+  // (a restart would hide the problem). The documented window: 2 x (interval + timeout) + 10 s.
+  Config c;
+  c.poll_interval = seconds(5);
+  c.probe_timeout = seconds(10);
+  EXPECT_EQ(ApiOptions::from_config(c).live_after, seconds(40));
+}
+
+TEST_F(Fixture, LivezStaysUpThroughOneWholeSlowIterationWithConfiguredWindow) {
+  Config c;
+  c.poll_interval = seconds(5);
+  c.probe_timeout = seconds(10);
+  const Api configured(*loop, policy, ApiOptions::from_config(c));
+  probe_at(seconds(0), testing::fail("timeout", "metadata request timed out"));
+  const auto beat = loop->current()->loop_heartbeat;
+  auto livez_after = [&](seconds silence) {
+    return configured.handle(HttpRequest{"GET", "/livez", {}}, beat + silence, wall0).status;
+  };
+  EXPECT_EQ(livez_after(seconds(15)), 200);  // one poll interval + one whole probe timeout
+  EXPECT_EQ(livez_after(seconds(40)), 200);
+  EXPECT_EQ(livez_after(seconds(41)), 503);
+}
+
 }  // namespace
 }  // namespace isrguard::service

@@ -57,6 +57,32 @@ TEST(ProbeLoop, NotReadyBeforeFirstProbe) {
   EXPECT_FALSE(readiness_at(*st, t0, seconds(60), loop.policy()).ready);
 }
 
+TEST(ProbeLoop, BeforeTheFirstProbeTheGateHasBeenInitializingSinceConstruction) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  const auto before = SteadyClock::now();
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(30)}, seconds(60));
+  const auto after = SteadyClock::now();
+  const auto since = loop.current()->gate.since;  // not the steady clock's epoch (the machine's boot)
+  EXPECT_GE(since, before);
+  EXPECT_LE(since, after);
+}
+
+TEST(ProbeLoop, NeverReadyWithoutASuccessfulProbeEvenWhenProbeFailuresDoNotGate) {
+  // A user who drops probe_failed from --gate-on (and snapshot_stale cannot fire without a success) leaves
+  // the gate no reason to close; readiness still needs one successful probe.
+  ScriptedSource src;
+  src.push(fail("transport"));
+  Policy p = expect123();
+  p.gating_reasons.erase(std::string(reason::kProbeFailed));
+  ProbeLoop loop(src, p, GateConfig{seconds(0)}, seconds(20));
+  loop.run_once(t0, w0);
+  loop.run_once(t0 + seconds(5), w0 + seconds(5));
+  auto st = loop.current();
+  ASSERT_TRUE(st->gate.ready);  // the gate alone would open: nothing gating
+  EXPECT_FALSE(readiness_at(*st, t0 + seconds(5), seconds(20), loop.policy()).ready);
+}
+
 TEST(ProbeLoop, HealthyThenHoldThenReady) {
   ScriptedSource src;
   src.push(ok(healthy()));

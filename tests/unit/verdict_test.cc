@@ -217,6 +217,27 @@ TEST(Verdict, ExcludedTopicsAreIgnored) {
   EXPECT_EQ(judge(s, only).gating_codes(), std::vector<std::string>{"offline_partitions"});
 }
 
+TEST(Verdict, TopicFiltersMatchTheWholeNameNotASubstring) {
+  auto s = SnapshotBuilder()
+               .brokers({1, 2, 3})
+               .topic(TopicBuilder("myscratch").min_isr(2).p(-1, {1, 2, 3}, {}))
+               .topic(TopicBuilder("scratch").min_isr(2).p(1, {1, 2, 3}, {1, 2, 3}))
+               .build();
+  Policy p = policy();
+  p.topic_exclude = "scratch";  // excludes "scratch" only: "myscratch" is still judged
+  p.compile();
+  Verdict v = judge(s, p);
+  EXPECT_EQ(v.counts.excluded_topics, 1);
+  EXPECT_EQ(v.gating_codes(), std::vector<std::string>{"offline_partitions"});
+
+  Policy only = policy();
+  only.topic_include = "scratch";  // selects "scratch" only
+  only.compile();
+  Verdict w = judge(s, only);
+  EXPECT_EQ(w.counts.excluded_topics, 1);
+  EXPECT_TRUE(w.healthy()) << w;
+}
+
 TEST(Verdict, PartitionAndTopicErrorsAreMetadataErrors) {
   auto s = SnapshotBuilder()
                .brokers({1, 2, 3})

@@ -1,0 +1,210 @@
+#include "service/lifecycle.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "service/http_server.h"
+#include "service/probe_loop.h"
+#include "service/status_json.h"
+
+#ifndef ISRGUARD_VERSION
+#define ISRGUARD_VERSION "dev"
+#endif
+#ifndef ISRGUARD_COMMIT
+#define ISRGUARD_COMMIT "unknown"
+#endif
+
+namespace isrguard::service {
+namespace {
+
+sigset_t process_signals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGUSR1);
+  return s;
+}
+
+std::string describe(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+// Runs `work` on its own thread. The thread that constructs the Worker can wait for the work to end or for
+// a shutdown signal, whichever comes first; or wait for the work alone up to a deadline. State is shared
+// with the thread, so a Worker whose work is stuck can be abandoned (detach()) without joining it.
+class Worker {
+ public:
+  explicit Worker(std::function<void()> work) : shared_(std::make_shared<Shared>()) {
+    shared_->waiter = pthread_self();
+    thread_ = std::thread([s = shared_, work = std::move(work)] {
+      std::exception_ptr error;
+      try {
+        work();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(s->mu);
+      s->done = true;
+      s->error = error;
+      s->cv.notify_all();
+      if (!s->abandoned) pthread_kill(s->waiter, SIGUSR1);  // wake a sigwait in wait_for_end_or_signal
+    });
+  }
+  ~Worker() {
+    if (thread_.joinable()) thread_.join();
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Calling thread only. Returns 0 when the work ended (see error()), else the signal (SIGTERM/SIGINT).
+  int wait_for_end_or_signal() {
+    const sigset_t signals = process_signals();
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig != SIGUSR1) return sig;
+      if (ended()) return 0;  // else a SIGUSR1 from elsewhere, or left over from an earlier Worker
+    }
+  }
+  bool ended_by(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(shared_->mu);
+    return shared_->cv.wait_until(lock, deadline, [&] { return shared_->done; });
+  }
+  bool ended() { return ended_by(std::chrono::steady_clock::time_point::min()); }
+  std::exception_ptr error() {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    return shared_->error;
+  }
+  // Gives up on the work: it keeps running until it ends or the process does.
+  void abandon() {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->abandoned = true;
+    thread_.detach();
+  }
+
+ private:
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;          // guarded by mu
+    bool abandoned = false;     // guarded by mu: the waiter may be gone, do not signal it
+    std::exception_ptr error;   // guarded by mu
+    pthread_t waiter{};
+  };
+  std::shared_ptr<Shared> shared_;
+  std::thread thread_;
+};
+
+const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal"; }
+
+// Destroys `source` on a worker thread and waits for it until `deadline`. False when it is still closing
+// (it is then leaked to that thread).
+bool destroy_by(std::unique_ptr<probes::MetadataSource> source, std::chrono::steady_clock::time_point deadline) {
+  Worker closing([s = source.release()] { delete s; });
+  if (closing.ended_by(deadline)) return true;
+  closing.abandon();
+  return false;
+}
+
+}  // namespace
+
+void block_process_signals() {
+  const sigset_t signals = process_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+std::ostream& operator<<(std::ostream& os, const RunOutcome& o) {
+  return os << "RunOutcome{exit_code=" << o.exit_code << " exit_immediately=" << o.exit_immediately << '}';
+}
+
+RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source,
+                 std::chrono::milliseconds budget) {
+  block_process_signals();
+  auto loop = std::make_unique<ProbeLoop>(*source, c.policy, c.gate, c.stale_after);
+  auto server = std::make_unique<HttpServer>(*loop, HttpOptions::from_config(c));
+  const int port = server->start();
+  spdlog::info("isrguard {} ({}) listening on {}:{}; probing every {}ms (timeout {}ms), recovery hold {}ms",
+               ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, c.poll_interval.count(),
+               c.probe_timeout.count(), c.gate.recovery_hold.count());
+
+  auto probing = std::make_unique<Worker>([&loop = *loop, interval = c.poll_interval] { loop.run(interval); });
+  const int sig = probing->wait_for_end_or_signal();
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  RunOutcome outcome;
+  if (sig == 0) {
+    // run() returns only after stop(), which nobody has called: the loop died by an exception.
+    spdlog::critical("probe loop died: {}; exiting so that the pod is restarted", describe(probing->error()));
+    outcome.exit_code = kExitLoopDied;
+  } else {
+    spdlog::info("received {}, shutting down", signal_name(sig));
+  }
+  server->stop();
+  loop->stop();
+  if (!probing->ended_by(deadline)) {
+    // A probe is still waiting on Kafka (bounded by --probe-timeout). Nothing is left to flush: leave now
+    // rather than outlive the shutdown budget. The loop and the source stay valid for that probe.
+    spdlog::warn("probe still in flight at shutdown; exiting without waiting for it");
+    probing->abandon();
+    (void)probing.release();
+    (void)loop.release();
+    (void)source.release();
+    return {outcome.exit_code, true};
+  }
+  probing.reset();
+  server.reset();
+  loop.reset();
+  if (!destroy_by(std::move(source), deadline)) {
+    spdlog::warn("Kafka client still closing at the end of the shutdown budget; exiting without waiting");
+    return {outcome.exit_code, true};
+  }
+  spdlog::info("stopped");
+  return outcome;
+}
+
+RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource> source, std::ostream& out) {
+  block_process_signals();
+  auto loop = std::make_unique<ProbeLoop>(*source, c.policy, GateConfig{std::chrono::milliseconds(0)},
+                                          c.stale_after);
+  auto probing = std::make_unique<Worker>(
+      [&loop = *loop] { loop.run_once(SteadyClock::now(), std::chrono::system_clock::now()); });
+  const int sig = probing->wait_for_end_or_signal();
+  if (sig != 0) {
+    // Nothing was decided; the probe may hold the client for up to --probe-timeout: do not wait for it.
+    spdlog::warn("interrupted by {} before the probe finished", signal_name(sig));
+    probing->abandon();
+    (void)probing.release();
+    (void)loop.release();
+    (void)source.release();
+    return {2, true};
+  }
+  if (auto error = probing->error()) {
+    spdlog::error("probe failed with an exception: {}", describe(error));
+    return {2, false};
+  }
+  const auto state = loop->current();
+  if (c.output == OutputFormat::kJson)
+    out << once_json(*state, c).dump(2) << "\n";
+  else
+    out << once_table(*state, c);
+  out.flush();
+  if (!state->snapshot) return {2, false};  // could not probe at all
+  return {state->verdict->healthy() && !state->last_error ? 0 : 1, false};
+}
+
+}  // namespace isrguard::service
