@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "probes/rdkafka_source.h"
@@ -47,6 +49,26 @@ std::string fmt_ms(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
+std::string format_id_ranges(const IdRanges& ranges) {
+  std::string s;
+  for (const auto& [lo, hi] : ranges)
+    s += (s.empty() ? "" : ",") +
+         (lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi));
+  return s;
+}
+
+// Sorted unique ids -> ranges of consecutive ids.
+IdRanges ranges_of(const std::vector<BrokerId>& ids) {
+  IdRanges out;
+  for (BrokerId id : ids) {
+    if (!out.empty() && std::int64_t{out.back().second} + 1 == id)
+      out.back().second = id;
+    else
+      out.emplace_back(id, id);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
@@ -72,8 +94,9 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
   return std::chrono::milliseconds(*n * factor);
 }
 
-std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text) {
-  std::vector<BrokerId> out;
+std::optional<IdRanges> parse_id_ranges(const std::string& text) {
+  if (trim(text).empty() || text.back() == ',' || trim(text).back() == ',') return std::nullopt;
+  IdRanges ranges;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
@@ -82,12 +105,32 @@ std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text) {
     auto dash = item.find('-', 1);
     auto lo = parse_int(trim(item.substr(0, dash)));
     auto hi = dash == std::string::npos ? lo : parse_int(trim(item.substr(dash + 1)));
-    if (!lo || !hi || *lo < 0 || *hi < *lo || *hi > 2'147'483'647 || *hi - *lo > 100'000) return std::nullopt;
-    for (auto id = *lo; id <= *hi; ++id) out.push_back(static_cast<BrokerId>(id));
+    if (!lo || !hi || *lo < 0 || *hi < *lo || *hi > 2'147'483'647) return std::nullopt;
+    ranges.emplace_back(static_cast<BrokerId>(*lo), static_cast<BrokerId>(*hi));
   }
-  if (out.empty()) return std::nullopt;
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  std::sort(ranges.begin(), ranges.end());
+  IdRanges merged;
+  for (const auto& r : ranges) {
+    if (!merged.empty() && std::int64_t{r.first} <= std::int64_t{merged.back().second} + 1)
+      merged.back().second = std::max(merged.back().second, r.second);
+    else
+      merged.push_back(r);
+  }
+  return merged;
+}
+
+std::uint64_t id_count(const IdRanges& ranges) {
+  std::uint64_t n = 0;
+  for (const auto& [lo, hi] : ranges) n += static_cast<std::uint64_t>(std::int64_t{hi} - lo + 1);
+  return n;
+}
+
+std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text) {
+  const auto ranges = parse_id_ranges(text);
+  if (!ranges || id_count(*ranges) > kMaxExpectedBrokers) return std::nullopt;
+  std::vector<BrokerId> out;
+  for (const auto& [lo, hi] : *ranges)
+    for (std::int64_t id = lo; id <= hi; ++id) out.push_back(static_cast<BrokerId>(id));
   return out;
 }
 
@@ -172,11 +215,6 @@ std::map<std::string, std::string> translate_java_properties(const std::map<std:
 
 std::vector<std::pair<std::string, std::string>> Config::describe() const {
   std::vector<std::pair<std::string, std::string>> d;
-  auto ids = [](const std::vector<BrokerId>& v) {
-    std::string s;
-    for (auto id : v) s += (s.empty() ? "" : ",") + std::to_string(id);
-    return s;
-  };
   d.emplace_back("bootstrap_servers", bootstrap_servers);
   d.emplace_back("mock_brokers", std::to_string(mock_brokers));
   d.emplace_back("poll_interval", fmt_ms(poll_interval));
@@ -184,15 +222,11 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("config_refresh_interval", fmt_ms(config_refresh));
   d.emplace_back("stale_after", fmt_ms(stale_after));
   d.emplace_back("recovery_hold", fmt_ms(gate.recovery_hold));
-  d.emplace_back("expected_brokers", ids(policy.expected_brokers));
+  d.emplace_back("min_isr_max_age", fmt_ms(min_isr_max_age()));
+  d.emplace_back("expected_brokers", format_id_ranges(ranges_of(policy.expected_brokers)));
   for (const auto& f : policy.fleets) {
     std::string rule;
-    if (!f.id_ranges.empty()) {
-      rule = "ids:";
-      for (std::size_t i = 0; i < f.id_ranges.size(); ++i)
-        rule += (i ? "," : "") + std::to_string(f.id_ranges[i].first) + "-" +
-                std::to_string(f.id_ranges[i].second);
-    }
+    if (!f.id_ranges.empty()) rule = "ids:" + format_id_ranges(f.id_ranges);
     if (!f.host_regex.empty()) rule += (rule.empty() ? "" : " ") + ("host:" + f.host_regex);
     d.emplace_back("fleet." + f.name, rule);
   }
@@ -224,6 +258,7 @@ struct RawFlags {
   std::vector<std::string> kafka_config, fleets, gate_on;
   bool gate_at_min = false, version = false;
   int list_cap = 128, metrics_cap = 200;
+  std::set<std::string> given;  // flags set on the command line or by their environment variable
 };
 
 using Errors = std::vector<std::string>;
@@ -237,7 +272,8 @@ void add_kafka_flags(CLI::App& app, Config& c, RawFlags& r) {
       "ISRGUARD_BOOTSTRAP_SERVERS");
   env(app.add_option(
           "--kafka-properties", r.properties_file,
-          "Kafka client .properties file (security.protocol, ssl.*, sasl.*); librdkafka property names"),
+          "Kafka client .properties file (security.protocol, ssl.*, sasl.*); librdkafka property names; "
+          "a regular file of at most 1 MiB"),
       "ISRGUARD_KAFKA_PROPERTIES");
   env(app.add_option("--kafka-config", r.kafka_config,
                      "Extra librdkafka client property key=value (repeatable; overrides the file; "
@@ -259,12 +295,13 @@ void add_probe_flags(CLI::App& app, RawFlags& r) {
           ->capture_default_str(),
       "ISRGUARD_PROBE_TIMEOUT");
   env(app.add_option("--config-refresh-interval", r.refresh,
-                     "How often topic min.insync.replicas is re-read (new topics are read at once)")
+                     "How often topic min.insync.replicas is re-read (new topics are read at once); a value "
+                     "read before is kept through failed re-reads for 3 intervals")
           ->capture_default_str(),
       "ISRGUARD_CONFIG_REFRESH_INTERVAL");
   env(app.add_option("--stale-after", r.stale,
                      "Not ready when the last good snapshot is older than this (must exceed poll interval + "
-                     "probe timeout)")
+                     "probe timeout; not used by --once)")
           ->capture_default_str(),
       "ISRGUARD_STALE_AFTER");
   env(app.add_option("--recovery-hold", r.hold,
@@ -275,12 +312,12 @@ void add_probe_flags(CLI::App& app, RawFlags& r) {
 
 void add_judgement_flags(CLI::App& app, Config& c, RawFlags& r) {
   env(app.add_option("--expected-brokers", r.expected,
-                     "Broker ids that must be present, e.g. 1-3,101-103 (missing ones close the gate)"),
+                     "Broker ids that must be present, e.g. 1-3,101-103 (missing ones close the gate); at most " +
+                         std::to_string(kMaxExpectedBrokers) + " ids"),
       "ISRGUARD_EXPECTED_BROKERS");
   env(app.add_option("--fleet", r.fleets,
                      "Label brokers: NAME=ids:1-30 or NAME=host:REGEX (full match); repeatable, first match "
-                     "wins; unmatched brokers are 'default'. In the environment, space-separated")
-          ->delimiter(' '),
+                     "wins; unmatched brokers are 'default'. Several in one value: space-separated"),
       "ISRGUARD_FLEET");
   env(app.add_option("--topic-include", c.policy.topic_include,
                      "Only judge topics matching this regex (full match)"),
@@ -290,8 +327,7 @@ void add_judgement_flags(CLI::App& app, Config& c, RawFlags& r) {
       "ISRGUARD_TOPIC_EXCLUDE");
   env(app.add_option("--gate-on", r.gate_on,
                      "Comma-separated reason codes that close the gate (replaces the default: all but "
-                     "at_min_isr_partitions, min_isr_risk_topics, min_isr_unknown_topics)")
-          ->delimiter(','),
+                     "at_min_isr_partitions, min_isr_risk_topics, min_isr_unknown_topics); never empty"),
       "ISRGUARD_GATE_ON");
   env(app.add_flag("--gate-on-at-min-isr", r.gate_at_min, "Also close the gate on partitions at min ISR"),
       "ISRGUARD_GATE_ON_AT_MIN_ISR");
@@ -351,7 +387,8 @@ void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
     errors.push_back("--poll-interval must be at least 100ms");
   if (c.probe_timeout < std::chrono::milliseconds(100))
     errors.push_back("--probe-timeout must be at least 100ms");
-  if (c.stale_after <= c.poll_interval + c.probe_timeout)
+  // Staleness means nothing for the single probe of --once.
+  if (!c.once && c.stale_after <= c.poll_interval + c.probe_timeout)
     errors.push_back("--stale-after (" + fmt_ms(c.stale_after) +
                      ") must exceed --poll-interval + --probe-timeout (" +
                      fmt_ms(c.poll_interval + c.probe_timeout) + ")");
@@ -359,34 +396,85 @@ void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
     errors.push_back("--http-timeout must be at least 100ms");
 }
 
+// The file's text, or nullopt with an error appended: it must be a regular file (symlinks followed, as
+// Kubernetes mounts secrets) of at most kMaxPropertiesFileBytes; /dev/zero, a FIFO or a directory is refused.
+std::optional<std::string> read_properties_file(const std::string& path, Errors& errors) {
+  namespace fs = std::filesystem;
+  const std::string flag = "--kafka-properties: '" + path + "'";
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) {
+    errors.push_back("--kafka-properties: cannot read '" + path + "'");
+    return std::nullopt;
+  }
+  if (!fs::is_regular_file(st)) {
+    errors.push_back(flag + " is not a regular file");
+    return std::nullopt;
+  }
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > kMaxPropertiesFileBytes) {
+    errors.push_back(flag + " is larger than 1 MiB (" + std::to_string(size) + " bytes)");
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string text(kMaxPropertiesFileBytes + 1, '\0');  // bounded even if the file grows meanwhile
+  if (!in || (!in.read(text.data(), static_cast<std::streamsize>(text.size())) && !in.eof())) {
+    errors.push_back("--kafka-properties: cannot read '" + path + "'");
+    return std::nullopt;
+  }
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxPropertiesFileBytes) {
+    errors.push_back(flag + " is larger than 1 MiB");
+    return std::nullopt;
+  }
+  return text;
+}
+
+// "a,b,c" with every item non-blank; the trimmed items, or nullopt.
+std::optional<std::vector<std::string>> split_list(const std::string& text) {
+  if (trim(text).empty() || trim(text).back() == ',') return std::nullopt;
+  std::vector<std::string> items;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (trim(item).empty()) return std::nullopt;
+    items.push_back(trim(item));
+  }
+  return items;
+}
+
 // Kafka client properties: file first, then --kafka-config overrides; bootstrap servers from either.
 void apply_kafka(const RawFlags& r, Config& c, Errors& errors) {
-  if (!r.properties_file.empty()) {
-    std::ifstream in(r.properties_file);
-    if (!in) {
-      errors.push_back("--kafka-properties: cannot read '" + r.properties_file + "'");
-    } else {
-      std::stringstream ss;
-      ss << in.rdbuf();
+  if (r.given.count("--kafka-properties") && trim(r.properties_file).empty())
+    errors.push_back("--kafka-properties: empty path");
+  else if (!r.properties_file.empty()) {
+    if (auto text = read_properties_file(r.properties_file, errors)) {
       std::vector<std::string> perr;
-      c.kafka_properties = translate_java_properties(parse_properties(ss.str(), perr), perr);
+      c.kafka_properties = translate_java_properties(parse_properties(*text, perr), perr);
       for (auto& e : perr) errors.push_back("--kafka-properties " + r.properties_file + ": " + e);
     }
   }
   for (const auto& kv : r.kafka_config) {
     const auto eq = kv.find('=');
-    if (eq == std::string::npos || trim(kv.substr(0, eq)).empty()) {
+    if (trim(kv).empty()) {
+      errors.push_back("--kafka-config: empty item (expected key=value)");
+    } else if (eq == std::string::npos || trim(kv.substr(0, eq)).empty()) {
       errors.push_back("--kafka-config: '" +
                        (probes::is_secret_property(kv) ? std::string("<redacted>") : kv) +
                        "' is not key=value");
-      continue;
+    } else {
+      c.kafka_properties[trim(kv.substr(0, eq))] = trim(kv.substr(eq + 1));
     }
-    c.kafka_properties[trim(kv.substr(0, eq))] = trim(kv.substr(eq + 1));
   }
+  if (r.given.count("--bootstrap-servers") && trim(c.bootstrap_servers).empty())
+    errors.push_back("--bootstrap-servers: blank");
   if (c.bootstrap_servers.empty()) {
     if (auto it = c.kafka_properties.find("bootstrap.servers"); it != c.kafka_properties.end())
       c.bootstrap_servers = it->second;
   }
+  if (!trim(c.bootstrap_servers).empty() && !split_list(c.bootstrap_servers))
+    errors.push_back("--bootstrap-servers: '" + c.bootstrap_servers + "' has an empty item (host:port,host:port)");
+  c.bootstrap_servers = trim(c.bootstrap_servers);
   if (c.mock_brokers < 0 || c.mock_brokers > 16) errors.push_back("--mock-brokers must be between 0 and 16");
   if (c.bootstrap_servers.empty() && c.mock_brokers == 0)
     errors.push_back(
@@ -395,11 +483,16 @@ void apply_kafka(const RawFlags& r, Config& c, Errors& errors) {
 }
 
 void apply_expected_brokers(const RawFlags& r, Config& c, Errors& errors) {
-  if (r.expected.empty()) return;
-  if (auto ids = parse_id_list(r.expected))
-    c.policy.expected_brokers = *ids;
-  else
+  if (!r.given.count("--expected-brokers") && r.expected.empty()) return;
+  const auto ranges = parse_id_ranges(r.expected);
+  if (!ranges) {
     errors.push_back("--expected-brokers: '" + r.expected + "' is not a list of ids/ranges like 1-3,101");
+  } else if (id_count(*ranges) > kMaxExpectedBrokers) {
+    errors.push_back("--expected-brokers: at most " + std::to_string(kMaxExpectedBrokers) + " broker ids (got " +
+                     std::to_string(id_count(*ranges)) + ")");
+  } else {
+    c.policy.expected_brokers = *parse_id_list(r.expected);
+  }
 }
 
 // NAME=ids:LIST or NAME=host:REGEX -> FleetRule; nullopt when malformed.
@@ -411,39 +504,47 @@ std::optional<FleetRule> parse_fleet(const std::string& spec) {
   const std::string rule = spec.substr(eq + 1);
   if (f.name.empty() || !std::regex_match(f.name, std::regex("[A-Za-z0-9_.-]+"))) return std::nullopt;
   if (rule.rfind("ids:", 0) == 0) {
-    auto ids = parse_id_list(rule.substr(4));
-    if (!ids) return std::nullopt;
-    // Collapse the id list back into ranges.
-    for (BrokerId id : *ids) {
-      if (!f.id_ranges.empty() && f.id_ranges.back().second + 1 == id)
-        f.id_ranges.back().second = id;
-      else
-        f.id_ranges.emplace_back(id, id);
-    }
+    auto ranges = parse_id_ranges(rule.substr(4));  // ranges, never expanded: any size is cheap
+    if (!ranges) return std::nullopt;
+    f.id_ranges = std::move(*ranges);
     return f;
   }
-  if (rule.rfind("host:", 0) == 0 && rule.size() > 5) {
+  // A regex with blanks at either end never matches a host name: a quoting mistake.
+  if (rule.rfind("host:", 0) == 0 && rule.size() > 5 && trim(rule.substr(5)) == rule.substr(5)) {
     f.host_regex = rule.substr(5);
     return f;
   }
   return std::nullopt;
 }
 
+// Each value holds one or more rules separated by blanks (the environment variable holds them all).
 void apply_fleets(const RawFlags& r, Config& c, Errors& errors) {
-  for (const auto& spec : r.fleets) {
-    if (auto f = parse_fleet(spec))
-      c.policy.fleets.push_back(std::move(*f));
-    else
-      errors.push_back("--fleet: '" + spec + "' must be NAME=ids:LIST or NAME=host:REGEX");
+  for (const auto& value : r.fleets) {
+    if (trim(value).empty()) errors.push_back("--fleet: blank");
+    std::stringstream ss(value);
+    std::string spec;
+    while (ss >> spec) {
+      if (auto f = parse_fleet(spec))
+        c.policy.fleets.push_back(std::move(*f));
+      else
+        errors.push_back("--fleet: '" + spec + "' must be NAME=ids:LIST or NAME=host:REGEX");
+    }
   }
 }
 
+// --gate-on replaces the default set. A blank value or an empty item is an error, never "gate on nothing":
+// an empty set would never close the gate.
 void apply_gating(const RawFlags& r, Config& c, Errors& errors) {
-  if (!r.gate_on.empty()) {
+  if (r.given.count("--gate-on")) {
     c.policy.gating_reasons.clear();
-    for (auto code : r.gate_on) {
-      code = trim(code);
-      if (code.empty()) continue;
+    bool blank_item = r.gate_on.empty();
+    std::vector<std::string> codes;
+    for (const auto& value : r.gate_on) {  // repeatable, each comma-separated
+      auto items = split_list(value);
+      if (!items) blank_item = true;
+      else codes.insert(codes.end(), items->begin(), items->end());
+    }
+    for (const auto& code : codes) {
       if (!reason::is_known(code)) {
         std::string known;
         for (auto k : reason::kAll) known += (known.empty() ? "" : ", ") + std::string(k);
@@ -452,6 +553,8 @@ void apply_gating(const RawFlags& r, Config& c, Errors& errors) {
         c.policy.gating_reasons.insert(code);
       }
     }
+    if (blank_item)
+      errors.push_back("--gate-on: empty reason code in the list (an empty set would never close the gate)");
   }
   if (r.gate_at_min) c.policy.gating_reasons.insert(std::string(reason::kAtMinIsrPartitions));
 }
@@ -469,6 +572,7 @@ void apply_limits(const RawFlags& r, Config& c, Errors& errors) {
 }
 
 void apply_http(const RawFlags&, Config& c, Errors& errors) {
+  if (trim(c.http_address).empty()) errors.push_back("--http-address: blank");
   if (c.http_port < 0 || c.http_port > 65535) errors.push_back("--http-port must be between 0 and 65535");
   if (c.http_threads < 1 || c.http_threads > 256)
     errors.push_back("--http-threads must be between 1 and 256");
@@ -485,6 +589,20 @@ void apply_modes(const RawFlags& r, Config& c, Errors& errors) {
                                                   "error", "critical", "off"};
   if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end())
     errors.push_back("--log-level must be one of trace, debug, info, warn, error, critical, off");
+}
+
+// Topic names never contain blanks ([a-zA-Z0-9._-]): a blank regex, or blanks at either end, match nothing
+// and would leave every topic unjudged (include) or be a quoting mistake (exclude).
+void check_topic_filters(const RawFlags& r, const Config& c, Errors& errors) {
+  auto check = [&](const char* flag, const std::string& re) {
+    if (!r.given.count(flag) && re.empty()) return;
+    if (trim(re).empty())
+      errors.push_back(std::string(flag) + ": blank regex");
+    else if (trim(re) != re)
+      errors.push_back(std::string(flag) + ": regex '" + re + "' has blanks at either end");
+  };
+  check("--topic-include", c.policy.topic_include);
+  check("--topic-exclude", c.policy.topic_exclude);
 }
 
 // Compiles the policy's regexes; on failure says which flag holds the bad one.
@@ -504,6 +622,23 @@ void compile_policy(Config& c, Errors& errors) {
     check("--topic-exclude", c.policy.topic_exclude);
     for (const auto& f : c.policy.fleets) check("--fleet " + f.name, f.host_regex);
   }
+}
+
+// Arguments CLI11 could not place: name unknown flags, never show values (a mistyped `--sasl-password x`
+// must not print the password).
+Errors unexpected_arguments(const std::vector<std::string>& remaining) {
+  Errors errors;
+  std::size_t values = 0;
+  for (const auto& arg : remaining) {
+    if (arg.size() > 1 && arg[0] == '-')
+      errors.push_back("unknown flag " + arg.substr(0, arg.find('=')) + " (see --help)");
+    else
+      ++values;
+  }
+  if (values > 0)
+    errors.push_back(std::to_string(values) + " unexpected argument value" + (values == 1 ? "" : "s") +
+                     " (not shown: it may be a secret)");
+  return errors;
 }
 
 }  // namespace
@@ -534,11 +669,17 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
     out.exit_now = true;
     out.output = app.help();
     return out;
+  } catch (const CLI::ExtrasError&) {
+    out.errors = unexpected_arguments(app.remaining());
+    out.exit_code = 2;
+    return out;
   } catch (const CLI::ParseError& e) {
-    out.errors.push_back(e.what());
+    out.errors.push_back(e.what());  // about a known flag (e.g. a non-number for --http-port): no secrets
     out.exit_code = 2;
     return out;
   }
+  for (const CLI::Option* o : app.get_options())
+    if (o->count() > 0) r.given.insert(o->get_name());
   if (r.version) {
     out.exit_now = true;
     out.output = std::string("isrguard ") + ISRGUARD_VERSION + " (" + ISRGUARD_COMMIT + ")\n";
@@ -551,6 +692,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   apply_expected_brokers(r, c, errors);
   apply_fleets(r, c, errors);
   apply_gating(r, c, errors);
+  check_topic_filters(r, c, errors);
   apply_limits(r, c, errors);
   apply_http(r, c, errors);
   apply_modes(r, c, errors);

@@ -69,7 +69,20 @@ ParseOutcome parse_config(int argc, const char* const* argv);
 
 // "250ms", "5s", "2m", "1h" -> milliseconds; nullopt when malformed or negative.
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
-// "1-3,7,10-12" -> {1,2,3,7,10,11,12}; nullopt when malformed.
+// At most this many --expected-brokers ids. Each expected broker is tracked, listed in /v1/status and
+// exported as per-broker series even while missing, so the count bounds memory and output size. Real clusters
+// have hundreds of brokers at most.
+inline constexpr std::size_t kMaxExpectedBrokers = 2000;
+// A .properties file larger than this is refused (client configs are a few KiB).
+inline constexpr std::uintmax_t kMaxPropertiesFileBytes = 1024 * 1024;
+
+using IdRanges = std::vector<std::pair<BrokerId, BrokerId>>;  // inclusive, sorted, non-overlapping
+// "1-3,7,10-12" -> {{1,3},{7,7},{10,12}} (overlapping or adjacent ranges merged); nullopt when malformed:
+// blank text, an empty item (including a trailing comma), a negative id, lo > hi.
+std::optional<IdRanges> parse_id_ranges(const std::string& text);
+// Number of ids the ranges cover.
+std::uint64_t id_count(const IdRanges& ranges);
+// "1-3,7,10-12" -> {1,2,3,7,10,11,12}; nullopt when malformed or more than kMaxExpectedBrokers ids.
 std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text);
 // Java-client property names -> librdkafka ones, so a standard Kafka client .properties file works:
 // sasl.jaas.config (PlainLoginModule / ScramLoginModule username="" password="") -> sasl.username/password;

@@ -156,6 +156,76 @@ TEST(Binary, InvalidConfigurationReportsEveryErrorAndExitsTwo) {
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
+// The reproduction: a blank gating set used to print HEALTHY and exit 0 with a broker missing.
+TEST(Binary, BlankGateOnIsAConfigurationErrorNotAnOpenGate) {
+  auto r = run({"--mock-brokers", "3", "--expected-brokers", "1-4", "--gate-on", " ", "--once"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_EQ(r.out.find("HEALTHY"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("--gate-on: "), std::string::npos) << r.err;
+}
+
+TEST(Binary, LongConfigRefreshIntervalStartsAndProbes) {
+  auto r = run({"--mock-brokers", "3", "--config-refresh-interval", "20m", "--once"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST(Binary, OnceAcceptsALongProbeTimeoutWithoutStaleAfter) {
+  auto r = run({"--mock-brokers", "3", "--probe-timeout", "90s", "--once"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST(Binary, UnknownFlagValuesAreNeverEchoed) {
+  auto r = run({"--mock-brokers", "3", "--sasl-password", "hunter2", "--once"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("hunter2"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("--sasl-password"), std::string::npos) << r.err;
+}
+
+TEST(Binary, UnboundedOrNonRegularPropertiesFilesAreRefused) {
+  for (const char* path : {"/dev/zero", "/tmp"}) {
+    auto r = run({"--mock-brokers", "3", "--kafka-properties", path, "--once"});
+    EXPECT_EQ(r.exit_code, 2) << path << r.err;
+    EXPECT_NE(r.err.find("is not a regular file"), std::string::npos) << r.err;
+  }
+}
+
+TEST(Binary, HugeExpectedBrokerRangesAreRefused) {
+  auto r = run({"--mock-brokers", "3", "--expected-brokers", "1-100000", "--once"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--expected-brokers: at most 2000 broker ids"), std::string::npos) << r.err;
+}
+
+// At the cap every expected broker is missing and listed: /v1/status and /metrics stay bounded (the
+// documented bounds are in docs/configuration.md).
+TEST(Binary, StatusAndMetricsStayBoundedAtTheExpectedBrokerCap) {
+  const auto out = temp_path("out"), err = temp_path("err");
+  const pid_t pid = spawn({"--mock-brokers", "3", "--expected-brokers", "1-2000", "--http-address", "127.0.0.1",
+                           "--http-port", "0", "--poll-interval", "200ms"},
+                          out, err);
+  const int port = await_listening_port(err);
+  ASSERT_GT(port, 0) << slurp(err);
+  httplib::Client client("127.0.0.1", port);
+  ASSERT_TRUE(testing::await(
+      [&] {
+        auto r = client.Get("/v1/status");
+        return r && r->status == 200 && r->body.find("\"brokers_missing\"") != std::string::npos;
+      },
+      seconds(20)));
+  auto status = client.Get("/v1/status");
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(status && metrics);
+  RecordProperty("status_bytes", static_cast<int>(status->body.size()));
+  RecordProperty("metrics_bytes", static_cast<int>(metrics->body.size()));
+  EXPECT_LT(status->body.size(), 1u << 20) << "status " << status->body.size() << " bytes";
+  EXPECT_LT(metrics->body.size(), 2u << 20) << "metrics " << metrics->body.size() << " bytes";
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int st = 0;
+  EXPECT_TRUE(testing::await([&] { return waitpid(pid, &st, WNOHANG) == pid; }, seconds(10)));
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+}
+
 TEST(Binary, HelpDocumentsEveryFlagWithItsEnvironmentVariable) {
   auto r = run({"--help"});
   EXPECT_EQ(r.exit_code, 0);
