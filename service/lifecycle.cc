@@ -102,9 +102,9 @@ class Worker {
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;
-    bool done = false;          // guarded by mu
-    bool abandoned = false;     // guarded by mu: the waiter may be gone, do not signal it
-    std::exception_ptr error;   // guarded by mu
+    bool done = false;         // guarded by mu
+    bool abandoned = false;    // guarded by mu: the waiter may be gone, do not signal it
+    std::exception_ptr error;  // guarded by mu
     pthread_t waiter{};
   };
   std::shared_ptr<Shared> shared_;
@@ -115,7 +115,8 @@ const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SI
 
 // Destroys `source` on a worker thread and waits for it until `deadline`. False when it is still closing
 // (it is then leaked to that thread).
-bool destroy_by(std::unique_ptr<probes::MetadataSource> source, std::chrono::steady_clock::time_point deadline) {
+bool destroy_by(std::unique_ptr<probes::MetadataSource> source,
+                std::chrono::steady_clock::time_point deadline) {
   Worker closing([s = source.release()] { delete s; });
   if (closing.ended_by(deadline)) return true;
   closing.abandon();
@@ -143,7 +144,8 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
                ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, c.poll_interval.count(),
                c.probe_timeout.count(), c.gate.recovery_hold.count());
 
-  auto probing = std::make_unique<Worker>([&loop = *loop, interval = c.poll_interval] { loop.run(interval); });
+  auto probing =
+      std::make_unique<Worker>([&loop = *loop, interval = c.poll_interval] { loop.run(interval); });
   const int sig = probing->wait_for_end_or_signal();
   const auto deadline = std::chrono::steady_clock::now() + budget;
   RunOutcome outcome;
@@ -179,8 +181,8 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
 
 RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource> source, std::ostream& out) {
   block_process_signals();
-  auto loop = std::make_unique<ProbeLoop>(*source, c.policy, GateConfig{std::chrono::milliseconds(0)},
-                                          c.stale_after);
+  auto loop =
+      std::make_unique<ProbeLoop>(*source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after);
   auto probing = std::make_unique<Worker>(
       [&loop = *loop] { loop.run_once(SteadyClock::now(), std::chrono::system_clock::now()); });
   const int sig = probing->wait_for_end_or_signal();

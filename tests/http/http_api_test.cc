@@ -230,6 +230,8 @@ TEST_F(Fixture, PartitionsFilterByStateAndTopicWithLimit) {
   EXPECT_EQ(get("/v1/partitions", seconds(1), {{"state", "sad"}}).status, 400);
   EXPECT_EQ(get("/v1/partitions", seconds(1), {{"limit", "-3"}}).status, 400);
   EXPECT_EQ(get("/v1/partitions", seconds(1), {{"limit", "99999999"}}).status, 400);
+  EXPECT_EQ(get("/v1/partitions", seconds(1), {{"limit", "10001"}}).status, 400);
+  EXPECT_EQ(get("/v1/partitions", seconds(1), {{"limit", "10000"}}).status, 200);  // the ceiling is inclusive
 }
 
 TEST_F(Fixture, PartitionsBeforeTheFirstProbeAreEmpty) {

@@ -40,7 +40,10 @@ struct Latch {
 };
 
 probes::ClusterSnapshot healthy() {
-  return testing::SnapshotBuilder().brokers({1, 2, 3}).topic(testing::healthy_topic("orders", 3, 3, {1, 2, 3}, 2)).build();
+  return testing::SnapshotBuilder()
+      .brokers({1, 2, 3})
+      .topic(testing::healthy_topic("orders", 3, 3, {1, 2, 3}, 2))
+      .build();
 }
 
 // Counts probes; optionally throws from a given probe on, blocks in probe() or in its destructor.

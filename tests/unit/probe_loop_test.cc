@@ -127,6 +127,16 @@ TEST(ProbeLoop, FailingLongEnoughAlsoReportsStale) {
   EXPECT_EQ(codes(loop.current()->reasons), (std::vector<std::string>{"probe_failed", "snapshot_stale"}));
 }
 
+TEST(ProbeLoop, StaleOnlyWhenOlderThanTheLimitNotAtIt) {
+  ScriptedSource src;
+  src.push(ok(healthy()));
+  src.push(fail("timeout"));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(0)}, seconds(20));
+  loop.run_once(t0, w0);
+  loop.run_once(t0 + seconds(20), w0);  // exactly stale_after old: the documented limit, not yet stale
+  EXPECT_EQ(codes(loop.current()->reasons), (std::vector<std::string>{"probe_failed"}));
+}
+
 TEST(ProbeLoop, ReadinessGoesStaleAtReadTimeEvenIfTheLoopIsWedged) {
   ScriptedSource src;
   src.push(ok(healthy()));
