@@ -311,9 +311,10 @@ void add_probe_flags(CLI::App& app, RawFlags& r) {
 }
 
 void add_judgement_flags(CLI::App& app, Config& c, RawFlags& r) {
-  env(app.add_option("--expected-brokers", r.expected,
-                     "Broker ids that must be present, e.g. 1-3,101-103 (missing ones close the gate); at most " +
-                         std::to_string(kMaxExpectedBrokers) + " ids"),
+  env(app.add_option(
+          "--expected-brokers", r.expected,
+          "Broker ids that must be present, e.g. 1-3,101-103 (missing ones close the gate); at most " +
+              std::to_string(kMaxExpectedBrokers) + " ids"),
       "ISRGUARD_EXPECTED_BROKERS");
   env(app.add_option("--fleet", r.fleets,
                      "Label brokers: NAME=ids:1-30 or NAME=host:REGEX (full match); repeatable, first match "
@@ -473,7 +474,8 @@ void apply_kafka(const RawFlags& r, Config& c, Errors& errors) {
       c.bootstrap_servers = it->second;
   }
   if (!trim(c.bootstrap_servers).empty() && !split_list(c.bootstrap_servers))
-    errors.push_back("--bootstrap-servers: '" + c.bootstrap_servers + "' has an empty item (host:port,host:port)");
+    errors.push_back("--bootstrap-servers: '" + c.bootstrap_servers +
+                     "' has an empty item (host:port,host:port)");
   c.bootstrap_servers = trim(c.bootstrap_servers);
   if (c.mock_brokers < 0 || c.mock_brokers > 16) errors.push_back("--mock-brokers must be between 0 and 16");
   if (c.bootstrap_servers.empty() && c.mock_brokers == 0)
@@ -488,8 +490,8 @@ void apply_expected_brokers(const RawFlags& r, Config& c, Errors& errors) {
   if (!ranges) {
     errors.push_back("--expected-brokers: '" + r.expected + "' is not a list of ids/ranges like 1-3,101");
   } else if (id_count(*ranges) > kMaxExpectedBrokers) {
-    errors.push_back("--expected-brokers: at most " + std::to_string(kMaxExpectedBrokers) + " broker ids (got " +
-                     std::to_string(id_count(*ranges)) + ")");
+    errors.push_back("--expected-brokers: at most " + std::to_string(kMaxExpectedBrokers) +
+                     " broker ids (got " + std::to_string(id_count(*ranges)) + ")");
   } else {
     c.policy.expected_brokers = *parse_id_list(r.expected);
   }

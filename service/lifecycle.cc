@@ -16,13 +16,6 @@
 #include "service/probe_loop.h"
 #include "service/status_json.h"
 
-#ifndef ISRGUARD_VERSION
-#define ISRGUARD_VERSION "dev"
-#endif
-#ifndef ISRGUARD_COMMIT
-#define ISRGUARD_COMMIT "unknown"
-#endif
-
 namespace isrguard::service {
 namespace {
 

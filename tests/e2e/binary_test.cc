@@ -109,6 +109,17 @@ struct HungBroker {
   HungBroker& operator=(const HungBroker&) = delete;
 };
 
+// Whether GET `path` answers `status` with a body containing `body_has` within 20 s.
+bool await_response(httplib::Client& client, const std::string& path, int status,
+                    const std::string& body_has = "") {
+  return testing::await(
+      [&] {
+        auto r = client.Get(path);
+        return r && r->status == status && r->body.find(body_has) != std::string::npos;
+      },
+      seconds(20));
+}
+
 Run run(const std::vector<std::string>& args) {
   Run r;
   const auto out = temp_path("out"), err = temp_path("err");
@@ -197,21 +208,16 @@ TEST(Binary, HugeExpectedBrokerRangesAreRefused) {
 }
 
 // At the cap every expected broker is missing and listed: /v1/status and /metrics stay bounded (the
-// documented bounds are in docs/configuration.md).
+// documented bounds are in README.md, "Input limits").
 TEST(Binary, StatusAndMetricsStayBoundedAtTheExpectedBrokerCap) {
   const auto out = temp_path("out"), err = temp_path("err");
-  const pid_t pid = spawn({"--mock-brokers", "3", "--expected-brokers", "1-2000", "--http-address", "127.0.0.1",
-                           "--http-port", "0", "--poll-interval", "200ms"},
+  const pid_t pid = spawn({"--mock-brokers", "3", "--expected-brokers", "1-2000", "--http-address",
+                           "127.0.0.1", "--http-port", "0", "--poll-interval", "200ms"},
                           out, err);
   const int port = await_listening_port(err);
   ASSERT_GT(port, 0) << slurp(err);
   httplib::Client client("127.0.0.1", port);
-  ASSERT_TRUE(testing::await(
-      [&] {
-        auto r = client.Get("/v1/status");
-        return r && r->status == 200 && r->body.find("\"brokers_missing\"") != std::string::npos;
-      },
-      seconds(20)));
+  ASSERT_TRUE(await_response(client, "/v1/status", 200, "\"brokers_missing\""));
   auto status = client.Get("/v1/status");
   auto metrics = client.Get("/metrics");
   ASSERT_TRUE(status && metrics);
@@ -245,12 +251,7 @@ TEST(Binary, ServesAndStopsCleanlyOnSigterm) {
   const int port = await_listening_port(err);
   ASSERT_GT(port, 0) << slurp(err);
   httplib::Client client("127.0.0.1", port);
-  ASSERT_TRUE(testing::await(
-      [&] {
-        auto r = client.Get("/readyz");
-        return r && r->status == 200;
-      },
-      seconds(20)));
+  ASSERT_TRUE(await_response(client, "/readyz", 200));
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   const auto t0 = std::chrono::steady_clock::now();
   int status = 0;
@@ -297,13 +298,15 @@ TEST(Binary, SigtermWhileAProbeHangsStillExitsPromptly) {
   std::remove(err.c_str());
 }
 
-// --once waits for one probe; a SIGTERM or SIGINT (Ctrl-C, a CI job's timeout) must end it at once with exit 2
+// --once waits for one probe; a SIGTERM or SIGINT (Ctrl-C, a CI job's timeout) must end it at once with exit
+// 2
 // ("could not decide"), not after the whole 30 s --probe-timeout.
 void expect_signal_ends_once_promptly(int sig) {
   const HungBroker hung;
   ASSERT_GE(hung.fd, 0);
   const auto out = temp_path("out"), err = temp_path("err");
-  const pid_t pid = spawn({"--bootstrap-servers", hung.address, "--probe-timeout", "30s", "--once"}, out, err);
+  const pid_t pid =
+      spawn({"--bootstrap-servers", hung.address, "--probe-timeout", "30s", "--once"}, out, err);
   // The probe is under way once the client has connected to the hung broker (it is in the accept queue).
   ASSERT_TRUE(testing::await(
       [&] {

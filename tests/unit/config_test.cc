@@ -337,7 +337,8 @@ TEST(JavaProperties, JksStoresAndUnknownModulesAreErrors) {
                              {"sasl.jaas.config", "com.example.KerberosThing required useKeyTab=true;"}},
                             errors);
   ASSERT_EQ(errors.size(), 4u);
-  EXPECT_EQ(errors[0].rfind("sasl.jaas.config: login module com.example.KerberosThing is not supported", 0), 0u);
+  EXPECT_EQ(errors[0].rfind("sasl.jaas.config: login module com.example.KerberosThing is not supported", 0),
+            0u);
   EXPECT_EQ(errors[1], "sasl.jaas.config: username and password are required");
   EXPECT_EQ(errors[2].rfind("ssl.truststore.location: JKS truststores cannot be read", 0), 0u);
   EXPECT_EQ(errors[3].rfind("ssl.keystore.location: JKS keystores cannot be read", 0), 0u);
