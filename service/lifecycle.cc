@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "service/http_server.h"
 #include "service/probe_loop.h"
@@ -104,6 +105,15 @@ class Worker {
   std::thread thread_;
 };
 
+// What abandoned work still uses stays alive until the process ends: held from a global, never destroyed
+// (so neither a destructor runs under that work nor does a leak checker report it).
+void keep_until_exit(std::shared_ptr<void> p) {
+  static std::mutex mu;
+  static auto* kept = new std::vector<std::shared_ptr<void>>();
+  std::lock_guard<std::mutex> lock(mu);
+  kept->push_back(std::move(p));
+}
+
 const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal"; }
 
 // Destroys `source` on a worker thread and waits for it until `deadline`. False when it is still closing
@@ -156,9 +166,9 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
     // rather than outlive the shutdown budget. The loop and the source stay valid for that probe.
     spdlog::warn("probe still in flight at shutdown; exiting without waiting for it");
     probing->abandon();
-    (void)probing.release();
-    (void)loop.release();
-    (void)source.release();
+    keep_until_exit(std::move(probing));
+    keep_until_exit(std::move(loop));
+    keep_until_exit(std::move(source));
     return {outcome.exit_code, true};
   }
   probing.reset();
@@ -183,9 +193,9 @@ RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource>
     // Nothing was decided; the probe may hold the client for up to --probe-timeout: do not wait for it.
     spdlog::warn("interrupted by {} before the probe finished", signal_name(sig));
     probing->abandon();
-    (void)probing.release();
-    (void)loop.release();
-    (void)source.release();
+    keep_until_exit(std::move(probing));
+    keep_until_exit(std::move(loop));
+    keep_until_exit(std::move(source));
     return {2, true};
   }
   if (auto error = probing->error()) {

@@ -33,7 +33,7 @@ struct RunOutcome {
   int exit_code = 0;
   // True when work is still in flight (a probe or the client's close stuck on Kafka) and the caller must
   // end the process now with std::_Exit(exit_code): returning through destructors would wait for it.
-  // Whatever that work uses has been deliberately leaked so it stays valid until the process ends.
+  // Whatever that work uses is kept alive until the process ends.
   bool exit_immediately = false;
 
   bool operator==(const RunOutcome&) const = default;
