@@ -20,6 +20,7 @@ struct Broker {
   std::string host;
   std::int32_t port = 0;
   std::optional<std::string> rack;  // librdkafka 2.0.2 does not expose it; kept for other sources.
+  std::optional<std::string> process_roles{};  // broker config process.roles: nullopt = not read, "" = ZooKeeper
 
   bool operator==(const Broker&) const = default;
 };

@@ -83,6 +83,16 @@ class SnapshotBuilder {
     s_.topics.push_back(std::move(t));
     return *this;
   }
+  // Broker config process.roles of every broker added so far: "" = ZooKeeper mode, "broker" etc. = KRaft.
+  SnapshotBuilder& process_roles(const std::string& roles) {
+    for (auto& b : s_.brokers) b.process_roles = roles;
+    return *this;
+  }
+  SnapshotBuilder& rack(BrokerId id, const std::string& rack) {
+    for (auto& b : s_.brokers)
+      if (b.id == id) b.rack = rack;
+    return *this;
+  }
   SnapshotBuilder& controller(BrokerId id) {
     s_.controller_id = id;
     return *this;
