@@ -325,7 +325,7 @@ void add_http_flags(CLI::App& app, Config& c, RawFlags& r) {
   env(app.add_option("--jmx-metrics", c.jmx_metrics,
                      "Export the kafka_* families named like Kafka's JMX metrics (false where the brokers' own "
                      "JMX metrics are scraped too, e.g. Strimzi)")
-          ->capture_default_str(),
+          ->default_str("true"),
       "ISRGUARD_JMX_METRICS");
 }
 

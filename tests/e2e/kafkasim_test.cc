@@ -105,8 +105,16 @@ TEST_F(KafkasimService, HealthyHybridClusterIsReadyWithMinIsrReadThroughDescribe
     EXPECT_EQ(t.min_insync_replicas, 2) << t.name;
     EXPECT_FALSE(t.min_isr_from_default) << t.name;
   }
-  EXPECT_TRUE(has_line(
-      metrics(), "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"} 1"));
+  // ActiveControllerCount only where metadata's controller id is the controller: ZooKeeper mode, known from
+  // every broker's process.roles. Otherwise (KRaft, or process.roles not read) no series rather than a guess.
+  const auto m = metrics();
+  if (st->kafka->mode == KafkaMode::kZooKeeper) {
+    EXPECT_TRUE(
+        has_line(m, "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"} 1"));
+  } else {
+    EXPECT_EQ(m.find("kafka_controller_kafkacontroller_activecontrollercount{"), std::string::npos) << m;
+    EXPECT_TRUE(has_line(m, "isrguard_kafka_mode{mode=\"" + std::string(to_string(st->kafka->mode)) + "\"} 1"));
+  }
 }
 
 TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing) {
@@ -130,16 +138,18 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
   EXPECT_EQ(s["fleets"][1]["brokers_missing"], 1);
 
   // Per-broker URP (by leader) as Kafka's JMX reports it; the sum over brokers is the cluster's URP count.
+  // The dead broker has no kafka_* series (no JMX), only isrguard_broker_up 0.
   const auto m = metrics();
   double urp_sum = 0;
-  for (const auto& b : st->verdict->brokers) {
+  for (const auto& b : st->kafka->brokers) {
     const std::string series = "kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"" +
                                std::to_string(b.id) + "\",fleet=\"" + b.fleet + "\"} " +
-                               std::to_string(b.urp_led);
+                               std::to_string(b.under_replicated);
     EXPECT_TRUE(has_line(m, series)) << series;
-    urp_sum += static_cast<double>(b.urp_led);
+    urp_sum += static_cast<double>(b.under_replicated);
   }
   EXPECT_EQ(urp_sum, 9);
+  EXPECT_EQ(m.find("kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"102\""), std::string::npos);
   EXPECT_TRUE(has_line(m, "isrguard_broker_up{broker_id=\"102\",fleet=\"k8s\"} 0"));
   EXPECT_TRUE(has_line(m, "isrguard_brokers{fleet=\"k8s\",state=\"missing\"} 1"));
   EXPECT_TRUE(has_line(m, "isrguard_reason_active{gating=\"true\",reason=\"brokers_missing\"} 1"));
