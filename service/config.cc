@@ -322,9 +322,10 @@ void add_http_flags(CLI::App& app, Config& c, RawFlags& r) {
                      "per-topic series); per-partition series are also limited by --list-cap")
           ->capture_default_str(),
       "ISRGUARD_METRICS_PARTITION_CAP");
-  env(app.add_option("--jmx-metrics", c.jmx_metrics,
-                     "Export the kafka_* families named like Kafka's JMX metrics (false where the brokers' own "
-                     "JMX metrics are scraped too, e.g. Strimzi)")
+  env(app.add_option(
+             "--jmx-metrics", c.jmx_metrics,
+             "Export the kafka_* families named like Kafka's JMX metrics (false where the brokers' own "
+             "JMX metrics are scraped too, e.g. Strimzi)")
           ->default_str("true"),
       "ISRGUARD_JMX_METRICS");
 }

@@ -26,19 +26,19 @@ namespace isrguard::service {
 enum class KafkaMode { kUnknown, kZooKeeper, kKRaft };
 std::string_view to_string(KafkaMode m);  // "unknown", "zookeeper", "kraft"
 
-// KRaft when any broker reports a non-empty process.roles; ZooKeeper when every broker's process.roles was read
-// and is empty; unknown otherwise (not read, or no broker).
+// KRaft when any broker reports a non-empty process.roles; ZooKeeper when every broker's process.roles was
+// read and is empty; unknown otherwise (not read, or no broker).
 KafkaMode kafka_mode(const std::vector<probes::Broker>& brokers);
 
 // One broker's ReplicaManager gauges. Only brokers present in metadata have one: a dead broker has no JMX.
 struct KafkaBrokerGauges {
   probes::BrokerId id = 0;
   std::string fleet;
-  std::int64_t leader_count = 0;       // partitions it leads (all topics)
-  std::int64_t partition_count = 0;    // partitions it hosts a replica of (all topics)
-  std::int64_t under_replicated = 0;   // led, ISR size < replication factor
-  std::int64_t under_min_isr = 0;      // led, ISR size < min(min.insync.replicas, replica count)
-  std::int64_t at_min_isr = 0;         // led, ISR size == min(min.insync.replicas, replica count)
+  std::int64_t leader_count = 0;      // partitions it leads (all topics)
+  std::int64_t partition_count = 0;   // partitions it hosts a replica of (all topics)
+  std::int64_t under_replicated = 0;  // led, ISR size < replication factor
+  std::int64_t under_min_isr = 0;     // led, ISR size < min(min.insync.replicas, replica count)
+  std::int64_t at_min_isr = 0;        // led, ISR size == min(min.insync.replicas, replica count)
   bool operator==(const KafkaBrokerGauges&) const = default;
 };
 
@@ -46,12 +46,13 @@ struct KafkaView {
   KafkaMode mode = KafkaMode::kUnknown;
   std::vector<KafkaBrokerGauges> brokers;  // brokers in metadata, sorted by id
   // KafkaController gauges of the active controller, over ALL topics (topic selection does not apply).
-  std::int64_t offline_partitions = 0;           // partitions without a leader
+  std::int64_t offline_partitions = 0;  // partitions without a leader
   std::int64_t global_partitions = 0;
   std::int64_t global_topics = 0;
   std::int64_t preferred_replica_imbalance = 0;  // leader != first replica, offline partitions included
   // ZooKeeper mode only: the controller broker (metadata's controller id). In KRaft the metadata names an
-  // arbitrary live broker, and in an unknown mode we cannot tell which: -1 (no ActiveControllerCount emitted).
+  // arbitrary live broker, and in an unknown mode we cannot tell which: -1 (no ActiveControllerCount
+  // emitted).
   probes::BrokerId active_controller = -1;
   bool operator==(const KafkaView&) const = default;
 };

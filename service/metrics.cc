@@ -53,6 +53,10 @@ Labels broker_labels(const BrokerHealth& b) {
   return {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}};
 }
 
+Labels broker_labels(const KafkaBrokerGauges& b) {
+  return {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}};
+}
+
 // ReplicaManager gauges as each broker's JMX reports them (service/kafka_view.h): one series per broker
 // present in metadata; a missing broker has none, as a dead broker has no JMX.
 void kafka_replica_manager(Families& out, const KafkaView* k) {
@@ -73,29 +77,27 @@ void kafka_replica_manager(Families& out, const KafkaView* k) {
        &KafkaBrokerGauges::at_min_isr},
       {"kafka_server_replicamanager_leadercount", "Partitions this broker leads (all topics).",
        &KafkaBrokerGauges::leader_count},
-      {"kafka_server_replicamanager_partitioncount", "Partitions this broker hosts a replica of (all topics).",
-       &KafkaBrokerGauges::partition_count},
+      {"kafka_server_replicamanager_partitioncount",
+       "Partitions this broker hosts a replica of (all topics).", &KafkaBrokerGauges::partition_count},
   };
   for (const auto& pb : kPerBroker) {
     auto& f = out.family(pb.name, pb.help, MetricType::Gauge);
     if (!k) continue;
-    for (const auto& b : k->brokers)
-      Families::gauge(f, {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}},
-                      static_cast<double>(b.*(pb.field)));
+    for (const auto& b : k->brokers) Families::gauge(f, broker_labels(b), static_cast<double>(b.*(pb.field)));
   }
 }
 
 // KafkaController gauges of the active controller, over all topics. ActiveControllerCount only where the
 // metadata's controller id means the controller (ZooKeeper mode); in KRaft it names a random live broker.
 void kafka_controller(Families& out, const KafkaView* k) {
-  auto& active = out.family("kafka_controller_kafkacontroller_activecontrollercount",
-                            "1 on the active controller, 0 on the other brokers (ZooKeeper mode only; none in "
-                            "KRaft or when the mode is unknown).",
-                            MetricType::Gauge);
+  auto& active =
+      out.family("kafka_controller_kafkacontroller_activecontrollercount",
+                 "1 on the active controller, 0 on the other brokers (ZooKeeper mode only; none in "
+                 "KRaft or when the mode is unknown).",
+                 MetricType::Gauge);
   if (k && k->active_controller != -1)
     for (const auto& b : k->brokers)
-      Families::gauge(active, {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}},
-                      b.id == k->active_controller ? 1 : 0);
+      Families::gauge(active, broker_labels(b), b.id == k->active_controller ? 1 : 0);
   struct Cluster {
     const char* name;
     const char* help;
@@ -134,9 +136,9 @@ void isrguard_broker_partitions(Families& out, const Verdict* v) {
                              "Partitions of selected topics this broker leads.", MetricType::Gauge);
   auto& replicas = out.family("isrguard_broker_replicas", "Replicas of selected topics this broker hosts.",
                               MetricType::Gauge);
-  auto& out_of_sync = out.family("isrguard_broker_out_of_sync_replicas",
-                                 "Replicas this broker hosts that are not in the ISR (selected topics).",
-                                 MetricType::Gauge);
+  auto& out_of_sync =
+      out.family("isrguard_broker_out_of_sync_replicas",
+                 "Replicas this broker hosts that are not in the ISR (selected topics).", MetricType::Gauge);
   auto& led = out.family("isrguard_broker_led_unhealthy_partitions",
                          "Partitions this broker leads, by isrguard's partition state (selected topics).",
                          MetricType::Gauge);
@@ -157,8 +159,8 @@ void isrguard_broker_partitions(Families& out, const Verdict* v) {
 
 // kminion-style broker_info: one series per broker present in metadata (bounded by the broker count).
 void broker_info(Families& out, const probes::ClusterSnapshot* s, const Policy& policy) {
-  auto& info = out.family("isrguard_broker_info", "Always 1; address, port and rack of each broker in metadata.",
-                          MetricType::Gauge);
+  auto& info = out.family("isrguard_broker_info",
+                          "Always 1; address, port and rack of each broker in metadata.", MetricType::Gauge);
   if (!s) return;
   for (const auto& b : s->brokers)
     Families::gauge(info,
@@ -170,14 +172,17 @@ void broker_info(Families& out, const probes::ClusterSnapshot* s, const Policy& 
                     1);
 }
 
-// kminion-style topic_info for the selected topics in name order, at most `cap` (the rest counted as dropped).
+// kminion-style topic_info for the selected topics in name order, at most `cap` (the rest counted as
+// dropped).
 void topic_info(Families& out, const Verdict* v, std::size_t cap) {
-  auto& info = out.family("isrguard_topic_info",
-                          "Always 1; partitions, replication factor and min.insync.replicas of a selected topic "
-                          "(capped; see isrguard_topic_info_series_dropped).",
-                          MetricType::Gauge);
-  auto& dropped = out.family("isrguard_topic_info_series_dropped",
-                             "Selected topics left out of isrguard_topic_info by the cap.", MetricType::Gauge);
+  auto& info =
+      out.family("isrguard_topic_info",
+                 "Always 1; partitions, replication factor and min.insync.replicas of a selected topic "
+                 "(capped; see isrguard_topic_info_series_dropped).",
+                 MetricType::Gauge);
+  auto& dropped =
+      out.family("isrguard_topic_info_series_dropped",
+                 "Selected topics left out of isrguard_topic_info by the cap.", MetricType::Gauge);
   if (!v) {
     Families::gauge(dropped, {}, 0);
     return;
@@ -202,12 +207,13 @@ void partition_details(Families& out, const Verdict* v, std::size_t cap) {
   auto& isr = out.family("isrguard_partition_in_sync_replicas",
                          "ISR size of an unhealthy partition (capped like isrguard_partition_unhealthy).",
                          MetricType::Gauge);
-  auto& replicas = out.family("isrguard_partition_replicas",
-                              "Replica count of an unhealthy partition (capped like isrguard_partition_unhealthy).",
-                              MetricType::Gauge);
-  auto& leader = out.family("isrguard_partition_leader",
-                            "Leader broker id of an unhealthy partition, -1 without leader (capped likewise).",
-                            MetricType::Gauge);
+  auto& replicas =
+      out.family("isrguard_partition_replicas",
+                 "Replica count of an unhealthy partition (capped like isrguard_partition_unhealthy).",
+                 MetricType::Gauge);
+  auto& leader = out.family(
+      "isrguard_partition_leader",
+      "Leader broker id of an unhealthy partition, -1 without leader (capped likewise).", MetricType::Gauge);
   if (!v) return;
   const std::size_t listed = std::min(cap, v->unhealthy_partitions.size());
   for (std::size_t i = 0; i < listed; ++i) {

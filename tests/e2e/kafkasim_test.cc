@@ -109,11 +109,12 @@ TEST_F(KafkasimService, HealthyHybridClusterIsReadyWithMinIsrReadThroughDescribe
   // every broker's process.roles. Otherwise (KRaft, or process.roles not read) no series rather than a guess.
   const auto m = metrics();
   if (st->kafka->mode == KafkaMode::kZooKeeper) {
-    EXPECT_TRUE(
-        has_line(m, "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"} 1"));
+    EXPECT_TRUE(has_line(
+        m, "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"} 1"));
   } else {
     EXPECT_EQ(m.find("kafka_controller_kafkacontroller_activecontrollercount{"), std::string::npos) << m;
-    EXPECT_TRUE(has_line(m, "isrguard_kafka_mode{mode=\"" + std::string(to_string(st->kafka->mode)) + "\"} 1"));
+    EXPECT_TRUE(
+        has_line(m, "isrguard_kafka_mode{mode=\"" + std::string(to_string(st->kafka->mode)) + "\"} 1"));
   }
 }
 
@@ -149,7 +150,8 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
     urp_sum += static_cast<double>(b.under_replicated);
   }
   EXPECT_EQ(urp_sum, 9);
-  EXPECT_EQ(m.find("kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"102\""), std::string::npos);
+  EXPECT_EQ(m.find("kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"102\""),
+            std::string::npos);
   EXPECT_TRUE(has_line(m, "isrguard_broker_up{broker_id=\"102\",fleet=\"k8s\"} 0"));
   EXPECT_TRUE(has_line(m, "isrguard_brokers{fleet=\"k8s\",state=\"missing\"} 1"));
   EXPECT_TRUE(has_line(m, "isrguard_reason_active{gating=\"true\",reason=\"brokers_missing\"} 1"));

@@ -5,10 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "service/probe_loop.h"
 #include "tests/support/builders.h"
@@ -139,8 +138,9 @@ TEST_F(Fixture, ReadyOnlyAfterTheRecoveryHold) {
 }
 
 // kube-apiserver's healthz handler (k8s.io/apiserver v0.36.3, pkg/server/healthz/healthz.go) writes
-// "[+]<name> ok" for a passing check and "[-]<name> failed: ..." for a failing one, may add "warn: ..." lines,
-// and ends with "<name> check passed" or "<name> check failed". Tools that parse it rely on exactly that.
+// "[+]<name> ok" for a passing check and "[-]<name> failed: ..." for a failing one, may add "warn: ..."
+// lines, and ends with "<name> check passed" or "<name> check failed". Tools that parse it rely on exactly
+// that.
 TEST_F(Fixture, VerboseReadyzFollowsTheKubeApiserverFormat) {
   const std::regex check(R"(\[\+\][a-z_]+ ok|\[-\][a-z_]+ failed: .+|warn: .+)");
   auto expect_format = [&](seconds at, const std::string& last) {

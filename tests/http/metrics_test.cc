@@ -219,9 +219,12 @@ TEST_F(Metrics, KafkaFamiliesMeanWhatKafkaMeans) {
                                                      .topic(TopicBuilder("ignored").min_isr(1).p(-1, {1}, {}))
                                                      .build()));
   // Kafka: ISR 3 == min(min.insync.replicas 3, 3 replicas) is "at min ISR" although nothing is degraded.
-  EXPECT_EQ(value(text, "kafka_server_replicamanager_atminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"}"), 2);
-  EXPECT_EQ(value(text, "isrguard_broker_led_unhealthy_partitions{broker_id=\"1\",fleet=\"ec2\",state=\"at_min_isr\"}"),
-            0);
+  EXPECT_EQ(value(text, "kafka_server_replicamanager_atminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"}"),
+            2);
+  EXPECT_EQ(
+      value(text,
+            "isrguard_broker_led_unhealthy_partitions{broker_id=\"1\",fleet=\"ec2\",state=\"at_min_isr\"}"),
+      0);
   // The controller counts every topic; isrguard's partition states only the selected ones.
   EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_offlinepartitionscount"), 1);
   EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_globaltopiccount"), 2);
@@ -240,7 +243,8 @@ TEST_F(Metrics, NoKafkaSeriesForAMissingBroker) {
   const auto text = probe_and_render(testing::ok(broker3_lost()));
   for (const char* name :
        {"kafka_server_replicamanager_leadercount", "kafka_server_replicamanager_partitioncount",
-        "kafka_server_replicamanager_underreplicatedpartitions", "kafka_server_replicamanager_underminisrpartitioncount",
+        "kafka_server_replicamanager_underreplicatedpartitions",
+        "kafka_server_replicamanager_underminisrpartitioncount",
         "kafka_server_replicamanager_atminisrpartitioncount"}) {
     EXPECT_EQ(series_count(text, name), 2) << name;
     EXPECT_FALSE(value(text, std::string(name) + "{broker_id=\"3\",fleet=\"k8s\"}")) << name;
@@ -272,14 +276,16 @@ TEST_F(Metrics, JmxNamedFamiliesCanBeSwitchedOff) {
   EXPECT_FALSE(std::regex_search(text, std::regex("(^|\n)(# (HELP|TYPE) )?kafka_"))) << text;
   EXPECT_EQ(value(text, "isrguard_kafka_mode{mode=\"unknown\"}"), 1);
   EXPECT_EQ(value(text, "isrguard_ready"), 0);
-  EXPECT_EQ(
-      value(text, "isrguard_broker_led_unhealthy_partitions{broker_id=\"1\",fleet=\"ec2\",state=\"under_replicated\"}"),
-      2);
+  EXPECT_EQ(value(text,
+                  "isrguard_broker_led_unhealthy_partitions{broker_id=\"1\",fleet=\"ec2\",state=\"under_"
+                  "replicated\"}"),
+            2);
   auto [rc, out] = promtool_check(text);
   EXPECT_EQ(rc, 0) << out;
 }
 
-// isrguard's own per-broker judgement: selected topics, at min ISR only while degraded, every expected broker.
+// isrguard's own per-broker judgement: selected topics, at min ISR only while degraded, every expected
+// broker.
 TEST_F(Metrics, IsrguardPerBrokerJudgement) {
   const auto text = probe_and_render(testing::ok(broker3_lost()));
   auto led = [&](int id, const char* fleet, const char* state) {
@@ -302,8 +308,8 @@ TEST_F(Metrics, PartitionDetailsForListedUnhealthyPartitionsOnly) {
   EXPECT_EQ(value(text, "isrguard_partition_replicas{partition=\"0\",topic=\"orders\"}"), 3);
   EXPECT_EQ(value(text, "isrguard_partition_leader{partition=\"0\",topic=\"orders\"}"), 1);
   EXPECT_EQ(value(text, "isrguard_partition_leader{partition=\"1\",topic=\"orders\"}"), -1);
-  for (const char* name : {"isrguard_partition_in_sync_replicas", "isrguard_partition_replicas",
-                           "isrguard_partition_leader"})
+  for (const char* name :
+       {"isrguard_partition_in_sync_replicas", "isrguard_partition_replicas", "isrguard_partition_leader"})
     EXPECT_EQ(series_count(text, name), 2) << name;  // ctx.partition_cap
 }
 
@@ -317,19 +323,23 @@ TEST_F(Metrics, TopicAndBrokerInfo) {
                                                      .topic(TopicBuilder("b").no_min_isr().p(1, {1}, {1}))
                                                      .topic(healthy_topic("c", 1, 1, {1}, 1))
                                                      .build()));
-  EXPECT_EQ(value(text, "isrguard_topic_info{min_insync_replicas=\"2\",min_insync_replicas_source=\"config\","
-                        "partitions=\"3\",replication_factor=\"2\",topic=\"a\"}"),
+  EXPECT_EQ(value(text,
+                  "isrguard_topic_info{min_insync_replicas=\"2\",min_insync_replicas_source=\"config\","
+                  "partitions=\"3\",replication_factor=\"2\",topic=\"a\"}"),
             1);
-  EXPECT_EQ(value(text, "isrguard_topic_info{min_insync_replicas=\"1\",min_insync_replicas_source=\"default\","
-                        "partitions=\"1\",replication_factor=\"1\",topic=\"b\"}"),
+  EXPECT_EQ(value(text,
+                  "isrguard_topic_info{min_insync_replicas=\"1\",min_insync_replicas_source=\"default\","
+                  "partitions=\"1\",replication_factor=\"1\",topic=\"b\"}"),
             1);
   EXPECT_EQ(series_count(text, "isrguard_topic_info"), 2);  // ctx.partition_cap
   EXPECT_EQ(value(text, "isrguard_topic_info_series_dropped"), 1);
-  EXPECT_EQ(value(text, "isrguard_broker_info{address=\"b1.example\",broker_id=\"1\",fleet=\"ec2\",port=\"9092\","
-                        "rack=\"eu-west-1a\"}"),
+  EXPECT_EQ(value(text,
+                  "isrguard_broker_info{address=\"b1.example\",broker_id=\"1\",fleet=\"ec2\",port=\"9092\","
+                  "rack=\"eu-west-1a\"}"),
             1);
-  EXPECT_EQ(value(text, "isrguard_broker_info{address=\"b2.example\",broker_id=\"2\",fleet=\"ec2\",port=\"9093\","
-                        "rack=\"\"}"),
+  EXPECT_EQ(value(text,
+                  "isrguard_broker_info{address=\"b2.example\",broker_id=\"2\",fleet=\"ec2\",port=\"9093\","
+                  "rack=\"\"}"),
             1);
   EXPECT_EQ(series_count(text, "isrguard_broker_info"), 2);  // expected broker 3 is missing: no info
   auto [rc, out] = promtool_check(text);

@@ -22,8 +22,9 @@ Policy policy_with(std::string exclude = "") {
   return p;
 }
 
-KafkaBrokerGauges gauges(probes::BrokerId id, std::string fleet, std::int64_t leaders, std::int64_t partitions,
-                         std::int64_t urp, std::int64_t under_min, std::int64_t at_min) {
+KafkaBrokerGauges gauges(probes::BrokerId id, std::string fleet, std::int64_t leaders,
+                         std::int64_t partitions, std::int64_t urp, std::int64_t under_min,
+                         std::int64_t at_min) {
   return KafkaBrokerGauges{id, std::move(fleet), leaders, partitions, urp, under_min, at_min};
 }
 
@@ -42,8 +43,8 @@ TEST(KafkaView, AtMinIsrCountsFullyReplicatedPartitionsWhoseReplicaCountIsTheMin
   EXPECT_EQ(judge(s, policy_with()).counts.at_min_isr, 0);
 }
 
-// Partition.isUnderMinIsr (3.7+): ISR size < min(min.insync.replicas, this partition's assigned replicas, ones
-// being added included). isrguard's effective min ISR uses the topic's usual replica count instead.
+// Partition.isUnderMinIsr (3.7+): ISR size < min(min.insync.replicas, this partition's assigned replicas,
+// ones being added included). isrguard's effective min ISR uses the topic's usual replica count instead.
 TEST(KafkaView, UnderMinIsrUsesThePartitionsOwnReplicaCount) {
   const auto s = SnapshotBuilder()
                      .brokers({1, 2})
@@ -63,18 +64,16 @@ TEST(KafkaView, UnderMinIsrUsesThePartitionsOwnReplicaCount) {
 // ReplicaManager.UnderReplicatedPartitions: led partitions whose ISR is smaller than the replication factor;
 // a partition without leader counts on no broker.
 TEST(KafkaView, UnderReplicatedCountsOnTheLeaderOnly) {
-  const auto s = SnapshotBuilder()
-                     .brokers({1, 2, 3})
-                     .topic(TopicBuilder("t")
-                                .min_isr(2)
-                                .p(1, {1, 2, 3}, {1, 2})
-                                .p(2, {2, 3, 1}, {2})
-                                .p(-1, {3, 1, 2}, {3}))
-                     .build();
+  const auto s =
+      SnapshotBuilder()
+          .brokers({1, 2, 3})
+          .topic(
+              TopicBuilder("t").min_isr(2).p(1, {1, 2, 3}, {1, 2}).p(2, {2, 3, 1}, {2}).p(-1, {3, 1, 2}, {3}))
+          .build();
   const KafkaView v = kafka_view(s, policy_with());
-  EXPECT_EQ(v.brokers, (std::vector<KafkaBrokerGauges>{gauges(1, "ec2", 1, 3, 1, 0, 1),
-                                                       gauges(2, "ec2", 1, 3, 1, 1, 0),
-                                                       gauges(3, "default", 0, 3, 0, 0, 0)}));
+  EXPECT_EQ(v.brokers,
+            (std::vector<KafkaBrokerGauges>{gauges(1, "ec2", 1, 3, 1, 0, 1), gauges(2, "ec2", 1, 3, 1, 1, 0),
+                                            gauges(3, "default", 0, 3, 0, 0, 0)}));
 }
 
 // JMX has no series for a broker that is down: a broker absent from metadata gets no gauges, even when it
@@ -135,8 +134,9 @@ TEST(KafkaView, ActiveControllerOnlyInZooKeeperMode) {
   };
   EXPECT_EQ(kafka_view(snapshot(""), policy_with()).active_controller, 2);
   EXPECT_EQ(kafka_view(snapshot("broker"), policy_with()).active_controller, -1);
-  EXPECT_EQ(kafka_view(SnapshotBuilder().brokers({1, 2}).controller(2).build(), policy_with()).active_controller,
-            -1);  // process.roles not read: unknown mode, no claim
+  EXPECT_EQ(
+      kafka_view(SnapshotBuilder().brokers({1, 2}).controller(2).build(), policy_with()).active_controller,
+      -1);  // process.roles not read: unknown mode, no claim
 }
 
 }  // namespace
