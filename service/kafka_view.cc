@@ -69,18 +69,19 @@ std::string_view to_string(KafkaMode m) {
   return "unknown";
 }
 
-KafkaMode kafka_mode(const std::vector<probes::Broker>& brokers) {
-  bool all_read = !brokers.empty();
-  for (const auto& b : brokers) {
+KafkaMode kafka_mode(const probes::ClusterSnapshot& s) {
+  for (const auto& b : s.brokers)
     if (b.process_roles && !b.process_roles->empty()) return KafkaMode::kKRaft;
-    all_read = all_read && b.process_roles.has_value();
-  }
+  const bool all_read =
+      !s.brokers.empty() && s.broker_responses.size() == s.brokers.size() &&
+      std::all_of(s.broker_responses.begin(), s.broker_responses.end(),
+                  [](const probes::BrokerResponse& r) { return r.answered && r.error.empty(); });
   return all_read ? KafkaMode::kZooKeeper : KafkaMode::kUnknown;
 }
 
 KafkaView kafka_view(const probes::ClusterSnapshot& snapshot, const Policy& policy) {
   KafkaView v;
-  v.mode = kafka_mode(snapshot.brokers);
+  v.mode = kafka_mode(snapshot);
   for (const auto& b : snapshot.brokers) v.brokers.push_back({b.id, policy.fleet_of(b.id, b.host)});
   std::sort(v.brokers.begin(), v.brokers.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   v.brokers.erase(std::unique(v.brokers.begin(), v.brokers.end(),

@@ -26,9 +26,10 @@ namespace isrguard::service {
 enum class KafkaMode { kUnknown, kZooKeeper, kKRaft };
 std::string_view to_string(KafkaMode m);  // "unknown", "zookeeper", "kraft"
 
-// KRaft when any broker reports a non-empty process.roles; ZooKeeper when every broker's process.roles was
-// read and is empty; unknown otherwise (not read, or no broker).
-KafkaMode kafka_mode(const std::vector<probes::Broker>& brokers);
+// KRaft when any broker reports a process.roles; ZooKeeper when every broker answered the per-broker check
+// (DescribeConfigs of its BROKER resource) without error and none reports one (ZooKeeper mode has no
+// process.roles); unknown otherwise (not checked, an error, no broker).
+KafkaMode kafka_mode(const probes::ClusterSnapshot& snapshot);
 
 // One broker's ReplicaManager gauges. Only brokers present in metadata have one: a dead broker has no JMX.
 struct KafkaBrokerGauges {

@@ -70,7 +70,7 @@ struct Metrics : ::testing::Test {
 probes::ClusterSnapshot healthy() {
   return SnapshotBuilder()
       .brokers({1, 2, 3})
-      .process_roles("")  // ZooKeeper mode: metadata's controller id is the controller
+      .zookeeper()  // metadata's controller id is the controller
       .controller(2)
       .topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 2))
       .build();
@@ -214,7 +214,7 @@ TEST_F(Metrics, KafkaFamiliesMeanWhatKafkaMeans) {
   loop = std::make_unique<ProbeLoop>(source, policy, GateConfig{seconds(0)}, seconds(60));
   const auto text = probe_and_render(testing::ok(SnapshotBuilder()
                                                      .brokers({1, 2, 3})
-                                                     .process_roles("")
+                                                     .zookeeper()
                                                      .topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 3))
                                                      .topic(TopicBuilder("ignored").min_isr(1).p(-1, {1}, {}))
                                                      .build()));
@@ -256,12 +256,12 @@ TEST_F(Metrics, NoKafkaSeriesForAMissingBroker) {
 
 // In KRaft the metadata's controller id is a random live broker: no ActiveControllerCount rather than a fake.
 TEST_F(Metrics, ActiveControllerCountOnlyInZooKeeperMode) {
-  auto kraft = SnapshotBuilder().brokers({1, 2, 3}).process_roles("broker").controller(2).build();
+  auto kraft = SnapshotBuilder().brokers({1, 2, 3}).kraft().controller(2).build();
   auto text = probe_and_render(testing::ok(kraft));
   EXPECT_EQ(series_count(text, "kafka_controller_kafkacontroller_activecontrollercount"), 0) << text;
   EXPECT_EQ(value(text, "isrguard_kafka_mode{mode=\"kraft\"}"), 1);
   EXPECT_EQ(value(text, "isrguard_kafka_mode{mode=\"zookeeper\"}"), 0);
-  auto unknown = SnapshotBuilder().brokers({1, 2, 3}).controller(2).build();  // process.roles not read
+  auto unknown = SnapshotBuilder().brokers({1, 2, 3}).controller(2).build();  // brokers not checked
   text = probe_and_render(testing::ok(unknown));
   EXPECT_EQ(series_count(text, "kafka_controller_kafkacontroller_activecontrollercount"), 0) << text;
   EXPECT_EQ(value(text, "isrguard_kafka_mode{mode=\"unknown\"}"), 1);

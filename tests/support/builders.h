@@ -72,7 +72,7 @@ class SnapshotBuilder {
   }
   SnapshotBuilder& broker(BrokerId id, std::string host = "", std::int32_t port = 9092) {
     if (host.empty()) host = "broker-" + std::to_string(id) + ".example";
-    s_.brokers.push_back(probes::Broker{id, std::move(host), port, std::nullopt});
+    s_.brokers.push_back(probes::Broker{id, std::move(host), port, std::nullopt, std::nullopt});
     return *this;
   }
   SnapshotBuilder& brokers(const std::vector<BrokerId>& ids) {
@@ -83,9 +83,14 @@ class SnapshotBuilder {
     s_.topics.push_back(std::move(t));
     return *this;
   }
-  // Broker config process.roles of every broker added so far: "" = ZooKeeper mode, "broker" etc. = KRaft.
-  SnapshotBuilder& process_roles(const std::string& roles) {
-    for (auto& b : s_.brokers) b.process_roles = roles;
+  // Every broker added so far answered the per-broker check without error, reporting `process_roles`
+  // ("broker", "broker,controller": KRaft); zookeeper() = answered without process.roles.
+  SnapshotBuilder& kraft(const std::string& process_roles = "broker") {
+    answered(process_roles);
+    return *this;
+  }
+  SnapshotBuilder& zookeeper() {
+    answered(std::nullopt);
     return *this;
   }
   SnapshotBuilder& rack(BrokerId id, const std::string& rack) {
@@ -100,6 +105,13 @@ class SnapshotBuilder {
   probes::ClusterSnapshot build() const { return s_; }
 
  private:
+  void answered(const std::optional<std::string>& process_roles) {
+    s_.broker_responses.clear();
+    for (auto& b : s_.brokers) {
+      b.process_roles = process_roles;
+      s_.broker_responses.push_back(probes::BrokerResponse{b.id, true, std::chrono::microseconds(100), ""});
+    }
+  }
   probes::ClusterSnapshot s_;
 };
 

@@ -108,32 +108,32 @@ TEST(KafkaView, ControllerGaugesCountEveryTopic) {
   EXPECT_EQ(verdict.counts.offline, 1);  // isrguard's own count is over the selected topics
 }
 
+// The mode comes from the per-broker check: process.roles exists only in KRaft.
 TEST(KafkaView, ModeFromProcessRoles) {
-  auto brokers = [](std::vector<std::optional<std::string>> roles) {
-    std::vector<probes::Broker> out;
-    for (std::size_t i = 0; i < roles.size(); ++i) {
-      probes::Broker b;
-      b.id = static_cast<probes::BrokerId>(i);
-      b.process_roles = roles[i];
-      out.push_back(b);
-    }
-    return out;
-  };
-  EXPECT_EQ(kafka_mode(brokers({"", ""})), KafkaMode::kZooKeeper);
-  EXPECT_EQ(kafka_mode(brokers({"broker", std::nullopt})), KafkaMode::kKRaft);
-  EXPECT_EQ(kafka_mode(brokers({"", "broker,controller"})), KafkaMode::kKRaft);
-  EXPECT_EQ(kafka_mode(brokers({"", std::nullopt})), KafkaMode::kUnknown);
-  EXPECT_EQ(kafka_mode(brokers({})), KafkaMode::kUnknown);
+  EXPECT_EQ(kafka_mode(SnapshotBuilder().brokers({1, 2}).zookeeper().build()), KafkaMode::kZooKeeper);
+  EXPECT_EQ(kafka_mode(SnapshotBuilder().brokers({1, 2}).kraft().build()), KafkaMode::kKRaft);
+  EXPECT_EQ(kafka_mode(SnapshotBuilder().brokers({1, 2}).kraft("broker,controller").build()), KafkaMode::kKRaft);
+  // Not checked (a source without the per-broker check), one broker without an answer, an answer with an
+  // error (e.g. not authorised), or no broker at all: unknown.
+  EXPECT_EQ(kafka_mode(SnapshotBuilder().brokers({1, 2}).build()), KafkaMode::kUnknown);
+  auto s = SnapshotBuilder().brokers({1, 2}).zookeeper().build();
+  s.broker_responses[1].answered = false;
+  EXPECT_EQ(kafka_mode(s), KafkaMode::kUnknown);
+  s = SnapshotBuilder().brokers({1, 2}).zookeeper().build();
+  s.broker_responses[0].error = "CLUSTER_AUTHORIZATION_FAILED";
+  EXPECT_EQ(kafka_mode(s), KafkaMode::kUnknown);
+  EXPECT_EQ(kafka_mode(SnapshotBuilder().zookeeper().build()), KafkaMode::kUnknown);
 }
 
 // ActiveControllerCount: in ZooKeeper mode metadata names the controller broker; in KRaft it names a random
 // live broker, so there is no active controller to report (the quorum leader is not in broker metadata).
 TEST(KafkaView, ActiveControllerOnlyInZooKeeperMode) {
-  auto snapshot = [](const std::string& roles) {
-    return SnapshotBuilder().brokers({1, 2}).process_roles(roles).controller(2).build();
-  };
-  EXPECT_EQ(kafka_view(snapshot(""), policy_with()).active_controller, 2);
-  EXPECT_EQ(kafka_view(snapshot("broker"), policy_with()).active_controller, -1);
+  EXPECT_EQ(kafka_view(SnapshotBuilder().brokers({1, 2}).zookeeper().controller(2).build(), policy_with())
+                .active_controller,
+            2);
+  EXPECT_EQ(
+      kafka_view(SnapshotBuilder().brokers({1, 2}).kraft().controller(2).build(), policy_with()).active_controller,
+      -1);
   EXPECT_EQ(
       kafka_view(SnapshotBuilder().brokers({1, 2}).controller(2).build(), policy_with()).active_controller,
       -1);  // process.roles not read: unknown mode, no claim
