@@ -57,7 +57,8 @@ GRAFANA_BUILTINS = {"$__rate_interval": "10s", "$__interval": "1s", "$__range": 
 
 ALL_ALERTS = [
     "IsrguardEvictionsBlockedTooLong", "IsrguardOfflinePartitions", "IsrguardUnderMinIsrPartitions",
-    "IsrguardBrokersMissing", "IsrguardProbeFailing", "IsrguardSnapshotStale", "IsrguardDown", "IsrguardAbsent",
+    "IsrguardBrokersMissing", "IsrguardProbeFailing", "IsrguardSnapshotStale", "IsrguardOverrideActiveLong",
+    "IsrguardOverridesFileInvalid", "IsrguardDown", "IsrguardAbsent",
 ]
 
 
