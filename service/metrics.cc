@@ -123,10 +123,10 @@ void override_metrics(Families& out, const OverridesStatus& st) {
                                MetricType::Counter),
                     {}, static_cast<double>(st.reload_errors));
   auto& valid = out.family("isrguard_overrides_file_valid",
-                           "1 when the overrides file's current content is valid, 0 when not (the last valid set "
-                           "stays in force); absent without --overrides-file.",
+                           "1 when the overrides file's current content is valid (or no --overrides-file), 0 when "
+                           "not (the last valid set stays in force).",
                            MetricType::Gauge);
-  if (!st.path.empty()) Families::gauge(valid, {}, st.valid ? 1 : 0);
+  Families::gauge(valid, {}, st.valid ? 1 : 0);
 }
 
 }  // namespace
