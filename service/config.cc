@@ -479,6 +479,8 @@ void apply_gating(const RawFlags& r, Config& c, Errors& errors) {
     }
   }
   if (r.gate_at_min) c.policy.gating_reasons.insert(std::string(reason::kAtMinIsrPartitions));
+  // An operator freeze gates whatever --gate-on says (that is what it is for).
+  c.policy.gating_reasons.insert(std::string(reason::kOverrideFreeze));
 }
 
 void apply_limits(const RawFlags& r, Config& c, Errors& errors) {

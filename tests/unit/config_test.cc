@@ -155,7 +155,7 @@ TEST(Config, GateOnReplacesDefaultAndAtMinIsrShortcutAdds) {
   auto out = parse({"--mock-brokers", "1", "--gate-on", "offline_partitions", "--gate-on-at-min-isr"});
   ASSERT_TRUE(out.config);
   EXPECT_EQ(out.config->policy.gating_reasons,
-            (std::set<std::string, std::less<>>{"at_min_isr_partitions", "offline_partitions"}));
+            (std::set<std::string, std::less<>>{"at_min_isr_partitions", "offline_partitions", "override_freeze"}));
 }
 
 }  // namespace
@@ -218,6 +218,13 @@ TEST(Config, OverrideFlags) {
     EXPECT_EQ(o.errors, (std::vector<std::string>{std::string("--max-override-ttl: '") + bad +
                                                   "' must be a duration from 1m to 168h"}));
   }
+}
+
+TEST(Config, GateOnAlwaysKeepsTheOperatorFreeze) {
+  auto out = parse({"--bootstrap-servers", "k:9092", "--gate-on", "offline_partitions"});
+  ASSERT_TRUE(out.config);
+  EXPECT_EQ(out.config->policy.gating_reasons,
+            (std::set<std::string, std::less<>>{"offline_partitions", "override_freeze"}));
 }
 
 TEST(Config, CheckOverridesNeedsNoKafka) {
