@@ -308,6 +308,7 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
     return "not ready: " + codes + "\n";
   }
   std::ostringstream out;
+  std::ostringstream reported;  // reasons that do not gate: "warn:" lines before the summary, as kube's
   const bool probed = s.last_success.has_value();
   if (!probed) {
     out << "[-]first_probe failed: no successful probe yet\n";
@@ -325,17 +326,17 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
     if (it->gating) {
       out << "[-]" << code << " failed: " << it->detail << "\n";
     } else {
-      out << "[+]" << code << " ok (reported, not gating: " << it->detail << ")\n";
+      reported << "warn: " << code << " reported, not gating: " << it->detail << "\n";
     }
   }
+  // Each operator override (a freeze also fails override_freeze above) as a warn: line: by, why, time left.
   for (const auto& o : s.overrides.active)
-    out << (o.action == OverrideAction::kFreeze ? "[-]override failed: " : "[+]override ok: ")
-        << describe(o, s.overrides.as_of) << "\n";
+    reported << "warn: override in force: " << describe(o, s.overrides.as_of) << "\n";
   for (const auto& o : s.overrides.expired)
-    out << "[+]override ok (expired, ignored): " << describe(o, s.overrides.as_of) << "\n";
+    reported << "warn: override expired, ignored: " << describe(o, s.overrides.as_of) << "\n";
   switch (s.gate.state) {
     case GateState::kOpen:
-      out << "[+]gate ok: open\n";
+      out << "[+]gate ok\n";
       break;
     case GateState::kRecovering:
       out << "[-]gate failed: recovering, healthy for "
@@ -349,7 +350,7 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
       out << "[-]gate failed: initializing\n";
       break;
   }
-  out << (r.ready ? "readyz check passed\n" : "readyz check failed\n");
+  out << reported.str() << (r.ready ? "readyz check passed\n" : "readyz check failed\n");
   return out.str();
 }
 

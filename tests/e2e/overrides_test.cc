@@ -155,7 +155,7 @@ TEST_F(OverridesE2e, FreezeClosesAHealthyGateWithinOnePollAndLiftingReopensAfter
   EXPECT_NE(verbose.find("[-]override_freeze failed: frozen by platform-oncall (Kafka 3.7 upgrade window, CHG-1234)"),
             std::string::npos)
       << verbose;
-  EXPECT_NE(verbose.find("[-]override failed: freeze by platform-oncall until "), std::string::npos) << verbose;
+  EXPECT_NE(verbose.find("warn: override in force: freeze by platform-oncall until "), std::string::npos) << verbose;
   EXPECT_NE(get("/metrics").find(R"(isrguard_override_active{action="freeze",by="platform-oncall",reason=""} 1)"),
             std::string::npos);
   EXPECT_EQ(status()["overrides"]["active"][0]["why"], "Kafka 3.7 upgrade window, CHG-1234");
@@ -182,7 +182,8 @@ TEST_F(OverridesE2e, AcknowledgedBroker102LetsTheGateOpenButLosing103ClosesIt) {
   EXPECT_EQ(reason("brokers_missing")["gating"], false);
   EXPECT_EQ(reason("under_replicated_partitions")["gating"], false);
   const std::string verbose = get("/readyz?verbose");
-  EXPECT_NE(verbose.find("[+]override ok: acknowledge brokers_missing brokers=[102] by sre-oncall"), std::string::npos)
+  EXPECT_NE(verbose.find("warn: override in force: acknowledge brokers_missing brokers=[102] by sre-oncall"),
+            std::string::npos)
       << verbose;
 
   lose(103);
@@ -201,7 +202,7 @@ TEST_F(OverridesE2e, AnExpiringAcknowledgementClosesTheGateAgain) {
   EXPECT_EQ(status()["overrides"]["active"].size(), 0u);
   EXPECT_EQ(status()["overrides"]["expired"].size(), 2u);
   EXPECT_EQ(reason("brokers_missing")["gating"], true);
-  EXPECT_NE(get("/readyz?verbose").find("[+]override ok (expired, ignored): acknowledge brokers_missing"),
+  EXPECT_NE(get("/readyz?verbose").find("warn: override expired, ignored: acknowledge brokers_missing"),
             std::string::npos);
   EXPECT_NE(slurp(err_).find("override expired: acknowledge brokers_missing brokers=[102]"), std::string::npos);
 }
