@@ -11,6 +11,8 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,13 @@ std::string ack102(const std::string& expires) {
     s += std::string("  - action: acknowledge\n    reason: ") + reason + "\n    brokers: [102]\n    expires: " +
          expires + "\n    by: sre-oncall\n    why: \"i-0abc retired (INC-881)\"\n";
   return s;
+}
+
+// Every line of /readyz?verbose in kube-apiserver's format (see tests/http/http_api_test.cc).
+void expect_kube_format(const std::string& verbose) {
+  const std::regex check(R"(\[\+\][a-z_]+ ok|\[-\][a-z_]+ failed: .+|warn: .+|readyz check (passed|failed))");
+  std::istringstream body(verbose);
+  for (std::string line; std::getline(body, line);) EXPECT_TRUE(std::regex_match(line, check)) << line;
 }
 
 // A ConfigMap volume: <dir>/overrides.yaml -> ..data/overrides.yaml; ..data -> ..<version>.
@@ -156,6 +165,7 @@ TEST_F(OverridesE2e, FreezeClosesAHealthyGateWithinOnePollAndLiftingReopensAfter
             std::string::npos)
       << verbose;
   EXPECT_NE(verbose.find("warn: override in force: freeze by platform-oncall until "), std::string::npos) << verbose;
+  expect_kube_format(verbose);
   EXPECT_NE(get("/metrics").find(R"(isrguard_override_active{action="freeze",by="platform-oncall",reason=""} 1)"),
             std::string::npos);
   EXPECT_EQ(status()["overrides"]["active"][0]["why"], "Kafka 3.7 upgrade window, CHG-1234");
@@ -185,6 +195,7 @@ TEST_F(OverridesE2e, AcknowledgedBroker102LetsTheGateOpenButLosing103ClosesIt) {
   EXPECT_NE(verbose.find("warn: override in force: acknowledge brokers_missing brokers=[102] by sre-oncall"),
             std::string::npos)
       << verbose;
+  expect_kube_format(verbose);
 
   lose(103);
   ASSERT_TRUE(await_ready(503)) << slurp(err_);
