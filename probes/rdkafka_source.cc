@@ -7,7 +7,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
@@ -87,7 +91,21 @@ class LogSink {
                     text);
     }
     std::lock_guard lock(mu_);
+    if (const char* kind = security_kind(err)) {
+      security_error_ = ProbeError{kind, text};
+      security_error_at_ = Clock::now();
+    }
     last_error_ = std::move(text);
+  }
+
+  // The last authentication or TLS failure since the last clear. Kept apart from last_error(): librdkafka
+  // reports an identical failure only once per 30 s, and the reconnects in between fail as plain transport
+  // errors.
+  // Older than kSecurityErrorTtl it is history: librdkafka would have repeated it by then (see above).
+  std::optional<ProbeError> security_error() const {
+    std::lock_guard lock(mu_);
+    if (Clock::now() - security_error_at_ > kSecurityErrorTtl) return std::nullopt;
+    return security_error_;
   }
 
   // Last error_cb reason since the last clear (empty when none): "host:port/id: Connect to ... failed: ...".
@@ -98,6 +116,7 @@ class LogSink {
   void clear_last_error() {
     std::lock_guard lock(mu_);
     last_error_.clear();
+    security_error_.reset();
   }
 
   std::string scrub(std::string s) const {
@@ -110,6 +129,7 @@ class LogSink {
 
  private:
   static constexpr auto kRepeatWindow = std::chrono::minutes(1);
+  static constexpr auto kSecurityErrorTtl = std::chrono::seconds(60);
   struct Recent {
     Clock::time_point logged_at;
     std::size_t suppressed = 0;
@@ -132,9 +152,26 @@ class LogSink {
   }
 
   const std::vector<std::string> secrets_;  // immutable after construction: read without the lock
+  // "auth" / "tls" for errors that mean the client's security settings do not match the broker's.
+  static const char* security_kind(int err) {
+    switch (err) {
+      case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+      case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+      case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+      case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
+        return "auth";
+      case RD_KAFKA_RESP_ERR__SSL:
+        return "tls";
+      default:
+        return nullptr;
+    }
+  }
+
   mutable std::mutex mu_;
   std::unordered_map<std::string, Recent> recent_;
   std::string last_error_;
+  std::optional<ProbeError> security_error_;
+  Clock::time_point security_error_at_{};
 };
 
 void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -201,6 +238,29 @@ bool is_secret_property(const std::string& key) {
   return false;
 }
 
+bool is_client_property(const std::string& key) {
+  // librdkafka lists its properties (with aliases) only as a printed table: read its first column once.
+  static const std::set<std::string, std::less<>> names = [] {
+    std::set<std::string, std::less<>> out;
+    char* buf = nullptr;
+    std::size_t len = 0;
+    FILE* f = open_memstream(&buf, &len);
+    if (!f) return out;
+    rd_kafka_conf_properties_show(f);
+    std::fclose(f);
+    std::istringstream table(std::string(buf, len));
+    std::free(buf);
+    for (std::string line; std::getline(table, line);) {
+      const auto bar = line.find('|');
+      if (bar == std::string::npos || line.rfind("Property", 0) == 0 || line[0] == '-') continue;
+      std::string name = line.substr(0, line.find_first_of(" |"));
+      if (!name.empty()) out.insert(std::move(name));
+    }
+    return out;
+  }();
+  return names.count(key) > 0;
+}
+
 std::ostream& operator<<(std::ostream& os, const RdKafkaSourceConfig& c) {
   os << "RdKafkaSourceConfig{timeout=" << c.probe_timeout.count()
      << "ms min_isr_refresh=" << c.min_isr_refresh.count() << "ms min_isr_retry=" << c.min_isr_retry.count()
@@ -242,6 +302,9 @@ struct RdKafkaSource::Impl {
   void build_template();
   bool try_create();
   ProbeResult probe();
+  std::optional<ProbeError> await_usable_broker(Clock::time_point deadline);
+  ProbeError metadata_failure(rd_kafka_resp_err_t err);
+  std::string security_hint(const std::string& broker_error) const;
   std::map<std::string, MinIsrOutcome> describe_min_isr(const std::vector<std::string>& topics,
                                                         const ClusterSnapshot& snap,
                                                         Clock::time_point deadline);
@@ -396,22 +459,17 @@ ProbeResult RdKafkaSource::Impl::probe() {
 
   rd_kafka_poll(rk, 0);  // serve error callbacks queued since the last probe (nothing else is queued)
 
+  if (auto security = await_usable_broker(deadline)) {
+    security->message = (security->kind == "auth" ? "authentication failed" : "TLS failed") +
+                        std::string(" (bootstrap ") + bootstrap + "): " + security->message;
+    return fail(security->kind, security->message);
+  }
   const rd_kafka_metadata_t* raw = nullptr;
   const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &raw, remaining_ms(deadline));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_poll(rk, 0);  // pick up the broker error that explains it, if one arrived meanwhile
-    const std::string kind = kind_of(err);
-    std::string msg;
-    if (kind == "timeout")
-      msg =
-          "no metadata from " + bootstrap + " within " + std::to_string(config.probe_timeout.count()) + " ms";
-    else if (kind == "transport")
-      msg = "no Kafka broker reachable (bootstrap " + bootstrap + ")";
-    else
-      msg = "metadata request to " + bootstrap + " failed";
-    msg += ": " + err_text(err);
-    if (const std::string last = sink->last_error(); !last.empty()) msg += "; last broker error: " + last;
-    return fail(kind, msg);
+    ProbeError e = metadata_failure(err);
+    return fail(std::move(e.kind), std::move(e.message));
   }
   sink->clear_last_error();
   const std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
@@ -481,6 +539,58 @@ ProbeResult RdKafkaSource::Impl::probe() {
   r.duration = snap.duration;
   r.snapshot = std::move(snap);
   return r;
+}
+
+// Waits (within the probe budget) until librdkafka has a usable broker connection. It asks in short slices
+// with a brokers-only Metadata request, because rd_kafka_metadata itself waits for a usable broker for its
+// whole timeout, and a broker that rejects our credentials or certificate never becomes usable: the SASL or
+// TLS error arrives within milliseconds, and is returned here at once. nullopt: go on with the real request
+// (a broker is usable, answered slowly, or the budget is spent and the real request reports that).
+std::optional<ProbeError> RdKafkaSource::Impl::await_usable_broker(Clock::time_point deadline) {
+  constexpr int kSliceMs = 100;
+  while (true) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(rk, 0, nullptr, &raw, std::min(kSliceMs, remaining_ms(deadline)));
+    if (raw) rd_kafka_metadata_destroy(raw);
+    if (err != RD_KAFKA_RESP_ERR__TRANSPORT) return std::nullopt;
+    rd_kafka_poll(rk, 0);  // serves error_cb: records authentication / TLS failures
+    if (auto security = sink->security_error()) return security;
+    if (remaining_ms(deadline) <= 0) return std::nullopt;
+  }
+}
+
+ProbeError RdKafkaSource::Impl::metadata_failure(rd_kafka_resp_err_t err) {
+  const std::string kind = kind_of(err);
+  std::string msg;
+  if (kind == "timeout")
+    msg = "no metadata from " + bootstrap + " within " + std::to_string(config.probe_timeout.count()) + " ms";
+  else if (kind == "transport")
+    msg = "no Kafka broker reachable (bootstrap " + bootstrap + ")";
+  else
+    msg = "metadata request to " + bootstrap + " failed";
+  msg += ": " + err_text(err);
+  if (const std::string last = sink->last_error(); !last.empty()) {
+    msg += "; last broker error: " + last;
+    if (kind != "metadata") msg += security_hint(last);
+  }
+  return ProbeError{kind, msg};
+}
+
+// A broker that accepts the connection and then drops it usually speaks another security protocol than
+// the client: say so, since "no broker reachable" sends people looking for a network problem.
+std::string RdKafkaSource::Impl::security_hint(const std::string& broker_error) const {
+  if (broker_error.find("Disconnected") == std::string::npos) return "";
+  const auto it = config.properties.find("security.protocol");
+  std::string protocol = it == config.properties.end() ? "plaintext" : it->second;
+  std::transform(protocol.begin(), protocol.end(), protocol.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (protocol == "plaintext")
+    return "; hint: the listener may need security settings (security.protocol=SSL, SASL_SSL or "
+           "SASL_PLAINTEXT with ssl.* / sasl.* in --kafka-properties)";
+  if (broker_error.find("PLAINTEXT broker listener") != std::string::npos)
+    return "; hint: the listener may not use TLS (security.protocol is " + it->second + ")";
+  return "; hint: check that security.protocol (" + it->second + ") matches the listener";
 }
 
 std::map<std::string, MinIsrOutcome> RdKafkaSource::Impl::describe_min_isr(

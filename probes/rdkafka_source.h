@@ -55,6 +55,8 @@ std::vector<MockTopicSpec> demo_mock_topics();
 
 // True for client property keys whose values are secrets (never logged, never put in messages).
 bool is_secret_property(const std::string& key);
+// True when librdkafka knows `key` as a client property (global or default-topic), aliases included.
+bool is_client_property(const std::string& key);
 
 class RdKafkaSource final : public MetadataSource {
  public:
