@@ -95,7 +95,8 @@ class LogSink {
       security_error_ = ProbeError{kind, text};
       security_error_at_ = Clock::now();
     }
-    last_error_ = std::move(text);
+    // "3/3 brokers are down" follows the broker error that explains it: keep the explanation.
+    if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || last_error_.empty()) last_error_ = std::move(text);
   }
 
   // The last authentication or TLS failure since the last clear. Kept apart from last_error(): librdkafka
@@ -395,7 +396,6 @@ void RdKafkaSource::Impl::build_template() {
   set_default("reconnect.backoff.ms", "100");
   set_default("reconnect.backoff.max.ms", "1000");
   set_default("topic.metadata.refresh.interval.ms", "60000");
-  set_default("log.connection.close", "false");
   if (cfg.mock_brokers > 0) set("test.mock.num.brokers", std::to_string(cfg.mock_brokers));
 
   rd_kafka_conf_set_opaque(conf_template, sink.get());

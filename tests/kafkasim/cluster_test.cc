@@ -85,7 +85,7 @@ TEST(KafkasimCluster, UnsupportedApiVersionsVersionGetsError35InV0Body) {
   EXPECT_EQ(proto::decode_response_header(r, 0).correlation_id, 7);
   const auto resp = proto::decode_api_versions_response(r, 0);
   EXPECT_EQ(resp.error_code, proto::kErrUnsupportedVersion);
-  EXPECT_EQ(resp.api_keys.size(), 3u);
+  EXPECT_EQ(resp.api_keys.size(), 5u);  // Metadata, ApiVersions, DescribeConfigs, SaslHandshake, SaslAuthenticate
   EXPECT_EQ(r.remaining(), 0u);
 }
 
