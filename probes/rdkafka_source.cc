@@ -299,6 +299,7 @@ struct RdKafkaSource::Impl {
   std::string last_create_error;    // logged once per distinct message
   std::string last_config_problem;  // logged once per distinct message
   MinIsrCache min_isr;
+  bool wait_in_slices = true;  // until a broker has been usable; see await_usable_broker
 
   explicit Impl(RdKafkaSourceConfig c)
       : config(std::move(c)),
@@ -320,6 +321,7 @@ struct RdKafkaSource::Impl {
   std::optional<ProbeError> await_usable_broker(Clock::time_point deadline);
   ProbeError metadata_failure(rd_kafka_resp_err_t err);
   std::string security_hint(const std::string& broker_error) const;
+  std::string security_message(const ProbeError& e) const;
   void read_configs(ClusterSnapshot& snap, Clock::time_point deadline);
   void log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes);
 };
@@ -471,15 +473,17 @@ ProbeResult RdKafkaSource::Impl::probe() {
 
   rd_kafka_poll(rk, 0);  // serve error callbacks queued since the last probe (nothing else is queued)
 
-  if (auto security = await_usable_broker(deadline)) {
-    security->message = (security->kind == "auth" ? "authentication failed" : "TLS failed") +
-                        std::string(" (bootstrap ") + bootstrap + "): " + security->message;
-    return fail(security->kind, security->message);
+  if (wait_in_slices) {
+    if (auto security = await_usable_broker(deadline)) return fail(security->kind, security_message(*security));
   }
   const rd_kafka_metadata_t* raw = nullptr;
   const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &raw, remaining_ms(deadline));
+  // No usable broker for the whole call: the next probe waits in slices again (see await_usable_broker).
+  wait_in_slices = err == RD_KAFKA_RESP_ERR__TRANSPORT;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_poll(rk, 0);  // pick up the broker error that explains it, if one arrived meanwhile
+    if (auto security = sink->security_error(); security && err == RD_KAFKA_RESP_ERR__TRANSPORT)
+      return fail(security->kind, security_message(*security));
     ProbeError e = metadata_failure(err);
     return fail(std::move(e.kind), std::move(e.message));
   }
@@ -543,6 +547,8 @@ ProbeResult RdKafkaSource::Impl::probe() {
 // whole timeout, and a broker that rejects our credentials or certificate never becomes usable: the SASL or
 // TLS error arrives within milliseconds, and is returned here at once. nullopt: go on with the real request
 // (a broker is usable, answered slowly, or the budget is spent and the real request reports that).
+// Used only until a broker has been usable (the first probe, and after a probe found none): on a working
+// connection the extra request would only queue ahead of the real one on a slow broker.
 std::optional<ProbeError> RdKafkaSource::Impl::await_usable_broker(Clock::time_point deadline) {
   constexpr int kSliceMs = 100;
   while (true) {
@@ -555,6 +561,11 @@ std::optional<ProbeError> RdKafkaSource::Impl::await_usable_broker(Clock::time_p
     if (auto security = sink->security_error()) return security;
     if (remaining_ms(deadline) <= 0) return std::nullopt;
   }
+}
+
+std::string RdKafkaSource::Impl::security_message(const ProbeError& e) const {
+  return (e.kind == "auth" ? "authentication failed" : "TLS failed") + std::string(" (bootstrap ") + bootstrap +
+         "): " + e.message;
 }
 
 ProbeError RdKafkaSource::Impl::metadata_failure(rd_kafka_resp_err_t err) {

@@ -95,6 +95,15 @@ class Security : public ::testing::Test {
     return o;
   }
 
+  // --kafka-config flags for SCRAM over TLS with a JAAS line, as Java clients are configured.
+  static std::vector<std::string> scram_tls_flags(const std::string& mechanism, const std::string& password) {
+    return {"--kafka-config", "security.protocol=SASL_SSL", "--kafka-config", "sasl.mechanism=" + mechanism,
+            "--kafka-config",
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            "username=\"isrguard\" password=\"" + password + "\";",
+            "--kafka-config", "ssl.ca.location=" + path("ca.pem")};
+  }
+
   static std::string message(const Outcome& o) {
     return o.json.is_object() && o.json.contains("error") ? o.json["error"].value("message", "") : "";
   }
@@ -154,10 +163,7 @@ TEST_F(Security, ScramSha256WithAJavaApplicationConfigIgnoresClientSettingsWithO
 
 TEST_F(Security, WrongPasswordFailsFastAsAuth) {
   start(true, sasl({"SCRAM-SHA-512"}));
-  const auto o = once({"--kafka-config", "security.protocol=SASL_SSL", "--kafka-config",
-                       "sasl.mechanism=SCRAM-SHA-512", "--kafka-config",
-                       "sasl.jaas.config=" + kScramJaas + " username=\"isrguard\" password=\"wrong-pw\";",
-                       "--kafka-config", "ssl.ca.location=" + path("ca.pem")});
+  const auto o = once(scram_tls_flags("SCRAM-SHA-512", "wrong-pw"));
   EXPECT_EQ(o.exit_code, 2) << o.json.dump() << o.err;
   EXPECT_EQ(o.kind, "auth") << o.json.dump();
   EXPECT_EQ(message(o).rfind("authentication failed", 0), 0u) << message(o);
@@ -178,10 +184,7 @@ TEST_F(Security, UnknownUserFailsFastAsAuth) {
 
 TEST_F(Security, MechanismNotEnabledFailsFastAsAuth) {
   start(true, sasl({"SCRAM-SHA-512"}));
-  const auto o = once({"--kafka-config", "security.protocol=SASL_SSL", "--kafka-config",
-                       "sasl.mechanism=SCRAM-SHA-256", "--kafka-config",
-                       "sasl.jaas.config=" + kScramJaas + " username=\"isrguard\" password=\"s3cret-pw\";",
-                       "--kafka-config", "ssl.ca.location=" + path("ca.pem")});
+  const auto o = once(scram_tls_flags("SCRAM-SHA-256", "s3cret-pw"));  // the listener offers SHA-512
   EXPECT_EQ(o.exit_code, 2) << o.json.dump() << o.err;
   EXPECT_EQ(o.kind, "auth") << o.json.dump();
   EXPECT_NE(message(o).find("SCRAM-SHA-512"), std::string::npos) << message(o);  // what the broker offers
