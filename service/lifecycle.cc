@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <exception>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "service/http_server.h"
+#include "service/overrides_file.h"
 #include "service/probe_loop.h"
 #include "service/status_json.h"
 
@@ -114,6 +116,11 @@ void keep_until_exit(std::shared_ptr<void> p) {
   kept->push_back(std::move(p));
 }
 
+std::unique_ptr<OverridesFile> overrides_file(const Config& c) {
+  if (c.overrides_file.empty()) return nullptr;
+  return std::make_unique<OverridesFile>(c.overrides_file, c.max_override_ttl);
+}
+
 const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal"; }
 
 // Destroys `source` on a worker thread and waits for it until `deadline`. False when it is still closing
@@ -141,6 +148,7 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
                  std::chrono::milliseconds budget) {
   block_process_signals();
   auto loop = std::make_unique<ProbeLoop>(*source, c.policy, c.gate, c.stale_after);
+  loop->use_overrides(overrides_file(c));
   auto server = std::make_unique<HttpServer>(*loop, HttpOptions::from_config(c));
   const int port = server->start();
   spdlog::info("isrguard {} ({}) listening on {}:{}; probing every {}ms (timeout {}ms), recovery hold {}ms",
@@ -186,6 +194,7 @@ RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource>
   block_process_signals();
   auto loop =
       std::make_unique<ProbeLoop>(*source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after);
+  loop->use_overrides(overrides_file(c));
   auto probing = std::make_unique<Worker>(
       [&loop = *loop] { loop.run_once(SteadyClock::now(), std::chrono::system_clock::now()); });
   const int sig = probing->wait_for_end_or_signal();
@@ -209,7 +218,10 @@ RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource>
     out << once_table(*state, c);
   out.flush();
   if (!state->snapshot) return {2, false};  // could not probe at all
-  return {state->verdict->healthy() && !state->last_error ? 0 : 1, false};
+  // Healthy = nothing gates after the overrides (a freeze is unhealthy, an acknowledged reason is not).
+  const bool gated =
+      std::any_of(state->reasons.begin(), state->reasons.end(), [](const Reason& r) { return r.gating; });
+  return {gated || state->last_error ? 1 : 0, false};
 }
 
 }  // namespace isrguard::service

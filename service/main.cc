@@ -10,6 +10,8 @@
 #include "probes/rdkafka_source.h"
 #include "service/config.h"
 #include "service/lifecycle.h"
+#include "service/overrides_file.h"
+#include "service/status_json.h"
 
 namespace {
 
@@ -33,6 +35,20 @@ probes::RdKafkaSourceConfig source_config(const Config& c) {
   return s;
 }
 
+// isrguard --check-overrides FILE: for CI of the ConfigMap and for on-call before applying it.
+int check_overrides(const Config& c) {
+  const auto now = std::chrono::system_clock::now();
+  const FileRead read = read_text_file(c.check_overrides);
+  const OverridesParse parsed = read.text ? parse_overrides(*read.text, now, c.max_override_ttl)
+                                          : OverridesParse{std::nullopt, read.error};
+  if (!parsed.overrides) {
+    std::cerr << "isrguard: " << c.check_overrides << ": invalid: " << parsed.error << "\n";
+    return 2;
+  }
+  std::cout << overrides_text(c.check_overrides, *parsed.overrides, now);
+  return 0;
+}
+
 int finish(const RunOutcome& outcome) {
   if (outcome.exit_immediately) {
     spdlog::shutdown();
@@ -40,6 +56,16 @@ int finish(const RunOutcome& outcome) {
     std::_Exit(outcome.exit_code);
   }
   return outcome.exit_code;
+}
+
+// Invalid configuration: every problem on stderr; for --once --output json also one JSON error object on
+// stdout, so a script reading stdout gets an answer. Returns the exit code (2).
+int config_error(const std::vector<std::string>& problems, bool once, OutputFormat output) {
+  for (const auto& e : problems) std::cerr << "isrguard: " << e << "\n";
+  std::cerr << "isrguard: invalid configuration (" << problems.size() << " problem"
+            << (problems.size() == 1 ? "" : "s") << "); see --help\n";
+  if (once && output == OutputFormat::kJson) std::cout << config_error_json(problems).dump(2) << "\n";
+  return 2;
 }
 
 }  // namespace
@@ -50,14 +76,11 @@ int main(int argc, char** argv) {
     std::cout << parsed.output;
     return parsed.exit_code;
   }
-  if (!parsed.config) {
-    for (const auto& e : parsed.errors) std::cerr << "isrguard: " << e << "\n";
-    std::cerr << "isrguard: invalid configuration (" << parsed.errors.size() << " problem"
-              << (parsed.errors.size() == 1 ? "" : "s") << "); see --help\n";
-    return 2;
-  }
+  if (!parsed.config) return config_error(parsed.errors, parsed.once, parsed.once_output);
   const Config& config = *parsed.config;
+  if (!config.check_overrides.empty()) return check_overrides(config);
   setup_logging(config.log_level);
+  for (const auto& w : parsed.warnings) spdlog::warn("{}", w);
 
   // Before any thread starts (librdkafka's too), so they all inherit the mask and only sigwait sees them.
   block_process_signals();
@@ -66,6 +89,9 @@ int main(int argc, char** argv) {
     auto source = std::make_unique<probes::RdKafkaSource>(source_config(config));
     if (config.once) return finish(run_once_cli(config, std::move(source), std::cout));
     return finish(serve(config, std::move(source)));
+  } catch (const std::invalid_argument& e) {  // the Kafka client refused the configuration
+    spdlog::error("start-up failed: {}", e.what());
+    return config_error({e.what()}, config.once, config.output);
   } catch (const std::exception& e) {
     spdlog::error("start-up failed: {}", e.what());
     std::cerr << "isrguard: " << e.what() << "\n";
