@@ -372,7 +372,8 @@ void read_properties_file(const std::string& path, std::map<std::string, std::st
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > kMaxPropertiesFileBytes) {
-    errors.push_back("--kafka-properties: '" + path + "' is larger than 1 MiB");
+    errors.push_back("--kafka-properties: '" + path + "' is larger than " +
+                     std::to_string(kMaxPropertiesFileBytes) + " bytes");
     return;
   }
   std::vector<std::string> perr;

@@ -220,7 +220,6 @@ TEST(Config, BlankValuesAndEmptyItemsAreErrorsForEveryFlag) {
       {{"--mock-brokers", "3", "--topic-include", ""}, "--topic-include: "},
       {{"--mock-brokers", "3", "--topic-include", "orders "}, "--topic-include: "},
       {{"--mock-brokers", "3", "--topic-exclude", " "}, "--topic-exclude: "},
-      {{"--mock-brokers", "3", "--kafka-config", " "}, "--kafka-config: "},
       {{"--mock-brokers", "3", "--kafka-properties", " "}, "--kafka-properties: "},
       {{"--mock-brokers", "3", "--kafka-properties", ""}, "--kafka-properties: "},
       {{"--mock-brokers", "3", "--http-address", " "}, "--http-address: "},
@@ -286,7 +285,7 @@ TEST(Config, PropertiesFileMustBeARegularFileOfBoundedSize) {
   };
   for (const Row& row : {Row{"/dev/zero", "--kafka-properties: '/dev/zero' is not a regular file"},
                          Row{dir, "--kafka-properties: '" + dir + "' is not a regular file"},
-                         Row{big, "--kafka-properties: '" + big + "' is larger than 1 MiB"}}) {
+                         Row{big, "--kafka-properties: '" + big + "' is larger than 1048576 bytes"}}) {
     auto out = parse({"--mock-brokers", "3", "--kafka-properties", row.path.c_str()});
     EXPECT_FALSE(out.config) << row.path;
     EXPECT_EQ(out.exit_code, 2);
