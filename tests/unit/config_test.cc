@@ -164,199 +164,6 @@ TEST(Config, GateOnReplacesDefaultAndAtMinIsrShortcutAdds) {
   auto out = parse({"--mock-brokers", "1", "--gate-on", "offline_partitions", "--gate-on-at-min-isr"});
   ASSERT_TRUE(out.config);
   EXPECT_EQ(out.config->policy.gating_reasons,
-            (std::set<std::string, std::less<>>{"at_min_isr_partitions", "offline_partitions"}));
-}
-
-bool has_error(const ParseOutcome& out, const std::string& prefix) {
-  for (const auto& e : out.errors)
-    if (e.rfind(prefix, 0) == 0) return true;
-  return false;
-}
-std::string all_errors(const ParseOutcome& out) {
-  std::string s;
-  for (const auto& e : out.errors) s += e + "\n";
-  return s;
-}
-
-// An empty gating set never closes the gate: a blank --gate-on must not be read as "gate on nothing".
-TEST(Config, BlankOrEmptyGateOnIsAnError) {
-  for (const char* value : {" ", "", ",", " , ", "offline_partitions,", "offline_partitions,,probe_failed"}) {
-    auto out = parse({"--mock-brokers", "3", "--gate-on", value});
-    EXPECT_FALSE(out.config) << "'" << value << "'";
-    EXPECT_EQ(out.exit_code, 2) << "'" << value << "'";
-    EXPECT_TRUE(has_error(out, "--gate-on: ")) << "'" << value << "': " << all_errors(out);
-  }
-  ::setenv("ISRGUARD_GATE_ON", " ", 1);
-  auto env = parse({"--mock-brokers", "3"});
-  ::unsetenv("ISRGUARD_GATE_ON");
-  EXPECT_FALSE(env.config);
-  EXPECT_TRUE(has_error(env, "--gate-on: ")) << all_errors(env);
-}
-
-TEST(Config, GateOnItemsAreTrimmed) {
-  auto out = parse({"--mock-brokers", "3", "--gate-on", " offline_partitions , probe_failed "});
-  ASSERT_TRUE(out.config) << all_errors(out);
-  EXPECT_EQ(out.config->policy.gating_reasons,
-            (std::set<std::string, std::less<>>{"offline_partitions", "probe_failed"}));
-}
-
-// Every list or text flag: a blank value or an empty item is a mistake, never "nothing" or "everything".
-TEST(Config, BlankValuesAndEmptyItemsAreErrorsForEveryFlag) {
-  struct Row {
-    std::vector<const char*> args;
-    std::string error_prefix;
-  };
-  const std::vector<Row> rows = {
-      {{"--bootstrap-servers", " "}, "--bootstrap-servers: "},
-      {{"--bootstrap-servers", "k1:9092,,k2:9092"}, "--bootstrap-servers: "},
-      {{"--bootstrap-servers", "k1:9092,"}, "--bootstrap-servers: "},
-      {{"--mock-brokers", "3", "--expected-brokers", ""}, "--expected-brokers: "},
-      {{"--mock-brokers", "3", "--expected-brokers", " "}, "--expected-brokers: "},
-      {{"--mock-brokers", "3", "--expected-brokers", "1-3,"}, "--expected-brokers: "},
-      {{"--mock-brokers", "3", "--fleet", " "}, "--fleet: "},
-      {{"--mock-brokers", "3", "--fleet", "ec2=ids:1-3,"}, "--fleet: "},
-      {{"--mock-brokers", "3", "--fleet", "ec2=host: "}, "--fleet: "},
-      {{"--mock-brokers", "3", "--topic-include", " "}, "--topic-include: "},
-      {{"--mock-brokers", "3", "--topic-include", ""}, "--topic-include: "},
-      {{"--mock-brokers", "3", "--topic-include", "orders "}, "--topic-include: "},
-      {{"--mock-brokers", "3", "--topic-exclude", " "}, "--topic-exclude: "},
-      {{"--mock-brokers", "3", "--kafka-properties", " "}, "--kafka-properties: "},
-      {{"--mock-brokers", "3", "--kafka-properties", ""}, "--kafka-properties: "},
-      {{"--mock-brokers", "3", "--http-address", " "}, "--http-address: "},
-  };
-  for (const auto& row : rows) {
-    std::vector<const char*> argv{"isrguard"};
-    argv.insert(argv.end(), row.args.begin(), row.args.end());
-    auto out = parse_config(static_cast<int>(argv.size()), argv.data());
-    std::string shown;
-    for (auto a : row.args) shown += std::string("'") + a + "' ";
-    EXPECT_FALSE(out.config) << shown;
-    EXPECT_EQ(out.exit_code, 2) << shown;
-    EXPECT_TRUE(has_error(out, row.error_prefix)) << shown << "\n" << all_errors(out);
-  }
-}
-
-TEST(Config, BlankEnvironmentListsAreErrorsToo) {
-  for (const char* name : {"ISRGUARD_EXPECTED_BROKERS", "ISRGUARD_TOPIC_INCLUDE", "ISRGUARD_FLEET"}) {
-    ::setenv(name, " ", 1);
-    auto out = parse({"--mock-brokers", "3"});
-    ::unsetenv(name);
-    EXPECT_FALSE(out.config) << name;
-    EXPECT_EQ(out.exit_code, 2) << name;
-  }
-}
-
-// Staleness means nothing for a single probe: --once takes any probe timeout.
-TEST(Config, OnceDoesNotRequireStaleAfterAbovePollPlusTimeout) {
-  auto out = parse({"--mock-brokers", "3", "--once", "--probe-timeout", "90s"});
-  ASSERT_TRUE(out.config) << all_errors(out);
-  EXPECT_EQ(out.config->probe_timeout, milliseconds(90000));
-}
-
-// The cache max age follows the refresh interval, so a long interval is valid (it used to abort start-up).
-TEST(Config, MinIsrMaxAgeIsDerivedFromTheRefreshInterval) {
-  auto out = parse({"--mock-brokers", "3", "--config-refresh-interval", "20m"});
-  ASSERT_TRUE(out.config) << all_errors(out);
-  EXPECT_EQ(out.config->min_isr_max_age(), std::chrono::minutes(60));
-  EXPECT_EQ(parse({"--mock-brokers", "3"}).config->min_isr_max_age(), std::chrono::minutes(15));
-}
-
-TEST(Config, ExpectedBrokersAreCapped) {
-  EXPECT_TRUE(parse({"--mock-brokers", "3", "--expected-brokers", "1-2000"}).config);
-  for (const char* too_many : {"1-2001", "1-100000", "1-1000,2001-3001", "0-2147483647"}) {
-    auto out = parse({"--mock-brokers", "3", "--expected-brokers", too_many});
-    EXPECT_FALSE(out.config) << too_many;
-    EXPECT_TRUE(has_error(out, "--expected-brokers: at most 2000 broker ids")) << too_many << all_errors(out);
-  }
-  auto fleet = parse({"--mock-brokers", "3", "--fleet", "big=ids:1-100000"});
-  EXPECT_TRUE(fleet.config) << all_errors(fleet);  // fleet rules are ranges, not per-broker state
-}
-
-TEST(Config, PropertiesFileMustBeARegularFileOfBoundedSize) {
-  const std::string big = ::testing::TempDir() + "/big.properties";
-  {
-    std::ofstream f(big);
-    f << "bootstrap.servers=k:9092\n";
-    f << "# " << std::string(1024 * 1024, 'x') << "\n";
-  }
-  const std::string dir = ::testing::TempDir();
-  struct Row {
-    std::string path, error;
-  };
-  for (const Row& row : {Row{"/dev/zero", "--kafka-properties: '/dev/zero' is not a regular file"},
-                         Row{dir, "--kafka-properties: '" + dir + "' is not a regular file"},
-                         Row{big, "--kafka-properties: '" + big + "' is larger than 1048576 bytes"}}) {
-    auto out = parse({"--mock-brokers", "3", "--kafka-properties", row.path.c_str()});
-    EXPECT_FALSE(out.config) << row.path;
-    EXPECT_EQ(out.exit_code, 2);
-    EXPECT_TRUE(has_error(out, row.error)) << all_errors(out);
-  }
-  std::remove(big.c_str());
-}
-
-// Parse errors name flags, never values: a mistyped secret flag must not put the secret in logs.
-TEST(Config, UnknownFlagsAreNamedButTheirValuesNeverShown) {
-  for (std::initializer_list<const char*> args :
-       {std::initializer_list<const char*>{"--mock-brokers", "3", "--sasl-password", "hunter2"},
-        std::initializer_list<const char*>{"--mock-brokers", "3", "--sasl-password=hunter2"},
-        std::initializer_list<const char*>{"--mock-brokers", "3", "hunter2"}}) {
-    auto out = parse(args);
-    EXPECT_FALSE(out.config);
-    EXPECT_EQ(out.exit_code, 2);
-    ASSERT_FALSE(out.errors.empty());
-    for (const auto& e : out.errors) EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
-  }
-  auto named = parse({"--mock-brokers", "3", "--sasl-password", "hunter2"});
-  EXPECT_NE(all_errors(named).find("--sasl-password"), std::string::npos) << all_errors(named);
-}
-
-}  // namespace
-}  // namespace isrguard::service
-
-namespace isrguard::service {
-namespace {
-
-TEST(JavaProperties, ScramJaasConfigBecomesUsernameAndPassword) {
-  std::vector<std::string> errors;
-  auto out = translate_java_properties(
-      {{"security.protocol", "SASL_SSL"},
-       {"sasl.mechanism", "SCRAM-SHA-512"},
-       {"sasl.jaas.config",
-        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"isrguard\" "
-        "password=\"p@ss\\\"word\";"},
-       {"ssl.truststore.type", "PEM"},
-       {"ssl.truststore.location", "/etc/kafka-ca/ca.crt"}},
-      errors);
-  EXPECT_EQ(errors, std::vector<std::string>{});
-  EXPECT_EQ(out, (std::map<std::string, std::string>{{"security.protocol", "SASL_SSL"},
-                                                      {"sasl.mechanism", "SCRAM-SHA-512"},
-                                                      {"sasl.username", "isrguard"},
-                                                      {"sasl.password", "p@ss\"word"},
-                                                      {"ssl.ca.location", "/etc/kafka-ca/ca.crt"}}));
-}
-
-TEST(JavaProperties, JksStoresAndUnknownModulesAreErrors) {
-  std::vector<std::string> errors;
-  translate_java_properties({{"ssl.truststore.location", "/x.jks"},
-                             {"ssl.keystore.location", "/k.jks"},
-                             {"sasl.jaas.config", "com.example.KerberosThing required useKeyTab=true;"}},
-                            errors);
-  ASSERT_EQ(errors.size(), 4u);
-  EXPECT_EQ(errors[0].rfind("sasl.jaas.config: login module com.example.KerberosThing is not supported", 0),
-            0u);
-  EXPECT_EQ(errors[1], "sasl.jaas.config: username and password are required");
-  EXPECT_EQ(errors[2].rfind("ssl.truststore.location: JKS truststores cannot be read", 0), 0u);
-  EXPECT_EQ(errors[3].rfind("ssl.keystore.location: JKS keystores cannot be read", 0), 0u);
-}
-
-TEST(JavaProperties, LibrdkafkaNamesPassThrough) {
-  std::vector<std::string> errors;
-  std::map<std::string, std::string> in{{"ssl.ca.location", "/ca.pem"}, {"ssl.keystore.location", "/u.p12"},
-                                        {"ssl.keystore.password", "x"}, {"ssl.keystore.type", "PKCS12"}};
-  auto out = translate_java_properties(in, errors);
-  EXPECT_TRUE(errors.empty());
-  in.erase("ssl.keystore.type");
-  EXPECT_EQ(out, in);
             (std::set<std::string, std::less<>>{"at_min_isr_partitions", "offline_partitions", "override_freeze"}));
 }
 
@@ -469,6 +276,149 @@ TEST(Config, CheckOverridesNeedsNoKafka) {
   auto out = parse({"--check-overrides", "o.yaml"});
   ASSERT_TRUE(out.config) << (out.errors.empty() ? "" : out.errors[0]);
   EXPECT_EQ(out.config->check_overrides, "o.yaml");
+}
+
+bool has_error(const ParseOutcome& out, const std::string& prefix) {
+  for (const auto& e : out.errors)
+    if (e.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+std::string all_errors(const ParseOutcome& out) {
+  std::string s;
+  for (const auto& e : out.errors) s += e + "\n";
+  return s;
+}
+
+// An empty gating set never closes the gate: a blank --gate-on must not be read as "gate on nothing".
+TEST(Config, BlankOrEmptyGateOnIsAnError) {
+  for (const char* value : {" ", "", ",", " , ", "offline_partitions,", "offline_partitions,,probe_failed"}) {
+    auto out = parse({"--mock-brokers", "3", "--gate-on", value});
+    EXPECT_FALSE(out.config) << "'" << value << "'";
+    EXPECT_EQ(out.exit_code, 2) << "'" << value << "'";
+    EXPECT_TRUE(has_error(out, "--gate-on: ")) << "'" << value << "': " << all_errors(out);
+  }
+  ::setenv("ISRGUARD_GATE_ON", " ", 1);
+  auto env = parse({"--mock-brokers", "3"});
+  ::unsetenv("ISRGUARD_GATE_ON");
+  EXPECT_FALSE(env.config);
+  EXPECT_TRUE(has_error(env, "--gate-on: ")) << all_errors(env);
+}
+
+TEST(Config, GateOnItemsAreTrimmed) {
+  auto out = parse({"--mock-brokers", "3", "--gate-on", " offline_partitions , probe_failed "});
+  ASSERT_TRUE(out.config) << all_errors(out);
+  EXPECT_EQ(out.config->policy.gating_reasons,
+            (std::set<std::string, std::less<>>{"offline_partitions", "override_freeze", "probe_failed"}));
+}
+
+// Every list or text flag: a blank value or an empty item is a mistake, never "nothing" or "everything".
+TEST(Config, BlankValuesAndEmptyItemsAreErrorsForEveryFlag) {
+  struct Row {
+    std::vector<const char*> args;
+    std::string error_prefix;
+  };
+  const std::vector<Row> rows = {
+      {{"--bootstrap-servers", " "}, "--bootstrap-servers: "},
+      {{"--bootstrap-servers", "k1:9092,,k2:9092"}, "--bootstrap-servers: "},
+      {{"--bootstrap-servers", "k1:9092,"}, "--bootstrap-servers: "},
+      {{"--mock-brokers", "3", "--expected-brokers", ""}, "--expected-brokers: "},
+      {{"--mock-brokers", "3", "--expected-brokers", " "}, "--expected-brokers: "},
+      {{"--mock-brokers", "3", "--expected-brokers", "1-3,"}, "--expected-brokers: "},
+      {{"--mock-brokers", "3", "--fleet", " "}, "--fleet: "},
+      {{"--mock-brokers", "3", "--fleet", "ec2=ids:1-3,"}, "--fleet: "},
+      {{"--mock-brokers", "3", "--fleet", "ec2=host: "}, "--fleet: "},
+      {{"--mock-brokers", "3", "--topic-include", " "}, "--topic-include: "},
+      {{"--mock-brokers", "3", "--topic-include", ""}, "--topic-include: "},
+      {{"--mock-brokers", "3", "--topic-include", "orders "}, "--topic-include: "},
+      {{"--mock-brokers", "3", "--topic-exclude", " "}, "--topic-exclude: "},
+      {{"--mock-brokers", "3", "--kafka-properties", " "}, "--kafka-properties: "},
+      {{"--mock-brokers", "3", "--kafka-properties", ""}, "--kafka-properties: "},
+      {{"--mock-brokers", "3", "--http-address", " "}, "--http-address: "},
+  };
+  for (const auto& row : rows) {
+    std::vector<const char*> argv{"isrguard"};
+    argv.insert(argv.end(), row.args.begin(), row.args.end());
+    auto out = parse_config(static_cast<int>(argv.size()), argv.data());
+    std::string shown;
+    for (auto a : row.args) shown += std::string("'") + a + "' ";
+    EXPECT_FALSE(out.config) << shown;
+    EXPECT_EQ(out.exit_code, 2) << shown;
+    EXPECT_TRUE(has_error(out, row.error_prefix)) << shown << "\n" << all_errors(out);
+  }
+}
+
+TEST(Config, BlankEnvironmentListsAreErrorsToo) {
+  for (const char* name : {"ISRGUARD_EXPECTED_BROKERS", "ISRGUARD_TOPIC_INCLUDE", "ISRGUARD_FLEET"}) {
+    ::setenv(name, " ", 1);
+    auto out = parse({"--mock-brokers", "3"});
+    ::unsetenv(name);
+    EXPECT_FALSE(out.config) << name;
+    EXPECT_EQ(out.exit_code, 2) << name;
+  }
+}
+
+// Staleness means nothing for a single probe: --once takes any probe timeout.
+TEST(Config, OnceDoesNotRequireStaleAfterAbovePollPlusTimeout) {
+  auto out = parse({"--mock-brokers", "3", "--once", "--probe-timeout", "90s"});
+  ASSERT_TRUE(out.config) << all_errors(out);
+  EXPECT_EQ(out.config->probe_timeout, milliseconds(90000));
+}
+
+// The cache max age follows the refresh interval, so a long interval is valid (it used to abort start-up).
+TEST(Config, MinIsrMaxAgeIsDerivedFromTheRefreshInterval) {
+  auto out = parse({"--mock-brokers", "3", "--config-refresh-interval", "20m"});
+  ASSERT_TRUE(out.config) << all_errors(out);
+  EXPECT_EQ(out.config->min_isr_max_age(), std::chrono::minutes(60));
+  EXPECT_EQ(parse({"--mock-brokers", "3"}).config->min_isr_max_age(), std::chrono::minutes(15));
+}
+
+TEST(Config, ExpectedBrokersAreCapped) {
+  EXPECT_TRUE(parse({"--mock-brokers", "3", "--expected-brokers", "1-2000"}).config);
+  for (const char* too_many : {"1-2001", "1-100000", "1-1000,2001-3001", "0-2147483647"}) {
+    auto out = parse({"--mock-brokers", "3", "--expected-brokers", too_many});
+    EXPECT_FALSE(out.config) << too_many;
+    EXPECT_TRUE(has_error(out, "--expected-brokers: at most 2000 broker ids")) << too_many << all_errors(out);
+  }
+  auto fleet = parse({"--mock-brokers", "3", "--fleet", "big=ids:1-100000"});
+  EXPECT_TRUE(fleet.config) << all_errors(fleet);  // fleet rules are ranges, not per-broker state
+}
+
+TEST(Config, PropertiesFileMustBeARegularFileOfBoundedSize) {
+  const std::string big = ::testing::TempDir() + "/big.properties";
+  {
+    std::ofstream f(big);
+    f << "bootstrap.servers=k:9092\n";
+    f << "# " << std::string(1024 * 1024, 'x') << "\n";
+  }
+  const std::string dir = ::testing::TempDir();
+  struct Row {
+    std::string path, error;
+  };
+  for (const Row& row : {Row{"/dev/zero", "--kafka-properties: '/dev/zero' is not a regular file"},
+                         Row{dir, "--kafka-properties: '" + dir + "' is not a regular file"},
+                         Row{big, "--kafka-properties: '" + big + "' is larger than 1048576 bytes"}}) {
+    auto out = parse({"--mock-brokers", "3", "--kafka-properties", row.path.c_str()});
+    EXPECT_FALSE(out.config) << row.path;
+    EXPECT_EQ(out.exit_code, 2);
+    EXPECT_TRUE(has_error(out, row.error)) << all_errors(out);
+  }
+  std::remove(big.c_str());
+}
+
+// Parse errors name flags, never values: a mistyped secret flag must not put the secret in logs.
+TEST(Config, UnknownFlagsAreNamedButTheirValuesNeverShown) {
+  for (std::initializer_list<const char*> args :
+       {std::initializer_list<const char*>{"--mock-brokers", "3", "--sasl-password", "hunter2"},
+        std::initializer_list<const char*>{"--mock-brokers", "3", "--sasl-password=hunter2"},
+        std::initializer_list<const char*>{"--mock-brokers", "3", "hunter2"}}) {
+    auto out = parse(args);
+    EXPECT_FALSE(out.config);
+    EXPECT_EQ(out.exit_code, 2);
+    ASSERT_FALSE(out.errors.empty());
+    for (const auto& e : out.errors) EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
+  }
+  auto named = parse({"--mock-brokers", "3", "--sasl-password", "hunter2"});
+  EXPECT_NE(all_errors(named).find("--sasl-password"), std::string::npos) << all_errors(named);
 }
 
 }  // namespace
