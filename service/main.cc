@@ -51,12 +51,14 @@ std::unique_ptr<OverridesFile> overrides_file(const Config& c) {
   return std::make_unique<OverridesFile>(c.overrides_file, c.max_override_ttl);
 }
 
-// isrguard --check-overrides FILE: for CI of the ConfigMap and for on-call before applying it.
+// isrguard --check-overrides FILE: for CI of the ConfigMap and for on-call before applying it. Judged as at
+// start-up (no last valid set): an entry whose expiry has passed is listed as EXPIRED, not an error (exit 0).
 int check_overrides(const Config& c) {
   const auto now = std::chrono::system_clock::now();
   const FileRead read = read_text_file(c.check_overrides);
-  const OverridesParse parsed = read.text ? parse_overrides(*read.text, now, c.max_override_ttl)
-                                          : OverridesParse{std::nullopt, read.error};
+  const OverridesParse parsed =
+      read.text ? parse_overrides(*read.text, now, c.max_override_ttl, PastExpiry{true, {}})
+                : OverridesParse{std::nullopt, read.error};
   if (!parsed.overrides) {
     std::cerr << "isrguard: " << c.check_overrides << ": invalid: " << parsed.error << "\n";
     return 2;
@@ -77,7 +79,8 @@ int run_once(const Config& c, probes::MetadataSource& source) {
   }
   if (!state->snapshot) return 2;  // could not probe at all
   // Healthy = nothing gates after the overrides (a freeze is unhealthy, an acknowledged reason is not).
-  const bool gated = std::any_of(state->reasons.begin(), state->reasons.end(), [](const Reason& r) { return r.gating; });
+  const bool gated =
+      std::any_of(state->reasons.begin(), state->reasons.end(), [](const Reason& r) { return r.gating; });
   return gated || state->last_error ? 1 : 0;
 }
 
