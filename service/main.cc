@@ -35,12 +35,14 @@ probes::RdKafkaSourceConfig source_config(const Config& c) {
   return s;
 }
 
-// isrguard --check-overrides FILE: for CI of the ConfigMap and for on-call before applying it.
+// isrguard --check-overrides FILE: for CI of the ConfigMap and for on-call before applying it. Judged as at
+// start-up (no last valid set): an entry whose expiry has passed is listed as EXPIRED, not an error (exit 0).
 int check_overrides(const Config& c) {
   const auto now = std::chrono::system_clock::now();
   const FileRead read = read_text_file(c.check_overrides);
-  const OverridesParse parsed = read.text ? parse_overrides(*read.text, now, c.max_override_ttl)
-                                          : OverridesParse{std::nullopt, read.error};
+  const OverridesParse parsed =
+      read.text ? parse_overrides(*read.text, now, c.max_override_ttl, PastExpiry{true, {}})
+                : OverridesParse{std::nullopt, read.error};
   if (!parsed.overrides) {
     std::cerr << "isrguard: " << c.check_overrides << ": invalid: " << parsed.error << "\n";
     return 2;

@@ -22,7 +22,8 @@ struct ParseError {
 
 [[noreturn]] void fail(const YAML::Node& at, const std::string& field, const std::string& problem) {
   const int line = at.Mark().is_null() ? 0 : at.Mark().line + 1;
-  throw ParseError{(line > 0 ? "line " + std::to_string(line) + ": " : std::string()) + field + ": " + problem};
+  throw ParseError{(line > 0 ? "line " + std::to_string(line) + ": " : std::string()) + field + ": " +
+                   problem};
 }
 
 std::string trim(std::string s) {
@@ -60,7 +61,8 @@ std::vector<T> list(const YAML::Node& n, const std::string& field, Parse&& parse
   if (n.size() == 0) fail(n, field, "empty list; omit the field to acknowledge the whole reason");
   if (n.size() > kMaxScopeItems) fail(n, field, "more than " + std::to_string(kMaxScopeItems) + " items");
   std::set<T> out;
-  for (std::size_t i = 0; i < n.size(); ++i) out.insert(parse_item(n[i], field + "[" + std::to_string(i) + "]"));
+  for (std::size_t i = 0; i < n.size(); ++i)
+    out.insert(parse_item(n[i], field + "[" + std::to_string(i) + "]"));
   return {out.begin(), out.end()};
 }
 
@@ -91,7 +93,8 @@ enum class ScopeKind { kBrokers, kTopics, kPartitions };
 // scoped by topic, partition or by broker (the brokers that explain the problem); the topic reports by topic.
 std::vector<ScopeKind> scopes_for(std::string_view reason) {
   if (reason == reason::kBrokersMissing) return {ScopeKind::kBrokers};
-  if (reason == reason::kMinIsrRiskTopics || reason == reason::kMinIsrUnknownTopics) return {ScopeKind::kTopics};
+  if (reason == reason::kMinIsrRiskTopics || reason == reason::kMinIsrUnknownTopics)
+    return {ScopeKind::kTopics};
   return {ScopeKind::kBrokers, ScopeKind::kTopics, ScopeKind::kPartitions};
 }
 
@@ -125,8 +128,8 @@ void parse_scope(const YAML::Node& entry, const std::string& at, Override& o) {
 
 void check_keys(const YAML::Node& entry, const std::string& at, OverrideAction action) {
   static const std::set<std::string> kFreezeKeys = {"action", "expires", "by", "why"};
-  static const std::set<std::string> kAckKeys = {"action",  "reason", "brokers", "topics",
-                                                 "partitions", "expires", "by",   "why"};
+  static const std::set<std::string> kAckKeys = {"action",     "reason",  "brokers", "topics",
+                                                 "partitions", "expires", "by",      "why"};
   const auto& keys = action == OverrideAction::kFreeze ? kFreezeKeys : kAckKeys;
   std::set<std::string> seen;
   for (const auto& kv : entry) {
@@ -135,7 +138,8 @@ void check_keys(const YAML::Node& entry, const std::string& at, OverrideAction a
     if (keys.count(key) == 0) {
       std::string known;
       for (const auto& k : keys) known += (known.empty() ? "" : ", ") + k;
-      fail(kv.first, at + "." + key, "unknown key for " + std::string(to_string(action)) + " (" + known + ")");
+      fail(kv.first, at + "." + key,
+           "unknown key for " + std::string(to_string(action)) + " (" + known + ")");
     }
   }
 }
@@ -153,7 +157,6 @@ void parse_expiry(const YAML::Node& entry, const std::string& at, WallClock::tim
   const std::string text = scalar(n, field);
   const auto t = parse_rfc3339(text);
   if (!t) fail(n, field, "not an RFC 3339 time (e.g. 2026-12-01T06:00:00Z): '" + text + "'");
-  if (*t <= now) fail(n, field, text + " is in the past; remove expired entries");
   if (*t - now > max_ttl)
     fail(n, field,
          text + " is more than the allowed " +
@@ -163,7 +166,7 @@ void parse_expiry(const YAML::Node& entry, const std::string& at, WallClock::tim
 }
 
 Override parse_entry(const YAML::Node& entry, std::size_t index, WallClock::time_point now,
-                     std::chrono::milliseconds max_ttl) {
+                     std::chrono::milliseconds max_ttl, const PastExpiry& tolerate) {
   const std::string at = "overrides[" + std::to_string(index) + "]";
   if (!entry.IsMap()) fail(entry, at, "must be a mapping with action, expires, by, why");
   Override o;
@@ -185,19 +188,23 @@ Override parse_entry(const YAML::Node& entry, std::size_t index, WallClock::time
       for (auto code : reason::kAll)
         if (acknowledgeable(code)) known += (known.empty() ? "" : ", ") + std::string(code);
       fail(r, at + ".reason",
-           (reason::is_known(o.reason) ? "reason cannot be acknowledged: '" : "unknown reason: '") + o.reason +
-               "' (one of " + known + ")");
+           (reason::is_known(o.reason) ? "reason cannot be acknowledged: '" : "unknown reason: '") +
+               o.reason + "' (one of " + known + ")");
     }
     parse_scope(entry, at, o);
   }
   parse_expiry(entry, at, now, max_ttl, o);
   o.by = scalar(required(entry, "by", at), at + ".by");
   o.why = scalar(required(entry, "why", at), at + ".why");
+  // Checked once the whole entry is known: whether it is tolerated depends on all of it.
+  if (o.expires <= now && !tolerate.allows(o))
+    fail(entry["expires"], at + ".expires",
+         trim(entry["expires"].Scalar()) + " is in the past; remove expired entries");
   return o;
 }
 
 std::vector<Override> parse_document(const YAML::Node& root, WallClock::time_point now,
-                                     std::chrono::milliseconds max_ttl) {
+                                     std::chrono::milliseconds max_ttl, const PastExpiry& tolerate) {
   if (!root || root.IsNull()) return {};
   if (!root.IsMap()) fail(root, "document", "must be a mapping with the key 'overrides'");
   for (const auto& kv : root) {
@@ -210,7 +217,8 @@ std::vector<Override> parse_document(const YAML::Node& root, WallClock::time_poi
   if (list_node.size() > kMaxOverrides)
     fail(list_node, "overrides", "more than " + std::to_string(kMaxOverrides) + " entries");
   std::vector<Override> out;
-  for (std::size_t i = 0; i < list_node.size(); ++i) out.push_back(parse_entry(list_node[i], i, now, max_ttl));
+  for (std::size_t i = 0; i < list_node.size(); ++i)
+    out.push_back(parse_entry(list_node[i], i, now, max_ttl, tolerate));
   return out;
 }
 
@@ -251,7 +259,8 @@ struct Coverage {
 };
 
 bool broker_up(const Verdict& v, BrokerId id) {
-  return std::any_of(v.brokers.begin(), v.brokers.end(), [&](const BrokerHealth& b) { return b.id == id && b.up; });
+  return std::any_of(v.brokers.begin(), v.brokers.end(),
+                     [&](const BrokerHealth& b) { return b.id == id && b.up; });
 }
 
 // A partition's problem is explained by brokers B when the replicas that are out of the ISR or missing from
@@ -279,7 +288,8 @@ std::optional<PartitionReason> partition_reason(std::string_view code) {
     return PartitionReason{pstate::kUnderReplicated, &TopicHealth::under_replicated};
   if (code == reason::kUnderMinIsrPartitions)
     return PartitionReason{pstate::kUnderMinIsr, &TopicHealth::under_min_isr};
-  if (code == reason::kAtMinIsrPartitions) return PartitionReason{pstate::kAtMinIsr, &TopicHealth::at_min_isr};
+  if (code == reason::kAtMinIsrPartitions)
+    return PartitionReason{pstate::kAtMinIsr, &TopicHealth::at_min_isr};
   if (code == reason::kMetadataErrors) return PartitionReason{pstate::kError, &TopicHealth::errors};
   return std::nullopt;
 }
@@ -296,7 +306,8 @@ Coverage cover_partitions(const Reason& r, const Verdict& v, const Ack& a, const
         explained_by(p, v, a.brokers))
       ++in_scope;
   }
-  const bool complete = static_cast<std::int64_t>(v.unhealthy_partitions.size()) == v.unhealthy_partitions_total;
+  const bool complete =
+      static_cast<std::int64_t>(v.unhealthy_partitions.size()) == v.unhealthy_partitions_total;
   if (complete && listed == r.count) {
     c.covered = in_scope;
     return c;
@@ -425,11 +436,21 @@ std::optional<WallClock::time_point> parse_rfc3339(std::string_view s) {
   return std::chrono::time_point_cast<WallClock::duration>(t);
 }
 
+bool same_entry(const Override& a, const Override& b) {
+  Override moved = a;
+  moved.line = b.line;
+  return moved == b;
+}
+
+bool PastExpiry::allows(const Override& o) const {
+  return any || std::any_of(known.begin(), known.end(), [&](const Override& k) { return same_entry(k, o); });
+}
+
 OverridesParse parse_overrides(std::string_view text, WallClock::time_point now,
-                               std::chrono::milliseconds max_ttl) {
+                               std::chrono::milliseconds max_ttl, const PastExpiry& tolerate) {
   OverridesParse out;
   try {
-    out.overrides = parse_document(YAML::Load(std::string(text)), now, max_ttl);
+    out.overrides = parse_document(YAML::Load(std::string(text)), now, max_ttl, tolerate);
   } catch (const ParseError& e) {
     out.error = e.text;
   } catch (const YAML::Exception& e) {
@@ -473,7 +494,8 @@ std::string scope_text(const OverrideScope& s) {
   if (!s.brokers.empty()) return "brokers=" + ids_text(s.brokers);
   std::string items;
   for (const auto& t : s.topics) items += (items.empty() ? "" : ",") + t;
-  for (const auto& p : s.partitions) items += (items.empty() ? "" : ",") + p.topic + "-" + std::to_string(p.partition);
+  for (const auto& p : s.partitions)
+    items += (items.empty() ? "" : ",") + p.topic + "-" + std::to_string(p.partition);
   if (!s.topics.empty()) return "topics=[" + items + "]";
   if (!s.partitions.empty()) return "partitions=[" + items + "]";
   return "all";

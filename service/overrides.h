@@ -38,8 +38,8 @@ struct PartitionRef {
 
 // At most one of the three lists is set; all empty = the whole reason.
 struct OverrideScope {
-  std::vector<BrokerId> brokers;        // sorted, unique
-  std::vector<std::string> topics;      // exact names, sorted, unique
+  std::vector<BrokerId> brokers;         // sorted, unique
+  std::vector<std::string> topics;       // exact names, sorted, unique
   std::vector<PartitionRef> partitions;  // written "topic-N" in the file; sorted, unique
 
   bool whole() const { return brokers.empty() && topics.empty() && partitions.empty(); }
@@ -70,12 +70,25 @@ struct OverridesParse {
   bool operator==(const OverridesParse&) const = default;
 };
 
+// Equal but for the line they sit on (an edit above an entry moves it; it is still the same entry).
+bool same_entry(const Override& a, const Override& b);
+
+// Which entries may carry an expiry that has already passed without making the file invalid; they are
+// parsed as usual and split_expired then reports them as expired. The default tolerates none.
+struct PastExpiry {
+  bool any = false;  // every such entry: no valid set has been loaded yet (start-up)
+  std::vector<Override>
+      known;  // these entries (by same_entry): the last valid set, they expired while loaded
+  bool allows(const Override& o) const;
+};
+
 // Parses the file's text. Every entry must be valid for the file to be: an unknown action/reason/key,
-// a missing by/why/expires, an expiry in the past or more than `max_ttl` ahead of `now`, or a scope that
+// a missing by/why/expires, an expiry more than `max_ttl` ahead of `now`, an expiry at or before `now`
+// that `tolerate` does not allow (a new entry with a past expiry is an operator's typo), or a scope that
 // does not fit the reason makes the whole file invalid (the caller then keeps its last valid set).
 // An empty document, `overrides:` and `overrides: []` are valid and empty.
 OverridesParse parse_overrides(std::string_view text, WallClock::time_point now,
-                               std::chrono::milliseconds max_ttl);
+                               std::chrono::milliseconds max_ttl, const PastExpiry& tolerate = {});
 
 // RFC 3339 ("2026-12-01T06:00:00Z", "...T06:00:00.5+02:00") -> time point; nullopt when malformed.
 std::optional<WallClock::time_point> parse_rfc3339(std::string_view text);
@@ -103,7 +116,7 @@ std::vector<Reason> apply_overrides(const std::vector<Reason>& reasons, const Ve
 // One human line: "acknowledge brokers_missing brokers=[3] by sre until 2026-11-30T18:00:00Z (2h5m left):
 // why". `now` gives the time left.
 std::string describe(const Override& o, WallClock::time_point now);
-std::string scope_text(const OverrideScope& s);  // "brokers=[3]", "topics=[a,b]", "all"
+std::string scope_text(const OverrideScope& s);     // "brokers=[3]", "topics=[a,b]", "all"
 std::string duration_text(std::chrono::seconds s);  // "2h5m", "45s"
 
 std::ostream& operator<<(std::ostream& os, const Override& o);

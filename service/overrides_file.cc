@@ -45,29 +45,28 @@ const OverridesStatus& OverridesFile::offer(const FileRead& read, WallClock::tim
 
 void OverridesFile::load(const FileRead& read, WallClock::time_point now) {
   const OverridesParse parsed =
-      read.text ? parse_overrides(*read.text, now, max_ttl_) : OverridesParse{std::nullopt, read.error};
+      read.text ? parse_overrides(*read.text, now, max_ttl_, PastExpiry{!status_.loaded_at, set_})
+                : OverridesParse{std::nullopt, read.error};
   if (parsed.overrides) {
     set_ = *parsed.overrides;
     status_.valid = true;
     status_.error.clear();
     status_.loaded_at = now;
-    spdlog::info("overrides file {} loaded: {} entr{}", status_.path, set_.size(), set_.size() == 1 ? "y" : "ies");
+    spdlog::info("overrides file {} loaded: {} entr{}", status_.path, set_.size(),
+                 set_.size() == 1 ? "y" : "ies");
     return;
   }
   status_.valid = false;
   status_.error = parsed.error;
   ++status_.reload_errors;
-  spdlog::warn("overrides file {} invalid, keeping the last valid set ({} entr{}): {}", status_.path, set_.size(),
-               set_.size() == 1 ? "y" : "ies", parsed.error);
+  spdlog::warn("overrides file {} invalid, keeping the last valid set ({} entr{}): {}", status_.path,
+               set_.size(), set_.size() == 1 ? "y" : "ies", parsed.error);
 }
 
 void OverridesFile::log_changes(const std::vector<Override>& before, WallClock::time_point now) const {
   // The same entry moved to another line (an edit above it) is not a change.
   auto has = [](const std::vector<Override>& v, const Override& o) {
-    return std::any_of(v.begin(), v.end(), [&](Override x) {
-      x.line = o.line;
-      return x == o;
-    });
+    return std::any_of(v.begin(), v.end(), [&](const Override& x) { return same_entry(x, o); });
   };
   for (const auto& o : before) {
     if (has(status_.active, o)) continue;
@@ -78,8 +77,8 @@ void OverridesFile::log_changes(const std::vector<Override>& before, WallClock::
 }
 
 std::ostream& operator<<(std::ostream& os, const OverridesStatus& s) {
-  os << "OverridesStatus{" << (s.path.empty() ? "<none>" : s.path) << (s.valid ? " valid" : " INVALID: " + s.error)
-     << " reload_errors=" << s.reload_errors << " active=[";
+  os << "OverridesStatus{" << (s.path.empty() ? "<none>" : s.path)
+     << (s.valid ? " valid" : " INVALID: " + s.error) << " reload_errors=" << s.reload_errors << " active=[";
   for (const auto& o : s.active) os << o << ' ';
   os << "] expired=[";
   for (const auto& o : s.expired) os << o << ' ';

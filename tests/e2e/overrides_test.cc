@@ -247,6 +247,38 @@ TEST_F(OverridesE2e, ABrokenFileLeavesAnOpenGateOpen) {
   EXPECT_EQ(status()["gate"]["transitions"], 2);  // initializing -> recovering -> open, nothing since
 }
 
+// An isrguard restart re-reads a file that still holds a naturally expired acknowledgement: the valid freeze
+// next to it stays in force (before the fix the whole file was invalid and there were no overrides at all).
+TEST_F(OverridesE2e, ARestartWithAnExpiredEntryKeepsTheFreezeInForce) {
+  start(ack102(in(seconds(-3600))) + freeze(in(seconds(3600))).substr(std::string("overrides:\n").size()));
+  ASSERT_TRUE(await([&] { return status()["gate"]["blocking"] == nlohmann::json({"override_freeze"}); }, kBound))
+      << status()["overrides"].dump(1) << slurp(err_);
+  const auto o = status()["overrides"];
+  EXPECT_EQ(o["valid"], true) << o.dump(1);
+  EXPECT_EQ(o["active"].size(), 1u);
+  EXPECT_EQ(o["active"][0]["action"], "freeze");
+  EXPECT_EQ(o["expired"].size(), 2u);
+  EXPECT_EQ(o["expired"][0]["reason"], "brokers_missing");
+  EXPECT_EQ(readyz(), 503);
+  EXPECT_NE(get("/readyz?verbose").find("warn: override expired, ignored: acknowledge brokers_missing"),
+            std::string::npos);
+}
+
+// A NEW entry with a past expiry written while a valid set is in force is an operator's typo: reported,
+// counted, and the last valid set stays.
+TEST_F(OverridesE2e, ANewEntryWithAPastExpiryIsAnErrorAndKeepsTheLastValidSet) {
+  start(freeze(in(seconds(3600))));
+  ASSERT_TRUE(await([&] { return status()["gate"]["blocking"] == nlohmann::json({"override_freeze"}); }, kBound));
+  cm_.publish(freeze(in(seconds(3600))) + ack102(in(seconds(-60))).substr(std::string("overrides:\n").size()));
+  ASSERT_TRUE(await([&] { return status()["overrides"]["valid"] == false; }, kBound)) << slurp(err_);
+  const auto o = status()["overrides"];
+  EXPECT_NE(o["error"].get<std::string>().find("overrides[1].expires: "), std::string::npos) << o.dump(1);
+  EXPECT_NE(o["error"].get<std::string>().find(" is in the past; remove expired entries"), std::string::npos);
+  EXPECT_EQ(o["active"].size(), 1u);
+  EXPECT_EQ(o["expired"].size(), 0u);
+  EXPECT_EQ(status()["gate"]["blocking"], nlohmann::json({"override_freeze"}));
+}
+
 TEST_F(OverridesE2e, OnceShowsOverridesAndAFreezeIsUnhealthy) {
   cm_.publish(freeze(in(seconds(3600))));
   auto r = testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(), "--overrides-file", cm_.file(),
@@ -277,6 +309,20 @@ TEST(CheckOverrides, PrintsTheEffectiveSetOrThePreciseErrorWithoutKafka) {
   EXPECT_NE(too_long.err.find("more than the allowed 24h0m ahead (--max-override-ttl)"), std::string::npos);
   auto longer_ttl = testing::run({"--check-overrides", cm.file(), "--max-override-ttl", "72h"});
   EXPECT_EQ(longer_ttl.exit_code, 0) << longer_ttl.err;
+}
+
+// --check-overrides judges a file as isrguard does at start-up: an entry whose expiry has passed is listed as
+// EXPIRED (it is ignored), not an error; the file is valid (exit 0).
+TEST(CheckOverrides, ListsAnExpiredEntryAsExpiredAndExitsZero) {
+  ConfigMapDir cm("check-expired");
+  cm.publish(ack102(in(seconds(-3600))) + freeze(in(seconds(3600))).substr(std::string("overrides:\n").size()));
+  auto r = testing::run({"--check-overrides", cm.file()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 active, 2 expired"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("line 2: EXPIRED acknowledge brokers_missing brokers=[102] by sre-oncall until "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("line 14: freeze by platform-oncall until "), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 #include "service/overrides.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "service/overrides_file.h"
 #include "service/probe_loop.h"
@@ -45,7 +45,8 @@ Override freeze_until(const std::string& t, int line = 2) {
   o.line = line;
   return o;
 }
-Override ack_of(const std::string& reason, OverrideScope scope, const std::string& t = "2026-11-30T06:00:00Z") {
+Override ack_of(const std::string& reason, OverrideScope scope,
+                const std::string& t = "2026-11-30T06:00:00Z") {
   Override o;
   o.action = OverrideAction::kAcknowledge;
   o.reason = reason;
@@ -60,8 +61,8 @@ Override ack_of(const std::string& reason, OverrideScope scope, const std::strin
 // ---- parsing ----
 
 TEST(OverridesParse, ReadsFreezeAndScopedAcknowledgement) {
-  const auto p = parse_overrides("overrides:\n" + kFreeze + ack("brokers_missing", "    brokers: [3, 3, 1]\n"),
-                                 kNow, kTtl);
+  const auto p = parse_overrides(
+      "overrides:\n" + kFreeze + ack("brokers_missing", "    brokers: [3, 3, 1]\n"), kNow, kTtl);
   Override a = ack_of("brokers_missing", OverrideScope{{1, 3}, {}, {}});
   a.line = 6;
   EXPECT_EQ(p, (OverridesParse{std::vector<Override>{freeze_until("2026-11-30T02:00:00Z"), a}, ""}));
@@ -209,13 +210,15 @@ TEST(OverridesApply, AcknowledgedBrokerStopsGatingButAnotherBrokerStillGates) {
   const auto after_one = apply_overrides(one.reasons, &one, acks, kNow);
   ASSERT_NE(find(after_one, reason::kBrokersMissing), nullptr);
   EXPECT_FALSE(find(after_one, reason::kBrokersMissing)->gating);
-  EXPECT_EQ(find(after_one, reason::kBrokersMissing)->detail.rfind("acknowledged by sre: 1 broker missing", 0), 0u)
+  EXPECT_EQ(
+      find(after_one, reason::kBrokersMissing)->detail.rfind("acknowledged by sre: 1 broker missing", 0), 0u)
       << find(after_one, reason::kBrokersMissing)->detail;
 
   const Verdict two = lost(true);
   const auto after_two = apply_overrides(two.reasons, &two, acks, kNow);
   EXPECT_TRUE(find(after_two, reason::kBrokersMissing)->gating);
-  EXPECT_NE(find(after_two, reason::kBrokersMissing)->detail.find("1 of 2 acknowledged by sre"), std::string::npos);
+  EXPECT_NE(find(after_two, reason::kBrokersMissing)->detail.find("1 of 2 acknowledged by sre"),
+            std::string::npos);
 }
 
 TEST(OverridesApply, BrokerScopeOnPartitionReasonsCoversOnlyPartitionsExplainedByThoseBrokers) {
@@ -233,11 +236,14 @@ TEST(OverridesApply, BrokerScopeOnPartitionReasonsCoversOnlyPartitionsExplainedB
 
 TEST(OverridesApply, TopicScopeCoversOnlyThatTopic) {
   const Verdict v = lost(false);
-  const auto test_only = apply_overrides(v.reasons, &v, {ack_of("offline_partitions", {{}, {"test"}, {}})}, kNow);
+  const auto test_only =
+      apply_overrides(v.reasons, &v, {ack_of("offline_partitions", {{}, {"test"}, {}})}, kNow);
   EXPECT_FALSE(find(test_only, reason::kOfflinePartitions)->gating);
-  const auto other = apply_overrides(v.reasons, &v, {ack_of("offline_partitions", {{}, {"orders"}, {}})}, kNow);
+  const auto other =
+      apply_overrides(v.reasons, &v, {ack_of("offline_partitions", {{}, {"orders"}, {}})}, kNow);
   EXPECT_TRUE(find(other, reason::kOfflinePartitions)->gating);
-  const auto urp = apply_overrides(v.reasons, &v, {ack_of("under_replicated_partitions", {{}, {"test"}, {}})}, kNow);
+  const auto urp =
+      apply_overrides(v.reasons, &v, {ack_of("under_replicated_partitions", {{}, {"test"}, {}})}, kNow);
   EXPECT_TRUE(find(urp, reason::kUnderReplicatedPartitions)->gating);
 }
 
@@ -246,10 +252,10 @@ TEST(OverridesApply, PartitionScopeNeedsEveryAffectedPartition) {
   const auto some = apply_overrides(
       v.reasons, &v, {ack_of("under_replicated_partitions", {{}, {}, {PartitionRef{"orders", 0}}})}, kNow);
   EXPECT_TRUE(find(some, reason::kUnderReplicatedPartitions)->gating);
-  const auto all = apply_overrides(
-      v.reasons, &v,
-      {ack_of("under_replicated_partitions", {{}, {}, {PartitionRef{"orders", 0}, PartitionRef{"orders", 1}}})},
-      kNow);
+  const auto all = apply_overrides(v.reasons, &v,
+                                   {ack_of("under_replicated_partitions",
+                                           {{}, {}, {PartitionRef{"orders", 0}, PartitionRef{"orders", 1}}})},
+                                   kNow);
   EXPECT_FALSE(find(all, reason::kUnderReplicatedPartitions)->gating);
 }
 
@@ -261,8 +267,8 @@ TEST(OverridesApply, ACappedPartitionListNeverOpensTheGateForABrokerOrPartitionS
   EXPECT_TRUE(find(by_broker, reason::kUnderReplicatedPartitions)->gating);
   EXPECT_NE(find(by_broker, reason::kUnderReplicatedPartitions)->detail.find("capped"), std::string::npos);
   // A topic scope is proven from the uncapped per-topic counts.
-  const auto by_topic =
-      apply_overrides(capped.reasons, &capped, {ack_of("under_replicated_partitions", {{}, {"orders"}, {}})}, kNow);
+  const auto by_topic = apply_overrides(capped.reasons, &capped,
+                                        {ack_of("under_replicated_partitions", {{}, {"orders"}, {}})}, kNow);
   EXPECT_FALSE(find(by_topic, reason::kUnderReplicatedPartitions)->gating);
 }
 
@@ -283,8 +289,8 @@ TEST(OverridesApply, ProbeFailedIsNeverAcknowledged) {
 
 TEST(OverridesApply, FreezeAddsAGatingReasonEvenWhenHealthy) {
   const auto rs = apply_overrides({}, nullptr, {freeze_until("2026-11-30T02:00:00Z")}, kNow);
-  EXPECT_EQ(rs, (std::vector<Reason>{Reason{"override_freeze", 1, "frozen by platform (upgrade, CHG-1), 2h0m left",
-                                            true}}));
+  EXPECT_EQ(rs, (std::vector<Reason>{
+                    Reason{"override_freeze", 1, "frozen by platform (upgrade, CHG-1), 2h0m left", true}}));
 }
 
 // ---- expiry with an injected clock ----
@@ -307,6 +313,88 @@ TEST(OverridesFile, ExpiredEntriesAreReportedAndIgnored) {
   EXPECT_TRUE(later.valid);  // the same content is not re-parsed, so its past expiry is not an error
 }
 
+// ---- entries whose expiry has passed when the file is (re-)read ----
+
+// An isrguard restart re-reads a file that still holds a naturally expired entry (an old acknowledgement):
+// the still-valid freeze in the same file must stay in force.
+TEST(OverridesFile, RestartWithAnExpiredEntryKeepsTheValidFreeze) {
+  OverridesFile f("/overrides.yaml", kTtl);
+  const std::string text = "overrides:\n" +
+                           ack("brokers_missing", "    brokers: [3]\n", "2026-11-29T18:00:00Z") +
+                           "  - action: freeze\n    expires: 2026-11-30T02:00:00Z\n    by: platform\n"
+                           "    why: \"upgrade, CHG-1\"\n";
+  const auto& s = f.offer(FileRead{text, ""}, kNow);
+  EXPECT_TRUE(s.valid) << s.error;
+  EXPECT_EQ(s.active, (std::vector<Override>{freeze_until("2026-11-30T02:00:00Z", 8)}));
+  EXPECT_EQ(s.expired,
+            (std::vector<Override>{ack_of("brokers_missing", {{3}, {}, {}}, "2026-11-29T18:00:00Z")}));
+  EXPECT_EQ(s.loaded_at, kNow);
+  EXPECT_EQ(s.reload_errors, 0u);
+}
+
+// An entry that expired while loaded stays merely expired when the file is re-read for another edit.
+TEST(OverridesFile, AnEntryThatExpiredWhileLoadedDoesNotInvalidateALaterEdit) {
+  OverridesFile f("/overrides.yaml", kTtl);
+  f.offer(FileRead{"overrides:\n" + kFreeze, ""}, kNow);
+  const std::string edited =
+      "overrides:\n" + kFreeze + ack("brokers_missing", "    brokers: [3]\n", "2026-11-30T06:00:00Z");
+  const auto& s = f.offer(FileRead{edited, ""}, kNow + hours(3));  // the freeze expired at 02:00
+  EXPECT_TRUE(s.valid) << s.error;
+  Override acknowledged = ack_of("brokers_missing", {{3}, {}, {}});
+  acknowledged.line = 6;
+  EXPECT_EQ(s.active, (std::vector<Override>{acknowledged}));
+  EXPECT_EQ(s.expired, (std::vector<Override>{freeze_until("2026-11-30T02:00:00Z")}));
+}
+
+TEST(OverridesFile, ANewEntryWithAPastExpiryAtRuntimeIsAnErrorAndKeepsTheLastValidSet) {
+  OverridesFile f("/overrides.yaml", kTtl);
+  f.offer(FileRead{"overrides:\n" + kFreeze, ""}, kNow);
+  const std::string typo =
+      "overrides:\n" + kFreeze + ack("brokers_missing", "    brokers: [3]\n", "2026-11-29T06:00:00Z");
+  const auto& s = f.offer(FileRead{typo, ""}, kNow + minutes(1));
+  EXPECT_FALSE(s.valid);
+  EXPECT_EQ(s.error,
+            "line 9: overrides[1].expires: 2026-11-29T06:00:00Z is in the past; remove expired entries");
+  EXPECT_EQ(s.active, (std::vector<Override>{freeze_until("2026-11-30T02:00:00Z")}));
+  EXPECT_EQ(s.reload_errors, 1u);
+}
+
+// A valid set that is empty is still a valid set: a new past entry is a typo.
+TEST(OverridesFile, APastEntryAfterAnEmptyValidSetIsAnError) {
+  OverridesFile f("/overrides.yaml", kTtl);
+  f.offer(FileRead{"overrides: []\n", ""}, kNow);
+  const auto& s = f.offer(FileRead{"overrides:\n" + kFreeze, ""}, kNow + hours(3));
+  EXPECT_FALSE(s.valid);
+  EXPECT_TRUE(s.active.empty());
+  EXPECT_TRUE(s.expired.empty());
+}
+
+// Before any valid set, an invalid file followed by a fix with an expired entry: start-up rules still apply.
+TEST(OverridesFile, PastEntriesAreToleratedUntilAValidSetIsLoaded) {
+  OverridesFile f("/overrides.yaml", kTtl);
+  EXPECT_FALSE(f.offer(FileRead{"overrides: [\n", ""}, kNow).valid);
+  const std::string fixed = "overrides:\n" + ack("brokers_missing", "", "2026-11-29T06:00:00Z") + kFreeze;
+  const auto& s = f.offer(FileRead{fixed, ""}, kNow + seconds(5));
+  EXPECT_TRUE(s.valid) << s.error;
+  EXPECT_EQ(s.active.size(), 1u);
+  EXPECT_EQ(s.expired.size(), 1u);
+}
+
+TEST(OverridesParse, PastExpiryIsToleratedOnlyForTheGivenEntriesOrAtStartUp) {
+  const std::string text = "overrides:\n" + kFreeze;
+  const auto later = kNow + hours(3);
+  EXPECT_FALSE(parse_overrides(text, later, kTtl).overrides);  // strict by default
+  EXPECT_EQ(parse_overrides(text, later, kTtl, PastExpiry{true, {}}).overrides,
+            (std::vector<Override>{freeze_until("2026-11-30T02:00:00Z")}));
+  // Known from the last valid set, whatever line it sat on there.
+  EXPECT_TRUE(parse_overrides(text, later, kTtl, PastExpiry{false, {freeze_until("2026-11-30T02:00:00Z", 7)}})
+                  .overrides);
+  // A different entry (another author) is new.
+  Override other = freeze_until("2026-11-30T02:00:00Z");
+  other.by = "someone-else";
+  EXPECT_FALSE(parse_overrides(text, later, kTtl, PastExpiry{false, {other}}).overrides);
+}
+
 // ---- the "invalid file keeps the last valid set" rule ----
 
 TEST(OverridesFile, InvalidFileKeepsTheLastValidSetAndCountsOnce) {
@@ -320,7 +408,8 @@ TEST(OverridesFile, InvalidFileKeepsTheLastValidSetAndCountsOnce) {
   EXPECT_EQ(bad.loaded_at, kNow);
   f.offer(FileRead{"overrides:\n  - action: thaw\n", ""}, kNow + seconds(10));  // same content: not recounted
   EXPECT_EQ(f.status().reload_errors, 1u);
-  const auto& unreadable = f.offer(FileRead{std::nullopt, "cannot read /overrides.yaml: gone"}, kNow + seconds(15));
+  const auto& unreadable =
+      f.offer(FileRead{std::nullopt, "cannot read /overrides.yaml: gone"}, kNow + seconds(15));
   EXPECT_EQ(unreadable.reload_errors, 2u);
   EXPECT_EQ(unreadable.active.size(), 1u);
   const auto& fixed = f.offer(FileRead{"overrides: []\n", ""}, kNow + seconds(20));
@@ -355,7 +444,8 @@ TEST(OverridesLoop, FreezeClosesAHealthyGateAndAcknowledgementOpensIt) {
   std::filesystem::create_directories(dir);
   const auto path = (dir / "o.yaml").string();
   testing::ScriptedSource source;
-  source.set(testing::ok(SnapshotBuilder().brokers({1, 2}).topic(healthy_topic("t", 2, 2, {1, 2}, 1)).build()));
+  source.set(
+      testing::ok(SnapshotBuilder().brokers({1, 2}).topic(healthy_topic("t", 2, 2, {1, 2}, 1)).build()));
   Policy p = Policy::with_defaults();
   p.expected_brokers = {1, 2, 3};
   p.compile();
