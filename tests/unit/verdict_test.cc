@@ -66,6 +66,63 @@ INSTANTIATE_TEST_SUITE_P(
                     {"under_replicated", "under_min_isr"}, 1}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// ---- classify_partition against a history baseline: the worked example of service/verdict.h ----
+
+struct BaselineRow {
+  const char* name;
+  probes::PartitionInfo p;
+  std::vector<BrokerId> baseline;  // ascending; empty = nothing remembered
+  BaselineOrigin origin;
+  States want;
+  std::vector<BrokerId> want_adding;
+  std::string want_detail;
+};
+
+class ClassifyAgainstBaseline : public ::testing::TestWithParam<BaselineRow> {};
+
+TEST_P(ClassifyAgainstBaseline, StatesAddingAndDetail) {
+  const auto& row = GetParam();
+  const Baseline base{row.baseline, row.baseline.empty() ? BaselineOrigin::kNone : row.origin};
+  // RF-3 topic, min.insync.replicas 2.
+  const PartitionHealth h = classify_partition("t", row.p, 3, 2, base);
+  EXPECT_EQ(h.states, row.want) << row.name;
+  EXPECT_EQ(h.adding, row.want_adding) << row.name;
+  EXPECT_EQ(h.detail, row.want_detail) << row.name;
+  const bool by_history = !row.baseline.empty() && row.want_detail.find("usual-count") == std::string::npos;
+  EXPECT_EQ(h.baseline, by_history ? row.baseline : std::vector<BrokerId>{}) << row.name;
+}
+
+constexpr auto kInSync = BaselineOrigin::kInSync;
+constexpr auto kCreated = BaselineOrigin::kCreated;
+
+INSTANTIATE_TEST_SUITE_P(
+    WorkedExample, ClassifyAgainstBaseline,
+    ::testing::Values(
+        BaselineRow{"settled", partition(0, 1, {1, 2, 3}, {1, 2, 3}), {1, 2, 3}, kInSync, {"healthy"}, {}, ""},
+        BaselineRow{"move_started", partition(0, 1, {4, 5, 6, 1, 2, 3}, {1, 2, 3}), {1, 2, 3}, kInSync,
+                    {"reassigning"}, {4, 5, 6}, "reassigning (adding 4,5,6)"},
+        BaselineRow{"target_caught_up", partition(0, 1, {4, 5, 6, 1, 2, 3}, {1, 2, 3, 4}), {1, 2, 3}, kInSync,
+                    {"reassigning"}, {4, 5, 6}, "reassigning (adding 4,5,6)"},
+        BaselineRow{"original_lost_mid_move", partition(0, 1, {4, 5, 6, 1, 2, 3}, {1, 4}), {1, 2, 3}, kInSync,
+                    {"under_replicated", "at_min_isr", "reassigning"}, {4, 5, 6}, "reassigning (adding 4,5,6)"},
+        BaselineRow{"rf4_partition_in_sync", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3, 4}), {1, 2, 3, 4}, kInSync,
+                    {"healthy"}, {}, ""},
+        BaselineRow{"rf4_partition_lost_one", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3}), {1, 2, 3, 4}, kInSync,
+                    {"under_replicated"}, {}, ""},
+        BaselineRow{"rf3_to_4_move", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3}), {1, 2, 3}, kInSync,
+                    {"reassigning"}, {4}, "reassigning (adding 4)"},
+        BaselineRow{"no_history", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3}), {}, kInSync, {"reassigning"}, {},
+                    "no history: usual-count rule (3 replicas)"},
+        BaselineRow{"created_with_4", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3}), {1, 2, 3, 4}, kCreated,
+                    {"under_replicated"}, {}, ""},
+        BaselineRow{"baseline_not_within_replicas", partition(0, 1, {4, 1, 2}, {1, 2}), {1, 2, 3}, kInSync,
+                    {"under_replicated", "at_min_isr"}, {}, "history [1,2,3] not within replicas: usual-count rule (3 replicas)"},
+        BaselineRow{"no_history_healthy_says_nothing", partition(0, 1, {1, 2, 3}, {1, 2, 3}), {}, kInSync,
+                    {"healthy"}, {}, ""},
+        BaselineRow{"offline_mid_move", partition(0, -1, {4, 5, 6, 1, 2, 3}, {}), {1, 2, 3}, kInSync,
+                    {"offline", "reassigning"}, {4, 5, 6}, "reassigning (adding 4,5,6)"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 TEST(Verdict, UsualReplicaCountIsMostCommonSmallerOnTies) {
   auto t = TopicBuilder("t").p(1, {1, 2, 3}, {1, 2, 3}).p(1, {1, 2, 3, 4}, {1, 2, 3}).p(2, {2, 3, 1}, {2, 3, 1}).build();
   EXPECT_EQ(usual_replica_count(t), 3);
@@ -151,6 +208,7 @@ TEST(Verdict, OfflinePartition) {
   EXPECT_EQ(v.unhealthy_partitions[0].states, (States{"offline"}));
 }
 
+// A fresh isrguard (no history): the extra replica is taken for a reassignment by the usual-count rule.
 TEST(Verdict, ReassignmentStaysHealthy) {
   auto s = SnapshotBuilder()
                .brokers({1, 2, 3, 4})
