@@ -10,33 +10,45 @@ using probes::BrokerId;
 using probes::PartitionInfo;
 using probes::TopicInfo;
 
-// A replica set sorted into a fixed buffer (no allocation per partition); nullopt-like `fits == false` when
-// it has more than kMaxBaselineReplicas distinct replicas.
+// Replica lists are tiny: plain loops, no allocation.
+bool contains(std::span<const BrokerId> v, BrokerId id) {
+  for (BrokerId x : v)
+    if (x == id) return true;
+  return false;
+}
+std::size_t distinct(const std::vector<BrokerId>& v) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) n += contains({v.data(), i}, v[i]) ? 0 : 1;
+  return n;
+}
+
+// A replica set sorted into a fixed buffer (no allocation per partition); `fits` is false when it has more
+// than kMaxBaselineReplicas distinct replicas.
 struct SortedSet {
-  std::array<BrokerId, kMaxBaselineReplicas> ids{};
+  std::array<BrokerId, kMaxBaselineReplicas> ids;  // [0, size) used
   std::size_t size = 0;
   bool fits = true;
 
   explicit SortedSet(const std::vector<BrokerId>& replicas) {
     for (BrokerId id : replicas) {
-      if (std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(size), id) !=
-          ids.begin() + static_cast<std::ptrdiff_t>(size))
-        continue;
+      if (contains(view(), id)) continue;
       if (size == ids.size()) {
         fits = false;
         return;
       }
-      ids[size++] = id;
+      std::size_t at = size++;  // insertion sort: a handful of ids
+      for (; at > 0 && ids[at - 1] > id; --at) ids[at] = ids[at - 1];
+      ids[at] = id;
     }
-    std::sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(size));
   }
   std::span<const BrokerId> view() const { return {ids.data(), size}; }
 };
 
 bool fully_in_sync(const PartitionInfo& p) {
   if (p.replicas.empty() || p.leader == probes::kNoLeader) return false;
-  return std::all_of(p.replicas.begin(), p.replicas.end(),
-                     [&](BrokerId r) { return std::find(p.isr.begin(), p.isr.end(), r) != p.isr.end(); });
+  for (BrokerId r : p.replicas)
+    if (!contains(p.isr, r)) return false;
+  return true;
 }
 
 // What one partition's next baseline is, before it is written into the topic's table.
@@ -47,37 +59,54 @@ struct Decision {
 };
 
 Decision decide(const PartitionInfo& p, const TopicBaselines* prev, bool primed) {
-  const SortedSet replicas(p.replicas);
-  // Fully in sync: the current assignment is the baseline (too many replicas to remember: none).
-  if (fully_in_sync(p))
-    return replicas.fits ? Decision{BaselineOrigin::kInSync, true, replicas.size} : Decision{};
-  if (prev) {
-    const Baseline before = prev->get(p.id);
-    if (before.known()) return {before.origin, false, before.replicas.size()};
+  const Baseline before = prev ? prev->get(p.id) : Baseline{};
+  // Fully in sync: the current assignment is the baseline (too many replicas to remember: none). Most
+  // partitions are in sync with their remembered set: carry it without sorting.
+  if (fully_in_sync(p)) {
+    const std::size_t n = distinct(p.replicas);
+    if (n > kMaxBaselineReplicas) return {};
+    const bool same = before.known() && before.replicas.size() == n &&
+                      std::all_of(before.replicas.begin(), before.replicas.end(),
+                                  [&](BrokerId id) { return contains(p.replicas, id); });
+    return {BaselineOrigin::kInSync, !same, n};
   }
+  if (before.known()) return {before.origin, false, before.replicas.size()};
   // A partition first listed after our first snapshot was created since: it is not being reassigned, so its
   // replicas as created are its baseline. (Ids beyond an errored, unlisted topic's are not known to be new.)
   const bool created =
       primed && (!prev || (prev->listed() && static_cast<std::size_t>(p.id) >= prev->partitions()));
-  if (created && replicas.fits && replicas.size > 0) return {BaselineOrigin::kCreated, true, replicas.size};
+  const std::size_t n = distinct(p.replicas);
+  if (created && n > 0 && n <= kMaxBaselineReplicas) return {BaselineOrigin::kCreated, true, n};
   return {};
 }
 
-TopicBaselines advance_topic(const TopicInfo& t, const TopicBaselines* prev, bool primed) {
+using TopicPtr = std::shared_ptr<const TopicBaselines>;
+
+// `decisions`: scratch reused across topics.
+TopicPtr advance_topic(const TopicInfo& t, const TopicPtr& prev_ptr, bool primed,
+                       std::vector<Decision>& decisions) {
+  const TopicBaselines* prev = prev_ptr.get();
   // An errored topic's partitions may be missing from the listing: keep what we knew.
-  if (!t.error.ok()) return prev ? *prev : TopicBaselines(0, 0, false);
+  if (!t.error.ok()) return prev ? prev_ptr : std::make_shared<const TopicBaselines>(0, 0, false);
   const std::size_t n = t.partitions.size();
-  // Pass 1 decides every partition and sizes the rows; pass 2 writes them.
-  std::vector<Decision> decisions(t.partitions.size());
+  // Pass 1 decides every partition and sizes the rows; pass 2 writes them, unless nothing changed.
+  decisions.assign(n, Decision{});
   std::size_t width = 0;
-  for (std::size_t i = 0; i < t.partitions.size(); ++i) {
+  bool unchanged = prev && prev->listed() && prev->partitions() == n;
+  for (std::size_t i = 0; i < n; ++i) {
     const PartitionInfo& p = t.partitions[i];
-    if (p.id < 0 || static_cast<std::size_t>(p.id) >= n) continue;  // never sent by Kafka: not remembered
+    if (p.id < 0 || static_cast<std::size_t>(p.id) >= n) {  // never sent by Kafka: not remembered
+      unchanged = false;
+      continue;
+    }
     decisions[i] = decide(p, prev, primed);
     width = std::max(width, decisions[i].size);
+    unchanged = unchanged && !decisions[i].from_replicas && decisions[i].origin == prev->get(p.id).origin;
   }
-  TopicBaselines next(n, width, true);
-  for (std::size_t i = 0; i < t.partitions.size(); ++i) {
+  if (unchanged && width == prev->width()) return prev_ptr;
+  auto next_ptr = std::make_shared<TopicBaselines>(n, width, true);
+  TopicBaselines& next = *next_ptr;
+  for (std::size_t i = 0; i < n; ++i) {
     const PartitionInfo& p = t.partitions[i];
     const Decision& d = decisions[i];
     if (d.origin == BaselineOrigin::kNone) continue;
@@ -86,7 +115,7 @@ TopicBaselines advance_topic(const TopicInfo& t, const TopicBaselines* prev, boo
     else
       next.set(p.id, prev->get(p.id).replicas, d.origin);
   }
-  return next;
+  return next_ptr;
 }
 
 std::map<BrokerId, SeenBroker> advance_brokers(const std::map<BrokerId, SeenBroker>& prev,
@@ -141,15 +170,26 @@ void TopicBaselines::set(std::int32_t partition, std::span<const BrokerId> sorte
 
 const TopicBaselines* History::topic(std::string_view name) const {
   auto it = topics.find(name);
-  return it == topics.end() ? nullptr : &it->second;
+  return it == topics.end() ? nullptr : it->second.get();
+}
+
+bool History::operator==(const History& o) const {
+  return primed == o.primed && brokers == o.brokers &&
+         std::equal(
+             topics.begin(), topics.end(), o.topics.begin(), o.topics.end(),
+             [](const auto& a, const auto& b) { return a.first == b.first && *a.second == *b.second; });
 }
 
 History advance(const History& prev, const probes::ClusterSnapshot& snapshot, const Policy& policy,
                 SteadyClock::time_point now) {
   History next;
+  std::vector<Decision> scratch;
   for (const auto& t : snapshot.topics) {
     if (!policy.topic_selected(t.name)) continue;
-    next.topics.emplace_hint(next.topics.end(), t.name, advance_topic(t, prev.topic(t.name), prev.primed));
+    const auto before = prev.topics.find(t.name);
+    next.topics.emplace_hint(
+        next.topics.end(), t.name,
+        advance_topic(t, before == prev.topics.end() ? nullptr : before->second, prev.primed, scratch));
   }
   next.brokers = advance_brokers(prev.brokers, snapshot.brokers, policy, now);
   next.primed = true;
@@ -169,8 +209,8 @@ std::ostream& operator<<(std::ostream& os, const History& h) {
   os << "History{primed=" << h.primed << " topics=[";
   for (const auto& [name, t] : h.topics) {
     os << name << ":{";
-    for (std::size_t i = 0; i < t.partitions(); ++i)
-      os << (i ? " " : "") << t.get(static_cast<std::int32_t>(i));
+    for (std::size_t i = 0; i < t->partitions(); ++i)
+      os << (i ? " " : "") << t->get(static_cast<std::int32_t>(i));
     os << "} ";
   }
   os << "] brokers=[";

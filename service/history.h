@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <span>
 #include <string>
@@ -87,12 +88,16 @@ struct SeenBroker {
 };
 
 struct History {
+  // A topic whose baselines did not change shares them with the previous History (immutable once made), so
+  // the steady state copies no baselines.
+  using Topics = std::map<std::string, std::shared_ptr<const TopicBaselines>, std::less<>>;
+
   bool primed = false;  // a snapshot was folded in: partitions appearing after it are new
-  std::map<std::string, TopicBaselines, std::less<>> topics;  // selected topics of the last snapshot
-  std::map<probes::BrokerId, SeenBroker> brokers;             // see the bounds above
+  Topics topics;        // selected topics of the last snapshot; never null
+  std::map<probes::BrokerId, SeenBroker> brokers;  // see the bounds above
 
   const TopicBaselines* topic(std::string_view name) const;  // nullptr when not remembered
-  bool operator==(const History&) const = default;
+  bool operator==(const History& o) const;                   // compares baselines, not pointers
 };
 
 // The next history: `prev` updated with one successful snapshot taken at `now` (steady clock). Pure.

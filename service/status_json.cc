@@ -227,6 +227,14 @@ std::optional<json> partitions_json(const PublishedState& s, const Policy& polic
       return std::nullopt;
     }
   }
+  // The state bits (partition_state_bits) any of which selects a partition; "unhealthy" = all but "healthy".
+  const unsigned healthy_bit = 1u << (pstate::kAll.size() - 1);
+  unsigned wanted = 0;
+  for (const auto& st : states) {
+    if (st == "unhealthy") wanted |= ~healthy_bit;
+    for (std::size_t i = 0; i < pstate::kAll.size(); ++i)
+      if (st == pstate::kAll[i]) wanted |= 1u << i;
+  }
   json items = json::array();
   std::int64_t total = 0;
   if (s.snapshot && s.verdict) {
@@ -239,14 +247,14 @@ std::optional<json> partitions_json(const PublishedState& s, const Policy& polic
       if (th == topics.end() || th->name != t.name) continue;
       const TopicBaselines* baselines = s.history ? s.history->topic(t.name) : nullptr;
       for (const auto& p : t.partitions) {
+        // Classified as bits first: only the listed few are built in full.
         const Baseline base = baselines ? baselines->get(p.id) : Baseline{};
-        PartitionHealth h = classify_partition(t.name, p, th->usual_replicas, th->effective_min_isr, base);
-        const bool match = std::any_of(states.begin(), states.end(), [&](const std::string& st) {
-          return st == "unhealthy" ? !h.healthy() : h.has(st);
-        });
-        if (!match) continue;
+        const unsigned bits = partition_state_bits(p, th->usual_replicas, th->effective_min_isr, base);
+        if ((bits & wanted) == 0) continue;
         ++total;
-        if (items.size() < q.limit) items.push_back(partition_json(h));
+        if (items.size() < q.limit)
+          items.push_back(
+              partition_json(classify_partition(t.name, p, th->usual_replicas, th->effective_min_isr, base)));
       }
     }
   }

@@ -13,13 +13,17 @@ constexpr std::int32_t kLeaderNotAvailable = 5;
 constexpr std::int32_t kReplicaNotAvailable = 9;  // informational: some replica offline; judged from ISR
 constexpr std::size_t kDetailExamples = 3;
 
-// Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing.
+// Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing. Plain
+// loops rather than std::find, whose unrolled body keeps the compiler from inlining these at every use.
 bool contains(const std::vector<BrokerId>& v, BrokerId id) {
-  return std::find(v.begin(), v.end(), id) != v.end();
+  for (BrokerId x : v)
+    if (x == id) return true;
+  return false;
 }
 bool first_occurrence(const std::vector<BrokerId>& v, std::size_t i) {
-  return std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) ==
-         v.begin() + static_cast<std::ptrdiff_t>(i);
+  for (std::size_t j = 0; j < i; ++j)
+    if (v[j] == v[i]) return false;
+  return true;
 }
 std::int32_t distinct(const std::vector<BrokerId>& v) {
   std::int32_t n = 0;
@@ -35,23 +39,53 @@ enum StateBit : unsigned {
   kBitAtMinIsr = 1u << 3,
   kBitReassigning = 1u << 4,
   kBitError = 1u << 5,
+  kBitHealthy = 1u << 6,  // set alone, by partition_state_bits, when no other applies
 };
+static_assert(pstate::kAll.size() == 7 && pstate::kAll[6] == pstate::kHealthy);
 
 // True when every id of `baseline` is a replica: the partition can be mid-move from that baseline (Kafka
 // keeps the original replicas in the assignment until the move completes).
 bool within(std::span<const BrokerId> baseline, const std::vector<BrokerId>& replicas) {
   return std::all_of(baseline.begin(), baseline.end(), [&](BrokerId id) { return contains(replicas, id); });
 }
-bool usable(const Baseline& b, const PartitionInfo& p) { return b.known() && within(b.replicas, p.replicas); }
+
+// A partition's remembered baseline and whether it is usable: known and within the replicas (worked out once
+// per partition; judge() needs it for the topic's usual count and again for the partition).
+struct PartitionBaseline {
+  Baseline base;
+  bool usable = false;
+};
+PartitionBaseline with_usability(const Baseline& base, const PartitionInfo& p) {
+  return {base, base.known() && within(base.replicas, p.replicas)};
+}
+PartitionBaseline baseline_of(const TopicBaselines* baselines, const PartitionInfo& p) {
+  return with_usability(baselines ? baselines->get(p.id) : Baseline{}, p);
+}
 
 // The replica count a partition settles at: its usable baseline's size, else its distinct replicas.
-std::int32_t settled_replicas(const PartitionInfo& p, const Baseline& b) {
-  return usable(b, p) ? static_cast<std::int32_t>(b.replicas.size()) : distinct(p.replicas);
+std::int32_t settled_replicas(const PartitionInfo& p, const PartitionBaseline& b) {
+  return b.usable ? static_cast<std::int32_t>(b.base.replicas.size()) : distinct(p.replicas);
 }
 
-Baseline baseline_of(const TopicBaselines* baselines, const PartitionInfo& p) {
-  return baselines ? baselines->get(p.id) : Baseline{};
-}
+// The most common replica count (ties -> the smaller), fed one partition at a time.
+class UsualCount {
+ public:
+  void add(std::int32_t replicas) { ++freq_[replicas]; }
+  std::int32_t result() const {
+    std::int32_t best = 0;
+    std::int64_t best_n = -1;
+    for (const auto& [rf, n] : freq_) {  // ascending rf: ties keep the smaller
+      if (n > best_n) {
+        best = rf;
+        best_n = n;
+      }
+    }
+    return best;
+  }
+
+ private:
+  std::map<std::int32_t, std::int64_t> freq_;
+};
 
 struct Assessment {
   unsigned bits = 0;
@@ -68,15 +102,15 @@ std::int32_t in_sync_replicas(const PartitionInfo& p) {
 
 // The rules of classify_partition (service/verdict.h).
 Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr,
-                  const Baseline& base) {
+                  const PartitionBaseline& base) {
   Assessment a;
   a.in_sync = in_sync_replicas(p);
-  a.by_history = usable(base, p);
+  a.by_history = base.usable;
   const std::int32_t n_replicas = distinct(p.replicas);
   std::int32_t wanted = n_replicas;
   bool reassigning = false;
   if (a.by_history) {
-    wanted = static_cast<std::int32_t>(base.replicas.size());  // replicas minus those being added
+    wanted = static_cast<std::int32_t>(base.base.replicas.size());  // replicas minus those being added
     reassigning = n_replicas > wanted;
   } else if (n_replicas > usual_replicas) {
     wanted = usual_replicas;
@@ -105,12 +139,11 @@ std::string ids(std::span<const BrokerId> v) {
   return s + "]";
 }
 
-std::string history_detail(const PartitionInfo& p, std::int32_t usual_replicas, const Baseline& base,
+std::string history_detail(std::int32_t usual_replicas, const PartitionBaseline& base,
                            const PartitionHealth& h) {
   const std::string rule = "usual-count rule (" + std::to_string(usual_replicas) + " replicas)";
-  if (!base.known()) return h.has(pstate::kHealthy) ? "" : "no history: " + rule;
-  if (!within(base.replicas, p.replicas))
-    return "history " + ids(base.replicas) + " not within replicas: " + rule;
+  if (!base.base.known()) return h.has(pstate::kHealthy) ? "" : "no history: " + rule;
+  if (!base.usable) return "history " + ids(base.base.replicas) + " not within replicas: " + rule;
   if (h.adding.empty()) return "";
   std::string adding;
   for (BrokerId id : h.adding) adding += (adding.empty() ? "" : ",") + std::to_string(id);
@@ -118,7 +151,7 @@ std::string history_detail(const PartitionInfo& p, std::int32_t usual_replicas, 
 }
 
 PartitionHealth materialize(const std::string& topic, const PartitionInfo& p, std::int32_t usual_replicas,
-                            std::int32_t min_isr, const Baseline& base, const Assessment& a) {
+                            std::int32_t min_isr, const PartitionBaseline& base, const Assessment& a) {
   PartitionHealth h;
   h.topic = topic;
   h.partition = p;
@@ -129,12 +162,12 @@ PartitionHealth materialize(const std::string& topic, const PartitionInfo& p, st
     if (a.bits & (1u << i)) h.states.emplace_back(pstate::kAll[i]);
   if (h.states.empty()) h.states.emplace_back(pstate::kHealthy);
   if (a.by_history) {
-    h.baseline.assign(base.replicas.begin(), base.replicas.end());
+    h.baseline.assign(base.base.replicas.begin(), base.base.replicas.end());
     for (std::size_t i = 0; i < p.replicas.size(); ++i)
       if (first_occurrence(p.replicas, i) && !contains(h.baseline, p.replicas[i]))
         h.adding.push_back(p.replicas[i]);
   }
-  h.detail = history_detail(p, usual_replicas, base, h);
+  h.detail = history_detail(usual_replicas, base, h);
   return h;
 }
 
@@ -228,11 +261,11 @@ class Judgement {
     }
   }
 
-  TopicHealth topic_health(const TopicInfo& topic, const TopicBaselines* baselines) {
+  TopicHealth topic_health(const TopicInfo& topic, std::int32_t usual_replicas) {
     TopicHealth th;
     th.name = topic.name;
     th.partitions = static_cast<std::int64_t>(topic.partitions.size());
-    th.usual_replicas = usual_replica_count(topic, baselines);
+    th.usual_replicas = usual_replicas;
     th.min_isr_from_default = !topic.min_insync_replicas.has_value();
     th.min_insync_replicas = topic.min_insync_replicas.value_or(policy_.default_min_isr);
     th.effective_min_isr = std::min(th.min_insync_replicas, th.usual_replicas);
@@ -255,9 +288,16 @@ class Judgement {
       ++v_.counts.excluded_topics;
       return;
     }
-    const TopicBaselines* baselines = history_.topic(topic.name);
-    TopicHealth th = topic_health(topic, baselines);
-    for (const auto& p : topic.partitions) judge_partition(topic, p, baseline_of(baselines, p), th);
+    const TopicBaselines* baselines = topic_baselines(topic.name);
+    bases_.clear();  // reused across topics: no allocation per topic once grown
+    UsualCount usual;
+    for (const auto& p : topic.partitions) {
+      bases_.push_back(baseline_of(baselines, p));
+      usual.add(settled_replicas(p, bases_.back()));
+    }
+    TopicHealth th = topic_health(topic, usual.result());
+    for (std::size_t i = 0; i < topic.partitions.size(); ++i)
+      judge_partition(topic, topic.partitions[i], bases_[i], th);
     v_.counts.offline += th.offline;
     v_.counts.under_replicated += th.under_replicated;
     v_.counts.under_min_isr += th.under_min_isr;
@@ -268,7 +308,14 @@ class Judgement {
     v_.topics.push_back(std::move(th));
   }
 
-  void judge_partition(const TopicInfo& topic, const PartitionInfo& p, const Baseline& base,
+  // Snapshot and history both list topics by name: walk them side by side instead of searching each time.
+  const TopicBaselines* topic_baselines(const std::string& name) {
+    while (next_topic_ != history_.topics.end() && next_topic_->first < name) ++next_topic_;
+    if (next_topic_ != history_.topics.end() && next_topic_->first == name) return next_topic_->second.get();
+    return history_.topic(name);  // a snapshot not in name order still finds its topics
+  }
+
+  void judge_partition(const TopicInfo& topic, const PartitionInfo& p, const PartitionBaseline& base,
                        TopicHealth& th) {
     const Assessment a = assess(p, th.usual_replicas, th.effective_min_isr, base);
     ++v_.counts.partitions;
@@ -383,6 +430,8 @@ class Judgement {
   const History& history_;
   const SteadyClock::time_point now_;
   Verdict v_;
+  History::Topics::const_iterator next_topic_ = history_.topics.begin();
+  std::vector<PartitionBaseline> bases_;      // judge_topic's scratch: one per partition of the current topic
   std::map<BrokerId, BrokerHealth> brokers_;  // present, expected, remembered-missing, hosting replicas
   Tally offline_, urp_, under_min_, at_min_, missing_, errors_, risk_, unknown_min_isr_;
 };
@@ -405,24 +454,22 @@ std::vector<std::string> Verdict::gating_codes() const {
 }
 
 std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* baselines) {
-  std::map<std::int32_t, std::int64_t> freq;
-  for (const auto& p : topic.partitions) ++freq[settled_replicas(p, baseline_of(baselines, p))];
-  std::int32_t best = 0;
-  std::int64_t best_n = -1;
-  for (const auto& [rf, n] : freq) {  // ascending rf: ties keep the smaller
-    if (n > best_n) {
-      best = rf;
-      best_n = n;
-    }
-  }
-  return best;
+  UsualCount usual;
+  for (const auto& p : topic.partitions) usual.add(settled_replicas(p, baseline_of(baselines, p)));
+  return usual.result();
 }
 
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
                                    std::int32_t usual_replicas, std::int32_t min_isr,
                                    const Baseline& baseline) {
-  return materialize(topic, p, usual_replicas, min_isr, baseline,
-                     assess(p, usual_replicas, min_isr, baseline));
+  const PartitionBaseline base = with_usability(baseline, p);
+  return materialize(topic, p, usual_replicas, min_isr, base, assess(p, usual_replicas, min_isr, base));
+}
+
+unsigned partition_state_bits(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr,
+                              const Baseline& baseline) {
+  const unsigned bits = assess(p, usual_replicas, min_isr, with_usability(baseline, p)).bits;
+  return bits ? bits : kBitHealthy;
 }
 
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,

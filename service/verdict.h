@@ -176,6 +176,11 @@ PartitionHealth classify_partition(const std::string& topic, const PartitionInfo
                                    std::int32_t usual_replicas, std::int32_t min_isr,
                                    const Baseline& baseline = {});
 
+// The states classify_partition would give, as bits in pstate::kAll order (bit i = pstate::kAll[i]; the
+// "healthy" bit alone when no other applies), without building a PartitionHealth: for filtering many.
+unsigned partition_state_bits(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr,
+                              const Baseline& baseline = {});
+
 // The whole verdict at `now` (steady clock), with `history` already advanced with this snapshot
 // (service/history.h). Reasons probe_failed / snapshot_stale are not produced here (the probe loop adds
 // them).
