@@ -5,6 +5,8 @@
 // Probes are real; gate time is injected (run_once(now)) so the recovery hold is tested without sleeping.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "probes/rdkafka_source.h"
@@ -201,6 +203,33 @@ TEST_F(KafkasimService, ReassignmentWithAnExtraReplicaNotYetInSyncStaysReady) {
   sim_.set_isr("orders", 1, {2, 3});
   step();
   EXPECT_EQ(get("/readyz").second, "not ready: under_replicated_partitions\n");
+}
+
+// Every partition of a topic moved to the other three brokers: each lists 6 replicas with its 3 originals in
+// sync. The probe loop remembers each partition's in-sync replicas from the first probe, so the 3 targets are
+// the ones being added (Kafka: ISR 3 >= 6 replicas - 3 adding), not under-replication of all 6 partitions.
+TEST_F(KafkasimService, WholeTopicMoveStaysReadyAgainstRememberedReplicas) {
+  ASSERT_TRUE(step()->snapshot);
+  const std::vector<int32_t> all = {1, 2, 3, 101, 102, 103};
+  const auto before = loop_->current()->snapshot;
+  for (const auto& t : before->topics) {
+    if (t.name != "payments") continue;
+    for (const auto& p : t.partitions) {
+      std::vector<int32_t> targets;
+      for (int32_t id : all)
+        if (std::find(p.replicas.begin(), p.replicas.end(), id) == p.replicas.end()) targets.push_back(id);
+      sim_.start_reassignment("payments", p.id, targets);
+    }
+  }
+  auto st = step();
+  ASSERT_TRUE(st->snapshot);
+  EXPECT_EQ(get("/readyz").first, 200) << get("/readyz?verbose").second;
+  EXPECT_EQ(st->verdict->counts.reassigning, 6);
+  EXPECT_EQ(st->verdict->counts.under_replicated, 0);
+  auto parts = json::parse(get("/v1/partitions?state=reassigning&topic=payments").second);
+  EXPECT_EQ(parts["total"], 6);
+  EXPECT_EQ(parts["items"][0]["adding"].size(), 3u);
+  EXPECT_EQ(parts["items"][0]["detail"].get<std::string>().rfind("reassigning (adding ", 0), 0u);
 }
 
 TEST_F(KafkasimService, HungBrokersFailTheProbeWithinTheTimeoutThenAnAnsweringBrokerRecovers) {
