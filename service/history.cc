@@ -122,8 +122,9 @@ std::map<BrokerId, SeenBroker> advance_brokers(const std::map<BrokerId, SeenBrok
                                                const std::vector<probes::Broker>& present,
                                                const Policy& policy, SteadyClock::time_point now) {
   std::map<BrokerId, SeenBroker> next;
+  const bool remember = policy.forget_missing_brokers_after.count() > 0;  // 0: memory off
   for (const auto& [id, seen] : prev)
-    if (now - seen.last_seen <= policy.forget_missing_brokers_after) next.emplace(id, seen);
+    if (remember && now - seen.last_seen <= policy.forget_missing_brokers_after) next.emplace(id, seen);
   for (const auto& b : present) next[b.id] = SeenBroker{b.host, b.port, now};
   if (next.size() <= policy.remembered_brokers_cap) return next;
   // Over the cap: forget the brokers gone longest (then the highest ids, so the result is deterministic).

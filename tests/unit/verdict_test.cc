@@ -269,6 +269,15 @@ TEST(Verdict, ExcludedTopicsAreIgnored) {
   EXPECT_EQ(v.counts.excluded_topics, 2);
   EXPECT_EQ(v.counts.topics, 1);
 
+  // Full match, not search: the exclusion above keeps "myscratch.tmp" and "a__b".
+  auto near = SnapshotBuilder()
+                  .brokers({1, 2, 3})
+                  .topic(TopicBuilder("myscratch.tmp").min_isr(2).p(-1, {1, 2, 3}, {}))
+                  .topic(TopicBuilder("a__b").min_isr(2).p(1, {1, 2, 3}, {1, 2, 3}))
+                  .build();
+  EXPECT_EQ(judge(near, p).counts.topics, 2);
+  EXPECT_EQ(judge(near, p).gating_codes(), std::vector<std::string>{"offline_partitions"});
+
   Policy only = policy();
   only.topic_include = "scratch.*";
   only.compile();
@@ -312,6 +321,21 @@ TEST(Verdict, FleetsByIdAndHostSideBySide) {
   EXPECT_EQ(v.fleets[1], (FleetHealth{"k8s", 2, 0, 0, 2, 0, 1}));
   EXPECT_EQ(v.brokers[1].fleet, "ec2");  // broker 2, missing, placed by id
   EXPECT_EQ(v.brokers[3].fleet, "k8s");
+}
+
+TEST(Verdict, AHostRuleOnlyTakesHostsItMatches) {
+  auto s = SnapshotBuilder()
+               .broker(101, "kafka-0.kafka-headless.kafka.svc")
+               .broker(102, "ip-10-0-0-2.ec2.internal")
+               .topic(TopicBuilder("t").min_isr(1).p(101, {101, 102}, {101, 102}))
+               .build();
+  Policy p = policy();
+  p.fleets = {FleetRule{"k8s", {}, ".*\\.svc(\\..*)?"}};
+  p.compile();
+  Verdict v = judge(s, p);
+  ASSERT_EQ(v.brokers.size(), 2u);
+  EXPECT_EQ(v.brokers[0].fleet, "k8s");
+  EXPECT_EQ(v.brokers[1].fleet, "default");
 }
 
 TEST(Verdict, UnhealthyListIsCappedButCountIsTrue) {
