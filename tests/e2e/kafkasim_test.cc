@@ -76,6 +76,16 @@ class KafkasimService : public ::testing::Test {
     for (const auto& r : reasons) out.push_back(r["code"]);
     return out;
   }
+  // One probe during a reassignment: ready, `moving` partitions reassigning, none under-replicated; returns
+  // /v1/partitions?state=reassigning&<query>.
+  json expect_ready_while_reassigning(int moving, const std::string& query = "") {
+    auto st = step();
+    EXPECT_TRUE(st->snapshot);
+    EXPECT_EQ(get("/readyz").first, 200) << get("/readyz?verbose").second;
+    EXPECT_EQ(st->verdict->counts.reassigning, moving);
+    EXPECT_EQ(st->verdict->counts.under_replicated, 0);
+    return json::parse(get("/v1/partitions?state=reassigning" + query).second);
+  }
   static bool has_line(const std::string& text, const std::string& line) {
     return text.find("\n" + line + "\n") != std::string::npos;
   }
@@ -191,12 +201,7 @@ TEST_F(KafkasimService, ReassignmentWithAnExtraReplicaNotYetInSyncStaysReady) {
   ASSERT_TRUE(step()->snapshot);
   // orders-1 replicas [2,3,101] -> moving to 103: Kafka adds the target first; it is not in the ISR yet.
   sim_.start_reassignment("orders", 1, {103});
-  auto st = step();
-  ASSERT_TRUE(st->snapshot);
-  EXPECT_EQ(get("/readyz").first, 200) << get("/readyz?verbose").second;
-  EXPECT_EQ(st->verdict->counts.reassigning, 1);
-  EXPECT_EQ(st->verdict->counts.under_replicated, 0);
-  auto parts = json::parse(get("/v1/partitions?state=reassigning").second);
+  auto parts = expect_ready_while_reassigning(1);
   EXPECT_EQ(parts["total"], 1);
   EXPECT_EQ(parts["items"][0]["replicas"], json::array({2, 3, 101, 103}));
   // But losing an original replica from the ISR during the move is under-replication.
@@ -221,12 +226,7 @@ TEST_F(KafkasimService, WholeTopicMoveStaysReadyAgainstRememberedReplicas) {
       sim_.start_reassignment("payments", p.id, targets);
     }
   }
-  auto st = step();
-  ASSERT_TRUE(st->snapshot);
-  EXPECT_EQ(get("/readyz").first, 200) << get("/readyz?verbose").second;
-  EXPECT_EQ(st->verdict->counts.reassigning, 6);
-  EXPECT_EQ(st->verdict->counts.under_replicated, 0);
-  auto parts = json::parse(get("/v1/partitions?state=reassigning&topic=payments").second);
+  auto parts = expect_ready_while_reassigning(6, "&topic=payments");
   EXPECT_EQ(parts["total"], 6);
   EXPECT_EQ(parts["items"][0]["adding"].size(), 3u);
   EXPECT_EQ(parts["items"][0]["detail"].get<std::string>().rfind("reassigning (adding ", 0), 0u);
