@@ -158,19 +158,19 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
 //  - under_min_isr: in_sync < min_isr; at_min_isr: in_sync == min_isr < wanted (not offline);
 //  - error: any other partition error than REPLICA_NOT_AVAILABLE (9, judged from the ISR).
 // clang-format off
-// Worked example: RF-3 topic, min.insync.replicas 2, partition moved 1,2,3 -> 4,5,6 (Kafka lists the union,
-// targets first), then another partition of the same topic assigned 4 replicas:
-//   replicas        ISR          baseline          adding  wanted  in_sync  states
-//   [1,2,3]         [1,2,3]      [1,2,3] in_sync   -       3       3        healthy
-//   [4,5,6,1,2,3]   [1,2,3]      [1,2,3]           4,5,6   3       3        reassigning
-//   [4,5,6,1,2,3]   [1,2,3,4]    [1,2,3]           4,5,6   3       4        reassigning (4 caught up)
-//   [4,5,6,1,2,3]   [1,4]        [1,2,3]           4,5,6   3       2        under_replicated, at_min_isr, reassigning
-//   [4,5,6]         [4,5,6]      [4,5,6] in_sync   -       3       3        healthy (move completed)
-//   [1,2,3,4]       [1,2,3,4]    [1,2,3,4] in_sync -       4       4        healthy
-//   [1,2,3,4]       [1,2,3]      [1,2,3,4]         -       4       3        under_replicated (Kafka: 3 < 4 - 0)
-//   [1,2,3,4]       [1,2,3]      [1,2,3]           4       3       3        reassigning (an RF 3 -> 4 move: 3 < 4 - 1 is false)
-//   [1,2,3,4]       [1,2,3]      none (new to us)  ?       3       3        reassigning by the usual-count rule, says so
-//   [1,2,3,4]       [1,2,3]      [1,2,3,4] created -       4       3        under_replicated (created so: nothing added)
+// Worked example: RF-3 topic, min.insync.replicas 2, a partition moved 1,2,3 -> 4,5,6 (Kafka lists the union,
+// targets first), then another partition of the topic assigned 4 replicas; URP: in_sync < wanted:
+//   replicas       ISR        baseline           adding wanted in_sync states
+//   [1,2,3]        [1,2,3]    [1,2,3] in_sync    -      3      3       healthy
+//   [4,5,6,1,2,3]  [1,2,3]    [1,2,3]            4,5,6  3      3       reassigning
+//   [4,5,6,1,2,3]  [1,2,3,4]  [1,2,3]            4,5,6  3      4       reassigning (4 in sync, still adding)
+//   [4,5,6,1,2,3]  [1,4]      [1,2,3]            4,5,6  3      2       URP, at min ISR, reassigning
+//   [4,5,6]        [4,5,6]    [4,5,6] in_sync    -      3      3       healthy (move completed)
+//   [1,2,3,4]      [1,2,3,4]  [1,2,3,4] in_sync  -      4      4       healthy
+//   [1,2,3,4]      [1,2,3]    [1,2,3,4]          -      4      3       URP (Kafka: 3 < 4 - 0)
+//   [1,2,3,4]      [1,2,3]    [1,2,3]            4      3      3       reassigning (RF 3->4: 3 < 4 - 1 false)
+//   [1,2,3,4]      [1,2,3]    none (predates us) ?      3      3       reassigning: usual-count rule, says so
+//   [1,2,3,4]      [1,2,3]    [1,2,3,4] created  -      4      3       URP (new partition: nothing added)
 // clang-format on
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
                                    std::int32_t usual_replicas, std::int32_t min_isr,
