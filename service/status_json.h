@@ -59,6 +59,13 @@ std::string readyz_text(const PublishedState& state, const Readiness& readiness,
 nlohmann::ordered_json once_json(const PublishedState& state, const Config& config);
 std::string once_table(const PublishedState& state, const Config& config);
 
+// The overrides section of /v1/status and --once JSON: file, validity, error, reload errors, active and
+// expired entries (times left as of the status's poll).
+nlohmann::ordered_json overrides_json(const OverridesStatus& status);
+// Human list of override entries (--check-overrides, --once table): one line per entry, active then expired.
+std::string overrides_text(const std::string& path, const std::vector<Override>& entries,
+                           std::chrono::system_clock::time_point now);
+
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-23T14:05:09.123Z.
 std::string format_time(std::chrono::system_clock::time_point t);
 
