@@ -142,6 +142,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("recovery_hold", fmt_ms(gate.recovery_hold));
   d.emplace_back("min_isr_max_age", fmt_ms(min_isr_max_age()));
   d.emplace_back("expected_brokers", format_id_ranges(ranges_of(policy.expected_brokers)));
+  d.emplace_back("forget_missing_brokers_after", fmt_ms(policy.forget_missing_brokers_after));
   for (const auto& f : policy.fleets) {
     std::string rule;
     if (!f.id_ranges.empty()) rule = "ids:" + format_id_ranges(f.id_ranges);
@@ -175,6 +176,7 @@ namespace {
 // in parse_config; each apply_* step below reads one group and writes Config or appends to errors.
 struct RawFlags {
   std::string poll = "5s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
+  std::string forget_brokers = "24h";
   std::string properties_file, expected, output = "table", max_override_ttl = "24h";
   std::vector<std::string> kafka_config, fleets, gate_on;
   bool gate_at_min = false, version = false;
@@ -238,6 +240,12 @@ void add_judgement_flags(CLI::App& app, Config& c, RawFlags& r) {
           "Broker ids that must be present, e.g. 1-3,101-103 (missing ones close the gate); at most " +
               std::to_string(kMaxExpectedBrokers) + " ids"),
       "ISRGUARD_EXPECTED_BROKERS");
+  env(app.add_option("--forget-missing-brokers-after", r.forget_brokers,
+                     "Without --expected-brokers, a broker seen earlier and absent now closes the gate "
+                     "(brokers_missing, 'seen before') until gone this long (0s = never remembered; at most "
+                     "1024 brokers remembered)")
+          ->capture_default_str(),
+      "ISRGUARD_FORGET_MISSING_BROKERS_AFTER");
   env(app.add_option("--fleet", r.fleets,
                      "Label brokers: NAME=ids:1-30 or NAME=host:REGEX (full match); repeatable, first match "
                      "wins; unmatched brokers are 'default'. Several in one value: space-separated"),
@@ -335,6 +343,7 @@ void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
   duration("--stale-after", r.stale, c.stale_after);
   duration("--recovery-hold", r.hold, c.gate.recovery_hold);
   duration("--http-timeout", r.http_timeout, c.http_timeout);
+  duration("--forget-missing-brokers-after", r.forget_brokers, c.policy.forget_missing_brokers_after);
   if (c.poll_interval < std::chrono::milliseconds(100))
     errors.push_back("--poll-interval must be at least 100ms");
   if (c.probe_timeout < std::chrono::milliseconds(100))

@@ -3,6 +3,7 @@
 // What the verdict judges against. Built from Config at start-up, immutable afterwards (shared read-only
 // by the probe thread and HTTP threads).
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -37,6 +38,12 @@ struct Policy {
   std::set<std::string, std::less<>> gating_reasons;  // reason codes that close the gate
   std::int32_t default_min_isr = 1;  // used where a topic's min.insync.replicas could not be read
   std::size_t list_cap = 128;        // max unhealthy partitions listed in verdicts/status (counts stay true)
+  // Without expected_brokers, a broker listed in an earlier snapshot and absent now is brokers_missing until
+  // it has been gone longer than this (--forget-missing-brokers-after; 0 = forget at once). With
+  // expected_brokers, those are the brokers that must be present and memory adds none.
+  std::chrono::milliseconds forget_missing_brokers_after{std::chrono::hours(24)};
+  // At most this many brokers are remembered (service/history.h): the ones gone longest are forgotten first.
+  std::size_t remembered_brokers_cap = 1024;
 
   // Compiled forms of the regexes above; call compile() after setting them (throws std::regex_error).
   void compile();

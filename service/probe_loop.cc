@@ -36,7 +36,9 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   const bool was_failing = s.last_error.has_value();
   if (result.ok()) {
     auto snapshot = std::make_shared<const probes::ClusterSnapshot>(std::move(*result.snapshot));
-    s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_));
+    s.history =
+        std::make_shared<const History>(advance(s.history ? *s.history : History{}, *snapshot, policy_, now));
+    s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_, *s.history, now));
     s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_));
     s.snapshot = std::move(snapshot);
     s.last_success = now;

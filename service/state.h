@@ -14,6 +14,7 @@
 
 #include "probes/snapshot.h"
 #include "service/gate.h"
+#include "service/history.h"
 #include "service/overrides_file.h"
 #include "service/kafka_view.h"
 #include "service/policy.h"
@@ -35,6 +36,8 @@ struct PublishedState {
   // Last successful snapshot and its verdict; null before the first successful probe.
   std::shared_ptr<const probes::ClusterSnapshot> snapshot;
   std::shared_ptr<const Verdict> verdict;
+  // What the verdict remembered across snapshots, advanced with `snapshot` (null before the first success).
+  std::shared_ptr<const History> history;
   // The same snapshot as Kafka's own JMX gauges would report it (the kafka_* metric families); null likewise.
   std::shared_ptr<const KafkaView> kafka;
   // The reasons that feed the gate: verdict reasons plus probe_failed / snapshot_stale when present, after

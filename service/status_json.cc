@@ -27,7 +27,10 @@ json partition_json(const PartitionHealth& p) {
          {"isr", p.partition.isr},
          {"states", p.states},
          {"usual_replicas", p.usual_replicas},
-         {"min_isr", p.min_isr}};
+         {"min_isr", p.min_isr},
+         {"baseline", p.baseline.empty() ? json(nullptr) : json(p.baseline)},
+         {"adding", p.adding},
+         {"detail", p.detail}};
   if (!p.partition.error.ok()) j["error"] = p.partition.error.name;
   return j;
 }
@@ -45,7 +48,9 @@ json broker_json(const BrokerHealth& b) {
               {"under_replicated_led", b.urp_led},
               {"under_min_isr_led", b.under_min_isr_led},
               {"at_min_isr_led", b.at_min_isr_led},
-              {"out_of_sync_hosted", b.out_of_sync_hosted}};
+              {"out_of_sync_hosted", b.out_of_sync_hosted},
+              {"seen_before", b.seen_before},
+              {"missing_for_seconds", b.missing_for ? json(b.missing_for->count() / 1000.0) : json(nullptr)}};
 }
 
 json fleet_json(const FleetHealth& f) {
@@ -270,6 +275,14 @@ std::optional<json> partitions_json(const PublishedState& s, const Policy& polic
       return std::nullopt;
     }
   }
+  // The state bits (partition_state_bits) any of which selects a partition; "unhealthy" = all but "healthy".
+  const unsigned healthy_bit = 1u << (pstate::kAll.size() - 1);
+  unsigned wanted = 0;
+  for (const auto& st : states) {
+    if (st == "unhealthy") wanted |= ~healthy_bit;
+    for (std::size_t i = 0; i < pstate::kAll.size(); ++i)
+      if (st == pstate::kAll[i]) wanted |= 1u << i;
+  }
   json items = json::array();
   std::int64_t total = 0;
   if (s.snapshot && s.verdict) {
@@ -280,14 +293,16 @@ std::optional<json> partitions_json(const PublishedState& s, const Policy& polic
       auto th = std::lower_bound(topics.begin(), topics.end(), t.name,
                                  [](const TopicHealth& h, const std::string& n) { return h.name < n; });
       if (th == topics.end() || th->name != t.name) continue;
+      const TopicBaselines* baselines = s.history ? s.history->topic(t.name) : nullptr;
       for (const auto& p : t.partitions) {
-        PartitionHealth h = classify_partition(t.name, p, th->usual_replicas, th->effective_min_isr);
-        const bool match = std::any_of(states.begin(), states.end(), [&](const std::string& st) {
-          return st == "unhealthy" ? !h.healthy() : h.has(st);
-        });
-        if (!match) continue;
+        // Classified as bits first: only the listed few are built in full.
+        const Baseline base = baselines ? baselines->get(p.id) : Baseline{};
+        const unsigned bits = partition_state_bits(p, th->usual_replicas, th->effective_min_isr, base);
+        if ((bits & wanted) == 0) continue;
         ++total;
-        if (items.size() < q.limit) items.push_back(partition_json(h));
+        if (items.size() < q.limit)
+          items.push_back(
+              partition_json(classify_partition(t.name, p, th->usual_replicas, th->effective_min_isr, base)));
       }
     }
   }

@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
-#include <sstream>
-#include <unordered_map>
+#include <span>
 
 #include "service/reasons.h"
 
@@ -15,13 +13,17 @@ constexpr std::int32_t kLeaderNotAvailable = 5;
 constexpr std::int32_t kReplicaNotAvailable = 9;  // informational: some replica offline; judged from ISR
 constexpr std::size_t kDetailExamples = 3;
 
-// Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing.
+// Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing. Plain
+// loops rather than std::find, whose unrolled body keeps the compiler from inlining these at every use.
 bool contains(const std::vector<BrokerId>& v, BrokerId id) {
-  return std::find(v.begin(), v.end(), id) != v.end();
+  for (BrokerId x : v)
+    if (x == id) return true;
+  return false;
 }
 bool first_occurrence(const std::vector<BrokerId>& v, std::size_t i) {
-  return std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) ==
-         v.begin() + static_cast<std::ptrdiff_t>(i);
+  for (std::size_t j = 0; j < i; ++j)
+    if (v[j] == v[i]) return false;
+  return true;
 }
 std::int32_t distinct(const std::vector<BrokerId>& v) {
   std::int32_t n = 0;
@@ -37,23 +39,84 @@ enum StateBit : unsigned {
   kBitAtMinIsr = 1u << 3,
   kBitReassigning = 1u << 4,
   kBitError = 1u << 5,
+  kBitHealthy = 1u << 6,  // set alone, by partition_state_bits, when no other applies
+};
+static_assert(pstate::kAll.size() == 7 && pstate::kAll[6] == pstate::kHealthy);
+
+// True when every id of `baseline` is a replica: the partition can be mid-move from that baseline (Kafka
+// keeps the original replicas in the assignment until the move completes).
+bool within(std::span<const BrokerId> baseline, const std::vector<BrokerId>& replicas) {
+  return std::all_of(baseline.begin(), baseline.end(), [&](BrokerId id) { return contains(replicas, id); });
+}
+
+// A partition's remembered baseline and whether it is usable: known and within the replicas (worked out once
+// per partition; judge() needs it for the topic's usual count and again for the partition).
+struct PartitionBaseline {
+  Baseline base;
+  bool usable = false;
+};
+PartitionBaseline with_usability(const Baseline& base, const PartitionInfo& p) {
+  return {base, base.known() && within(base.replicas, p.replicas)};
+}
+PartitionBaseline baseline_of(const TopicBaselines* baselines, const PartitionInfo& p) {
+  return with_usability(baselines ? baselines->get(p.id) : Baseline{}, p);
+}
+
+// The replica count a partition settles at: its usable baseline's size, else its distinct replicas.
+std::int32_t settled_replicas(const PartitionInfo& p, const PartitionBaseline& b) {
+  return b.usable ? static_cast<std::int32_t>(b.base.replicas.size()) : distinct(p.replicas);
+}
+
+// The most common replica count (ties -> the smaller), fed one partition at a time.
+class UsualCount {
+ public:
+  void add(std::int32_t replicas) { ++freq_[replicas]; }
+  std::int32_t result() const {
+    std::int32_t best = 0;
+    std::int64_t best_n = -1;
+    for (const auto& [rf, n] : freq_) {  // ascending rf: ties keep the smaller
+      if (n > best_n) {
+        best = rf;
+        best_n = n;
+      }
+    }
+    return best;
+  }
+
+ private:
+  std::map<std::int32_t, std::int64_t> freq_;
 };
 
 struct Assessment {
   unsigned bits = 0;
   std::int32_t in_sync = 0;
+  bool by_history = false;  // judged against the baseline; else by the usual-count rule
 };
 
-Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr) {
-  Assessment a;
+std::int32_t in_sync_replicas(const PartitionInfo& p) {
+  std::int32_t n = 0;
   for (std::size_t i = 0; i < p.isr.size(); ++i)
-    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i])) ++a.in_sync;
+    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i])) ++n;
+  return n;
+}
+
+// The rules of classify_partition (service/verdict.h).
+Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr,
+                  const PartitionBaseline& base) {
+  Assessment a;
+  a.in_sync = in_sync_replicas(p);
+  a.by_history = base.usable;
   const std::int32_t n_replicas = distinct(p.replicas);
+  std::int32_t wanted = n_replicas;
+  bool reassigning = false;
+  if (a.by_history) {
+    wanted = static_cast<std::int32_t>(base.base.replicas.size());  // replicas minus those being added
+    reassigning = n_replicas > wanted;
+  } else if (n_replicas > usual_replicas) {
+    wanted = usual_replicas;
+    reassigning = true;
+  }
   const bool offline = p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
-  const bool reassigning = n_replicas > usual_replicas;
-  // While reassigning, Kafka does not count the replicas being added; we cannot tell which those are from
-  // metadata, so the partition is under-replicated only when fewer than the usual count are in sync.
-  const std::int32_t wanted = reassigning ? usual_replicas : n_replicas;
   // An offline partition is only "offline": it has no leader to report URP or min-ISR state (as in Kafka).
   if (offline) a.bits |= kBitOffline;
   if (!offline && a.in_sync < wanted) a.bits |= kBitUnderReplicated;
@@ -70,8 +133,25 @@ Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int3
 // Unhealthy = any state but "reassigning" alone.
 bool unhealthy(unsigned bits) { return (bits & ~static_cast<unsigned>(kBitReassigning)) != 0; }
 
+std::string ids(std::span<const BrokerId> v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+std::string history_detail(std::int32_t usual_replicas, const PartitionBaseline& base,
+                           const PartitionHealth& h) {
+  const std::string rule = "usual-count rule (" + std::to_string(usual_replicas) + " replicas)";
+  if (!base.base.known()) return h.has(pstate::kHealthy) ? "" : "no history: " + rule;
+  if (!base.usable) return "history " + ids(base.base.replicas) + " not within replicas: " + rule;
+  if (h.adding.empty()) return "";
+  std::string adding;
+  for (BrokerId id : h.adding) adding += (adding.empty() ? "" : ",") + std::to_string(id);
+  return "reassigning (adding " + adding + ")";
+}
+
 PartitionHealth materialize(const std::string& topic, const PartitionInfo& p, std::int32_t usual_replicas,
-                            std::int32_t min_isr, const Assessment& a) {
+                            std::int32_t min_isr, const PartitionBaseline& base, const Assessment& a) {
   PartitionHealth h;
   h.topic = topic;
   h.partition = p;
@@ -81,13 +161,14 @@ PartitionHealth materialize(const std::string& topic, const PartitionInfo& p, st
   for (std::size_t i = 0; i + 1 < pstate::kAll.size(); ++i)  // the last code is "healthy"
     if (a.bits & (1u << i)) h.states.emplace_back(pstate::kAll[i]);
   if (h.states.empty()) h.states.emplace_back(pstate::kHealthy);
+  if (a.by_history) {
+    h.baseline.assign(base.base.replicas.begin(), base.base.replicas.end());
+    for (std::size_t i = 0; i < p.replicas.size(); ++i)
+      if (first_occurrence(p.replicas, i) && !contains(h.baseline, p.replicas[i]))
+        h.adding.push_back(p.replicas[i]);
+  }
+  h.detail = history_detail(usual_replicas, base, h);
   return h;
-}
-
-std::string ids(const std::vector<BrokerId>& v) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
 }
 
 // Collects the count and a few examples for one reason's detail line.
@@ -111,12 +192,249 @@ struct Tally {
   }
 };
 
+std::string error_name(const probes::KafkaError& e) {
+  return e.name.empty() ? std::to_string(e.code) : e.name;
+}
+
 std::string partition_example(const std::string& topic, const PartitionInfo& p) {
   std::string s = topic + "-" + std::to_string(p.id) + " leader=" + std::to_string(p.leader) +
                   " replicas=" + ids(p.replicas) + " isr=" + ids(p.isr);
-  if (!p.error.ok()) s += " error=" + (p.error.name.empty() ? std::to_string(p.error.code) : p.error.name);
+  if (!p.error.ok()) s += " error=" + error_name(p.error);
   return s;
 }
+
+std::string seconds_text(std::chrono::milliseconds d) { return std::to_string(d.count() / 1000) + "s"; }
+
+// One judge() call: the passes over brokers, topics and partitions, each filling part of the verdict.
+class Judgement {
+ public:
+  Judgement(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
+            SteadyClock::time_point now)
+      : snapshot_(snapshot), policy_(policy), history_(history), now_(now) {}
+
+  Verdict run() && {
+    v_.controller_id = snapshot_.controller_id;
+    v_.cluster_id = snapshot_.cluster_id;
+    note_present_brokers();
+    note_expected_brokers();
+    note_remembered_brokers();
+    for (const auto& topic : snapshot_.topics) judge_topic(topic);
+    std::sort(v_.topics.begin(), v_.topics.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    summarize_brokers_and_fleets();
+    add_reasons();
+    return std::move(v_);
+  }
+
+ private:
+  BrokerHealth& broker(BrokerId id) {
+    auto [it, inserted] = brokers_.try_emplace(id);
+    if (inserted) it->second.id = id;
+    return it->second;
+  }
+
+  void note_present_brokers() {
+    for (const auto& b : snapshot_.brokers) {
+      BrokerHealth& h = broker(b.id);
+      h.host = b.host;
+      h.port = b.port;
+      h.up = true;
+      h.controller = b.id == snapshot_.controller_id;
+    }
+  }
+
+  void note_expected_brokers() {
+    for (BrokerId id : policy_.expected_brokers) broker(id).expected = true;
+  }
+
+  // Brokers listed in earlier snapshots and absent now. They count as missing only without expected brokers
+  // (which then say which must be present); with them, a remembered one still gets its time gone.
+  void note_remembered_brokers() {
+    for (const auto& [id, seen] : history_.brokers) {
+      const auto it = brokers_.find(id);
+      if (it != brokers_.end() && it->second.up) continue;
+      if (it == brokers_.end() && !policy_.expected_brokers.empty()) continue;
+      BrokerHealth& b = broker(id);
+      b.seen_before = true;
+      b.missing_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::max(now_ - seen.last_seen, SteadyClock::duration::zero()));
+    }
+  }
+
+  TopicHealth topic_health(const TopicInfo& topic, std::int32_t usual_replicas) {
+    TopicHealth th;
+    th.name = topic.name;
+    th.partitions = static_cast<std::int64_t>(topic.partitions.size());
+    th.usual_replicas = usual_replicas;
+    th.min_isr_from_default = !topic.min_insync_replicas.has_value();
+    th.min_insync_replicas = topic.min_insync_replicas.value_or(policy_.default_min_isr);
+    th.effective_min_isr = std::min(th.min_insync_replicas, th.usual_replicas);
+    th.min_isr_risk = th.usual_replicas > 0 && th.usual_replicas <= th.min_insync_replicas;
+    if (th.min_isr_risk)
+      risk_.add([&] {
+        return topic.name + " replicas=" + std::to_string(th.usual_replicas) +
+               " min.insync.replicas=" + std::to_string(th.min_insync_replicas);
+      });
+    if (th.min_isr_from_default) unknown_min_isr_.add([&] { return topic.name; });
+    if (!topic.error.ok()) {
+      ++th.errors;
+      errors_.add([&] { return "topic " + topic.name + " error=" + error_name(topic.error); });
+    }
+    return th;
+  }
+
+  void judge_topic(const TopicInfo& topic) {
+    if (!policy_.topic_selected(topic.name)) {
+      ++v_.counts.excluded_topics;
+      return;
+    }
+    const TopicBaselines* baselines = topic_baselines(topic.name);
+    bases_.clear();  // reused across topics: no allocation per topic once grown
+    UsualCount usual;
+    for (const auto& p : topic.partitions) {
+      bases_.push_back(baseline_of(baselines, p));
+      usual.add(settled_replicas(p, bases_.back()));
+    }
+    TopicHealth th = topic_health(topic, usual.result());
+    for (std::size_t i = 0; i < topic.partitions.size(); ++i)
+      judge_partition(topic, topic.partitions[i], bases_[i], th);
+    v_.counts.offline += th.offline;
+    v_.counts.under_replicated += th.under_replicated;
+    v_.counts.under_min_isr += th.under_min_isr;
+    v_.counts.at_min_isr += th.at_min_isr;
+    v_.counts.reassigning += th.reassigning;
+    v_.counts.errors += th.errors;
+    ++v_.counts.topics;
+    v_.topics.push_back(std::move(th));
+  }
+
+  // Snapshot and history both list topics by name: walk them side by side instead of searching each time.
+  const TopicBaselines* topic_baselines(const std::string& name) {
+    while (next_topic_ != history_.topics.end() && next_topic_->first < name) ++next_topic_;
+    if (next_topic_ != history_.topics.end() && next_topic_->first == name) return next_topic_->second.get();
+    return history_.topic(name);  // a snapshot not in name order still finds its topics
+  }
+
+  void judge_partition(const TopicInfo& topic, const PartitionInfo& p, const PartitionBaseline& base,
+                       TopicHealth& th) {
+    const Assessment a = assess(p, th.usual_replicas, th.effective_min_isr, base);
+    ++v_.counts.partitions;
+    count_states(topic, p, a.bits, th);
+    attribute_to_brokers(p, a.bits);
+    if (!unhealthy(a.bits)) return;
+    ++v_.unhealthy_partitions_total;
+    if (v_.unhealthy_partitions.size() < policy_.list_cap)
+      v_.unhealthy_partitions.push_back(
+          materialize(topic.name, p, th.usual_replicas, th.effective_min_isr, base, a));
+  }
+
+  void count_states(const TopicInfo& topic, const PartitionInfo& p, unsigned bits, TopicHealth& th) {
+    auto example = [&] { return partition_example(topic.name, p); };
+    auto tally = [&](unsigned bit, std::int64_t& count, Tally* t) {
+      if (!(bits & bit)) return;
+      ++count;
+      if (t) t->add(example);
+    };
+    tally(kBitOffline, th.offline, &offline_);
+    tally(kBitUnderReplicated, th.under_replicated, &urp_);
+    tally(kBitUnderMinIsr, th.under_min_isr, &under_min_);
+    tally(kBitAtMinIsr, th.at_min_isr, &at_min_);
+    tally(kBitReassigning, th.reassigning, nullptr);
+    tally(kBitError, th.errors, &errors_);
+  }
+
+  // Per-broker gauges as Kafka's JMX reports them: URP / min-ISR counts on the leader, replicas on hosts.
+  void attribute_to_brokers(const PartitionInfo& p, unsigned bits) {
+    if (p.leader != probes::kNoLeader) {
+      BrokerHealth& leader = broker(p.leader);
+      ++leader.leader_count;
+      if (bits & kBitUnderReplicated) ++leader.urp_led;
+      if (bits & kBitUnderMinIsr) ++leader.under_min_isr_led;
+      if (bits & kBitAtMinIsr) ++leader.at_min_isr_led;
+      if (!p.replicas.empty() && p.replicas.front() != p.leader) {
+        ++v_.counts.preferred_replica_imbalance;
+        ++broker(p.replicas.front()).preferred_leader_not_leading;
+      }
+    }
+    for (std::size_t i = 0; i < p.replicas.size(); ++i) {
+      if (!first_occurrence(p.replicas, i)) continue;
+      BrokerHealth& b = broker(p.replicas[i]);
+      ++b.replica_count;
+      if (!contains(p.isr, p.replicas[i])) ++b.out_of_sync_hosted;
+    }
+  }
+
+  // A missing broker has no host in this snapshot: its remembered one still places it in a host-rule fleet.
+  std::string fleet_of(const BrokerHealth& b) const {
+    if (b.host.empty())
+      if (auto it = history_.brokers.find(b.id); it != history_.brokers.end())
+        return policy_.fleet_of(b.id, it->second.host);
+    return policy_.fleet_of(b.id, b.host);
+  }
+
+  void summarize_brokers_and_fleets() {
+    std::map<std::string, FleetHealth> fleets;
+    for (const auto& f : policy_.fleets) fleets[f.name].name = f.name;
+    for (auto& [id, b] : brokers_) {
+      b.fleet = fleet_of(b);
+      FleetHealth& f = fleets[b.fleet];
+      f.name = b.fleet;
+      if (b.up) {
+        ++f.brokers_up;
+        ++v_.counts.brokers_up;
+      } else {
+        ++f.brokers_missing;
+        ++v_.counts.brokers_missing;
+        missing_.add(
+            [&] { return "broker " + std::to_string(id) + " (" + b.fleet + ", " + why_missing(b) + ")"; });
+      }
+      f.leader_count += b.leader_count;
+      f.replica_count += b.replica_count;
+      f.urp_led += b.urp_led;
+      f.out_of_sync_hosted += b.out_of_sync_hosted;
+      v_.brokers.push_back(b);
+    }
+    for (auto& [name, f] : fleets) v_.fleets.push_back(f);
+  }
+
+  static std::string why_missing(const BrokerHealth& b) {
+    const std::string gone = b.missing_for ? ", gone " + seconds_text(*b.missing_for) : "";
+    if (b.expected) return "expected" + gone;
+    if (b.seen_before) return "seen before" + gone;
+    return "hosts replicas";
+  }
+
+  // Reasons in reason::kAll order.
+  void add_reasons() {
+    auto add = [&](std::string_view code, const Tally& t, std::string_view one, std::string_view many) {
+      if (t.count == 0) return;
+      v_.reasons.push_back(Reason{std::string(code), t.count, t.detail(one, many), policy_.gates(code)});
+    };
+    add(reason::kOfflinePartitions, offline_, "partition offline", "partitions offline");
+    add(reason::kUnderReplicatedPartitions, urp_, "partition under-replicated",
+        "partitions under-replicated");
+    add(reason::kUnderMinIsrPartitions, under_min_, "partition under min ISR", "partitions under min ISR");
+    add(reason::kAtMinIsrPartitions, at_min_, "partition at min ISR", "partitions at min ISR");
+    add(reason::kBrokersMissing, missing_, "broker missing", "brokers missing");
+    add(reason::kMetadataErrors, errors_, "metadata error", "metadata errors");
+    add(reason::kMinIsrRiskTopics, risk_, "topic with replicas <= min.insync.replicas",
+        "topics with replicas <= min.insync.replicas");
+    const std::string default_used = " (default " + std::to_string(policy_.default_min_isr) + " used)";
+    add(reason::kMinIsrUnknownTopics, unknown_min_isr_,
+        "topic with unreadable min.insync.replicas" + default_used,
+        "topics with unreadable min.insync.replicas" + default_used);
+  }
+
+  const ClusterSnapshot& snapshot_;
+  const Policy& policy_;
+  const History& history_;
+  const SteadyClock::time_point now_;
+  Verdict v_;
+  History::Topics::const_iterator next_topic_ = history_.topics.begin();
+  std::vector<PartitionBaseline> bases_;      // judge_topic's scratch: one per partition of the current topic
+  std::map<BrokerId, BrokerHealth> brokers_;  // present, expected, remembered-missing, hosting replicas
+  Tally offline_, urp_, under_min_, at_min_, missing_, errors_, risk_, unknown_min_isr_;
+};
 
 }  // namespace
 
@@ -135,186 +453,33 @@ std::vector<std::string> Verdict::gating_codes() const {
   return out;
 }
 
-std::int32_t usual_replica_count(const TopicInfo& topic) {
-  std::map<std::int32_t, std::int64_t> freq;
-  for (const auto& p : topic.partitions) ++freq[distinct(p.replicas)];
-  std::int32_t best = 0;
-  std::int64_t best_n = -1;
-  for (const auto& [rf, n] : freq) {  // ascending rf: ties keep the smaller
-    if (n > best_n) {
-      best = rf;
-      best_n = n;
-    }
-  }
-  return best;
+std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* baselines) {
+  UsualCount usual;
+  for (const auto& p : topic.partitions) usual.add(settled_replicas(p, baseline_of(baselines, p)));
+  return usual.result();
 }
 
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
-                                   std::int32_t usual_replicas, std::int32_t min_isr) {
-  return materialize(topic, p, usual_replicas, min_isr, assess(p, usual_replicas, min_isr));
+                                   std::int32_t usual_replicas, std::int32_t min_isr,
+                                   const Baseline& baseline) {
+  const PartitionBaseline base = with_usability(baseline, p);
+  return materialize(topic, p, usual_replicas, min_isr, base, assess(p, usual_replicas, min_isr, base));
+}
+
+unsigned partition_state_bits(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr,
+                              const Baseline& baseline) {
+  const unsigned bits = assess(p, usual_replicas, min_isr, with_usability(baseline, p)).bits;
+  return bits ? bits : kBitHealthy;
+}
+
+Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
+              SteadyClock::time_point now) {
+  return Judgement(snapshot, policy, history, now).run();
 }
 
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
-  Verdict v;
-  v.controller_id = snapshot.controller_id;
-  v.cluster_id = snapshot.cluster_id;
-
-  // Brokers: present ones, then expected-but-absent, then absent-but-referenced by an assignment.
-  std::map<BrokerId, BrokerHealth> brokers;
-  for (const auto& b : snapshot.brokers) {
-    BrokerHealth& h = brokers[b.id];
-    h.id = b.id;
-    h.host = b.host;
-    h.port = b.port;
-    h.up = true;
-    h.controller = b.id == snapshot.controller_id;
-  }
-  auto ensure = [&](BrokerId id) -> BrokerHealth& {
-    auto [it, inserted] = brokers.try_emplace(id);
-    if (inserted) it->second.id = id;
-    return it->second;
-  };
-  for (BrokerId id : policy.expected_brokers) ensure(id).expected = true;
-
-  Tally offline, urp, under_min, at_min, errors, risk, unknown_min_isr;
-  std::int64_t unhealthy_total = 0;
-
-  for (const auto& topic : snapshot.topics) {
-    if (!policy.topic_selected(topic.name)) {
-      ++v.counts.excluded_topics;
-      continue;
-    }
-    TopicHealth th;
-    th.name = topic.name;
-    th.partitions = static_cast<std::int64_t>(topic.partitions.size());
-    th.usual_replicas = usual_replica_count(topic);
-    th.min_isr_from_default = !topic.min_insync_replicas.has_value();
-    th.min_insync_replicas = topic.min_insync_replicas.value_or(policy.default_min_isr);
-    th.effective_min_isr = std::min(th.min_insync_replicas, th.usual_replicas);
-    th.min_isr_risk = th.usual_replicas > 0 && th.usual_replicas <= th.min_insync_replicas;
-    if (th.min_isr_risk)
-      risk.add([&] {
-        return topic.name + " replicas=" + std::to_string(th.usual_replicas) +
-               " min.insync.replicas=" + std::to_string(th.min_insync_replicas);
-      });
-    if (th.min_isr_from_default) unknown_min_isr.add([&] { return topic.name; });
-    if (!topic.error.ok()) {
-      ++th.errors;
-      errors.add([&] {
-        return "topic " + topic.name +
-               " error=" + (topic.error.name.empty() ? std::to_string(topic.error.code) : topic.error.name);
-      });
-    }
-
-    for (const auto& p : topic.partitions) {
-      const Assessment a = assess(p, th.usual_replicas, th.effective_min_isr);
-      const bool is_urp = a.bits & kBitUnderReplicated, is_under = a.bits & kBitUnderMinIsr,
-                 is_at = a.bits & kBitAtMinIsr;
-      auto example = [&] { return partition_example(topic.name, p); };
-      ++v.counts.partitions;
-      if (a.bits & kBitOffline) {
-        ++th.offline;
-        offline.add(example);
-      }
-      if (is_urp) {
-        ++th.under_replicated;
-        urp.add(example);
-      }
-      if (is_under) {
-        ++th.under_min_isr;
-        under_min.add(example);
-      }
-      if (is_at) {
-        ++th.at_min_isr;
-        at_min.add(example);
-      }
-      if (a.bits & kBitReassigning) ++th.reassigning;
-      if (a.bits & kBitError) {
-        ++th.errors;
-        errors.add(example);
-      }
-
-      if (p.leader != probes::kNoLeader) {
-        BrokerHealth& leader = ensure(p.leader);
-        ++leader.leader_count;
-        if (is_urp) ++leader.urp_led;
-        if (is_under) ++leader.under_min_isr_led;
-        if (is_at) ++leader.at_min_isr_led;
-        if (!p.replicas.empty() && p.replicas.front() != p.leader) {
-          ++v.counts.preferred_replica_imbalance;
-          ++ensure(p.replicas.front()).preferred_leader_not_leading;
-        }
-      }
-      for (std::size_t i = 0; i < p.replicas.size(); ++i) {
-        if (!first_occurrence(p.replicas, i)) continue;
-        BrokerHealth& b = ensure(p.replicas[i]);
-        ++b.replica_count;
-        if (!contains(p.isr, p.replicas[i])) ++b.out_of_sync_hosted;
-      }
-
-      if (unhealthy(a.bits)) {
-        ++unhealthy_total;
-        if (v.unhealthy_partitions.size() < policy.list_cap)
-          v.unhealthy_partitions.push_back(
-              materialize(topic.name, p, th.usual_replicas, th.effective_min_isr, a));
-      }
-    }
-    v.counts.offline += th.offline;
-    v.counts.under_replicated += th.under_replicated;
-    v.counts.under_min_isr += th.under_min_isr;
-    v.counts.at_min_isr += th.at_min_isr;
-    v.counts.reassigning += th.reassigning;
-    v.counts.errors += th.errors;
-    ++v.counts.topics;
-    v.topics.push_back(std::move(th));
-  }
-  std::sort(v.topics.begin(), v.topics.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  v.unhealthy_partitions_total = unhealthy_total;
-
-  // Fleets and missing brokers.
-  std::map<std::string, FleetHealth> fleets;
-  for (const auto& f : policy.fleets) fleets[f.name].name = f.name;
-  Tally missing;
-  for (auto& [id, b] : brokers) {
-    b.fleet = policy.fleet_of(id, b.host);
-    FleetHealth& f = fleets[b.fleet];
-    f.name = b.fleet;
-    if (b.up) {
-      ++f.brokers_up;
-      ++v.counts.brokers_up;
-    } else {
-      ++f.brokers_missing;
-      ++v.counts.brokers_missing;
-      missing.add([&] {
-        return "broker " + std::to_string(id) + " (" + b.fleet + ", " +
-               (b.expected ? "expected" : "hosts replicas") + ")";
-      });
-    }
-    f.leader_count += b.leader_count;
-    f.replica_count += b.replica_count;
-    f.urp_led += b.urp_led;
-    f.out_of_sync_hosted += b.out_of_sync_hosted;
-    v.brokers.push_back(b);
-  }
-  for (auto& [name, f] : fleets) v.fleets.push_back(f);
-
-  // Reasons in reason::kAll order.
-  auto add = [&](std::string_view code, const Tally& t, std::string_view one, std::string_view many) {
-    if (t.count == 0) return;
-    v.reasons.push_back(Reason{std::string(code), t.count, t.detail(one, many), policy.gates(code)});
-  };
-  add(reason::kOfflinePartitions, offline, "partition offline", "partitions offline");
-  add(reason::kUnderReplicatedPartitions, urp, "partition under-replicated", "partitions under-replicated");
-  add(reason::kUnderMinIsrPartitions, under_min, "partition under min ISR", "partitions under min ISR");
-  add(reason::kAtMinIsrPartitions, at_min, "partition at min ISR", "partitions at min ISR");
-  add(reason::kBrokersMissing, missing, "broker missing", "brokers missing");
-  add(reason::kMetadataErrors, errors, "metadata error", "metadata errors");
-  add(reason::kMinIsrRiskTopics, risk, "topic with replicas <= min.insync.replicas",
-      "topics with replicas <= min.insync.replicas");
-  const std::string default_used = " (default " + std::to_string(policy.default_min_isr) + " used)";
-  add(reason::kMinIsrUnknownTopics, unknown_min_isr, "topic with unreadable min.insync.replicas" + default_used,
-      "topics with unreadable min.insync.replicas" + default_used);
-  return v;
+  const SteadyClock::time_point start{};
+  return judge(snapshot, policy, advance(History{}, snapshot, policy, start), start);
 }
 
 // ---- printers (for test failure messages) ----
@@ -327,6 +492,8 @@ std::ostream& operator<<(std::ostream& os, const PartitionHealth& p) {
   os << "PartitionHealth{" << p.topic << ' ' << p.partition << " usual=" << p.usual_replicas
      << " min_isr=" << p.min_isr << " in_sync=" << p.isr_in_replicas << " states=";
   for (const auto& s : p.states) os << s << ' ';
+  os << "baseline=" << ids(p.baseline) << " adding=" << ids(p.adding);
+  if (!p.detail.empty()) os << " '" << p.detail << "'";
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const BrokerHealth& b) {
@@ -334,7 +501,9 @@ std::ostream& operator<<(std::ostream& os, const BrokerHealth& b) {
             << " up=" << b.up << " expected=" << b.expected << " controller=" << b.controller
             << " leaders=" << b.leader_count << " replicas=" << b.replica_count << " urp_led=" << b.urp_led
             << " under_min_led=" << b.under_min_isr_led << " at_min_led=" << b.at_min_isr_led
-            << " oos=" << b.out_of_sync_hosted << " not_preferred=" << b.preferred_leader_not_leading << '}';
+            << " oos=" << b.out_of_sync_hosted << " not_preferred=" << b.preferred_leader_not_leading
+            << " seen_before=" << b.seen_before
+            << " missing_for_ms=" << (b.missing_for ? std::to_string(b.missing_for->count()) : "-") << '}';
 }
 std::ostream& operator<<(std::ostream& os, const FleetHealth& f) {
   return os << "FleetHealth{" << f.name << " up=" << f.brokers_up << " missing=" << f.brokers_missing

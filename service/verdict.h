@@ -1,15 +1,18 @@
 #pragma once
 
-// The judgement: snapshot + policy -> verdict (a list of reasons plus the counts behind them).
-// Pure functions over value types: no clock, no I/O, no threads.
+// The judgement: snapshot + policy + history -> verdict (a list of reasons plus the counts behind them).
+// Pure functions over value types: time is passed in; no I/O, no threads.
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "service/history.h"
 #include "service/policy.h"
 
 namespace isrguard::service {
@@ -35,6 +38,13 @@ struct PartitionHealth {
   std::int32_t min_isr = 0;          // effective min ISR: min(min.insync.replicas, usual_replicas)
   std::int32_t isr_in_replicas = 0;  // |ISR ∩ replicas|
   std::vector<std::string> states;
+  // The replica set it was judged against (its history baseline, ascending) and the replicas beyond it that a
+  // reassignment is adding (assignment order); both empty when judged by the usual-count rule.
+  std::vector<BrokerId> baseline;
+  std::vector<BrokerId> adding;
+  // One human line when the history matters: "reassigning (adding 4,5,6)", "no history: usual-count rule
+  // (3 replicas)", "history [1,2,3] not within replicas: usual-count rule (3 replicas)"; else empty.
+  std::string detail;
 
   bool has(std::string_view state) const;
   bool healthy() const { return states.size() == 1 && states.front() == "healthy"; }
@@ -56,6 +66,8 @@ struct BrokerHealth {
   std::int64_t at_min_isr_led = 0;     // at-min-ISR partitions it leads
   std::int64_t out_of_sync_hosted = 0;            // replicas it hosts that are not in the ISR
   std::int64_t preferred_leader_not_leading = 0;  // partitions where it is first replica but not leader
+  bool seen_before = false;  // missing now, but listed in an earlier snapshot (remembered by the history)
+  std::optional<std::chrono::milliseconds> missing_for;  // since it was last listed, when seen_before
 
   bool operator==(const BrokerHealth&) const = default;
 };
@@ -111,7 +123,7 @@ struct Counts {
 struct Verdict {
   std::vector<Reason> reasons;  // in reason::kAll order; gating and reported alike
   Counts counts;
-  std::vector<BrokerHealth> brokers;  // up and missing-expected, sorted by id
+  std::vector<BrokerHealth> brokers;  // up and missing (expected, seen before, or hosting replicas), by id
   std::vector<FleetHealth> fleets;    // sorted by name; every configured fleet present even if empty
   std::vector<TopicHealth> topics;    // every selected topic, sorted by name
   std::vector<PartitionHealth> unhealthy_partitions;  // capped at Policy::list_cap, (topic, id) order
@@ -125,23 +137,56 @@ struct Verdict {
   bool operator==(const Verdict&) const = default;
 };
 
-// Usual replica count of a topic: the most common replica count among its partitions (ties -> smaller).
-// A partition with more replicas than that is mid-reassignment (Kafka adds targets before removing sources).
-std::int32_t usual_replica_count(const TopicInfo& topic);
+// Usual replica count of a topic: the most common replica count among its partitions (ties -> smaller), where
+// a partition with a usable baseline (see classify_partition) counts its baseline's size, so a topic whose
+// every partition is mid-move still has its settled count. Without baselines, a partition with more replicas
+// than the usual count is taken to be mid-reassignment (Kafka adds targets before removing sources).
+std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* baselines = nullptr);
 
-// Classify one partition of `topic` (whose usual count and effective min ISR are given).
-// Rules (replicas and ISR compared as sets):
-//  - offline: leader == -1, or error LEADER_NOT_AVAILABLE (5) / OFFLINE (?) reported for the partition;
-//  - reassigning: |replicas| > usual_replicas;
-//  - under_replicated: |ISR ∩ replicas| < |replicas|, except while reassigning, when it is
-//    |ISR ∩ replicas| < usual_replicas;
-//  - under_min_isr: |ISR ∩ replicas| < min_isr; at_min_isr: == min_isr (and not offline);
-//  - error: any other non-zero partition error.
+// Classify one partition of `topic` (whose usual count and effective min ISR are given) against its history
+// baseline. Replicas and ISR are compared as sets; in_sync = |ISR ∩ replicas|.
+//  - offline: leader == -1, or error LEADER_NOT_AVAILABLE (5);
+//  - the replicas that must be in sync ("wanted"), as Kafka's Partition.isUnderReplicated: ISR < replicas
+//    minus the replicas a reassignment is adding. Metadata does not say which are being added, so:
+//      * baseline known and within the replicas: adding = replicas beyond the baseline (Kafka keeps the
+//        original replicas in the assignment until the move completes, and a target stays "adding" until
+//        then even once it is in the ISR); wanted = |baseline|; reassigning while adding is not empty;
+//      * otherwise (no history, or a baseline no longer within the replicas: the move completed or was
+//        replaced since) the usual-count rule: reassigning when |replicas| > usual_replicas, and then
+//        wanted = usual_replicas, else wanted = |replicas|;
+//  - under_replicated: in_sync < wanted;
+//  - under_min_isr: in_sync < min_isr; at_min_isr: in_sync == min_isr < wanted (not offline);
+//  - error: any other partition error than REPLICA_NOT_AVAILABLE (9, judged from the ISR).
+// clang-format off
+// Worked example: RF-3 topic, min.insync.replicas 2, a partition moved 1,2,3 -> 4,5,6 (Kafka lists the union,
+// targets first), then another partition of the topic assigned 4 replicas; URP: in_sync < wanted:
+//   replicas       ISR        baseline           adding wanted in_sync states
+//   [1,2,3]        [1,2,3]    [1,2,3] in_sync    -      3      3       healthy
+//   [4,5,6,1,2,3]  [1,2,3]    [1,2,3]            4,5,6  3      3       reassigning
+//   [4,5,6,1,2,3]  [1,2,3,4]  [1,2,3]            4,5,6  3      4       reassigning (4 in sync, still adding)
+//   [4,5,6,1,2,3]  [1,4]      [1,2,3]            4,5,6  3      2       URP, at min ISR, reassigning
+//   [4,5,6]        [4,5,6]    [4,5,6] in_sync    -      3      3       healthy (move completed)
+//   [1,2,3,4]      [1,2,3,4]  [1,2,3,4] in_sync  -      4      4       healthy
+//   [1,2,3,4]      [1,2,3]    [1,2,3,4]          -      4      3       URP (Kafka: 3 < 4 - 0)
+//   [1,2,3,4]      [1,2,3]    [1,2,3]            4      3      3       reassigning (RF 3->4: 3 < 4 - 1 false)
+//   [1,2,3,4]      [1,2,3]    none (predates us) ?      3      3       reassigning: usual-count rule, says so
+//   [1,2,3,4]      [1,2,3]    [1,2,3,4] created  -      4      3       URP (new partition: nothing added)
+// clang-format on
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
-                                   std::int32_t usual_replicas, std::int32_t min_isr);
+                                   std::int32_t usual_replicas, std::int32_t min_isr,
+                                   const Baseline& baseline = {});
 
-// The whole verdict. Reasons probe_failed / snapshot_stale are not produced here: the probe loop adds them
-// (ProbeLoop::run_once in service/probe_loop.cc).
+// The states classify_partition would give, as bits in pstate::kAll order (bit i = pstate::kAll[i]; the
+// "healthy" bit alone when no other applies), without building a PartitionHealth: for filtering many.
+unsigned partition_state_bits(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr,
+                              const Baseline& baseline = {});
+
+// The whole verdict at `now` (steady clock), with `history` already advanced with this snapshot
+// (service/history.h). Reasons probe_failed / snapshot_stale are not produced here: the probe loop adds
+// them (ProbeLoop::run_once in service/probe_loop.cc).
+Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
+              SteadyClock::time_point now);
+// A freshly started isrguard's verdict: the history of this one snapshot.
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy);
 
 std::ostream& operator<<(std::ostream& os, const Reason& r);

@@ -39,14 +39,39 @@ probes::ClusterSnapshot cluster(int partitions) {
   return b.build();
 }
 
+// The history after two probes of `snapshot` (the steady state: every partition has a baseline).
+service::History steady_history(const probes::ClusterSnapshot& snapshot, const service::Policy& policy) {
+  const auto now = service::SteadyClock::now();
+  return service::advance(service::advance({}, snapshot, policy, now), snapshot, policy, now);
+}
+
+// judge() alone, against the steady-state history (the probe loop runs advance() then judge() per probe).
 void BM_Judge(benchmark::State& state) {
   const auto snapshot = cluster(static_cast<int>(state.range(0)));
   auto policy = service::Policy::with_defaults();
   policy.compile();
-  for (auto _ : state) benchmark::DoNotOptimize(service::judge(snapshot, policy));
+  const auto history = steady_history(snapshot, policy);
+  const auto now = service::SteadyClock::now();
+  for (auto _ : state) benchmark::DoNotOptimize(service::judge(snapshot, policy, history, now));
   state.counters["partitions"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_Judge)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(200000)->Unit(benchmark::kMillisecond);
+
+// advance(): the next history from the previous one and a snapshot; history_bytes = the baselines' slots and
+// rows (what grows with partitions; map nodes and topic names come on top, one per topic).
+void BM_AdvanceHistory(benchmark::State& state) {
+  const auto snapshot = cluster(static_cast<int>(state.range(0)));
+  auto policy = service::Policy::with_defaults();
+  policy.compile();
+  const auto prev = steady_history(snapshot, policy);
+  const auto now = service::SteadyClock::now();
+  for (auto _ : state) benchmark::DoNotOptimize(service::advance(prev, snapshot, policy, now));
+  std::size_t bytes = 0;
+  for (const auto& [name, t] : prev.topics) bytes += t->partitions() * (t->width() * sizeof(probes::BrokerId) + 2);
+  state.counters["partitions"] = static_cast<double>(state.range(0));
+  state.counters["history_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_AdvanceHistory)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
 
 // One HTTP request's work (routing + rendering from the published state), without the socket.
 void request(benchmark::State& state, const std::string& path,

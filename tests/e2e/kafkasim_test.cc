@@ -5,6 +5,8 @@
 // Probes are real; gate time is injected (run_once(now)) so the recovery hold is tested without sleeping.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "probes/rdkafka_source.h"
@@ -74,6 +76,16 @@ class KafkasimService : public ::testing::Test {
     std::vector<std::string> out;
     for (const auto& r : reasons) out.push_back(r["code"]);
     return out;
+  }
+  // One probe during a reassignment: ready, `moving` partitions reassigning, none under-replicated; returns
+  // /v1/partitions?state=reassigning&<query>.
+  json expect_ready_while_reassigning(int moving, const std::string& query = "") {
+    auto st = step();
+    EXPECT_TRUE(st->snapshot);
+    EXPECT_EQ(get("/readyz").first, 200) << get("/readyz?verbose").second;
+    EXPECT_EQ(st->verdict->counts.reassigning, moving);
+    EXPECT_EQ(st->verdict->counts.under_replicated, 0);
+    return json::parse(get("/v1/partitions?state=reassigning" + query).second);
   }
   static bool has_line(const std::string& text, const std::string& line) {
     return text.find("\n" + line + "\n") != std::string::npos;
@@ -198,18 +210,35 @@ TEST_F(KafkasimService, ReassignmentWithAnExtraReplicaNotYetInSyncStaysReady) {
   ASSERT_TRUE(step()->snapshot);
   // orders-1 replicas [2,3,101] -> moving to 103: Kafka adds the target first; it is not in the ISR yet.
   sim_.start_reassignment("orders", 1, {103});
-  auto st = step();
-  ASSERT_TRUE(st->snapshot);
-  EXPECT_EQ(get("/readyz").first, 200) << get("/readyz?verbose").second;
-  EXPECT_EQ(st->verdict->counts.reassigning, 1);
-  EXPECT_EQ(st->verdict->counts.under_replicated, 0);
-  auto parts = json::parse(get("/v1/partitions?state=reassigning").second);
+  auto parts = expect_ready_while_reassigning(1);
   EXPECT_EQ(parts["total"], 1);
   EXPECT_EQ(parts["items"][0]["replicas"], json::array({2, 3, 101, 103}));
   // But losing an original replica from the ISR during the move is under-replication.
   sim_.set_isr("orders", 1, {2, 3});
   step();
   EXPECT_EQ(get("/readyz").second, "not ready: under_replicated_partitions\n");
+}
+
+// Every partition of a topic moved to the other three brokers: each lists 6 replicas with its 3 originals in
+// sync. The probe loop remembers each partition's in-sync replicas from the first probe, so the 3 targets are
+// the ones being added (Kafka: ISR 3 >= 6 replicas - 3 adding), not under-replication of all 6 partitions.
+TEST_F(KafkasimService, WholeTopicMoveStaysReadyAgainstRememberedReplicas) {
+  ASSERT_TRUE(step()->snapshot);
+  const std::vector<int32_t> all = {1, 2, 3, 101, 102, 103};
+  const auto before = loop_->current()->snapshot;
+  for (const auto& t : before->topics) {
+    if (t.name != "payments") continue;
+    for (const auto& p : t.partitions) {
+      std::vector<int32_t> targets;
+      for (int32_t id : all)
+        if (std::find(p.replicas.begin(), p.replicas.end(), id) == p.replicas.end()) targets.push_back(id);
+      sim_.start_reassignment("payments", p.id, targets);
+    }
+  }
+  auto parts = expect_ready_while_reassigning(6, "&topic=payments");
+  EXPECT_EQ(parts["total"], 6);
+  EXPECT_EQ(parts["items"][0]["adding"].size(), 3u);
+  EXPECT_EQ(parts["items"][0]["detail"].get<std::string>().rfind("reassigning (adding ", 0), 0u);
 }
 
 TEST_F(KafkasimService, HungBrokersFailTheProbeWithinTheTimeoutThenAnAnsweringBrokerRecovers) {

@@ -163,8 +163,20 @@ TEST_F(Metrics, BrokerLossSetsPerBrokerAndClusterSeries) {
   EXPECT_EQ(rc, 0) << out;
 }
 
-TEST_F(Metrics, SeriesOfABrokerThatLeftTheClusterDisappear) {
-  policy.expected_brokers = {};  // not expected: once gone from metadata, gone from /metrics
+TEST_F(Metrics, ABrokerThatLeftTheClusterIsMissingUntilForgotten) {
+  policy.expected_brokers = {};  // not expected, but seen: missing until --forget-missing-brokers-after
+  policy.compile();
+  loop = std::make_unique<ProbeLoop>(source, policy, GateConfig{seconds(0)}, seconds(60));
+  probe_and_render(testing::ok(healthy()));
+  auto after = probe_and_render(
+      testing::ok(SnapshotBuilder().brokers({1, 2}).topic(healthy_topic("orders", 6, 2, {1, 2}, 1)).build()));
+  EXPECT_EQ(value(after, "isrguard_broker_up{broker_id=\"3\",fleet=\"k8s\"}"), 0);
+  EXPECT_EQ(value(after, "isrguard_reason_active{gating=\"true\",reason=\"brokers_missing\"}"), 1);
+}
+
+TEST_F(Metrics, SeriesOfABrokerThatLeftTheClusterDisappearOnceForgotten) {
+  policy.expected_brokers = {};  // not expected and not remembered: once gone from metadata, gone from /metrics
+  policy.forget_missing_brokers_after = seconds(0);
   policy.compile();
   loop = std::make_unique<ProbeLoop>(source, policy, GateConfig{seconds(0)}, seconds(60));
   auto before = probe_and_render(testing::ok(healthy()));

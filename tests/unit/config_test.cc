@@ -50,6 +50,22 @@ TEST(Config, DefaultsWithBootstrap) {
                                                 "under_replicated_partitions"}));
 }
 
+TEST(Config, ForgetMissingBrokersAfter) {
+  auto defaults = parse({"--bootstrap-servers", "k:9092"});
+  ASSERT_TRUE(defaults.config);
+  EXPECT_EQ(defaults.config->policy.forget_missing_brokers_after, std::chrono::hours(24));
+  auto set = parse({"--bootstrap-servers", "k:9092", "--forget-missing-brokers-after", "90m"});
+  ASSERT_TRUE(set.config) << set.errors[0];
+  EXPECT_EQ(set.config->policy.forget_missing_brokers_after, std::chrono::minutes(90));
+  const auto described = set.config->describe();
+  EXPECT_NE(std::find(described.begin(), described.end(),
+                      std::pair<std::string, std::string>{"forget_missing_brokers_after", "5400s"}),
+            described.end());
+  auto bad = parse({"--bootstrap-servers", "k:9092", "--forget-missing-brokers-after", "1d"});
+  EXPECT_FALSE(bad.config);
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
 TEST(Config, EveryErrorReportedAtOnce) {
   auto out = parse({"--poll-interval", "5x", "--expected-brokers", "a-b", "--fleet", "ec2", "--gate-on",
                     "offline_partitions,bogus", "--topic-exclude", "([", "--output", "yaml", "--http-port", "70000"});

@@ -66,6 +66,63 @@ INSTANTIATE_TEST_SUITE_P(
                     {"under_replicated", "under_min_isr"}, 1}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// ---- classify_partition against a history baseline: the worked example of service/verdict.h ----
+
+struct BaselineRow {
+  const char* name;
+  probes::PartitionInfo p;
+  std::vector<BrokerId> baseline;  // ascending; empty = nothing remembered
+  BaselineOrigin origin;
+  States want;
+  std::vector<BrokerId> want_adding;
+  std::string want_detail;
+};
+
+class ClassifyAgainstBaseline : public ::testing::TestWithParam<BaselineRow> {};
+
+TEST_P(ClassifyAgainstBaseline, StatesAddingAndDetail) {
+  const auto& row = GetParam();
+  const Baseline base{row.baseline, row.baseline.empty() ? BaselineOrigin::kNone : row.origin};
+  // RF-3 topic, min.insync.replicas 2.
+  const PartitionHealth h = classify_partition("t", row.p, 3, 2, base);
+  EXPECT_EQ(h.states, row.want) << row.name;
+  EXPECT_EQ(h.adding, row.want_adding) << row.name;
+  EXPECT_EQ(h.detail, row.want_detail) << row.name;
+  const bool by_history = !row.baseline.empty() && row.want_detail.find("usual-count") == std::string::npos;
+  EXPECT_EQ(h.baseline, by_history ? row.baseline : std::vector<BrokerId>{}) << row.name;
+}
+
+constexpr auto kInSync = BaselineOrigin::kInSync;
+constexpr auto kCreated = BaselineOrigin::kCreated;
+
+INSTANTIATE_TEST_SUITE_P(
+    WorkedExample, ClassifyAgainstBaseline,
+    ::testing::Values(
+        BaselineRow{"settled", partition(0, 1, {1, 2, 3}, {1, 2, 3}), {1, 2, 3}, kInSync, {"healthy"}, {}, ""},
+        BaselineRow{"move_started", partition(0, 1, {4, 5, 6, 1, 2, 3}, {1, 2, 3}), {1, 2, 3}, kInSync,
+                    {"reassigning"}, {4, 5, 6}, "reassigning (adding 4,5,6)"},
+        BaselineRow{"target_caught_up", partition(0, 1, {4, 5, 6, 1, 2, 3}, {1, 2, 3, 4}), {1, 2, 3}, kInSync,
+                    {"reassigning"}, {4, 5, 6}, "reassigning (adding 4,5,6)"},
+        BaselineRow{"original_lost_mid_move", partition(0, 1, {4, 5, 6, 1, 2, 3}, {1, 4}), {1, 2, 3}, kInSync,
+                    {"under_replicated", "at_min_isr", "reassigning"}, {4, 5, 6}, "reassigning (adding 4,5,6)"},
+        BaselineRow{"rf4_partition_in_sync", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3, 4}), {1, 2, 3, 4}, kInSync,
+                    {"healthy"}, {}, ""},
+        BaselineRow{"rf4_partition_lost_one", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3}), {1, 2, 3, 4}, kInSync,
+                    {"under_replicated"}, {}, ""},
+        BaselineRow{"rf3_to_4_move", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3}), {1, 2, 3}, kInSync,
+                    {"reassigning"}, {4}, "reassigning (adding 4)"},
+        BaselineRow{"no_history", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3}), {}, kInSync, {"reassigning"}, {},
+                    "no history: usual-count rule (3 replicas)"},
+        BaselineRow{"created_with_4", partition(0, 1, {1, 2, 3, 4}, {1, 2, 3}), {1, 2, 3, 4}, kCreated,
+                    {"under_replicated"}, {}, ""},
+        BaselineRow{"baseline_not_within_replicas", partition(0, 1, {4, 1, 2}, {1, 2}), {1, 2, 3}, kInSync,
+                    {"under_replicated", "at_min_isr"}, {}, "history [1,2,3] not within replicas: usual-count rule (3 replicas)"},
+        BaselineRow{"no_history_healthy_says_nothing", partition(0, 1, {1, 2, 3}, {1, 2, 3}), {}, kInSync,
+                    {"healthy"}, {}, ""},
+        BaselineRow{"offline_mid_move", partition(0, -1, {4, 5, 6, 1, 2, 3}, {}), {1, 2, 3}, kInSync,
+                    {"offline", "reassigning"}, {4, 5, 6}, "reassigning (adding 4,5,6)"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 TEST(Verdict, UsualReplicaCountIsMostCommonSmallerOnTies) {
   auto t = TopicBuilder("t").p(1, {1, 2, 3}, {1, 2, 3}).p(1, {1, 2, 3, 4}, {1, 2, 3}).p(2, {2, 3, 1}, {2, 3, 1}).build();
   EXPECT_EQ(usual_replica_count(t), 3);
@@ -113,8 +170,8 @@ TEST(Verdict, BrokerLostShrinksIsrNamesBrokerAndAttributesUrpToLeaders) {
   EXPECT_EQ(v.reasons[2], (Reason{"brokers_missing", 1, "1 broker missing: broker 3 (default, expected)", true}));
 
   ASSERT_EQ(v.brokers.size(), 3u);
-  BrokerHealth b1{1, "broker-1.example", 9092, "default", true, true, true, 2, 3, 2, 0, 2, 0, 0};
-  BrokerHealth b3{3, "", 0, "default", false, true, false, 0, 3, 0, 0, 0, 3, 1};
+  BrokerHealth b1{1, "broker-1.example", 9092, "default", true, true, true, 2, 3, 2, 0, 2, 0, 0, false, std::nullopt};
+  BrokerHealth b3{3, "", 0, "default", false, true, false, 0, 3, 0, 0, 0, 3, 1, false, std::nullopt};
   EXPECT_EQ(v.brokers[0], b1);
   EXPECT_EQ(v.brokers[2], b3);
   EXPECT_EQ(v.counts.preferred_replica_imbalance, 1);
@@ -151,6 +208,7 @@ TEST(Verdict, OfflinePartition) {
   EXPECT_EQ(v.unhealthy_partitions[0].states, (States{"offline"}));
 }
 
+// A fresh isrguard (no history): the extra replica is taken for a reassignment by the usual-count rule.
 TEST(Verdict, ReassignmentStaysHealthy) {
   auto s = SnapshotBuilder()
                .brokers({1, 2, 3, 4})
@@ -210,6 +268,15 @@ TEST(Verdict, ExcludedTopicsAreIgnored) {
   EXPECT_TRUE(v.healthy()) << v;
   EXPECT_EQ(v.counts.excluded_topics, 2);
   EXPECT_EQ(v.counts.topics, 1);
+
+  // Full match, not search: the exclusion above keeps "myscratch.tmp" and "a__b".
+  auto near = SnapshotBuilder()
+                  .brokers({1, 2, 3})
+                  .topic(TopicBuilder("myscratch.tmp").min_isr(2).p(-1, {1, 2, 3}, {}))
+                  .topic(TopicBuilder("a__b").min_isr(2).p(1, {1, 2, 3}, {1, 2, 3}))
+                  .build();
+  EXPECT_EQ(judge(near, p).counts.topics, 2);
+  EXPECT_EQ(judge(near, p).gating_codes(), std::vector<std::string>{"offline_partitions"});
 
   Policy only = policy();
   only.topic_include = "scratch.*";
@@ -275,6 +342,21 @@ TEST(Verdict, FleetsByIdAndHostSideBySide) {
   EXPECT_EQ(v.fleets[1], (FleetHealth{"k8s", 2, 0, 0, 2, 0, 1}));
   EXPECT_EQ(v.brokers[1].fleet, "ec2");  // broker 2, missing, placed by id
   EXPECT_EQ(v.brokers[3].fleet, "k8s");
+}
+
+TEST(Verdict, AHostRuleOnlyTakesHostsItMatches) {
+  auto s = SnapshotBuilder()
+               .broker(101, "kafka-0.kafka-headless.kafka.svc")
+               .broker(102, "ip-10-0-0-2.ec2.internal")
+               .topic(TopicBuilder("t").min_isr(1).p(101, {101, 102}, {101, 102}))
+               .build();
+  Policy p = policy();
+  p.fleets = {FleetRule{"k8s", {}, ".*\\.svc(\\..*)?"}};
+  p.compile();
+  Verdict v = judge(s, p);
+  ASSERT_EQ(v.brokers.size(), 2u);
+  EXPECT_EQ(v.brokers[0].fleet, "k8s");
+  EXPECT_EQ(v.brokers[1].fleet, "default");
 }
 
 TEST(Verdict, UnhealthyListIsCappedButCountIsTrue) {
