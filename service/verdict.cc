@@ -49,7 +49,7 @@ Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int3
   for (std::size_t i = 0; i < p.isr.size(); ++i)
     if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i])) ++a.in_sync;
   const std::int32_t n_replicas = distinct(p.replicas);
-  const bool offline = p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
+  const bool offline = partition_offline(p);
   const bool reassigning = n_replicas > usual_replicas;
   // While reassigning, Kafka does not count the replicas being added; we cannot tell which those are from
   // metadata, so the partition is under-replicated only when fewer than the usual count are in sync.
@@ -62,8 +62,7 @@ Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int3
   // configuration risk (min_isr_risk_topics), not a live state.
   if (!offline && a.in_sync == min_isr && a.in_sync < wanted) a.bits |= kBitAtMinIsr;
   if (reassigning) a.bits |= kBitReassigning;
-  if (!p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable)
-    a.bits |= kBitError;
+  if (partition_metadata_error(p)) a.bits |= kBitError;
   return a;
 }
 
@@ -147,6 +146,13 @@ std::int32_t usual_replica_count(const TopicInfo& topic) {
     }
   }
   return best;
+}
+
+bool partition_offline(const PartitionInfo& p) {
+  return p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
+}
+bool partition_metadata_error(const PartitionInfo& p) {
+  return !p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable;
 }
 
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,

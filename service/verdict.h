@@ -139,6 +139,10 @@ std::int32_t usual_replica_count(const TopicInfo& topic);
 //  - error: any other non-zero partition error.
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
                                    std::int32_t usual_replicas, std::int32_t min_isr);
+// The two error rules of classify_partition, for other judgements over the same partitions:
+// offline = no leader or LEADER_NOT_AVAILABLE; metadata error = any other error but REPLICA_NOT_AVAILABLE.
+bool partition_offline(const PartitionInfo& p);
+bool partition_metadata_error(const PartitionInfo& p);
 
 // The whole verdict. Reasons probe_failed / snapshot_stale are not produced here (see service/assessment.h).
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy);
