@@ -214,36 +214,32 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   return d;
 }
 
-ParseOutcome parse_config(int argc, const char* const* argv) {
-  ParseOutcome out;
-  Config c;
-  CLI::App app{
-      "isrguard: a Kubernetes readiness gate for Kafka. Polls cluster metadata and serves /readyz 200 only "
-      "while\n"
-      "no partition is offline, under-replicated or under min ISR and every expected broker is present, so "
-      "a\n"
-      "PodDisruptionBudget over the brokers and this pod refuses voluntary evictions while Kafka is "
-      "unhealthy.\n"
-      "Every flag can also be set by the environment variable shown (ISRGUARD_*); flags win.",
-      "isrguard"};
-  app.get_formatter()->column_width(44);
+namespace {
 
+// Flag values kept as typed until validation, so every error can quote what the user wrote. Filled by CLI11
+// in parse_config; each apply_* step below reads one group and writes Config or appends to errors.
+struct RawFlags {
   std::string poll = "5s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
   std::string properties_file, expected, output = "table";
   std::vector<std::string> kafka_config, fleets, gate_on;
   bool gate_at_min = false, version = false;
   int list_cap = 128, metrics_cap = 200;
+};
 
-  auto env = [](CLI::Option* o, const char* name) { return o->envname(name); };
+using Errors = std::vector<std::string>;
+
+CLI::Option* env(CLI::Option* o, const char* name) { return o->envname(name); }
+
+void add_kafka_flags(CLI::App& app, Config& c, RawFlags& r) {
   env(app.add_option(
           "--bootstrap-servers", c.bootstrap_servers,
           "Kafka bootstrap servers host:port[,host:port...] (or bootstrap.servers in the properties)"),
       "ISRGUARD_BOOTSTRAP_SERVERS");
   env(app.add_option(
-          "--kafka-properties", properties_file,
+          "--kafka-properties", r.properties_file,
           "Kafka client .properties file (security.protocol, ssl.*, sasl.*); librdkafka property names"),
       "ISRGUARD_KAFKA_PROPERTIES");
-  env(app.add_option("--kafka-config", kafka_config,
+  env(app.add_option("--kafka-config", r.kafka_config,
                      "Extra librdkafka client property key=value (repeatable; overrides the file; "
                      "in the environment one per line)")
           ->delimiter('\n'),
@@ -252,30 +248,36 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
                      "Use librdkafka's built-in mock cluster with N brokers instead of Kafka (demo/tests)")
           ->capture_default_str(),
       "ISRGUARD_MOCK_BROKERS");
-  env(app.add_option("--poll-interval", poll, "How often to probe Kafka (e.g. 5s, 500ms)")
+}
+
+void add_probe_flags(CLI::App& app, RawFlags& r) {
+  env(app.add_option("--poll-interval", r.poll, "How often to probe Kafka (e.g. 5s, 500ms)")
           ->capture_default_str(),
       "ISRGUARD_POLL_INTERVAL");
-  env(app.add_option("--probe-timeout", timeout,
+  env(app.add_option("--probe-timeout", r.timeout,
                      "Upper bound for one whole probe (metadata + configs); also bounds socket.timeout.ms")
           ->capture_default_str(),
       "ISRGUARD_PROBE_TIMEOUT");
-  env(app.add_option("--config-refresh-interval", refresh,
+  env(app.add_option("--config-refresh-interval", r.refresh,
                      "How often topic min.insync.replicas is re-read (new topics are read at once)")
           ->capture_default_str(),
       "ISRGUARD_CONFIG_REFRESH_INTERVAL");
-  env(app.add_option("--stale-after", stale,
+  env(app.add_option("--stale-after", r.stale,
                      "Not ready when the last good snapshot is older than this (must exceed poll interval + "
                      "probe timeout)")
           ->capture_default_str(),
       "ISRGUARD_STALE_AFTER");
-  env(app.add_option("--recovery-hold", hold,
+  env(app.add_option("--recovery-hold", r.hold,
                      "Reopen the gate only after the cluster was healthy continuously for this long")
           ->capture_default_str(),
       "ISRGUARD_RECOVERY_HOLD");
-  env(app.add_option("--expected-brokers", expected,
+}
+
+void add_judgement_flags(CLI::App& app, Config& c, RawFlags& r) {
+  env(app.add_option("--expected-brokers", r.expected,
                      "Broker ids that must be present, e.g. 1-3,101-103 (missing ones close the gate)"),
       "ISRGUARD_EXPECTED_BROKERS");
-  env(app.add_option("--fleet", fleets,
+  env(app.add_option("--fleet", r.fleets,
                      "Label brokers: NAME=ids:1-30 or NAME=host:REGEX (full match); repeatable, first match "
                      "wins; unmatched brokers are 'default'. In the environment, space-separated")
           ->delimiter(' '),
@@ -286,20 +288,23 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   env(app.add_option("--topic-exclude", c.policy.topic_exclude,
                      "Ignore topics matching this regex (full match)"),
       "ISRGUARD_TOPIC_EXCLUDE");
-  env(app.add_option("--gate-on", gate_on,
+  env(app.add_option("--gate-on", r.gate_on,
                      "Comma-separated reason codes that close the gate (replaces the default: all but "
                      "at_min_isr_partitions, min_isr_risk_topics, min_isr_unknown_topics)")
           ->delimiter(','),
       "ISRGUARD_GATE_ON");
-  env(app.add_flag("--gate-on-at-min-isr", gate_at_min, "Also close the gate on partitions at min ISR"),
+  env(app.add_flag("--gate-on-at-min-isr", r.gate_at_min, "Also close the gate on partitions at min ISR"),
       "ISRGUARD_GATE_ON_AT_MIN_ISR");
   env(app.add_option("--default-min-isr", c.policy.default_min_isr,
                      "min.insync.replicas assumed for topics whose config cannot be read")
           ->capture_default_str(),
       "ISRGUARD_DEFAULT_MIN_ISR");
-  env(app.add_option("--list-cap", list_cap, "Max partitions listed in status/verdicts (counts stay true)")
+  env(app.add_option("--list-cap", r.list_cap, "Max partitions listed in status/verdicts (counts stay true)")
           ->capture_default_str(),
       "ISRGUARD_LIST_CAP");
+}
+
+void add_http_flags(CLI::App& app, Config& c, RawFlags& r) {
   env(app.add_option("--http-address", c.http_address, "Address to listen on")->capture_default_str(),
       "ISRGUARD_HTTP_ADDRESS");
   env(app.add_option("--http-port", c.http_port, "Port to listen on (0 = any free port)")
@@ -309,51 +314,39 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
                      "HTTP worker threads (the request queue is bounded too)")
           ->capture_default_str(),
       "ISRGUARD_HTTP_THREADS");
-  env(app.add_option("--http-timeout", http_timeout, "HTTP read/write timeout")->capture_default_str(),
+  env(app.add_option("--http-timeout", r.http_timeout, "HTTP read/write timeout")->capture_default_str(),
       "ISRGUARD_HTTP_TIMEOUT");
-  env(app.add_option("--metrics-partition-cap", metrics_cap,
-                     "Max unhealthy partitions exported as per-partition series (and max topics as per-topic series); per-partition series are also limited by --list-cap")
+  env(app.add_option("--metrics-partition-cap", r.metrics_cap,
+                     "Max unhealthy partitions exported as per-partition series (and max topics as "
+                     "per-topic series); per-partition series are also limited by --list-cap")
           ->capture_default_str(),
       "ISRGUARD_METRICS_PARTITION_CAP");
+}
+
+void add_mode_flags(CLI::App& app, Config& c, RawFlags& r) {
   env(app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str(),
       "ISRGUARD_LOG_LEVEL");
   env(app.add_flag("--once", c.once,
                    "Probe once, print the verdict and exit: 0 healthy, 1 unhealthy, 2 error (for scripts)"),
       "ISRGUARD_ONCE");
-  env(app.add_option("--output", output, "Output of --once: table or json")->capture_default_str(),
+  env(app.add_option("--output", r.output, "Output of --once: table or json")->capture_default_str(),
       "ISRGUARD_OUTPUT");
-  app.add_flag("--version", version, "Print version and exit");
+  app.add_flag("--version", r.version, "Print version and exit");
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    out.exit_now = true;
-    out.output = app.help();
-    return out;
-  } catch (const CLI::ParseError& e) {
-    out.errors.push_back(e.what());
-    out.exit_code = 2;
-    return out;
-  }
-  if (version) {
-    out.exit_now = true;
-    out.output = std::string("isrguard ") + ISRGUARD_VERSION + " (" + ISRGUARD_COMMIT + ")\n";
-    return out;
-  }
-
-  auto& errors = out.errors;
+void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
   auto duration = [&](const std::string& flag, const std::string& text, std::chrono::milliseconds& dst) {
     if (auto d = parse_duration(text))
       dst = *d;
     else
       errors.push_back(flag + ": '" + text + "' is not a duration (use e.g. 500ms, 5s, 2m, 1h)");
   };
-  duration("--poll-interval", poll, c.poll_interval);
-  duration("--probe-timeout", timeout, c.probe_timeout);
-  duration("--config-refresh-interval", refresh, c.config_refresh);
-  duration("--stale-after", stale, c.stale_after);
-  duration("--recovery-hold", hold, c.gate.recovery_hold);
-  duration("--http-timeout", http_timeout, c.http_timeout);
+  duration("--poll-interval", r.poll, c.poll_interval);
+  duration("--probe-timeout", r.timeout, c.probe_timeout);
+  duration("--config-refresh-interval", r.refresh, c.config_refresh);
+  duration("--stale-after", r.stale, c.stale_after);
+  duration("--recovery-hold", r.hold, c.gate.recovery_hold);
+  duration("--http-timeout", r.http_timeout, c.http_timeout);
   if (c.poll_interval < std::chrono::milliseconds(100))
     errors.push_back("--poll-interval must be at least 100ms");
   if (c.probe_timeout < std::chrono::milliseconds(100))
@@ -364,21 +357,23 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
                      fmt_ms(c.poll_interval + c.probe_timeout) + ")");
   if (c.http_timeout < std::chrono::milliseconds(100))
     errors.push_back("--http-timeout must be at least 100ms");
+}
 
-  // Kafka client properties: file first, then --kafka-config overrides.
-  if (!properties_file.empty()) {
-    std::ifstream in(properties_file);
+// Kafka client properties: file first, then --kafka-config overrides; bootstrap servers from either.
+void apply_kafka(const RawFlags& r, Config& c, Errors& errors) {
+  if (!r.properties_file.empty()) {
+    std::ifstream in(r.properties_file);
     if (!in) {
-      errors.push_back("--kafka-properties: cannot read '" + properties_file + "'");
+      errors.push_back("--kafka-properties: cannot read '" + r.properties_file + "'");
     } else {
       std::stringstream ss;
       ss << in.rdbuf();
       std::vector<std::string> perr;
       c.kafka_properties = translate_java_properties(parse_properties(ss.str(), perr), perr);
-      for (auto& e : perr) errors.push_back("--kafka-properties " + properties_file + ": " + e);
+      for (auto& e : perr) errors.push_back("--kafka-properties " + r.properties_file + ": " + e);
     }
   }
-  for (const auto& kv : kafka_config) {
+  for (const auto& kv : r.kafka_config) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || trim(kv.substr(0, eq)).empty()) {
       errors.push_back("--kafka-config: '" +
@@ -397,48 +392,56 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
     errors.push_back(
         "--bootstrap-servers is required (or bootstrap.servers in --kafka-properties, or --mock-brokers)");
   if (!c.bootstrap_servers.empty()) c.kafka_properties["bootstrap.servers"] = c.bootstrap_servers;
+}
 
-  if (!expected.empty()) {
-    if (auto ids = parse_id_list(expected))
-      c.policy.expected_brokers = *ids;
+void apply_expected_brokers(const RawFlags& r, Config& c, Errors& errors) {
+  if (r.expected.empty()) return;
+  if (auto ids = parse_id_list(r.expected))
+    c.policy.expected_brokers = *ids;
+  else
+    errors.push_back("--expected-brokers: '" + r.expected + "' is not a list of ids/ranges like 1-3,101");
+}
+
+// NAME=ids:LIST or NAME=host:REGEX -> FleetRule; nullopt when malformed.
+std::optional<FleetRule> parse_fleet(const std::string& spec) {
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos) return std::nullopt;
+  FleetRule f;
+  f.name = trim(spec.substr(0, eq));
+  const std::string rule = spec.substr(eq + 1);
+  if (f.name.empty() || !std::regex_match(f.name, std::regex("[A-Za-z0-9_.-]+"))) return std::nullopt;
+  if (rule.rfind("ids:", 0) == 0) {
+    auto ids = parse_id_list(rule.substr(4));
+    if (!ids) return std::nullopt;
+    // Collapse the id list back into ranges.
+    for (BrokerId id : *ids) {
+      if (!f.id_ranges.empty() && f.id_ranges.back().second + 1 == id)
+        f.id_ranges.back().second = id;
+      else
+        f.id_ranges.emplace_back(id, id);
+    }
+    return f;
+  }
+  if (rule.rfind("host:", 0) == 0 && rule.size() > 5) {
+    f.host_regex = rule.substr(5);
+    return f;
+  }
+  return std::nullopt;
+}
+
+void apply_fleets(const RawFlags& r, Config& c, Errors& errors) {
+  for (const auto& spec : r.fleets) {
+    if (auto f = parse_fleet(spec))
+      c.policy.fleets.push_back(std::move(*f));
     else
-      errors.push_back("--expected-brokers: '" + expected + "' is not a list of ids/ranges like 1-3,101");
-  }
-
-  for (const auto& spec : fleets) {
-    const auto eq = spec.find('=');
-    const std::string name = eq == std::string::npos ? "" : trim(spec.substr(0, eq));
-    const std::string rule = eq == std::string::npos ? "" : spec.substr(eq + 1);
-    FleetRule f;
-    f.name = name;
-    bool ok = !name.empty() && std::regex_match(name, std::regex("[A-Za-z0-9_.-]+"));
-    if (ok && rule.rfind("ids:", 0) == 0) {
-      if (auto ids = parse_id_list(rule.substr(4))) {
-        // Collapse the id list back into ranges.
-        for (BrokerId id : *ids) {
-          if (!f.id_ranges.empty() && f.id_ranges.back().second + 1 == id)
-            f.id_ranges.back().second = id;
-          else
-            f.id_ranges.emplace_back(id, id);
-        }
-      } else {
-        ok = false;
-      }
-    } else if (ok && rule.rfind("host:", 0) == 0 && rule.size() > 5) {
-      f.host_regex = rule.substr(5);
-    } else {
-      ok = false;
-    }
-    if (!ok) {
       errors.push_back("--fleet: '" + spec + "' must be NAME=ids:LIST or NAME=host:REGEX");
-      continue;
-    }
-    c.policy.fleets.push_back(std::move(f));
   }
+}
 
-  if (!gate_on.empty()) {
+void apply_gating(const RawFlags& r, Config& c, Errors& errors) {
+  if (!r.gate_on.empty()) {
     c.policy.gating_reasons.clear();
-    for (auto code : gate_on) {
+    for (auto code : r.gate_on) {
       code = trim(code);
       if (code.empty()) continue;
       if (!reason::is_known(code)) {
@@ -450,47 +453,108 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
       }
     }
   }
-  if (gate_at_min) c.policy.gating_reasons.insert(std::string(reason::kAtMinIsrPartitions));
+  if (r.gate_at_min) c.policy.gating_reasons.insert(std::string(reason::kAtMinIsrPartitions));
+}
 
+void apply_limits(const RawFlags& r, Config& c, Errors& errors) {
   if (c.policy.default_min_isr < 1) errors.push_back("--default-min-isr must be at least 1");
-  if (list_cap < 1 || list_cap > 100000)
+  if (r.list_cap < 1 || r.list_cap > 100000)
     errors.push_back("--list-cap must be between 1 and 100000");
   else
-    c.policy.list_cap = static_cast<std::size_t>(list_cap);
-  if (metrics_cap < 0 || metrics_cap > 100000)
+    c.policy.list_cap = static_cast<std::size_t>(r.list_cap);
+  if (r.metrics_cap < 0 || r.metrics_cap > 100000)
     errors.push_back("--metrics-partition-cap must be between 0 and 100000");
   else
-    c.metrics_partition_cap = static_cast<std::size_t>(metrics_cap);
+    c.metrics_partition_cap = static_cast<std::size_t>(r.metrics_cap);
+}
+
+void apply_http(const RawFlags&, Config& c, Errors& errors) {
   if (c.http_port < 0 || c.http_port > 65535) errors.push_back("--http-port must be between 0 and 65535");
   if (c.http_threads < 1 || c.http_threads > 256)
     errors.push_back("--http-threads must be between 1 and 256");
-  if (output == "table")
+}
+
+void apply_modes(const RawFlags& r, Config& c, Errors& errors) {
+  if (r.output == "table")
     c.output = OutputFormat::kTable;
-  else if (output == "json")
+  else if (r.output == "json")
     c.output = OutputFormat::kJson;
   else
-    errors.push_back("--output must be table or json, not '" + output + "'");
+    errors.push_back("--output must be table or json, not '" + r.output + "'");
   static const std::vector<std::string> levels = {"trace", "debug",    "info", "warn",
                                                   "error", "critical", "off"};
   if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end())
     errors.push_back("--log-level must be one of trace, debug, info, warn, error, critical, off");
+}
 
+// Compiles the policy's regexes; on failure says which flag holds the bad one.
+void compile_policy(Config& c, Errors& errors) {
   try {
     c.policy.compile();
-  } catch (const std::regex_error& e) {
-    // Say which one: try each on its own.
+  } catch (const std::regex_error&) {
     auto check = [&](const std::string& flag, const std::string& re) {
       if (re.empty()) return;
       try {
-        std::regex r(re);
-      } catch (const std::regex_error& e2) {
-        errors.push_back(flag + ": invalid regex '" + re + "': " + e2.what());
+        std::regex compiled(re);
+      } catch (const std::regex_error& e) {
+        errors.push_back(flag + ": invalid regex '" + re + "': " + e.what());
       }
     };
     check("--topic-include", c.policy.topic_include);
     check("--topic-exclude", c.policy.topic_exclude);
     for (const auto& f : c.policy.fleets) check("--fleet " + f.name, f.host_regex);
   }
+}
+
+}  // namespace
+
+ParseOutcome parse_config(int argc, const char* const* argv) {
+  ParseOutcome out;
+  Config c;
+  RawFlags r;
+  CLI::App app{
+      "isrguard: a Kubernetes readiness gate for Kafka. Polls cluster metadata and serves /readyz 200 only "
+      "while\n"
+      "no partition is offline, under-replicated or under min ISR and every expected broker is present, so "
+      "a\n"
+      "PodDisruptionBudget over the brokers and this pod refuses voluntary evictions while Kafka is "
+      "unhealthy.\n"
+      "Every flag can also be set by the environment variable shown (ISRGUARD_*); flags win.",
+      "isrguard"};
+  app.get_formatter()->column_width(44);
+  add_kafka_flags(app, c, r);
+  add_probe_flags(app, r);
+  add_judgement_flags(app, c, r);
+  add_http_flags(app, c, r);
+  add_mode_flags(app, c, r);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out.exit_now = true;
+    out.output = app.help();
+    return out;
+  } catch (const CLI::ParseError& e) {
+    out.errors.push_back(e.what());
+    out.exit_code = 2;
+    return out;
+  }
+  if (r.version) {
+    out.exit_now = true;
+    out.output = std::string("isrguard ") + ISRGUARD_VERSION + " (" + ISRGUARD_COMMIT + ")\n";
+    return out;
+  }
+
+  auto& errors = out.errors;
+  apply_durations(r, c, errors);
+  apply_kafka(r, c, errors);
+  apply_expected_brokers(r, c, errors);
+  apply_fleets(r, c, errors);
+  apply_gating(r, c, errors);
+  apply_limits(r, c, errors);
+  apply_http(r, c, errors);
+  apply_modes(r, c, errors);
+  compile_policy(c, errors);
 
   if (!errors.empty()) {
     out.exit_code = 2;
