@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "service/disruption.h"
 #include "service/gate.h"
 #include "service/policy.h"
 
@@ -42,6 +43,12 @@ struct Config {
 
   // Metrics: per-partition series only for unhealthy partitions, at most this many.
   std::size_t metrics_partition_cap = 200;
+
+  // Disruption questions (service/disruption.h). With --once and a --disrupt-* flag, isrguard answers "may
+  // these brokers go now?" instead of printing the verdict.
+  DisruptionQuery disrupt;                    // --disrupt-brokers / --disrupt-fleet / --disrupt-rack (union)
+  std::chrono::milliseconds wait_safe{0};     // --wait-safe: re-probe until safe or this long (0 = ask once)
+  DisruptionOptions disruption;               // --disruption-block-min-isr-risk; list_cap = --list-cap
 
   // Modes.
   bool once = false;

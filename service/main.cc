@@ -17,6 +17,7 @@
 
 #include "probes/rdkafka_source.h"
 #include "service/config.h"
+#include "service/disruption_json.h"
 #include "service/http_server.h"
 #include "service/probe_loop.h"
 #include "service/status_json.h"
@@ -45,7 +46,7 @@ probes::RdKafkaSourceConfig source_config(const Config& c) {
 }
 
 int run_once(const Config& c, probes::MetadataSource& source) {
-  ProbeLoop loop(source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after);
+  ProbeLoop loop(source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after, c.disruption);
   loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
   auto state = loop.current();
   if (c.output == OutputFormat::kJson) {
@@ -57,8 +58,61 @@ int run_once(const Config& c, probes::MetadataSource& source) {
   return state->verdict->healthy() && !state->last_error ? 0 : 1;
 }
 
+// One answer to "may these brokers go now?" from the loop's latest state; nullopt (with the reason printed)
+// when it cannot be answered at all: no snapshot yet, or a --disrupt-rack no broker reports.
+std::optional<DisruptionAnswer> answer_once(const Config& c, const PublishedState& state, std::string* why) {
+  if (!state.snapshot || !state.verdict) {
+    *why = state.last_error ? "probe failed (" + state.last_error->kind + "): " + state.last_error->message
+                            : "no snapshot";
+    return std::nullopt;
+  }
+  auto targets = resolve_disruption(c.disrupt, *state.snapshot, *state.verdict, c.policy, why);
+  if (!targets) return std::nullopt;
+  return assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), state.reasons, c.disruption);
+}
+
+void print_answer(const Config& c, const PublishedState& state, const DisruptionAnswer& a) {
+  if (c.output == OutputFormat::kJson)
+    std::cout << disruption_json(a, state, state.gate.ready, c.disruption, SteadyClock::now()).dump(2) << "\n";
+  else
+    std::cout << disruption_table(a, state);
+}
+
+// --once --disrupt-*: exit 0 safe, 1 unsafe, 2 error. With --wait-safe, re-probes every --poll-interval
+// until safe or the deadline, saying on stderr why it still waits; SIGTERM/SIGINT (blocked, taken by
+// sigtimedwait as the pause between probes) end the wait as unsafe.
+int run_disruption(const Config& c, probes::MetadataSource& source, const sigset_t& signals) {
+  ProbeLoop loop(source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after, c.disruption);
+  const auto deadline = SteadyClock::now() + c.wait_safe;
+  for (;;) {
+    loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
+    const auto state = loop.current();
+    std::string why;
+    const auto answer = answer_once(c, *state, &why);
+    const bool bad_input = !answer && state->snapshot;  // e.g. an unknown rack: waiting cannot fix it
+    if (answer && (answer->safe || SteadyClock::now() >= deadline)) {
+      print_answer(c, *state, *answer);
+      return answer->safe ? 0 : 1;
+    }
+    if (bad_input || (!answer && SteadyClock::now() >= deadline)) {
+      std::cerr << "isrguard: " << why << "\n";
+      return 2;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    std::cerr << "isrguard: waiting (" << left.count() / 1000 << "s left): "
+              << (answer ? disruption_summary(*answer) : why) << "\n";
+    const auto pause = std::min(c.poll_interval, left);
+    timespec ts{static_cast<time_t>(pause.count() / 1000), static_cast<long>(pause.count() % 1000) * 1'000'000};
+    if (sigtimedwait(&signals, nullptr, &ts) > 0) {
+      std::cerr << "isrguard: interrupted while waiting; not safe\n";
+      if (answer) print_answer(c, *state, *answer);
+      return 1;
+    }
+  }
+}
+
 int serve(const Config& c, probes::MetadataSource& source) {
-  ProbeLoop loop(source, c.policy, c.gate, c.stale_after);
+  ProbeLoop loop(source, c.policy, c.gate, c.stale_after, c.disruption);
   HttpServer server(loop, HttpOptions::from_config(c));
   const int port = server.start();  // throws on bind failure (start-up error)
   spdlog::info("isrguard {} ({}) listening on {}:{}; probing every {}ms (timeout {}ms), recovery hold {}ms",
@@ -115,6 +169,7 @@ int main(int argc, char** argv) {
 
   try {
     probes::RdKafkaSource source(source_config(config));
+    if (config.once && !config.disrupt.empty()) return run_disruption(config, source, signals);
     if (config.once) return run_once(config, source);
     return serve(config, source);
   } catch (const std::exception& e) {

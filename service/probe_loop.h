@@ -17,8 +17,9 @@ namespace isrguard::service {
 
 class ProbeLoop : public StateSource {
  public:
+  // `disruption` shapes the per-broker safety pass published with each verdict.
   ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
-            std::chrono::milliseconds stale_after);
+            std::chrono::milliseconds stale_after, DisruptionOptions disruption = {});
 
   // One iteration at `now` (steady) / `wall` (system). Thread: the loop's (or a test's).
   void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);
@@ -35,6 +36,7 @@ class ProbeLoop : public StateSource {
   const Policy policy_;
   Gate gate_;
   const std::chrono::milliseconds stale_after_;
+  const DisruptionOptions disruption_;
   PublishedState working_;  // loop-thread only
 
   mutable std::mutex mu_;

@@ -56,6 +56,9 @@ std::string readyz_text(const PublishedState& state, const Readiness& readiness,
 nlohmann::ordered_json once_json(const PublishedState& state, const Config& config);
 std::string once_table(const PublishedState& state, const Config& config);
 
+// One reason as /v1/status lists it: code, count, gating, detail.
+nlohmann::ordered_json reason_json(const Reason& r);
+
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-23T14:05:09.123Z.
 std::string format_time(std::chrono::system_clock::time_point t);
 
