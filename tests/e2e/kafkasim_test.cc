@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "probes/rdkafka_source.h"
 #include "service/probe_loop.h"
@@ -243,6 +244,51 @@ TEST_F(KafkasimService, MinInsyncReplicasChangeReadThroughDescribeConfigsChanges
       [&] { return reasons_after_probe() == std::vector<std::string>{"under_replicated_partitions"}; },
       seconds(10)))
       << ::testing::PrintToString(codes(status()["reasons"]));
+}
+
+// "May broker X go now?" with broker 102 lost: every partition 101 shares with 102 would be left with one
+// in-sync replica (min ISR 2); broker 2 shares no degraded partition.
+TEST_F(KafkasimService, DisruptionAfterBrokerLossBlocksOnlyBrokersSharingDegradedPartitions) {
+  ASSERT_TRUE(step()->snapshot);
+  EXPECT_EQ(get("/v1/disruption?brokers=101").first, 200);
+  sim_.broker_down(102);
+  sim_.remove_from_isrs(102);
+  sim_.elect_leaders();
+  auto st = step();
+  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+
+  auto [code, body] = get("/v1/disruption?brokers=101");
+  EXPECT_EQ(code, 409) << body;
+  auto j = json::parse(body);
+  EXPECT_EQ(j["safe"], false);
+  EXPECT_EQ(j["absent_brokers"], json::array({102}));
+  // orders [3,101,102] x2 and [101,102,103] x2; payments [101,102,103] and [3,101,102].
+  EXPECT_EQ(j["blocking"]["total"], 6);
+  std::set<std::string> named;
+  for (const auto& p : j["blocking"]["items"]) {
+    named.insert(p["topic"].get<std::string>() + "-" + std::to_string(p["partition"].get<int>()));
+    EXPECT_EQ(p["outcome"], "under_min_isr") << p;
+    EXPECT_EQ(p["isr_after"].size(), 1u) << p;
+  }
+  EXPECT_EQ(named, (std::set<std::string>{"orders-2", "orders-3", "orders-8", "orders-9", "payments-0",
+                                          "payments-5"}));
+  auto [ok_code, ok_body] = get("/v1/disruption?brokers=2");
+  EXPECT_EQ(ok_code, 200) << ok_body;
+  // The per-broker pass says the same, in /v1/status and /metrics.
+  for (const auto& b : status()["brokers"]) {
+    const int id = b["id"];
+    const bool shares = id == 1 || id == 3 || id == 101 || id == 103;
+    EXPECT_EQ(b["safe_to_disrupt"], !shares) << b;
+  }
+  EXPECT_TRUE(has_line(metrics(),
+                       "isrguard_broker_disruption_blocking_partitions{broker_id=\"101\",fleet=\"k8s\",rack=\"\"} 6"));
+  // A whole fleet: the EC2 half shares degraded partitions with 102.
+  EXPECT_EQ(get("/v1/disruption?fleet=ec2").first, 409);
+
+  sim_.broker_up(102);
+  sim_.rejoin_isrs(102);
+  step();
+  EXPECT_EQ(get("/v1/disruption?brokers=101").first, 200);
 }
 
 class KafkasimHold : public KafkasimService {
