@@ -55,11 +55,15 @@ class BrokerSlots {
 struct SlotFlags {
   std::vector<char> absent;
   std::vector<char> in_set;
+  bool any_absent = false;  // lets the common case (every broker present) skip the per-replica lookup
 };
 
 SlotFlags absent_flags(const Verdict& verdict) {
   SlotFlags f;
-  for (const auto& b : verdict.brokers) f.absent.push_back(b.up ? 0 : 1);
+  for (const auto& b : verdict.brokers) {
+    f.absent.push_back(b.up ? 0 : 1);
+    f.any_absent = f.any_absent || !b.up;
+  }
   f.in_set.assign(f.absent.size(), 0);
   return f;
 }
@@ -101,6 +105,9 @@ struct Before {
 bool live_in_sync(const PartitionInfo& p, BrokerId id, std::int32_t slot, const SlotFlags& f) {
   return contains(p.isr, id) && !flag(f.absent, slot);
 }
+bool absent(BrokerId id, const BrokerSlots& slots, const SlotFlags& f) {
+  return f.any_absent && flag(f.absent, slots.slot(id));
+}
 
 Before before(const PartitionInfo& p, const TopicHealth& t, const BrokerSlots& slots, const SlotFlags& f) {
   Before b;
@@ -109,9 +116,15 @@ Before before(const PartitionInfo& p, const TopicHealth& t, const BrokerSlots& s
   b.min_isr = t.effective_min_isr;
   b.risk = t.min_isr_risk;
   for (std::size_t i = 0; i < p.isr.size(); ++i)
-    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !flag(f.absent, slots.slot(p.isr[i])))
-      ++b.in_sync;
+    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !absent(p.isr[i], slots, f)) ++b.in_sync;
   return b;
+}
+
+// True when no single broker can make the partition block: it keeps a leader and at least min (and at least
+// one) in-sync replicas whichever one replica goes. Most partitions of a healthy cluster; lets the per-broker
+// pass skip their replicas.
+bool survives_any_one(const Before& b) {
+  return !b.error && !b.offline && b.in_sync - 1 >= std::max(b.min_isr, std::int32_t{1});
 }
 
 // What is left after `removed` live in-sync replicas go (see the table in disruption.h).
@@ -134,12 +147,38 @@ bool exempt(const Before& b, Outcome o, const DisruptionOptions& opt) {
   return o != Outcome::kError && b.risk && !opt.block_min_isr_risk;
 }
 
+// The pass is bound by memory latency: each partition's replica and ISR lists live in their own heap blocks.
+// Asking for the lists a few partitions ahead overlaps those misses (measured: docs/benchmarks.md).
+constexpr std::size_t kPrefetchAhead = 8;
+void prefetch_lists(const std::vector<PartitionInfo>& parts, std::size_t k) {
+  if (k >= parts.size()) return;
+  __builtin_prefetch(parts[k].replicas.data());
+  __builtin_prefetch(parts[k].isr.data());
+}
+
 // Topics of the verdict (the selected ones) for each snapshot topic, or nullptr when not selected.
 const TopicHealth* topic_health(const Verdict& v, const std::string& name) {
   auto it = std::lower_bound(v.topics.begin(), v.topics.end(), name,
                              [](const TopicHealth& h, const std::string& n) { return h.name < n; });
   return it != v.topics.end() && it->name == name ? &*it : nullptr;
 }
+
+// topic_health for the snapshot's topics in order: both lists are sorted by name, so the next verdict topic
+// is usually the one (one comparison instead of a search); falls back to the search otherwise.
+class TopicCursor {
+ public:
+  explicit TopicCursor(const Verdict& v) : v_(v) {}
+  const TopicHealth* find(const std::string& name) {
+    if (next_ < v_.topics.size() && v_.topics[next_].name == name) return &v_.topics[next_++];
+    const TopicHealth* t = topic_health(v_, name);
+    if (t) next_ = static_cast<std::size_t>(t - v_.topics.data()) + 1;
+    return t;
+  }
+
+ private:
+  const Verdict& v_;
+  std::size_t next_ = 0;
+};
 
 std::optional<std::string> rack_of(const probes::ClusterSnapshot& s, BrokerId id) {
   for (const auto& b : s.brokers)
@@ -281,8 +320,9 @@ DisruptionAnswer assess_disruption(const probes::ClusterSnapshot& snapshot, cons
   for (const auto& t : a.brokers)
     if (const std::int32_t s = slots.slot(t.id); s >= 0) f.in_set[static_cast<std::size_t>(s)] = 1;
 
+  TopicCursor topics(verdict);
   for (const auto& topic : snapshot.topics) {
-    const TopicHealth* th = topic_health(verdict, topic.name);
+    const TopicHealth* th = topics.find(topic.name);
     if (!th) continue;
     for (const auto& p : topic.partitions) {
       const Before b = before(p, *th, slots, f);
@@ -315,11 +355,19 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
   const BrokerSlots slots(verdict.brokers);
   const SlotFlags f = absent_flags(verdict);
   std::vector<std::int64_t> blocking(slots.size(), 0);
+  TopicCursor topics(verdict);
   for (const auto& topic : snapshot.topics) {
-    const TopicHealth* th = topic_health(verdict, topic.name);
+    const TopicHealth* th = topics.find(topic.name);
     if (!th) continue;
-    for (const auto& p : topic.partitions) {
+    // Partitions of a min ISR risk topic block nobody by default, unless they carry an error.
+    const bool exempt_topic = th->min_isr_risk && !options.block_min_isr_risk;
+    const auto& parts = topic.partitions;
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      const PartitionInfo& p = parts[k];
+      prefetch_lists(parts, k + kPrefetchAhead);
+      if (exempt_topic && !partition_metadata_error(p)) continue;
       const Before b = before(p, *th, slots, f);
+      if (survives_any_one(b)) continue;
       for (std::size_t i = 0; i < p.replicas.size(); ++i) {
         const std::int32_t slot = slots.slot(p.replicas[i]);
         if (slot < 0 || !first_occurrence(p.replicas, i)) continue;
