@@ -74,21 +74,17 @@ bool flag(const std::vector<char>& flags, std::int32_t slot) {
 
 enum class Outcome { kOk, kAtMinIsr, kUnderMinIsr, kOffline, kError };
 
-std::string_view code(Outcome o) {
-  switch (o) {
-    case Outcome::kOk:
-      return outcome::kOk;
-    case Outcome::kAtMinIsr:
-      return outcome::kAtMinIsr;
-    case Outcome::kUnderMinIsr:
-      return outcome::kUnderMinIsr;
-    case Outcome::kOffline:
-      return outcome::kOffline;
-    case Outcome::kError:
-      return outcome::kError;
-  }
-  return outcome::kError;
-}
+// Per outcome (in enum order): its code and the count it adds to.
+struct OutcomeInfo {
+  std::string_view code;
+  std::int64_t DisruptionCounts::*count;
+};
+constexpr OutcomeInfo kOutcomes[] = {{outcome::kOk, &DisruptionCounts::ok},
+                                     {outcome::kAtMinIsr, &DisruptionCounts::at_min_isr},
+                                     {outcome::kUnderMinIsr, &DisruptionCounts::under_min_isr},
+                                     {outcome::kOffline, &DisruptionCounts::offline},
+                                     {outcome::kError, &DisruptionCounts::error}};
+const OutcomeInfo& info(Outcome o) { return kOutcomes[static_cast<std::size_t>(o)]; }
 
 // One partition before any disruption.
 struct Before {
@@ -198,7 +194,7 @@ DisruptedPartition materialize(const std::string& topic, const PartitionInfo& p,
       d.isr_after.push_back(p.isr[i]);
   }
   d.min_isr = b.min_isr;
-  d.outcome = std::string(code(o));
+  d.outcome = std::string(info(o).code);
   d.already_unhealthy = b.already_unhealthy();
   d.min_isr_risk = b.risk;
   d.blocking = blocking;
@@ -207,23 +203,7 @@ DisruptedPartition materialize(const std::string& topic, const PartitionInfo& p,
 
 void count_outcome(DisruptionCounts& c, Outcome o) {
   ++c.affected;
-  switch (o) {
-    case Outcome::kOk:
-      ++c.ok;
-      break;
-    case Outcome::kAtMinIsr:
-      ++c.at_min_isr;
-      break;
-    case Outcome::kUnderMinIsr:
-      ++c.under_min_isr;
-      break;
-    case Outcome::kOffline:
-      ++c.offline;
-      break;
-    case Outcome::kError:
-      ++c.error;
-      break;
-  }
+  ++(c.*info(o).count);
 }
 
 Reason topic_errors(const probes::ClusterSnapshot& snapshot, const Verdict& verdict) {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -314,6 +315,30 @@ TEST_F(BinaryDisruption, SigtermEndsTheWaitAsUnsafe) {
   EXPECT_NE(slurp(err).find("interrupted while waiting"), std::string::npos) << slurp(err);
   std::remove(out.c_str());
   std::remove(err.c_str());
+}
+
+TEST_F(BinaryDisruption, OnceDisruptRackAgainstARackedCluster) {
+  // A second, healthy cluster (the fixture's stays as it is): zones a/b/c over 1,2,3 and 101,102,103: one replica of every partition in each zone.
+  kafkasim::ClusterSpec s = spec();
+  const std::map<int32_t, std::string> zone = {{1, "zone-a"},   {2, "zone-b"},   {3, "zone-c"},
+                                               {101, "zone-a"}, {102, "zone-b"}, {103, "zone-c"}};
+  for (auto& b : s.brokers) b.rack = zone.at(b.id);
+  kafkasim::Cluster racked(std::move(s));
+  racked.start();
+  auto racked_args = [&](std::vector<std::string> extra) {
+    auto a = args(std::move(extra));
+    a[1] = racked.bootstrap_servers();
+    return a;
+  };
+  auto one = run(racked_args({"--disrupt-rack", "zone-a"}));
+  EXPECT_EQ(one.exit_code, 0) << one.out << one.err;
+  EXPECT_NE(one.out.find("101     k8s       zone-a"), std::string::npos) << one.out;
+  auto two = run(racked_args({"--disrupt-rack", "zone-a,zone-b", "--output", "json"}));
+  EXPECT_EQ(two.exit_code, 1) << two.out << two.err;
+  EXPECT_EQ(nlohmann::json::parse(two.out)["blocking"]["total"], 18);
+  auto unknown = run(racked_args({"--disrupt-rack", "zone-x"}));
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown rack 'zone-x'; racks: zone-a,zone-b,zone-c"), std::string::npos) << unknown.err;
 }
 
 TEST(Binary, DisruptFlagsAreValidated) {

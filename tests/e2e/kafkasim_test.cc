@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "probes/rdkafka_source.h"
@@ -289,6 +290,60 @@ TEST_F(KafkasimService, DisruptionAfterBrokerLossBlocksOnlyBrokersSharingDegrade
   sim_.rejoin_isrs(102);
   step();
   EXPECT_EQ(get("/v1/disruption?brokers=101").first, 200);
+}
+
+// Brokers in three zones, the round robin putting one replica of every partition in each zone (rack-aware
+// placement), so losing any one zone is fine and two zones are not. Racks reach isrguard only through the
+// per-broker DescribeConfigs (librdkafka 2.0.2's metadata has no rack).
+kafkasim::ClusterSpec racked() {
+  kafkasim::ClusterSpec spec = hybrid();
+  const std::map<int32_t, std::string> zone = {{1, "us-east-1a"},   {2, "us-east-1b"},   {3, "us-east-1c"},
+                                               {101, "us-east-1a"}, {102, "us-east-1b"}, {103, "us-east-1c"}};
+  for (auto& b : spec.brokers) b.rack = zone.at(b.id);
+  return spec;
+}
+
+class KafkasimRacked : public KafkasimService {
+ protected:
+  KafkasimRacked() : KafkasimService(racked()) {}
+};
+
+TEST_F(KafkasimRacked, RackQueriesResolveZonesReadThroughDescribeConfigs) {
+  auto st = step();
+  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  auto [code, body] = get("/v1/disruption?rack=us-east-1a");
+  EXPECT_EQ(code, 200) << body;
+  auto j = json::parse(body);
+  EXPECT_EQ(j["brokers"], json::parse(R"([{"id":1,"fleet":"ec2","rack":"us-east-1a","present":true,"known":true},
+                                          {"id":101,"fleet":"k8s","rack":"us-east-1a","present":true,"known":true}])"));
+  EXPECT_EQ(j["counts"]["affected"], 18);  // every partition has one replica in the zone
+  EXPECT_EQ(j["counts"]["at_min_isr"], 18);
+  // Two zones together take two of three in-sync replicas of every partition.
+  auto two = json::parse(get("/v1/disruption?rack=us-east-1a,us-east-1b").second);
+  EXPECT_EQ(two["safe"], false);
+  EXPECT_EQ(two["blocking"]["total"], 18);
+  EXPECT_EQ(get("/v1/disruption?rack=us-east-1a&rack=us-east-1c").first, 409);  // repeated = union
+  auto unknown = get("/v1/disruption?rack=eu-west-1a");
+  EXPECT_EQ(unknown.first, 400);
+  EXPECT_EQ(json::parse(unknown.second)["error"], "unknown rack 'eu-west-1a'; racks: us-east-1a,us-east-1b,us-east-1c");
+  // The rack shows in /v1/status and as a label of the per-broker series.
+  EXPECT_EQ(status()["brokers"][0]["rack"], "us-east-1a");
+  EXPECT_TRUE(has_line(metrics(),
+                       "isrguard_broker_safe_to_disrupt{broker_id=\"102\",fleet=\"k8s\",rack=\"us-east-1b\"} 1"));
+
+  // Broker 102 (zone b) lost: zone a now takes the second of two in-sync replicas wherever it shares a
+  // partition with 102; zone b (102's own, plus 2 and 103) likewise. Zone c too. No zone may go.
+  sim_.broker_down(102);
+  sim_.remove_from_isrs(102);
+  sim_.elect_leaders();
+  ASSERT_TRUE(step()->snapshot);
+  auto lost = json::parse(get("/v1/disruption?rack=us-east-1a").second);
+  EXPECT_EQ(lost["safe"], false);
+  EXPECT_EQ(lost["blocking"]["total"], 9);  // every partition with a replica on 102 has one in zone a
+  for (const auto& p : lost["blocking"]["items"]) {
+    EXPECT_EQ(p["isr_after"].size(), 1u) << p;
+    EXPECT_EQ(p["outcome"], "under_min_isr") << p;
+  }
 }
 
 class KafkasimHold : public KafkasimService {
