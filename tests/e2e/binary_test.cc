@@ -224,7 +224,7 @@ class BinaryDisruption : public ::testing::Test {
   }
   static kafkasim::ClusterSpec spec() {
     kafkasim::ClusterSpec s;
-    for (int32_t id : {1, 2, 3, 101, 102, 103}) s.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}});
+    for (int32_t id : {1, 2, 3, 101, 102, 103}) s.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
     s.controller_id = 2;
     s.topics.push_back(kafkasim::TopicSpec{"orders", false, 0,
                                            kafkasim::round_robin_partitions(12, 3, {1, 2, 3, 101, 102, 103}),
