@@ -19,15 +19,11 @@ json target_json(const DisruptionTarget& t) {
 }
 
 json partition_json(const DisruptedPartition& p, bool with_blocking) {
-  json j{{"topic", p.topic},
-         {"partition", p.partition.id},
-         {"leader", p.partition.leader},
-         {"replicas", p.partition.replicas},
-         {"isr", p.partition.isr},
-         {"isr_after", p.isr_after},
-         {"min_isr", p.min_isr},
-         {"outcome", p.outcome},
-         {"min_isr_risk", p.min_isr_risk}};
+  json j = partition_facts_json(p.topic, p.partition);
+  j["isr_after"] = p.isr_after;
+  j["min_isr"] = p.min_isr;
+  j["outcome"] = p.outcome;
+  j["min_isr_risk"] = p.min_isr_risk;
   if (with_blocking) j["blocking"] = p.blocking;
   if (!p.partition.error.ok()) j["error"] = p.partition.error.name;
   return j;

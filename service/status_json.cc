@@ -16,14 +16,10 @@ using json = nlohmann::ordered_json;
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 json partition_json(const PartitionHealth& p) {
-  json j{{"topic", p.topic},
-         {"partition", p.partition.id},
-         {"leader", p.partition.leader},
-         {"replicas", p.partition.replicas},
-         {"isr", p.partition.isr},
-         {"states", p.states},
-         {"usual_replicas", p.usual_replicas},
-         {"min_isr", p.min_isr}};
+  json j = partition_facts_json(p.topic, p.partition);
+  j["states"] = p.states;
+  j["usual_replicas"] = p.usual_replicas;
+  j["min_isr"] = p.min_isr;
   if (!p.partition.error.ok()) j["error"] = p.partition.error.name;
   return j;
 }
@@ -164,6 +160,14 @@ std::string join(const std::vector<BrokerId>& ids) {
 }
 
 }  // namespace
+
+json partition_facts_json(const std::string& topic, const PartitionInfo& p) {
+  return json{{"topic", topic},
+              {"partition", p.id},
+              {"leader", p.leader},
+              {"replicas", p.replicas},
+              {"isr", p.isr}};
+}
 
 json reason_json(const Reason& r) {
   return json{{"code", r.code}, {"count", r.count}, {"gating", r.gating}, {"detail", r.detail}};

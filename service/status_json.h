@@ -56,6 +56,10 @@ std::string readyz_text(const PublishedState& state, const Readiness& readiness,
 nlohmann::ordered_json once_json(const PublishedState& state, const Config& config);
 std::string once_table(const PublishedState& state, const Config& config);
 
+// A partition's identity and metadata as every partition list shows them: topic, partition, leader, replicas,
+// isr (callers append their own judgement).
+nlohmann::ordered_json partition_facts_json(const std::string& topic, const PartitionInfo& p);
+
 // One reason as /v1/status lists it: code, count, gating, detail.
 nlohmann::ordered_json reason_json(const Reason& r);
 
