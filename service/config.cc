@@ -208,6 +208,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("http_threads", std::to_string(http_threads));
   d.emplace_back("http_timeout", fmt_ms(http_timeout));
   d.emplace_back("metrics_partition_cap", std::to_string(metrics_partition_cap));
+  d.emplace_back("jmx_metrics", jmx_metrics ? "true" : "false");
   d.emplace_back("log_level", log_level);
   d.emplace_back("disruption_block_min_isr_risk", disruption.block_min_isr_risk ? "true" : "false");
   for (const auto& [k, v] : kafka_properties)
@@ -324,6 +325,12 @@ void add_http_flags(CLI::App& app, Config& c, RawFlags& r) {
                      "per-topic series); per-partition series are also limited by --list-cap")
           ->capture_default_str(),
       "ISRGUARD_METRICS_PARTITION_CAP");
+  env(app.add_option(
+             "--jmx-metrics", c.jmx_metrics,
+             "Export the kafka_* families named like Kafka's JMX metrics (false where the brokers' own "
+             "JMX metrics are scraped too, e.g. Strimzi)")
+          ->default_str("true"),
+      "ISRGUARD_JMX_METRICS");
 }
 
 void add_mode_flags(CLI::App& app, Config& c, RawFlags& r) {

@@ -15,6 +15,7 @@
 #include "probes/snapshot.h"
 #include "service/disruption.h"
 #include "service/gate.h"
+#include "service/kafka_view.h"
 #include "service/policy.h"
 #include "service/verdict.h"
 
@@ -37,6 +38,8 @@ struct PublishedState {
   // Each broker alone: may it go now (by the partitions of `snapshot`)? Index-aligned with verdict->brokers;
   // null with the verdict. Readers combine it with the read-time reasons (broker_safe_now).
   std::shared_ptr<const std::vector<BrokerSafety>> broker_safety;
+  // The same snapshot as Kafka's own JMX gauges would report it (the kafka_* metric families); null likewise.
+  std::shared_ptr<const KafkaView> kafka;
   // The reasons that feed the gate: verdict reasons plus probe_failed / snapshot_stale when present.
   std::vector<Reason> reasons;
   GateStatus gate;
