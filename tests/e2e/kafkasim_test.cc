@@ -352,6 +352,7 @@ TEST_F(KafkasimRacked, RackQueriesResolveZonesReadThroughDescribeConfigs) {
     EXPECT_EQ(p["isr_after"].size(), 1u) << p;
     EXPECT_EQ(p["outcome"], "under_min_isr") << p;
   }
+}
 
 // The same cluster in KRaft mode (process.roles "broker", racks set): metadata's controller id names a random
 // live broker, so no ActiveControllerCount; broker_info carries each broker's rack from its own answer.
