@@ -165,6 +165,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("max_override_ttl", fmt_ms(max_override_ttl));
   d.emplace_back("jmx_metrics", jmx_metrics ? "true" : "false");
   d.emplace_back("log_level", log_level);
+  d.emplace_back("disruption_block_min_isr_risk", disruption.block_min_isr_risk ? "true" : "false");
   for (const auto& [k, v] : kafka_properties)
     d.emplace_back("kafka." + k, probes::is_secret_property(k) ? "<redacted>" : v);
   return d;
@@ -179,6 +180,8 @@ struct RawFlags {
   std::string forget_brokers = "24h";
   std::string properties_file, expected, output = "table", max_override_ttl = "24h";
   std::vector<std::string> kafka_config, fleets, gate_on;
+  std::string disrupt_brokers, wait_safe;
+  std::vector<std::string> disrupt_fleets, disrupt_racks;
   bool gate_at_min = false, version = false;
   int list_cap = 128, metrics_cap = 200;
   std::set<std::string> given;  // flags set on the command line or by their environment variable
@@ -305,6 +308,30 @@ void add_mode_flags(CLI::App& app, Config& c, RawFlags& r) {
   env(app.add_option("--output", r.output, "Output of --once: table or json")->capture_default_str(),
       "ISRGUARD_OUTPUT");
   app.add_flag("--version", r.version, "Print version and exit");
+}
+
+void add_disruption_flags(CLI::App& app, Config& c, RawFlags& r) {
+  env(app.add_option("--disrupt-brokers", r.disrupt_brokers,
+                     "With --once: may these brokers (e.g. 3 or 1-3,101) be stopped together now? Exit 0 "
+                     "safe, 1 unsafe, 2 error"),
+      "ISRGUARD_DISRUPT_BROKERS");
+  env(app.add_option("--disrupt-fleet", r.disrupt_fleets,
+                     "With --once: ask about every broker of these fleets (comma-separated; union with the "
+                     "other --disrupt-* flags)")
+          ->delimiter(','),
+      "ISRGUARD_DISRUPT_FLEET");
+  env(app.add_option("--disrupt-rack", r.disrupt_racks,
+                     "With --once: ask about every broker whose broker.rack is one of these (comma-separated)")
+          ->delimiter(','),
+      "ISRGUARD_DISRUPT_RACK");
+  env(app.add_option("--wait-safe", r.wait_safe,
+                     "With --disrupt-*: re-probe every --poll-interval until safe (exit 0) or this long has "
+                     "passed (exit 1), e.g. 30m"),
+      "ISRGUARD_WAIT_SAFE");
+  env(app.add_flag("--disruption-block-min-isr-risk", c.disruption.block_min_isr_risk,
+                   "Let topics with replicas <= min.insync.replicas (RF 1, RF = min ISR) block disruptions "
+                   "(by default they are reported, not blocking, as in Strimzi)"),
+      "ISRGUARD_DISRUPTION_BLOCK_MIN_ISR_RISK");
 }
 
 void add_override_flags(CLI::App& app, Config& c, RawFlags& r) {
@@ -569,6 +596,38 @@ void check_topic_filters(const RawFlags& r, const Config& c, Errors& errors) {
   check("--topic-exclude", c.policy.topic_exclude);
 }
 
+// --disrupt-*: ids parsed, fleets checked against --fleet, --wait-safe only with a question to wait on.
+void apply_disruption(const RawFlags& r, Config& c, Errors& errors) {
+  c.disruption.list_cap = c.policy.list_cap;
+  if (!r.disrupt_brokers.empty()) {
+    if (auto ids = parse_id_list(r.disrupt_brokers))
+      c.disrupt.brokers = *ids;
+    else
+      errors.push_back("--disrupt-brokers: '" + r.disrupt_brokers + "' is not a list of ids/ranges like 3 or 1-3,101");
+  }
+  for (auto name : r.disrupt_fleets) {
+    name = trim(name);
+    if (name.empty()) continue;
+    const bool known = name == c.policy.default_fleet ||
+                       std::any_of(c.policy.fleets.begin(), c.policy.fleets.end(),
+                                   [&](const FleetRule& f) { return f.name == name; });
+    if (!known) errors.push_back("--disrupt-fleet: unknown fleet '" + name + "' (define it with --fleet)");
+    c.disrupt.fleets.push_back(name);
+  }
+  for (auto rack : r.disrupt_racks)
+    if (rack = trim(rack); !rack.empty()) c.disrupt.racks.push_back(rack);
+  const bool asked = !r.disrupt_brokers.empty() || !r.disrupt_fleets.empty() || !r.disrupt_racks.empty();
+  if (asked && c.disrupt.empty()) errors.push_back("--disrupt-*: no broker, fleet or rack given");
+  if (asked && !c.once) errors.push_back("--disrupt-brokers/--disrupt-fleet/--disrupt-rack need --once");
+  if (!r.wait_safe.empty()) {
+    if (auto d = parse_duration(r.wait_safe))
+      c.wait_safe = *d;
+    else
+      errors.push_back("--wait-safe: '" + r.wait_safe + "' is not a duration (use e.g. 30s, 30m, 1h)");
+    if (!asked) errors.push_back("--wait-safe needs --disrupt-brokers, --disrupt-fleet or --disrupt-rack");
+  }
+}
+
 // Compiles the policy's regexes; on failure says which flag holds the bad one.
 void compile_policy(Config& c, Errors& errors) {
   try {
@@ -641,6 +700,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   add_judgement_flags(app, c, r);
   add_http_flags(app, c, r);
   add_mode_flags(app, c, r);
+  add_disruption_flags(app, c, r);
   add_override_flags(app, c, r);
 
   try {
@@ -678,6 +738,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   apply_limits(r, c, errors);
   apply_http(r, c, errors);
   apply_modes(r, c, errors);
+  apply_disruption(r, c, errors);
   apply_overrides_flags(r, c, errors);
   compile_policy(c, errors);
   out.once = c.once;

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "service/disruption_json.h"
+
 namespace isrguard::service {
 namespace {
 
@@ -40,6 +42,39 @@ std::vector<std::string> split_csv(const std::string& s) {
   return out;
 }
 
+// ?brokers=&fleet=&rack= -> query; nullopt with `error` for malformed ids.
+std::optional<DisruptionQuery> disruption_query(const HttpRequest& req, std::string* error) {
+  DisruptionQuery q;
+  for (auto [it, end] = req.params.equal_range("brokers"); it != end; ++it) {
+    auto ids = parse_id_list(it->second);
+    if (!ids) {
+      *error = "brokers: '" + it->second + "' is not a list of broker ids like 3,101 or 1-3";
+      return std::nullopt;
+    }
+    q.brokers.insert(q.brokers.end(), ids->begin(), ids->end());
+  }
+  for (auto [it, end] = req.params.equal_range("fleet"); it != end; ++it)
+    for (auto& f : split_csv(it->second)) q.fleets.push_back(std::move(f));
+  for (auto [it, end] = req.params.equal_range("rack"); it != end; ++it)
+    for (auto& r : split_csv(it->second)) q.racks.push_back(std::move(r));
+  return q;
+}
+
+HttpResponse disruption_response(const PublishedState& state, const Readiness& readiness,
+                                 const HttpRequest& req, const Policy& policy, const DisruptionOptions& options,
+                                 SteadyClock::time_point now) {
+  std::string error;
+  const auto query = disruption_query(req, &error);
+  if (!query) return json_error(400, error);
+  if (!state.snapshot || !state.verdict)
+    return json_response(503, nlohmann::ordered_json{{"safe", false}, {"error", "no successful probe yet"}});
+  auto targets = resolve_disruption(*query, *state.snapshot, *state.verdict, policy, &error);
+  if (!targets) return json_error(400, error);
+  const DisruptionAnswer answer =
+      assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), readiness.reasons, options);
+  return json_response(answer.safe ? 200 : 409, disruption_json(answer, state, readiness.ready, options, now));
+}
+
 }  // namespace
 
 ApiOptions ApiOptions::from_config(const Config& c) {
@@ -52,6 +87,7 @@ ApiOptions ApiOptions::from_config(const Config& c) {
   o.metrics.jmx_names = c.jmx_metrics;
   o.metrics.version = o.status.version;
   o.metrics.commit = o.status.commit;
+  o.disruption = c.disruption;
   return o;
 }
 
@@ -60,7 +96,8 @@ Api::Api(const StateSource& source, const Policy& policy, ApiOptions options)
 
 HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
                          std::chrono::system_clock::time_point wall_now) const {
-  static const char* const kPaths[] = {"/livez", "/readyz", "/v1/status", "/v1/partitions", "/metrics"};
+  static const char* const kPaths[] = {"/livez",   "/readyz",        "/v1/status", "/v1/partitions",
+                                       "/metrics", "/v1/disruption"};
   bool known = false;
   for (const char* p : kPaths) known = known || req.path == p;
   if (!known) return text(404, "not found: " + req.path + "\n");
@@ -85,6 +122,8 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
   if (req.path == "/v1/status") {
     return json_response(200, status_json(*state, readiness, options_.status, now, wall_now));
   }
+  if (req.path == "/v1/disruption")
+    return disruption_response(*state, readiness, req, policy_, options_.disruption, now);
   if (req.path == "/metrics") {
     HttpResponse r = text(200, render_metrics(*state, readiness, policy_, options_.metrics, now));
     r.content_type = kPrometheus;

@@ -8,6 +8,9 @@
 //   /readyz           200 / 503 from readiness_at(); ?verbose lists every check
 //   /v1/status        JSON status (service/status_json.h)
 //   /v1/partitions    JSON partition list; ?state=a,b (repeatable) &topic=name &limit=N
+//   /v1/disruption    may these brokers go now? ?brokers=3,101 &fleet=ec2 &rack=us-east-1a (each
+//                     comma-separated and repeatable; union): 200 safe, 409 unsafe, 400 bad input, 503 no
+//                     snapshot (service/disruption.h)
 //   /metrics          Prometheus text (service/metrics.h)
 // Each call reads one shared_ptr of published state: constant time for /livez and /readyz.
 
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "service/config.h"
+#include "service/disruption.h"
 #include "service/metrics.h"
 #include "service/state.h"
 #include "service/status_json.h"
@@ -47,6 +51,7 @@ struct ApiOptions {
   std::size_t partitions_limit_max = 10000;  // hard ceiling on /v1/partitions?limit
   StatusContext status;
   MetricsContext metrics;
+  DisruptionOptions disruption;
 
   static ApiOptions from_config(const Config& c);
 };

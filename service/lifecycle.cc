@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "service/disruption_json.h"
 #include "service/http_server.h"
 #include "service/overrides_file.h"
 #include "service/probe_loop.h"
@@ -133,6 +134,27 @@ bool destroy_by(std::unique_ptr<probes::MetadataSource> source,
   return false;
 }
 
+// One answer to "may these brokers go now?" from the loop's latest state; nullopt (with why) when it cannot
+// be answered at all: no snapshot yet, or a --disrupt-rack no broker reports.
+std::optional<DisruptionAnswer> answer_once(const Config& c, const PublishedState& state, std::string* why) {
+  if (!state.snapshot || !state.verdict) {
+    *why = state.last_error ? "probe failed (" + state.last_error->kind + "): " + state.last_error->message
+                            : "no snapshot";
+    return std::nullopt;
+  }
+  auto targets = resolve_disruption(c.disrupt, *state.snapshot, *state.verdict, c.policy, why);
+  if (!targets) return std::nullopt;
+  return assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), state.reasons, c.disruption);
+}
+
+void print_answer(const Config& c, const PublishedState& state, const DisruptionAnswer& a, std::ostream& out) {
+  if (c.output == OutputFormat::kJson)
+    out << disruption_json(a, state, state.gate.ready, c.disruption, SteadyClock::now()).dump(2) << "\n";
+  else
+    out << disruption_table(a, state);
+  out.flush();
+}
+
 }  // namespace
 
 void block_process_signals() {
@@ -147,7 +169,7 @@ std::ostream& operator<<(std::ostream& os, const RunOutcome& o) {
 RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source,
                  std::chrono::milliseconds budget) {
   block_process_signals();
-  auto loop = std::make_unique<ProbeLoop>(*source, c.policy, c.gate, c.stale_after);
+  auto loop = std::make_unique<ProbeLoop>(*source, c.policy, c.gate, c.stale_after, c.disruption);
   loop->use_overrides(overrides_file(c));
   auto server = std::make_unique<HttpServer>(*loop, HttpOptions::from_config(c));
   const int port = server->start();
@@ -192,8 +214,8 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
 
 RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource> source, std::ostream& out) {
   block_process_signals();
-  auto loop =
-      std::make_unique<ProbeLoop>(*source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after);
+  auto loop = std::make_unique<ProbeLoop>(*source, c.policy, GateConfig{std::chrono::milliseconds(0)},
+                                         c.stale_after, c.disruption);
   loop->use_overrides(overrides_file(c));
   auto probing = std::make_unique<Worker>(
       [&loop = *loop] { loop.run_once(SteadyClock::now(), std::chrono::system_clock::now()); });
@@ -222,6 +244,42 @@ RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource>
   const bool gated =
       std::any_of(state->reasons.begin(), state->reasons.end(), [](const Reason& r) { return r.gating; });
   return {gated || state->last_error ? 1 : 0, false};
+}
+
+RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataSource> source,
+                              std::ostream& out) {
+  block_process_signals();
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  ProbeLoop loop(*source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after, c.disruption);
+  const auto deadline = SteadyClock::now() + c.wait_safe;
+  for (;;) {
+    loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
+    const auto state = loop.current();
+    std::string why;
+    const auto answer = answer_once(c, *state, &why);
+    const bool bad_input = !answer && state->snapshot;  // e.g. an unknown rack: waiting cannot fix it
+    if (answer && (answer->safe || SteadyClock::now() >= deadline)) {
+      print_answer(c, *state, *answer, out);
+      return {answer->safe ? 0 : 1, false};
+    }
+    if (bad_input || (!answer && SteadyClock::now() >= deadline)) {
+      std::cerr << "isrguard: " << why << "\n";
+      return {2, false};
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    std::cerr << "isrguard: waiting (" << left.count() / 1000
+              << "s left): " << (answer ? disruption_summary(*answer) : why) << "\n";
+    const auto pause = std::min(c.poll_interval, left);
+    timespec ts{static_cast<time_t>(pause.count() / 1000), static_cast<long>(pause.count() % 1000) * 1'000'000};
+    if (sigtimedwait(&stop_signals, nullptr, &ts) > 0) {
+      std::cerr << "isrguard: interrupted while waiting; not safe\n";
+      if (answer) print_answer(c, *state, *answer, out);
+      return {1, false};
+    }
+  }
 }
 
 }  // namespace isrguard::service

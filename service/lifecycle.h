@@ -51,4 +51,10 @@ RunOutcome serve(const Config& config, std::unique_ptr<probes::MetadataSource> s
 RunOutcome run_once_cli(const Config& config, std::unique_ptr<probes::MetadataSource> source,
                         std::ostream& out);
 
+// --once --disrupt-*: "may these brokers go now?" printed to `out`; exit 0 safe, 1 unsafe, 2 error. With
+// --wait-safe, re-probes every --poll-interval until safe or the deadline, saying on stderr why it still
+// waits; SIGTERM/SIGINT (taken by sigtimedwait as the pause between probes) end the wait as unsafe (exit 1).
+RunOutcome run_disruption_cli(const Config& config, std::unique_ptr<probes::MetadataSource> source,
+                              std::ostream& out);
+
 }  // namespace isrguard::service

@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
 
   try {
     auto source = std::make_unique<probes::RdKafkaSource>(source_config(config));
+    if (config.once && !config.disrupt.empty())
+      return finish(run_disruption_cli(config, std::move(source), std::cout));
     if (config.once) return finish(run_once_cli(config, std::move(source), std::cout));
     return finish(serve(config, std::move(source)));
   } catch (const std::invalid_argument& e) {  // the Kafka client refused the configuration

@@ -54,6 +54,23 @@ Labels broker_labels(const BrokerHealth& b) {
   return {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}};
 }
 
+// Each broker alone (service/disruption.h): may it go now, and how many partitions say no.
+void broker_disruption(Families& out, const PublishedState& s, const Readiness& r) {
+  auto& safe = out.family("isrguard_broker_safe_to_disrupt",
+                          "1 when stopping this broker alone now leaves no partition offline or under min ISR "
+                          "(and isrguard can know: probe succeeding, snapshot fresh).",
+                          MetricType::Gauge);
+  auto& blocking = out.family("isrguard_broker_disruption_blocking_partitions",
+                              "Partitions that would go offline or under min ISR if this broker stopped now.",
+                              MetricType::Gauge);
+  if (!s.broker_safety) return;
+  for (const auto& b : *s.broker_safety) {
+    const Labels labels{{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}, {"rack", b.rack.value_or("")}};
+    Families::gauge(safe, labels, broker_safe_now(b, r.reasons) ? 1 : 0);
+    Families::gauge(blocking, labels, static_cast<double>(b.blocking_partitions));
+  }
+}
+
 Labels broker_labels(const KafkaBrokerGauges& b) {
   return {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}};
 }
@@ -304,6 +321,7 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
   }
   isrguard_broker_partitions(out, v);
   broker_info(out, s.snapshot.get(), policy);
+  broker_disruption(out, s, r);
 
   auto& partitions = out.family("isrguard_partitions",
                                 "Partitions of selected topics by state (a partition may count in several).",

@@ -16,8 +16,12 @@ std::string join_codes(const std::vector<std::string>& codes) {
 }  // namespace
 
 ProbeLoop::ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
-                     std::chrono::milliseconds stale_after)
-    : source_(source), policy_(std::move(policy)), gate_(gate), stale_after_(stale_after) {
+                     std::chrono::milliseconds stale_after, DisruptionOptions disruption)
+    : source_(source),
+      policy_(std::move(policy)),
+      gate_(gate),
+      stale_after_(stale_after),
+      disruption_(disruption) {
   const auto now = SteadyClock::now();
   working_.started_at = now;
   working_.loop_heartbeat = now;
@@ -39,6 +43,8 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
     s.history =
         std::make_shared<const History>(advance(s.history ? *s.history : History{}, *snapshot, policy_, now));
     s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_, *s.history, now));
+    s.broker_safety =
+        std::make_shared<const std::vector<BrokerSafety>>(broker_safety(*snapshot, *s.verdict, disruption_));
     s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_));
     s.snapshot = std::move(snapshot);
     s.last_success = now;

@@ -17,8 +17,9 @@ namespace isrguard::service {
 
 class ProbeLoop : public StateSource {
  public:
+  // `disruption` shapes the per-broker safety pass published with each verdict.
   ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
-            std::chrono::milliseconds stale_after);
+            std::chrono::milliseconds stale_after, DisruptionOptions disruption = {});
 
   // Operator overrides read from `file` every iteration (before run(); the loop owns it from then on).
   void use_overrides(std::unique_ptr<OverridesFile> file) { overrides_ = std::move(file); }
@@ -38,6 +39,7 @@ class ProbeLoop : public StateSource {
   const Policy policy_;
   Gate gate_;
   const std::chrono::milliseconds stale_after_;
+  const DisruptionOptions disruption_;
   PublishedState working_;  // loop-thread only
   std::unique_ptr<OverridesFile> overrides_;  // loop-thread only; null = no overrides file
 

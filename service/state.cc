@@ -37,6 +37,10 @@ Readiness readiness_at(const PublishedState& state, SteadyClock::time_point now,
   return r;
 }
 
+bool broker_safe_now(const BrokerSafety& b, const std::vector<Reason>& reasons) {
+  return b.safe && unknowable_reasons(reasons).empty();
+}
+
 bool alive_at(const PublishedState& state, SteadyClock::time_point now,
               std::chrono::milliseconds max_silence) {
   return now - state.loop_heartbeat <= max_silence;

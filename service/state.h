@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "service/disruption.h"
 #include "service/gate.h"
 #include "service/history.h"
 #include "service/overrides_file.h"
@@ -38,6 +39,9 @@ struct PublishedState {
   std::shared_ptr<const Verdict> verdict;
   // What the verdict remembered across snapshots, advanced with `snapshot` (null before the first success).
   std::shared_ptr<const History> history;
+  // Each broker alone: may it go now (by the partitions of `snapshot`)? Index-aligned with verdict->brokers;
+  // null with the verdict. Readers combine it with the read-time reasons (broker_safe_now).
+  std::shared_ptr<const std::vector<BrokerSafety>> broker_safety;
   // The same snapshot as Kafka's own JMX gauges would report it (the kafka_* metric families); null likewise.
   std::shared_ptr<const KafkaView> kafka;
   // The reasons that feed the gate: verdict reasons plus probe_failed / snapshot_stale when present, after
@@ -67,6 +71,10 @@ struct Readiness {
 };
 Readiness readiness_at(const PublishedState& state, SteadyClock::time_point now,
                        std::chrono::milliseconds stale_after, const Policy& policy);
+
+// safe_to_disrupt of one broker as readers show it: its partitions allow it and nothing makes the answer
+// unknown now (probe failing, snapshot stale).
+bool broker_safe_now(const BrokerSafety& b, const std::vector<Reason>& reasons);
 
 // Liveness: the loop has finished an iteration within `max_silence` (process and loop alive; never Kafka).
 bool alive_at(const PublishedState& state, SteadyClock::time_point now,

@@ -15,22 +15,14 @@ using json = nlohmann::ordered_json;
 
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-json reason_json(const Reason& r) {
-  return json{{"code", r.code}, {"count", r.count}, {"gating", r.gating}, {"detail", r.detail}};
-}
-
 json partition_json(const PartitionHealth& p) {
-  json j{{"topic", p.topic},
-         {"partition", p.partition.id},
-         {"leader", p.partition.leader},
-         {"replicas", p.partition.replicas},
-         {"isr", p.partition.isr},
-         {"states", p.states},
-         {"usual_replicas", p.usual_replicas},
-         {"min_isr", p.min_isr},
-         {"baseline", p.baseline.empty() ? json(nullptr) : json(p.baseline)},
-         {"adding", p.adding},
-         {"detail", p.detail}};
+  json j = partition_facts_json(p.topic, p.partition);
+  j["states"] = p.states;
+  j["usual_replicas"] = p.usual_replicas;
+  j["min_isr"] = p.min_isr;
+  j["baseline"] = p.baseline.empty() ? json(nullptr) : json(p.baseline);
+  j["adding"] = p.adding;
+  j["detail"] = p.detail;
   if (!p.partition.error.ok()) j["error"] = p.partition.error.name;
   return j;
 }
@@ -94,8 +86,19 @@ json counts_json(const Counts& c) {
               {"excluded_topics", c.excluded_topics}};
 }
 
+// Rack and the per-broker disruption answer (service/disruption.h) for the broker at `index` of the verdict.
+void add_broker_disruption(json& b, const PublishedState& s, std::size_t index,
+                           const std::vector<Reason>& reasons) {
+  if (!s.broker_safety || index >= s.broker_safety->size()) return;
+  const BrokerSafety& safety = (*s.broker_safety)[index];
+  b["rack"] = safety.rack ? json(*safety.rack) : json(nullptr);
+  b["safe_to_disrupt"] = broker_safe_now(safety, reasons);
+  b["disruption_blocking_partitions"] = safety.blocking_partitions;
+}
+
 // The verdict part shared by /v1/status and --once: null members before the first successful probe.
-void add_verdict(json& j, const PublishedState& s, std::size_t topic_cap) {
+// `reasons` are the ones feeding the gate now (they decide whether safe_to_disrupt can be known).
+void add_verdict(json& j, const PublishedState& s, std::size_t topic_cap, const std::vector<Reason>& reasons) {
   if (!s.verdict || !s.snapshot) {
     j["cluster"] = nullptr;
     j["counts"] = nullptr;
@@ -113,7 +116,11 @@ void add_verdict(json& j, const PublishedState& s, std::size_t topic_cap) {
                       {"config_errors", s.snapshot->config_errors}};
   j["counts"] = counts_json(v.counts);
   j["brokers"] = json::array();
-  for (const auto& b : v.brokers) j["brokers"].push_back(broker_json(b));
+  for (std::size_t i = 0; i < v.brokers.size(); ++i) {
+    json b = broker_json(v.brokers[i]);
+    add_broker_disruption(b, s, i, reasons);
+    j["brokers"].push_back(std::move(b));
+  }
   j["fleets"] = json::array();
   for (const auto& f : v.fleets) j["fleets"].push_back(fleet_json(f));
   json topics = json::array();
@@ -183,6 +190,18 @@ std::string join(const std::vector<BrokerId>& ids) {
 
 }  // namespace
 
+json partition_facts_json(const std::string& topic, const PartitionInfo& p) {
+  return json{{"topic", topic},
+              {"partition", p.id},
+              {"leader", p.leader},
+              {"replicas", p.replicas},
+              {"isr", p.isr}};
+}
+
+json reason_json(const Reason& r) {
+  return json{{"code", r.code}, {"count", r.count}, {"gating", r.gating}, {"detail", r.detail}};
+}
+
 json overrides_json(const OverridesStatus& st) {
   json active = json::array(), expired = json::array();
   for (const auto& o : st.active) active.push_back(override_json(o, st.as_of));
@@ -248,7 +267,7 @@ json status_json(const PublishedState& s, const Readiness& r, const StatusContex
     j["snapshot_age_seconds"] = nullptr;
   }
   j["stale_after_seconds"] = ctx.stale_after.count() / 1000.0;
-  add_verdict(j, s, ctx.list_cap);
+  add_verdict(j, s, ctx.list_cap, r.reasons);
   j["overrides"] = overrides_json(s.overrides);
   j["probe"] = probe_json(s);
   json config = json::object();
@@ -381,7 +400,7 @@ json once_json(const PublishedState& s, const Config& config) {
   j["healthy"] = s.verdict && !gated(s) && !s.last_error;
   j["reasons"] = json::array();
   for (const auto& reason : s.reasons) j["reasons"].push_back(reason_json(reason));
-  add_verdict(j, s, config.policy.list_cap);
+  add_verdict(j, s, config.policy.list_cap, s.reasons);
   j["overrides"] = overrides_json(s.overrides);
   j["probe"] = probe_json(s);
   j["version"] = ISRGUARD_VERSION;
@@ -432,14 +451,22 @@ std::string once_table(const PublishedState& s, const Config& config) {
   if (!s.verdict) return o.str();
   const auto& v = *s.verdict;
   o << "\n"
-    << std::left << std::setw(8) << "BROKER" << std::setw(10) << "FLEET" << std::setw(9) << "STATE"
-    << std::setw(9) << "LEADERS" << std::setw(10) << "REPLICAS" << std::setw(9) << "URP_LED" << std::setw(13)
-    << "OUT_OF_SYNC"
+    << std::left << std::setw(8) << "BROKER" << std::setw(10) << "FLEET" << std::setw(14) << "RACK"
+    << std::setw(9) << "STATE" << std::setw(9) << "LEADERS" << std::setw(10) << "REPLICAS" << std::setw(9)
+    << "URP_LED" << std::setw(13) << "OUT_OF_SYNC" << std::setw(12) << "MAY_GO"
     << "HOST\n";
-  for (const auto& b : v.brokers) {
+  for (std::size_t i = 0; i < v.brokers.size(); ++i) {
+    const auto& b = v.brokers[i];
+    const BrokerSafety* safety =
+        s.broker_safety && i < s.broker_safety->size() ? &(*s.broker_safety)[i] : nullptr;
+    const std::string may_go =
+        !safety ? "?"
+                : broker_safe_now(*safety, s.reasons) ? "yes"
+                                                      : "no (" + std::to_string(safety->blocking_partitions) + ")";
     o << std::setw(8) << (std::to_string(b.id) + (b.controller ? "*" : "")) << std::setw(10) << b.fleet
-      << std::setw(9) << (b.up ? "up" : "MISSING") << std::setw(9) << b.leader_count << std::setw(10)
-      << b.replica_count << std::setw(9) << b.urp_led << std::setw(13) << b.out_of_sync_hosted
+      << std::setw(14) << (safety && safety->rack ? *safety->rack : "-") << std::setw(9)
+      << (b.up ? "up" : "MISSING") << std::setw(9) << b.leader_count << std::setw(10) << b.replica_count
+      << std::setw(9) << b.urp_led << std::setw(13) << b.out_of_sync_hosted << std::setw(12) << may_go
       << (b.host.empty() ? "-" : b.host + ":" + std::to_string(b.port)) << "\n";
   }
   if (v.unhealthy_partitions_total > 0) {

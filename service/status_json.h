@@ -71,6 +71,13 @@ nlohmann::ordered_json overrides_json(const OverridesStatus& status);
 std::string overrides_text(const std::string& path, const std::vector<Override>& entries,
                            std::chrono::system_clock::time_point now);
 
+// A partition's identity and metadata as every partition list shows them: topic, partition, leader, replicas,
+// isr (callers append their own judgement).
+nlohmann::ordered_json partition_facts_json(const std::string& topic, const PartitionInfo& p);
+
+// One reason as /v1/status lists it: code, count, gating, detail.
+nlohmann::ordered_json reason_json(const Reason& r);
+
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-23T14:05:09.123Z.
 std::string format_time(std::chrono::system_clock::time_point t);
 

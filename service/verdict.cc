@@ -116,7 +116,7 @@ Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int3
     wanted = usual_replicas;
     reassigning = true;
   }
-  const bool offline = p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
+  const bool offline = partition_offline(p);
   // An offline partition is only "offline": it has no leader to report URP or min-ISR state (as in Kafka).
   if (offline) a.bits |= kBitOffline;
   if (!offline && a.in_sync < wanted) a.bits |= kBitUnderReplicated;
@@ -125,8 +125,7 @@ Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int3
   // configuration risk (min_isr_risk_topics), not a live state.
   if (!offline && a.in_sync == min_isr && a.in_sync < wanted) a.bits |= kBitAtMinIsr;
   if (reassigning) a.bits |= kBitReassigning;
-  if (!p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable)
-    a.bits |= kBitError;
+  if (partition_metadata_error(p)) a.bits |= kBitError;
   return a;
 }
 
@@ -457,6 +456,13 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
   UsualCount usual;
   for (const auto& p : topic.partitions) usual.add(settled_replicas(p, baseline_of(baselines, p)));
   return usual.result();
+}
+
+bool partition_offline(const PartitionInfo& p) {
+  return p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
+}
+bool partition_metadata_error(const PartitionInfo& p) {
+  return !p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable;
 }
 
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,

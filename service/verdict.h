@@ -175,6 +175,10 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
                                    std::int32_t usual_replicas, std::int32_t min_isr,
                                    const Baseline& baseline = {});
+// The two error rules of classify_partition, for other judgements over the same partitions:
+// offline = no leader or LEADER_NOT_AVAILABLE; metadata error = any other error but REPLICA_NOT_AVAILABLE.
+bool partition_offline(const PartitionInfo& p);
+bool partition_metadata_error(const PartitionInfo& p);
 
 // The states classify_partition would give, as bits in pstate::kAll order (bit i = pstate::kAll[i]; the
 // "healthy" bit alone when no other applies), without building a PartitionHealth: for filtering many.

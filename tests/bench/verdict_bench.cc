@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "probes/rdkafka_source.h"
+#include "service/disruption.h"
 #include "service/http_api.h"
 #include "service/probe_loop.h"
 #include "service/verdict.h"
@@ -73,6 +74,18 @@ void BM_AdvanceHistory(benchmark::State& state) {
 }
 BENCHMARK(BM_AdvanceHistory)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
 
+// The per-broker disruption pass run after each verdict (service/disruption.h): every broker alone, one
+// pass over the partitions. Aim: under 25% of BM_Judge at the same size.
+void BM_BrokerSafety(benchmark::State& state) {
+  const auto snapshot = cluster(static_cast<int>(state.range(0)));
+  auto policy = service::Policy::with_defaults();
+  policy.compile();
+  const auto verdict = service::judge(snapshot, policy);
+  for (auto _ : state) benchmark::DoNotOptimize(service::broker_safety(snapshot, verdict, {}));
+  state.counters["partitions"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_BrokerSafety)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
+
 // One HTTP request's work (routing + rendering from the published state), without the socket.
 void request(benchmark::State& state, const std::string& path,
              std::multimap<std::string, std::string> params) {
@@ -100,6 +113,9 @@ void BM_Readyz(benchmark::State& state) { request(state, "/readyz", {}); }
 void BM_PartitionsQuery(benchmark::State& state) {
   request(state, "/v1/partitions", {{"state", "under_replicated"}});
 }
+// GET /v1/disruption?brokers=7: resolve, one pass over every partition for the set, render.
+void BM_DisruptionQuery(benchmark::State& state) { request(state, "/v1/disruption", {{"brokers", "7"}}); }
+BENCHMARK(BM_DisruptionQuery)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Readyz)->Arg(200000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Metrics)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Status)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/kafkasim/cluster.h"
 #include "tests/support/await.h"
 #include "tests/support/binary_process.h"
 
@@ -317,8 +319,152 @@ void expect_signal_ends_once_promptly(int sig) {
   std::remove(err.c_str());
 }
 
+// ---- --once --disrupt-*: the question an ASG lifecycle hook asks before stopping a broker VM ----
+
+// The hybrid cluster of tests/e2e/kafkasim_test.cc (brokers 1-3 EC2, 101-103 k8s; RF 3, min ISR 2) with
+// broker 102 lost: its ISRs shrunk and its leaderships moved.
+class BinaryDisruption : public ::testing::Test {
+ protected:
+  BinaryDisruption() : sim_(spec()) {
+    sim_.start();
+    sim_.broker_down(102);
+    sim_.remove_from_isrs(102);
+    sim_.elect_leaders();
+  }
+  static kafkasim::ClusterSpec spec() {
+    kafkasim::ClusterSpec s;
+    for (int32_t id : {1, 2, 3, 101, 102, 103}) s.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
+    s.controller_id = 2;
+    s.topics.push_back(kafkasim::TopicSpec{"orders", false, 0,
+                                           kafkasim::round_robin_partitions(12, 3, {1, 2, 3, 101, 102, 103}),
+                                           {{"min.insync.replicas", "2"}}});
+    s.topics.push_back(kafkasim::TopicSpec{"payments", false, 0,
+                                           kafkasim::round_robin_partitions(6, 3, {101, 102, 103, 1, 2, 3}),
+                                           {{"min.insync.replicas", "2"}}});
+    return s;
+  }
+  std::vector<std::string> args(std::vector<std::string> extra) const {
+    std::vector<std::string> a = {"--bootstrap-servers", sim_.bootstrap_servers(), "--expected-brokers",
+                                  "1-3,101-103",         "--fleet",                "ec2=ids:1-3",
+                                  "--fleet",             "k8s=ids:101-103",        "--probe-timeout",
+                                  "5s",                  "--once"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  void restore_102() {
+    sim_.broker_up(102);
+    sim_.rejoin_isrs(102);
+    sim_.elect_leaders(true);
+  }
+  kafkasim::Cluster sim_;
+};
+
+TEST_F(BinaryDisruption, OnceDisruptBrokersAnswersLikeTheApi) {
+  auto unsafe = run(args({"--disrupt-brokers", "101", "--output", "json"}));
+  ASSERT_EQ(unsafe.exit_code, 1) << unsafe.out << unsafe.err;
+  auto j = nlohmann::json::parse(unsafe.out);
+  EXPECT_EQ(j["safe"], false);
+  EXPECT_EQ(j["blocking"]["total"], 6);  // as /v1/disruption?brokers=101 in the kafkasim e2e test
+  EXPECT_EQ(j["brokers"][0]["fleet"], "k8s");
+
+  auto safe = run(args({"--disrupt-brokers", "2"}));
+  EXPECT_EQ(safe.exit_code, 0) << safe.out << safe.err;
+  EXPECT_EQ(safe.out.rfind("SAFE  brokers=2", 0), 0u) << safe.out;
+
+  auto fleet = run(args({"--disrupt-fleet", "ec2"}));
+  EXPECT_EQ(fleet.exit_code, 1) << fleet.out << fleet.err;
+  EXPECT_NE(fleet.out.find("BLOCKING PARTITIONS"), std::string::npos) << fleet.out;
+
+  // Bad input is exit 2: an unknown fleet at parse time, a rack no broker reports after the probe.
+  EXPECT_EQ(run(args({"--disrupt-fleet", "gke"})).exit_code, 2);
+  auto rack = run(args({"--disrupt-rack", "us-east-1a"}));
+  EXPECT_EQ(rack.exit_code, 2);
+  EXPECT_NE(rack.err.find("no broker reports broker.rack"), std::string::npos) << rack.err;
+}
+
+TEST_F(BinaryDisruption, WaitSafeExitsOneAtItsDeadlineSayingWhy) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run(args({"--disrupt-brokers", "101", "--wait-safe", "1s", "--poll-interval", "200ms"}));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("waiting ("), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("6 partitions would block"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.rfind("UNSAFE  brokers=101", 0), 0u) << r.out;
+  EXPECT_GE(took, seconds(1));  // it did wait
+}
+
+TEST_F(BinaryDisruption, WaitSafeExitsZeroOnceTheIsrsAreRestored) {
+  const auto out = temp_path("out"), err = temp_path("err");
+  const pid_t pid =
+      spawn(args({"--disrupt-brokers", "101", "--wait-safe", "2m", "--poll-interval", "200ms"}), out, err);
+  ASSERT_TRUE(testing::await([&] { return slurp(err).find("waiting (") != std::string::npos; }, seconds(30)))
+      << slurp(err);
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, WNOHANG), 0) << "exited while still unsafe: " << slurp(out);
+  restore_102();
+  ASSERT_TRUE(testing::await([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds(60)))
+      << slurp(err);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(out) << slurp(err);
+  EXPECT_EQ(slurp(out).rfind("SAFE  brokers=101", 0), 0u) << slurp(out);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+}
+
 TEST(Binary, SigtermDuringOnceEndsItPromptlyWithExitTwo) { expect_signal_ends_once_promptly(SIGTERM); }
 TEST(Binary, SigintDuringOnceEndsItPromptlyWithExitTwo) { expect_signal_ends_once_promptly(SIGINT); }
+
+TEST_F(BinaryDisruption, SigtermEndsTheWaitAsUnsafe) {
+  const auto out = temp_path("out"), err = temp_path("err");
+  const pid_t pid =
+      spawn(args({"--disrupt-brokers", "101", "--wait-safe", "10m", "--poll-interval", "5s"}), out, err);
+  ASSERT_TRUE(testing::await([&] { return slurp(err).find("waiting (") != std::string::npos; }, seconds(30)));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_TRUE(testing::await([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds(10)));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_NE(slurp(err).find("interrupted while waiting"), std::string::npos) << slurp(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+}
+
+TEST_F(BinaryDisruption, OnceDisruptRackAgainstARackedCluster) {
+  // A second, healthy cluster (the fixture's stays as it is): zones a/b/c over 1,2,3 and 101,102,103: one replica of every partition in each zone.
+  kafkasim::ClusterSpec s = spec();
+  const std::map<int32_t, std::string> zone = {{1, "zone-a"},   {2, "zone-b"},   {3, "zone-c"},
+                                               {101, "zone-a"}, {102, "zone-b"}, {103, "zone-c"}};
+  for (auto& b : s.brokers) b.rack = zone.at(b.id);
+  kafkasim::Cluster racked(std::move(s));
+  racked.start();
+  auto racked_args = [&](std::vector<std::string> extra) {
+    auto a = args(std::move(extra));
+    a[1] = racked.bootstrap_servers();
+    return a;
+  };
+  auto one = run(racked_args({"--disrupt-rack", "zone-a"}));
+  EXPECT_EQ(one.exit_code, 0) << one.out << one.err;
+  EXPECT_NE(one.out.find("101     k8s       zone-a"), std::string::npos) << one.out;
+  auto two = run(racked_args({"--disrupt-rack", "zone-a,zone-b", "--output", "json"}));
+  EXPECT_EQ(two.exit_code, 1) << two.out << two.err;
+  EXPECT_EQ(nlohmann::json::parse(two.out)["blocking"]["total"], 18);
+  auto unknown = run(racked_args({"--disrupt-rack", "zone-x"}));
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown rack 'zone-x'; racks: zone-a,zone-b,zone-c"), std::string::npos) << unknown.err;
+}
+
+TEST(Binary, DisruptFlagsAreValidated) {
+  auto r = run({"--mock-brokers", "3", "--disrupt-brokers", "1", "--wait-safe", "soon"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--disrupt-brokers/--disrupt-fleet/--disrupt-rack need --once"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--wait-safe: 'soon' is not a duration"), std::string::npos) << r.err;
+  auto bad_ids = run({"--mock-brokers", "3", "--once", "--disrupt-brokers", "a-b"});
+  EXPECT_EQ(bad_ids.exit_code, 2);
+  EXPECT_NE(bad_ids.err.find("--disrupt-brokers: 'a-b'"), std::string::npos) << bad_ids.err;
+  auto wait_alone = run({"--mock-brokers", "3", "--once", "--wait-safe", "1m"});
+  EXPECT_EQ(wait_alone.exit_code, 2);
+  EXPECT_NE(wait_alone.err.find("--wait-safe needs"), std::string::npos) << wait_alone.err;
+}
 
 }  // namespace
 }  // namespace isrguard

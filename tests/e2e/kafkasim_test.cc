@@ -8,6 +8,8 @@
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
+#include <map>
+#include <set>
 
 #include "probes/rdkafka_source.h"
 #include "service/probe_loop.h"
@@ -281,6 +283,105 @@ TEST_F(KafkasimService, MinInsyncReplicasChangeReadThroughDescribeConfigsChanges
       [&] { return reasons_after_probe() == std::vector<std::string>{"under_replicated_partitions"}; },
       seconds(10)))
       << ::testing::PrintToString(codes(status()["reasons"]));
+}
+
+// "May broker X go now?" with broker 102 lost: every partition 101 shares with 102 would be left with one
+// in-sync replica (min ISR 2); broker 2 shares no degraded partition.
+TEST_F(KafkasimService, DisruptionAfterBrokerLossBlocksOnlyBrokersSharingDegradedPartitions) {
+  ASSERT_TRUE(step()->snapshot);
+  EXPECT_EQ(get("/v1/disruption?brokers=101").first, 200);
+  sim_.broker_down(102);
+  sim_.remove_from_isrs(102);
+  sim_.elect_leaders();
+  auto st = step();
+  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+
+  auto [code, body] = get("/v1/disruption?brokers=101");
+  EXPECT_EQ(code, 409) << body;
+  auto j = json::parse(body);
+  EXPECT_EQ(j["safe"], false);
+  EXPECT_EQ(j["absent_brokers"], json::array({102}));
+  // orders [3,101,102] x2 and [101,102,103] x2; payments [101,102,103] and [3,101,102].
+  EXPECT_EQ(j["blocking"]["total"], 6);
+  std::set<std::string> named;
+  for (const auto& p : j["blocking"]["items"]) {
+    named.insert(p["topic"].get<std::string>() + "-" + std::to_string(p["partition"].get<int>()));
+    EXPECT_EQ(p["outcome"], "under_min_isr") << p;
+    EXPECT_EQ(p["isr_after"].size(), 1u) << p;
+  }
+  EXPECT_EQ(named, (std::set<std::string>{"orders-2", "orders-3", "orders-8", "orders-9", "payments-0",
+                                          "payments-5"}));
+  auto [ok_code, ok_body] = get("/v1/disruption?brokers=2");
+  EXPECT_EQ(ok_code, 200) << ok_body;
+  // The per-broker pass says the same, in /v1/status and /metrics.
+  for (const auto& b : status()["brokers"]) {
+    const int id = b["id"];
+    const bool shares = id == 1 || id == 3 || id == 101 || id == 103;
+    EXPECT_EQ(b["safe_to_disrupt"], !shares) << b;
+  }
+  EXPECT_TRUE(has_line(metrics(),
+                       "isrguard_broker_disruption_blocking_partitions{broker_id=\"101\",fleet=\"k8s\",rack=\"\"} 6"));
+  // A whole fleet: the EC2 half shares degraded partitions with 102.
+  EXPECT_EQ(get("/v1/disruption?fleet=ec2").first, 409);
+
+  sim_.broker_up(102);
+  sim_.rejoin_isrs(102);
+  step();
+  EXPECT_EQ(get("/v1/disruption?brokers=101").first, 200);
+}
+
+// Brokers in three zones, the round robin putting one replica of every partition in each zone (rack-aware
+// placement), so losing any one zone is fine and two zones are not. Racks reach isrguard only through the
+// per-broker DescribeConfigs (librdkafka 2.0.2's metadata has no rack).
+kafkasim::ClusterSpec racked() {
+  kafkasim::ClusterSpec spec = hybrid();
+  const std::map<int32_t, std::string> zone = {{1, "us-east-1a"},   {2, "us-east-1b"},   {3, "us-east-1c"},
+                                               {101, "us-east-1a"}, {102, "us-east-1b"}, {103, "us-east-1c"}};
+  for (auto& b : spec.brokers) b.rack = zone.at(b.id);
+  return spec;
+}
+
+class KafkasimRacked : public KafkasimService {
+ protected:
+  KafkasimRacked() : KafkasimService(racked()) {}
+};
+
+TEST_F(KafkasimRacked, RackQueriesResolveZonesReadThroughDescribeConfigs) {
+  auto st = step();
+  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  auto [code, body] = get("/v1/disruption?rack=us-east-1a");
+  EXPECT_EQ(code, 200) << body;
+  auto j = json::parse(body);
+  EXPECT_EQ(j["brokers"], json::parse(R"([{"id":1,"fleet":"ec2","rack":"us-east-1a","present":true,"known":true},
+                                          {"id":101,"fleet":"k8s","rack":"us-east-1a","present":true,"known":true}])"));
+  EXPECT_EQ(j["counts"]["affected"], 18);  // every partition has one replica in the zone
+  EXPECT_EQ(j["counts"]["at_min_isr"], 18);
+  // Two zones together take two of three in-sync replicas of every partition.
+  auto two = json::parse(get("/v1/disruption?rack=us-east-1a,us-east-1b").second);
+  EXPECT_EQ(two["safe"], false);
+  EXPECT_EQ(two["blocking"]["total"], 18);
+  EXPECT_EQ(get("/v1/disruption?rack=us-east-1a&rack=us-east-1c").first, 409);  // repeated = union
+  auto unknown = get("/v1/disruption?rack=eu-west-1a");
+  EXPECT_EQ(unknown.first, 400);
+  EXPECT_EQ(json::parse(unknown.second)["error"], "unknown rack 'eu-west-1a'; racks: us-east-1a,us-east-1b,us-east-1c");
+  // The rack shows in /v1/status and as a label of the per-broker series.
+  EXPECT_EQ(status()["brokers"][0]["rack"], "us-east-1a");
+  EXPECT_TRUE(has_line(metrics(),
+                       "isrguard_broker_safe_to_disrupt{broker_id=\"102\",fleet=\"k8s\",rack=\"us-east-1b\"} 1"));
+
+  // Broker 102 (zone b) lost: zone a now takes the second of two in-sync replicas wherever it shares a
+  // partition with 102; zone b (102's own, plus 2 and 103) likewise. Zone c too. No zone may go.
+  sim_.broker_down(102);
+  sim_.remove_from_isrs(102);
+  sim_.elect_leaders();
+  ASSERT_TRUE(step()->snapshot);
+  auto lost = json::parse(get("/v1/disruption?rack=us-east-1a").second);
+  EXPECT_EQ(lost["safe"], false);
+  EXPECT_EQ(lost["blocking"]["total"], 9);  // every partition with a replica on 102 has one in zone a
+  for (const auto& p : lost["blocking"]["items"]) {
+    EXPECT_EQ(p["isr_after"].size(), 1u) << p;
+    EXPECT_EQ(p["outcome"], "under_min_isr") << p;
+  }
 }
 
 // The same cluster in KRaft mode (process.roles "broker", racks set): metadata's controller id names a random

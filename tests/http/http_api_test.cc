@@ -316,5 +316,89 @@ TEST_F(Fixture, LivezStaysUpThroughOneWholeSlowIterationWithConfiguredWindow) {
   EXPECT_EQ(livez_after(seconds(41)), 503);
 }
 
+// ---- /v1/disruption ----
+
+TEST_F(Fixture, DisruptionBeforeTheFirstProbeIs503AndBadInputIs400) {
+  EXPECT_EQ(get("/v1/disruption", seconds(0), {{"brokers", "1"}}).status, 503);
+  EXPECT_EQ(get("/v1/disruption", seconds(0), {{"brokers", "one"}}).status, 400);  // checked before the state
+  probe_at(seconds(0), testing::ok(healthy()));
+  const std::pair<std::multimap<std::string, std::string>, std::string> bad[] = {
+      {{}, "no brokers to disrupt: give brokers=, fleet= or rack="},
+      {{{"brokers", "3,x"}}, "brokers: '3,x' is not a list of broker ids like 3,101 or 1-3"},
+      {{{"brokers", ""}}, "brokers: '' is not a list of broker ids like 3,101 or 1-3"},
+      {{{"fleet", "gke"}}, "unknown fleet 'gke'; fleets: default,ec2,k8s"},
+      {{{"rack", "us-east-1a"}}, "unknown rack 'us-east-1a': no broker reports broker.rack"},
+  };
+  for (const auto& [params, error] : bad) {
+    auto r = get("/v1/disruption", seconds(1), params);
+    EXPECT_EQ(r.status, 400) << error;
+    EXPECT_EQ(json::parse(r.body), (json{{"error", error}})) << r.body;
+  }
+}
+
+TEST_F(Fixture, DisruptionHealthyBrokerIs200WithTheResolvedSet) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  auto r = get("/v1/disruption", seconds(2), {{"brokers", "1"}, {"brokers", "99"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["safe"], true);
+  EXPECT_EQ(j["brokers"], json::parse(R"([{"id":1,"fleet":"ec2","rack":null,"present":true,"known":true},
+                                          {"id":99,"fleet":"default","rack":null,"present":false,"known":false}])"));
+  EXPECT_EQ(j["counts"]["affected"], 5);
+  EXPECT_EQ(j["counts"]["at_min_isr"], 5);  // RF 3, min ISR 2: one of three gone leaves exactly min
+  EXPECT_EQ(j["blocking"], json::parse(R"({"total":0,"items":[]})"));
+  EXPECT_EQ(j["gate"], json::parse(R"({"state":"recovering","ready":false})"));
+  EXPECT_EQ(j["snapshot_age_seconds"], 2.0);
+  // Two of three replicas of every partition: unsafe.
+  auto two = get("/v1/disruption", seconds(2), {{"fleet", "ec2"}});
+  EXPECT_EQ(two.status, 409);
+  EXPECT_EQ(json::parse(two.body)["counts"]["blocking"], 5);
+}
+
+TEST_F(Fixture, DisruptionAfterBrokerLossNamesTheBlockingPartitions) {
+  probe_at(seconds(0), testing::ok(broker3_lost()));
+  auto r = get("/v1/disruption", seconds(0), {{"brokers", "1"}});
+  EXPECT_EQ(r.status, 409) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["safe"], false);
+  EXPECT_EQ(j["absent_brokers"], json::array({3}));
+  EXPECT_EQ(j["blocking"]["total"], 4);
+  EXPECT_EQ(j["blocking"]["items"][0], json::parse(R"({"topic":"orders","partition":0,"leader":1,
+      "replicas":[1,2,3],"isr":[1,2],"isr_after":[2],"min_isr":2,"outcome":"under_min_isr","min_isr_risk":false})"));
+  // orders-1 is already offline (its only in-sync replica is the lost broker 3): reported, not blocking.
+  EXPECT_EQ(j["already_unhealthy"]["total"], 1);
+  EXPECT_EQ(j["already_unhealthy"]["items"][0]["outcome"], "offline");
+  EXPECT_EQ(j["already_unhealthy"]["items"][0]["blocking"], false);
+  // The lost broker itself: already gone, nothing changes.
+  EXPECT_EQ(get("/v1/disruption", seconds(0), {{"brokers", "3"}}).status, 200);
+}
+
+TEST_F(Fixture, DisruptionIsUnknownWhileTheProbeFails) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  probe_at(seconds(5), testing::fail("timeout", "metadata request timed out after 10000ms"));
+  auto r = get("/v1/disruption", seconds(5), {{"brokers", "1"}});
+  EXPECT_EQ(r.status, 409);
+  auto j = json::parse(r.body);
+  ASSERT_EQ(j["unknown"].size(), 1u);
+  EXPECT_EQ(j["unknown"][0]["code"], "probe_failed");
+  EXPECT_EQ(j["blocking"]["total"], 0);
+  // Stale: the read-time reason counts too, even without a new probe.
+  probe_at(seconds(6), testing::ok(healthy()));
+  auto stale = json::parse(get("/v1/disruption", seconds(100), {{"brokers", "1"}}).body);
+  EXPECT_EQ(stale["unknown"][0]["code"], "snapshot_stale");
+}
+
+TEST_F(Fixture, StatusShowsEachBrokersDisruptionSafety) {
+  probe_at(seconds(0), testing::ok(broker3_lost()));
+  auto s = get_json("/v1/status", seconds(0));
+  ASSERT_EQ(s["brokers"].size(), 3u);
+  EXPECT_EQ(s["brokers"][0]["rack"], nullptr);
+  EXPECT_EQ(s["brokers"][0]["safe_to_disrupt"], false);
+  EXPECT_EQ(s["brokers"][0]["disruption_blocking_partitions"], 4);
+  EXPECT_EQ(s["brokers"][2]["id"], 3);
+  EXPECT_EQ(s["brokers"][2]["safe_to_disrupt"], true);
+  EXPECT_EQ(s["brokers"][2]["disruption_blocking_partitions"], 0);
+}
+
 }  // namespace
 }  // namespace isrguard::service

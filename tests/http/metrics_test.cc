@@ -366,5 +366,34 @@ TEST(MetricsPromtool, RejectsABrokenExposition) {
   EXPECT_NE(rc, 0);
 }
 
+TEST_F(Metrics, PerBrokerDisruptionSafetyWithRackLabels) {
+  auto racked = SnapshotBuilder()
+                    .racked(1, "zone-a")
+                    .racked(2, "zone-b")
+                    .racked(3, "zone-c")
+                    .controller(2)
+                    .topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 2))
+                    .build();
+  auto text = probe_and_render(testing::ok(racked));
+  EXPECT_EQ(value(text, "isrguard_broker_safe_to_disrupt{broker_id=\"1\",fleet=\"ec2\",rack=\"zone-a\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_broker_disruption_blocking_partitions{broker_id=\"3\",fleet=\"k8s\",rack=\"zone-c\"}"),
+            0);
+
+  // orders-0 and -3 ([1,2,3] / [1,3,2], ISR [1,2]) block 1 and 2; orders-2 ([2,3,1], ISR [2]) blocks 2;
+  // the lost broker 3 changes nothing any more.
+  text = probe_and_render(testing::ok(broker3_lost()));
+  EXPECT_EQ(value(text, "isrguard_broker_safe_to_disrupt{broker_id=\"1\",fleet=\"ec2\",rack=\"\"}"), 0);
+  EXPECT_EQ(value(text, "isrguard_broker_disruption_blocking_partitions{broker_id=\"1\",fleet=\"ec2\",rack=\"\"}"), 2);
+  EXPECT_EQ(value(text, "isrguard_broker_disruption_blocking_partitions{broker_id=\"2\",fleet=\"ec2\",rack=\"\"}"), 3);
+  EXPECT_EQ(value(text, "isrguard_broker_safe_to_disrupt{broker_id=\"3\",fleet=\"k8s\",rack=\"\"}"), 1);
+  auto [rc, out] = promtool_check(text);
+  EXPECT_EQ(rc, 0) << out;
+
+  // While the probe fails nobody may go: the answer cannot be known.
+  text = probe_and_render(testing::fail("timeout"));
+  EXPECT_EQ(value(text, "isrguard_broker_safe_to_disrupt{broker_id=\"3\",fleet=\"k8s\",rack=\"\"}"), 0);
+  EXPECT_EQ(series_count(text, "isrguard_broker_safe_to_disrupt"), 3);
+}
+
 }  // namespace
 }  // namespace isrguard::service

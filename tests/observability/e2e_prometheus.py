@@ -74,6 +74,7 @@ def log(msg):
 # Fake exporter: a six-broker cluster model rendered per docs/metrics.md.
 
 FLEETS = {1: "ec2", 2: "ec2", 3: "ec2", 4: "k8s", 5: "k8s", 6: "k8s"}
+RACKS = {1: "zone-a", 2: "zone-b", 3: "zone-c", 4: "zone-a", 5: "zone-b", 6: "zone-c"}
 LOST_BROKER = 5
 # topic -> (min.insync.replicas, [replica lists per partition])
 TOPICS = {
@@ -117,6 +118,20 @@ def cluster_view(lost):
                 lead[leader]["under"] += "under_min_isr" in states
                 lead[leader]["at"] += "at_min_isr" in states
     return parts, lead
+
+
+def disruption_view(lost):
+    """Per broker: partitions that would go offline or under min ISR if it alone stopped now (topics with
+    replicas <= min.insync.replicas excluded, as isrguard does by default)."""
+    blocking = {b: 0 for b in FLEETS}
+    for min_isr, partitions in TOPICS.values():
+        for replicas in partitions:
+            if len(replicas) <= min_isr:
+                continue
+            isr = [r for r in replicas if r not in lost]
+            for r in isr:
+                blocking[r] += len(isr) - 1 < min_isr
+    return blocking
 
 
 class FakeIsrguard:
@@ -228,6 +243,12 @@ class FakeIsrguard:
                 for f in ("ec2", "k8s") for s in ("up", "missing")])
         family("isrguard_broker_up", "gauge", "broker up",
                [(l, int(int(l["broker_id"]) not in missing)) for l, _ in brokers])
+        blocking = disruption_view(self.lost)
+        by_rack = [({"broker_id": b, "fleet": FLEETS[b], "rack": RACKS[b] if b not in self.lost else ""}, blocking[b])
+                   for b in FLEETS]
+        family("isrguard_broker_safe_to_disrupt", "gauge", "may go now",
+               [(l, int(n == 0 and not unreachable)) for l, n in by_rack])
+        family("isrguard_broker_disruption_blocking_partitions", "gauge", "blocking partitions", by_rack)
         family("isrguard_partitions", "gauge", "partitions by state", [({"state": s}, count[s]) for s in PSTATES])
         family("isrguard_partitions_selected", "gauge", "selected", [({}, len(parts))])
         per_topic = {}

@@ -75,6 +75,12 @@ class SnapshotBuilder {
     s_.brokers.push_back(probes::Broker{id, std::move(host), port, std::nullopt, std::nullopt});
     return *this;
   }
+  // A broker that reports broker.rack.
+  SnapshotBuilder& racked(BrokerId id, std::string rack) {
+    broker(id);
+    s_.brokers.back().rack = std::move(rack);
+    return *this;
+  }
   SnapshotBuilder& brokers(const std::vector<BrokerId>& ids) {
     for (auto id : ids) broker(id);
     return *this;

@@ -1,0 +1,412 @@
+#include "service/disruption.h"
+
+#include <algorithm>
+#include <set>
+
+#include "service/reasons.h"
+
+namespace isrguard::service {
+namespace {
+
+namespace outcome = disruption_outcome;
+
+// Replica and ISR lists are tiny (RF <= ~7): linear scans, no allocation (as in the verdict).
+bool contains(const std::vector<BrokerId>& v, BrokerId id) {
+  return std::find(v.begin(), v.end(), id) != v.end();
+}
+bool first_occurrence(const std::vector<BrokerId>& v, std::size_t i) {
+  return std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) ==
+         v.begin() + static_cast<std::ptrdiff_t>(i);
+}
+
+// Broker id -> dense slot (the position in Verdict::brokers), so the per-partition passes index flat arrays
+// instead of hashing. Ids below kDenseLimit use a direct table; others (rare) a binary search.
+class BrokerSlots {
+ public:
+  static constexpr BrokerId kDenseLimit = 1 << 16;
+
+  explicit BrokerSlots(const std::vector<BrokerHealth>& brokers) {
+    BrokerId max_id = -1;
+    for (const auto& b : brokers) {
+      ids_.push_back(b.id);
+      max_id = std::max(max_id, b.id);
+    }
+    if (max_id >= 0 && max_id < kDenseLimit) {
+      dense_.assign(static_cast<std::size_t>(max_id) + 1, -1);
+      for (std::size_t i = 0; i < ids_.size(); ++i)
+        if (ids_[i] >= 0) dense_[static_cast<std::size_t>(ids_[i])] = static_cast<std::int32_t>(i);
+    }
+  }
+  // -1 when the id is not one of the verdict's brokers.
+  std::int32_t slot(BrokerId id) const {
+    if (id >= 0 && static_cast<std::size_t>(id) < dense_.size()) return dense_[static_cast<std::size_t>(id)];
+    if (!dense_.empty() && id >= 0 && id < kDenseLimit) return -1;
+    const auto it = std::lower_bound(ids_.begin(), ids_.end(), id);  // Verdict::brokers is sorted by id
+    return it != ids_.end() && *it == id ? static_cast<std::int32_t>(it - ids_.begin()) : -1;
+  }
+  std::size_t size() const { return ids_.size(); }
+
+ private:
+  std::vector<BrokerId> ids_;
+  std::vector<std::int32_t> dense_;
+};
+
+// Per-slot flags: absent from metadata (counted as down) and, for a set query, member of S.
+struct SlotFlags {
+  std::vector<char> absent;
+  std::vector<char> in_set;
+  bool any_absent = false;  // lets the common case (every broker present) skip the per-replica lookup
+};
+
+SlotFlags absent_flags(const Verdict& verdict) {
+  SlotFlags f;
+  for (const auto& b : verdict.brokers) {
+    f.absent.push_back(b.up ? 0 : 1);
+    f.any_absent = f.any_absent || !b.up;
+  }
+  f.in_set.assign(f.absent.size(), 0);
+  return f;
+}
+
+bool flag(const std::vector<char>& flags, std::int32_t slot) {
+  return slot >= 0 && flags[static_cast<std::size_t>(slot)] != 0;
+}
+
+enum class Outcome { kOk, kAtMinIsr, kUnderMinIsr, kOffline, kError };
+
+// Per outcome (in enum order): its code and the count it adds to.
+struct OutcomeInfo {
+  std::string_view code;
+  std::int64_t DisruptionCounts::*count;
+};
+constexpr OutcomeInfo kOutcomes[] = {{outcome::kOk, &DisruptionCounts::ok},
+                                     {outcome::kAtMinIsr, &DisruptionCounts::at_min_isr},
+                                     {outcome::kUnderMinIsr, &DisruptionCounts::under_min_isr},
+                                     {outcome::kOffline, &DisruptionCounts::offline},
+                                     {outcome::kError, &DisruptionCounts::error}};
+const OutcomeInfo& info(Outcome o) { return kOutcomes[static_cast<std::size_t>(o)]; }
+
+// One partition before any disruption.
+struct Before {
+  bool offline = false;
+  bool error = false;
+  std::int32_t in_sync = 0;  // distinct ISR ∩ replicas, present in metadata
+  std::int32_t min_isr = 0;  // effective
+  bool risk = false;         // topic min ISR risk
+
+  bool already_unhealthy() const { return offline || in_sync < min_isr; }
+};
+
+// Whether replica `id` (with `slot`) is a live in-sync replica of `p`.
+bool live_in_sync(const PartitionInfo& p, BrokerId id, std::int32_t slot, const SlotFlags& f) {
+  return contains(p.isr, id) && !flag(f.absent, slot);
+}
+bool absent(BrokerId id, const BrokerSlots& slots, const SlotFlags& f) {
+  return f.any_absent && flag(f.absent, slots.slot(id));
+}
+
+Before before(const PartitionInfo& p, const TopicHealth& t, const BrokerSlots& slots, const SlotFlags& f) {
+  Before b;
+  b.offline = partition_offline(p);
+  b.error = partition_metadata_error(p);
+  b.min_isr = t.effective_min_isr;
+  b.risk = t.min_isr_risk;
+  for (std::size_t i = 0; i < p.isr.size(); ++i)
+    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !absent(p.isr[i], slots, f)) ++b.in_sync;
+  return b;
+}
+
+// True when no single broker can make the partition block: it keeps a leader and at least min (and at least
+// one) in-sync replicas whichever one replica goes. Most partitions of a healthy cluster; lets the per-broker
+// pass skip their replicas.
+bool survives_any_one(const Before& b) {
+  return !b.error && !b.offline && b.in_sync - 1 >= std::max(b.min_isr, std::int32_t{1});
+}
+
+// What is left after `removed` live in-sync replicas go (see the table in disruption.h).
+Outcome outcome_after(const Before& b, std::int32_t removed) {
+  if (b.error) return Outcome::kError;
+  const std::int32_t after = b.in_sync - removed;
+  if (b.offline || after <= 0) return Outcome::kOffline;
+  if (after < b.min_isr) return Outcome::kUnderMinIsr;
+  if (after == b.min_isr) return Outcome::kAtMinIsr;
+  return Outcome::kOk;
+}
+
+// Would-block before the min ISR risk exemption: S takes an in-sync replica and leaves the partition offline
+// or under min ISR; a metadata error blocks any S touching the partition (cannot know).
+bool harmful(Outcome o, std::int32_t removed) {
+  if (o == Outcome::kError) return true;
+  return (o == Outcome::kOffline || o == Outcome::kUnderMinIsr) && removed > 0;
+}
+bool exempt(const Before& b, Outcome o, const DisruptionOptions& opt) {
+  return o != Outcome::kError && b.risk && !opt.block_min_isr_risk;
+}
+
+// The pass is bound by memory latency: each partition's replica and ISR lists live in their own heap blocks.
+// Asking for the lists a few partitions ahead overlaps those misses (measured: docs/benchmarks.md).
+constexpr std::size_t kPrefetchAhead = 8;
+void prefetch_lists(const std::vector<PartitionInfo>& parts, std::size_t k) {
+  if (k >= parts.size()) return;
+  __builtin_prefetch(parts[k].replicas.data());
+  __builtin_prefetch(parts[k].isr.data());
+}
+
+// Topics of the verdict (the selected ones) for each snapshot topic, or nullptr when not selected.
+const TopicHealth* topic_health(const Verdict& v, const std::string& name) {
+  auto it = std::lower_bound(v.topics.begin(), v.topics.end(), name,
+                             [](const TopicHealth& h, const std::string& n) { return h.name < n; });
+  return it != v.topics.end() && it->name == name ? &*it : nullptr;
+}
+
+// topic_health for the snapshot's topics in order: both lists are sorted by name, so the next verdict topic
+// is usually the one (one comparison instead of a search); falls back to the search otherwise.
+class TopicCursor {
+ public:
+  explicit TopicCursor(const Verdict& v) : v_(v) {}
+  const TopicHealth* find(const std::string& name) {
+    if (next_ < v_.topics.size() && v_.topics[next_].name == name) return &v_.topics[next_++];
+    const TopicHealth* t = topic_health(v_, name);
+    if (t) next_ = static_cast<std::size_t>(t - v_.topics.data()) + 1;
+    return t;
+  }
+
+ private:
+  const Verdict& v_;
+  std::size_t next_ = 0;
+};
+
+std::optional<std::string> rack_of(const probes::ClusterSnapshot& s, BrokerId id) {
+  for (const auto& b : s.brokers)
+    if (b.id == id) return b.rack;
+  return std::nullopt;
+}
+
+DisruptedPartition materialize(const std::string& topic, const PartitionInfo& p, const Before& b,
+                               const BrokerSlots& slots, const SlotFlags& f, Outcome o, bool blocking) {
+  DisruptedPartition d;
+  d.topic = topic;
+  d.partition = p;
+  for (std::size_t i = 0; i < p.isr.size(); ++i) {
+    const std::int32_t slot = slots.slot(p.isr[i]);
+    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !flag(f.absent, slot) &&
+        !flag(f.in_set, slot))
+      d.isr_after.push_back(p.isr[i]);
+  }
+  d.min_isr = b.min_isr;
+  d.outcome = std::string(info(o).code);
+  d.already_unhealthy = b.already_unhealthy();
+  d.min_isr_risk = b.risk;
+  d.blocking = blocking;
+  return d;
+}
+
+void count_outcome(DisruptionCounts& c, Outcome o) {
+  ++c.affected;
+  ++(c.*info(o).count);
+}
+
+Reason topic_errors(const probes::ClusterSnapshot& snapshot, const Verdict& verdict) {
+  Reason r{std::string(reason::kMetadataErrors), 0, "", true};
+  for (const auto& t : snapshot.topics) {
+    if (t.error.ok() || !topic_health(verdict, t.name)) continue;
+    if (r.count++ < 3)
+      r.detail += std::string(r.detail.empty() ? "" : "; ") + "topic " + t.name +
+                  " error=" + (t.error.name.empty() ? std::to_string(t.error.code) : t.error.name);
+  }
+  if (r.count > 3) r.detail += "; ...";
+  if (r.count > 0)
+    r.detail = std::to_string(r.count) + (r.count == 1 ? " topic" : " topics") +
+               " with a metadata error (replicas unknown): " + r.detail;
+  return r;
+}
+
+std::string join_names(const std::set<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ",") + n;
+  return s;
+}
+
+}  // namespace
+
+std::vector<Reason> unknowable_reasons(std::span<const Reason> reasons) {
+  std::vector<Reason> out;
+  for (const auto& r : reasons)
+    if (r.code == reason::kProbeFailed || r.code == reason::kSnapshotStale) out.push_back(r);
+  return out;
+}
+
+std::optional<std::vector<DisruptionTarget>> resolve_disruption(const DisruptionQuery& q,
+                                                                const probes::ClusterSnapshot& snapshot,
+                                                                const Verdict& verdict, const Policy& policy,
+                                                                std::string* error) {
+  auto fail = [&](std::string message) -> std::optional<std::vector<DisruptionTarget>> {
+    if (error) *error = std::move(message);
+    return std::nullopt;
+  };
+  if (q.empty()) return fail("no brokers to disrupt: give brokers=, fleet= or rack=");
+  std::set<BrokerId> ids(q.brokers.begin(), q.brokers.end());
+
+  std::set<std::string> fleets{policy.default_fleet};
+  for (const auto& f : policy.fleets) fleets.insert(f.name);
+  for (const auto& name : q.fleets) {
+    if (!fleets.count(name)) return fail("unknown fleet '" + name + "'; fleets: " + join_names(fleets));
+    for (const auto& b : verdict.brokers)
+      if (b.fleet == name) ids.insert(b.id);
+  }
+
+  std::set<std::string> racks;
+  for (const auto& b : snapshot.brokers)
+    if (b.rack) racks.insert(*b.rack);
+  for (const auto& rack : q.racks) {
+    if (racks.empty()) return fail("unknown rack '" + rack + "': no broker reports broker.rack");
+    if (!racks.count(rack)) return fail("unknown rack '" + rack + "'; racks: " + join_names(racks));
+    for (const auto& b : snapshot.brokers)
+      if (b.rack == rack) ids.insert(b.id);
+  }
+  if (ids.empty()) return fail("the query names no broker (its fleets have no brokers)");
+
+  std::vector<DisruptionTarget> out;
+  for (BrokerId id : ids) {
+    DisruptionTarget t;
+    t.id = id;
+    t.rack = rack_of(snapshot, id);
+    auto it = std::lower_bound(verdict.brokers.begin(), verdict.brokers.end(), id,
+                               [](const BrokerHealth& b, BrokerId x) { return b.id < x; });
+    if (it != verdict.brokers.end() && it->id == id) {
+      t.known = true;
+      t.present = it->up;
+      t.fleet = it->fleet;
+    } else {
+      t.fleet = policy.fleet_of(id, "");
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+DisruptionAnswer assess_disruption(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
+                                   std::vector<DisruptionTarget> targets, std::span<const Reason> reasons,
+                                   const DisruptionOptions& options) {
+  DisruptionAnswer a;
+  a.brokers = std::move(targets);
+  a.unknown = unknowable_reasons(reasons);
+  if (Reason errors = topic_errors(snapshot, verdict); errors.count > 0) a.unknown.push_back(std::move(errors));
+  for (const auto& b : verdict.brokers)
+    if (!b.up) a.absent_brokers.push_back(b.id);
+
+  const BrokerSlots slots(verdict.brokers);
+  SlotFlags f = absent_flags(verdict);
+  for (const auto& t : a.brokers)
+    if (const std::int32_t s = slots.slot(t.id); s >= 0) f.in_set[static_cast<std::size_t>(s)] = 1;
+
+  TopicCursor topics(verdict);
+  for (const auto& topic : snapshot.topics) {
+    const TopicHealth* th = topics.find(topic.name);
+    if (!th) continue;
+    for (const auto& p : topic.partitions) {
+      const Before b = before(p, *th, slots, f);
+      bool touched = false;
+      std::int32_t removed = 0;
+      for (std::size_t i = 0; i < p.replicas.size(); ++i) {
+        const std::int32_t slot = slots.slot(p.replicas[i]);
+        if (!first_occurrence(p.replicas, i) || !flag(f.in_set, slot)) continue;
+        touched = true;
+        if (live_in_sync(p, p.replicas[i], slot, f)) ++removed;
+      }
+      const Outcome o = outcome_after(b, removed);
+      const bool blocking = touched && harmful(o, removed) && !exempt(b, o, options);
+      if (touched) {
+        count_outcome(a.counts, o);
+        if (harmful(o, removed) && exempt(b, o, options)) ++a.counts.not_blocking_min_isr_risk;
+        if (blocking && a.counts.blocking++ < static_cast<std::int64_t>(options.list_cap))
+          a.blocking.push_back(materialize(topic.name, p, b, slots, f, o, true));
+      }
+      if (b.already_unhealthy() && a.already_unhealthy_total++ < static_cast<std::int64_t>(options.list_cap))
+        a.already_unhealthy.push_back(materialize(topic.name, p, b, slots, f, o, blocking));
+    }
+  }
+  a.safe = a.unknown.empty() && a.counts.blocking == 0;
+  return a;
+}
+
+std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
+                                        const DisruptionOptions& options) {
+  const BrokerSlots slots(verdict.brokers);
+  const SlotFlags f = absent_flags(verdict);
+  std::vector<std::int64_t> blocking(slots.size(), 0);
+  TopicCursor topics(verdict);
+  for (const auto& topic : snapshot.topics) {
+    const TopicHealth* th = topics.find(topic.name);
+    if (!th) continue;
+    // Partitions of a min ISR risk topic block nobody by default, unless they carry an error.
+    const bool exempt_topic = th->min_isr_risk && !options.block_min_isr_risk;
+    const auto& parts = topic.partitions;
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      const PartitionInfo& p = parts[k];
+      prefetch_lists(parts, k + kPrefetchAhead);
+      if (exempt_topic && !partition_metadata_error(p)) continue;
+      const Before b = before(p, *th, slots, f);
+      if (survives_any_one(b)) continue;
+      for (std::size_t i = 0; i < p.replicas.size(); ++i) {
+        const std::int32_t slot = slots.slot(p.replicas[i]);
+        if (slot < 0 || !first_occurrence(p.replicas, i)) continue;
+        const std::int32_t removed = live_in_sync(p, p.replicas[i], slot, f) ? 1 : 0;
+        const Outcome o = outcome_after(b, removed);
+        if (harmful(o, removed) && !exempt(b, o, options)) ++blocking[static_cast<std::size_t>(slot)];
+      }
+    }
+  }
+  const bool topic_error = topic_errors(snapshot, verdict).count > 0;
+  std::vector<BrokerSafety> out;
+  for (std::size_t i = 0; i < verdict.brokers.size(); ++i) {
+    const BrokerHealth& b = verdict.brokers[i];
+    out.push_back(BrokerSafety{b.id, b.fleet, b.up ? rack_of(snapshot, b.id) : std::nullopt, b.up,
+                               blocking[i] == 0 && !topic_error, blocking[i]});
+  }
+  return out;
+}
+
+// ---- printers (for test failure messages) ----
+
+namespace {
+std::ostream& print_ids(std::ostream& os, const std::vector<BrokerId>& v) {
+  os << '[';
+  for (std::size_t i = 0; i < v.size(); ++i) os << (i ? "," : "") << v[i];
+  return os << ']';
+}
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const DisruptionTarget& t) {
+  return os << "Target{" << t.id << " fleet=" << t.fleet << " rack=" << t.rack.value_or("-")
+            << " present=" << t.present << " known=" << t.known << '}';
+}
+std::ostream& operator<<(std::ostream& os, const DisruptedPartition& p) {
+  os << "Disrupted{" << p.topic << ' ' << p.partition << " after=";
+  print_ids(os, p.isr_after) << " min_isr=" << p.min_isr << ' ' << p.outcome
+                             << (p.already_unhealthy ? " already" : "") << (p.min_isr_risk ? " risk" : "")
+                             << (p.blocking ? " BLOCKING" : "");
+  return os << '}';
+}
+std::ostream& operator<<(std::ostream& os, const DisruptionCounts& c) {
+  return os << "Counts{affected=" << c.affected << " offline=" << c.offline << " under_min=" << c.under_min_isr
+            << " at_min=" << c.at_min_isr << " ok=" << c.ok << " error=" << c.error << " blocking=" << c.blocking
+            << " risk_not_blocking=" << c.not_blocking_min_isr_risk << '}';
+}
+std::ostream& operator<<(std::ostream& os, const DisruptionAnswer& a) {
+  os << "DisruptionAnswer{" << (a.safe ? "safe" : "UNSAFE") << " brokers=[";
+  for (const auto& t : a.brokers) os << t << ' ';
+  os << "] absent=";
+  print_ids(os, a.absent_brokers) << " unknown=[";
+  for (const auto& r : a.unknown) os << r << ' ';
+  os << "] " << a.counts << " blocking=[";
+  for (const auto& p : a.blocking) os << p << ' ';
+  os << "] already=" << a.already_unhealthy_total << '}';
+  return os;
+}
+std::ostream& operator<<(std::ostream& os, const BrokerSafety& b) {
+  return os << "BrokerSafety{" << b.id << " fleet=" << b.fleet << " rack=" << b.rack.value_or("-")
+            << " up=" << b.up << " safe=" << b.safe << " blocking=" << b.blocking_partitions << '}';
+}
+
+}  // namespace isrguard::service

@@ -1,0 +1,347 @@
+#include "service/disruption.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "service/reasons.h"
+#include "tests/support/builders.h"
+
+namespace isrguard::service {
+namespace {
+
+using testing::healthy_topic;
+using testing::SnapshotBuilder;
+using testing::TopicBuilder;
+using Ids = std::vector<BrokerId>;
+
+Policy policy(Ids expected = {}) {
+  Policy p = Policy::with_defaults();
+  p.expected_brokers = std::move(expected);
+  p.fleets = {FleetRule{"ec2", {{1, 3}}, ""}, FleetRule{"k8s", {{101, 103}}, ""}};
+  p.compile();
+  return p;
+}
+
+// Everything a test needs to ask one question: snapshot, its verdict, and the answer for a query.
+struct Cluster {
+  probes::ClusterSnapshot snapshot;
+  Policy pol = policy();
+  Verdict verdict = judge(snapshot, pol);
+
+  explicit Cluster(probes::ClusterSnapshot s, Policy p = policy())
+      : snapshot(std::move(s)), pol(std::move(p)), verdict(judge(snapshot, pol)) {}
+
+  DisruptionAnswer ask(DisruptionQuery q, DisruptionOptions o = {}, std::vector<Reason> reasons = {}) const {
+    std::string error;
+    auto targets = resolve_disruption(q, snapshot, verdict, pol, &error);
+    EXPECT_TRUE(targets) << error;
+    return assess_disruption(snapshot, verdict, targets.value_or(std::vector<DisruptionTarget>{}), reasons, o);
+  }
+  DisruptionAnswer brokers(Ids ids, DisruptionOptions o = {}) const { return ask({std::move(ids), {}, {}}, o); }
+  std::string error_for(DisruptionQuery q) const {
+    std::string error;
+    EXPECT_FALSE(resolve_disruption(q, snapshot, verdict, pol, &error));
+    return error;
+  }
+};
+
+// Six brokers in three zones, two per zone; RF 3 round-robin over 1..6 puts one replica in each zone.
+probes::ClusterSnapshot three_zones(probes::TopicInfo extra = {}) {
+  SnapshotBuilder b;
+  b.racked(1, "zone-a").racked(2, "zone-b").racked(3, "zone-c").racked(4, "zone-a").racked(5, "zone-b").racked(
+      6, "zone-c");
+  b.topic(healthy_topic("orders", 12, 3, {1, 2, 3, 4, 5, 6}, 2));
+  if (!extra.name.empty()) b.topic(std::move(extra));
+  return b.build();
+}
+
+std::string first_blocking(const DisruptionAnswer& a) {
+  if (a.blocking.empty()) return "";
+  return a.blocking.front().topic + "-" + std::to_string(a.blocking.front().partition.id) + " " +
+         a.blocking.front().outcome;
+}
+
+// ---- the acceptance table: which sets are safe ----
+
+struct SafetyRow {
+  const char* name;
+  DisruptionQuery query;
+  bool safe;
+  std::int64_t blocking;
+};
+
+class HealthyThreeZones : public ::testing::TestWithParam<SafetyRow> {};
+
+TEST_P(HealthyThreeZones, Safety) {
+  const auto& row = GetParam();
+  const Cluster c(three_zones());
+  const auto a = c.ask(row.query);
+  EXPECT_EQ(a.safe, row.safe) << row.name << " " << a;
+  EXPECT_EQ(a.counts.blocking, row.blocking) << row.name << " " << a;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rf3Min2, HealthyThreeZones,
+    ::testing::Values(SafetyRow{"broker_1", {{1}, {}, {}}, true, 0},
+                      SafetyRow{"broker_6", {{6}, {}, {}}, true, 0},
+                      SafetyRow{"zone_a", {{}, {}, {"zone-a"}}, true, 0},
+                      SafetyRow{"zone_b", {{}, {}, {"zone-b"}}, true, 0},
+                      SafetyRow{"zone_c", {{}, {}, {"zone-c"}}, true, 0},
+                      // Two zones take two of three in-sync replicas of every partition.
+                      SafetyRow{"zones_a_and_b", {{}, {}, {"zone-a", "zone-b"}}, false, 12},
+                      SafetyRow{"two_adjacent_brokers", {{1, 2}, {}, {}}, false, 4},
+                      // 1 and 4 share zone-a and never a partition.
+                      SafetyRow{"zone_a_by_ids", {{1, 4}, {}, {}}, true, 0},
+                      SafetyRow{"ids_and_zone_union", {{2}, {}, {"zone-a"}}, false, 6}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Disruption, HealthyEveryBrokerAloneIsSafe) {
+  const Cluster c(three_zones());
+  for (const auto& b : broker_safety(c.snapshot, c.verdict, {})) {
+    EXPECT_TRUE(b.safe) << b;
+    EXPECT_EQ(b.blocking_partitions, 0) << b;
+  }
+}
+
+TEST(Disruption, TwoZonesAnswerListsOutcomesAndIsrAfter) {
+  const Cluster c(three_zones());
+  const auto a = c.ask({{}, {}, {"zone-a", "zone-b"}});
+  EXPECT_EQ(a.counts, (DisruptionCounts{.affected = 12, .under_min_isr = 12, .blocking = 12}));
+  ASSERT_EQ(a.blocking.size(), 12u);
+  // orders-0 replicas [1,2,3]: zones a and b take 1 and 2.
+  EXPECT_EQ(a.blocking[0], (DisruptedPartition{"orders", testing::partition(0, 1, {1, 2, 3}, {1, 2, 3}), {3}, 2,
+                                               "under_min_isr", false, false, true}));
+  EXPECT_EQ(a.brokers.size(), 4u);
+  EXPECT_EQ(a.brokers[0], (DisruptionTarget{1, "ec2", "zone-a", true, true}));
+}
+
+// ---- one follower out of sync: exactly the other in-sync members of that partition are unsafe ----
+
+TEST(Disruption, OneFollowerOutOfSyncBlocksExactlyTheOtherIsrMembers) {
+  auto s = three_zones();
+  s.topics[0].partitions[0].isr = {1, 2};  // orders-0 replicas [1,2,3]: 3 fell behind
+  const Cluster c(s);
+  for (const auto& b : broker_safety(c.snapshot, c.verdict, {})) {
+    const bool other_isr_member = b.id == 1 || b.id == 2;
+    EXPECT_EQ(b.safe, !other_isr_member) << b;
+    EXPECT_EQ(b.blocking_partitions, other_isr_member ? 1 : 0) << b;
+  }
+  const auto a = c.brokers({1});
+  EXPECT_FALSE(a.safe);
+  EXPECT_EQ(first_blocking(a), "orders-0 under_min_isr");
+  EXPECT_EQ(a.blocking[0].isr_after, (Ids{2}));
+  // The out-of-sync follower itself may go: orders-0 stays at min ISR, as do its five other partitions.
+  const auto lagging = c.brokers({3});
+  EXPECT_TRUE(lagging.safe) << lagging;
+  EXPECT_EQ(lagging.counts, (DisruptionCounts{.affected = 6, .at_min_isr = 6}));
+}
+
+// ---- min ISR risk topics: reported, not blocking by default; blocking with the flag ----
+
+struct RiskRow {
+  const char* name;
+  probes::TopicInfo topic;
+  Ids disrupt;
+  std::string outcome;
+};
+
+class MinIsrRisk : public ::testing::TestWithParam<RiskRow> {};
+
+TEST_P(MinIsrRisk, ReportedNotBlockingUnlessFlagged) {
+  const auto& row = GetParam();
+  const Cluster c(three_zones(row.topic));
+  const auto a = c.brokers(row.disrupt);
+  EXPECT_TRUE(a.safe) << a;
+  EXPECT_EQ(a.counts.not_blocking_min_isr_risk, 1) << a;
+  const auto flagged = c.brokers(row.disrupt, DisruptionOptions{.block_min_isr_risk = true});
+  EXPECT_FALSE(flagged.safe) << flagged;
+  ASSERT_EQ(flagged.blocking.size(), 1u) << flagged;
+  EXPECT_EQ(flagged.blocking[0].topic, row.topic.name);
+  EXPECT_EQ(flagged.blocking[0].outcome, row.outcome);
+  EXPECT_TRUE(flagged.blocking[0].min_isr_risk);
+  // The per-broker pass follows the same flag.
+  const auto alone = broker_safety(c.snapshot, c.verdict, {});
+  const auto alone_flagged = broker_safety(c.snapshot, c.verdict, DisruptionOptions{.block_min_isr_risk = true});
+  const auto idx = static_cast<std::size_t>(row.disrupt.front() - 1);  // brokers 1..6 in slots 0..5
+  EXPECT_TRUE(alone[idx].safe) << alone[idx];
+  EXPECT_FALSE(alone_flagged[idx].safe) << alone_flagged[idx];
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Topics, MinIsrRisk,
+    ::testing::Values(RiskRow{"rf1", TopicBuilder("audit-log").min_isr(1).p(4, {4}, {4}), {4}, "offline"},
+                      RiskRow{"rf_equals_min_isr", TopicBuilder("ledger").min_isr(3).p(5, {5, 6, 1}, {5, 6, 1}),
+                              {6}, "under_min_isr"},
+                      RiskRow{"min_isr_above_rf", TopicBuilder("tiny").min_isr(3).p(2, {2, 3}, {2, 3}), {3},
+                              "under_min_isr"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// ---- reassignment: the usual replica set counts, as in the verdict ----
+
+TEST(Disruption, ReassigningPartitionCountsTheUsualReplicaSet) {
+  // 1,2,3 -> 4,5,6 in progress: six replicas, the targets not in sync yet; min ISR 2 of the usual 3.
+  auto s = three_zones(TopicBuilder("moving")
+                           .min_isr(2)
+                           .p(1, {1, 2, 3}, {1, 2, 3})
+                           .p(2, {2, 3, 4}, {2, 3, 4})
+                           .p(1, {1, 2, 3, 4, 5, 6}, {1, 2, 3}));
+  const Cluster c(s);
+  ASSERT_EQ(c.verdict.counts.reassigning, 1);
+  // The targets are not in sync: taking them changes nothing for the moving partition.
+  const auto targets = c.ask({{4, 5, 6}, {}, {}});
+  for (const auto& p : targets.blocking) EXPECT_NE(p.topic, "moving") << p;
+  // Two of the three in-sync sources leave one: under min ISR 2 (not min(2, 6 replicas)).
+  const auto sources = c.brokers({1, 2});
+  bool moving_blocks = false;
+  for (const auto& p : sources.blocking) moving_blocks |= p.topic == "moving" && p.partition.id == 2;
+  EXPECT_TRUE(moving_blocks) << sources;
+  // One source: at min ISR, fine.
+  const auto one = c.brokers({1});
+  for (const auto& p : one.blocking) EXPECT_NE(p.topic, "moving") << p;
+}
+
+// ---- brokers absent from metadata ----
+
+TEST(Disruption, BrokerAlreadyMissingCountsAsDownEvenWhileTheIsrStillNamesIt) {
+  auto s = three_zones();
+  s.brokers.erase(s.brokers.begin() + 2);  // broker 3 gone; orders ISRs not shrunk yet
+  const Cluster c(s, policy({1, 2, 3, 4, 5, 6}));
+  const auto a = c.brokers({1});
+  EXPECT_FALSE(a.safe);
+  EXPECT_EQ(a.absent_brokers, Ids{3});
+  // Round robin over 1..6: 1 and 3 share orders-0 and orders-6 ([1,2,3]); with 3 down, 1 leaves only 2.
+  EXPECT_EQ(a.counts.blocking, 2) << a;
+  EXPECT_EQ(a.blocking[0].isr_after, Ids{2});
+  // Broker 6 shares no partition with 3 (3 sits in [1,2,3], [2,3,4], [3,4,5]): safe.
+  EXPECT_TRUE(c.brokers({6}).safe) << c.brokers({6});
+  EXPECT_FALSE(c.brokers({4}).safe);
+  // Asking about the missing broker itself: it is already down; what is left is at min ISR.
+  const auto missing = c.brokers({3});
+  EXPECT_TRUE(missing.safe) << missing;
+  EXPECT_EQ(missing.brokers[0], (DisruptionTarget{3, "ec2", std::nullopt, false, true}));
+}
+
+TEST(Disruption, ABrokerAbsentFromTheClusterIsReportedAndChangesNothing) {
+  const Cluster c(three_zones());
+  const auto with_ghost = c.brokers({1, 99});
+  ASSERT_EQ(with_ghost.brokers.size(), 2u);
+  EXPECT_EQ(with_ghost.brokers[1], (DisruptionTarget{99, "default", std::nullopt, false, false}));
+  auto alone = c.brokers({1});
+  EXPECT_EQ(with_ghost.safe, alone.safe);
+  EXPECT_EQ(with_ghost.counts, alone.counts);
+}
+
+// ---- already unhealthy partitions ----
+
+TEST(Disruption, AlreadyUnderMinIsrBlocksOnlyWhenTheSetTakesAnInSyncReplica) {
+  auto s = three_zones();
+  s.topics[0].partitions[0].isr = {1};  // orders-0 [1,2,3] already under min ISR
+  const Cluster c(s);
+  const auto follower = c.brokers({2});
+  EXPECT_TRUE(follower.safe) << follower;
+  EXPECT_EQ(follower.already_unhealthy_total, 1);
+  ASSERT_EQ(follower.already_unhealthy.size(), 1u);
+  EXPECT_FALSE(follower.already_unhealthy[0].blocking);
+  EXPECT_EQ(follower.already_unhealthy[0].outcome, "under_min_isr");
+  // Unrelated broker: still listed as already unhealthy, not blocking.
+  EXPECT_TRUE(c.brokers({5}).safe);
+  EXPECT_EQ(c.brokers({5}).already_unhealthy_total, 1);
+  const auto last = c.brokers({1});
+  EXPECT_FALSE(last.safe);
+  EXPECT_EQ(first_blocking(last), "orders-0 offline");
+  EXPECT_TRUE(last.already_unhealthy[0].blocking);
+}
+
+TEST(Disruption, AlreadyOfflinePartitionBlocksOnlyItsInSyncReplica) {
+  // Leaderless, one stale in-sync replica left (it could be elected back): do not take it away.
+  const Cluster c(three_zones(TopicBuilder("stuck").min_isr(2).p(-1, {4, 5, 6}, {5}, {5, "LEADER_NOT_AVAILABLE"})));
+  EXPECT_TRUE(c.brokers({4}).safe);
+  const auto a = c.brokers({5});
+  EXPECT_FALSE(a.safe);
+  EXPECT_EQ(first_blocking(a), "stuck-0 offline");
+}
+
+// ---- cannot know: unsafe whatever the partitions say ----
+
+TEST(Disruption, ProbeFailureStalenessAndTopicErrorsMakeTheAnswerUnknown) {
+  const Cluster c(three_zones());
+  const Reason failed{std::string(reason::kProbeFailed), 1, "timeout: ...", true};
+  const Reason stale{std::string(reason::kSnapshotStale), 1, "old", true};
+  const Reason urp{std::string(reason::kUnderReplicatedPartitions), 3, "...", true};
+  for (const auto& r : {failed, stale}) {
+    const auto a = c.ask({{1}, {}, {}}, {}, {urp, r});
+    EXPECT_FALSE(a.safe) << r;
+    EXPECT_EQ(a.unknown, std::vector<Reason>{r});
+  }
+  EXPECT_TRUE(c.ask({{1}, {}, {}}, {}, {urp}).safe);  // other gate reasons do not matter here
+
+  auto s = three_zones(TopicBuilder("broken").min_isr(2).error(3, "UNKNOWN_TOPIC_OR_PART"));
+  const Cluster errors(s);
+  const auto a = errors.brokers({1});
+  EXPECT_FALSE(a.safe);
+  ASSERT_EQ(a.unknown.size(), 1u);
+  EXPECT_EQ(a.unknown[0].code, "metadata_errors");
+  for (const auto& b : broker_safety(errors.snapshot, errors.verdict, {})) EXPECT_FALSE(b.safe) << b;
+}
+
+TEST(Disruption, PartitionMetadataErrorBlocksTheBrokersHostingIt) {
+  const Cluster c(three_zones(TopicBuilder("odd").min_isr(2).p(4, {4, 5, 6}, {4, 5, 6}, {3, "UNKNOWN_TOPIC_OR_PART"})));
+  EXPECT_EQ(first_blocking(c.brokers({6})), "odd-0 error");
+  EXPECT_TRUE(c.brokers({1}).safe);
+}
+
+// ---- resolving the query ----
+
+TEST(Disruption, EmptyQueryIsAnError) {
+  const Cluster c(three_zones());
+  EXPECT_EQ(c.error_for({}), "no brokers to disrupt: give brokers=, fleet= or rack=");
+}
+
+TEST(Disruption, UnknownFleetAndRackAreErrorsNamingTheKnownOnes) {
+  const Cluster c(three_zones());
+  EXPECT_EQ(c.error_for({{}, {"gke"}, {}}), "unknown fleet 'gke'; fleets: default,ec2,k8s");
+  EXPECT_EQ(c.error_for({{}, {}, {"zone-x"}}), "unknown rack 'zone-x'; racks: zone-a,zone-b,zone-c");
+  const Cluster unracked(SnapshotBuilder().brokers({1, 2, 3}).topic(healthy_topic("t", 3, 3, {1, 2, 3}, 2)).build());
+  EXPECT_EQ(unracked.error_for({{}, {}, {"zone-a"}}), "unknown rack 'zone-a': no broker reports broker.rack");
+  // A configured fleet without brokers resolves to nothing.
+  EXPECT_EQ(c.error_for({{}, {"k8s"}, {}}), "the query names no broker (its fleets have no brokers)");
+}
+
+TEST(Disruption, FleetResolvesToItsBrokersIncludingMissingOnes) {
+  auto s = SnapshotBuilder().brokers({1, 2, 3, 101, 103}).topic(healthy_topic("t", 6, 3, {1, 2, 3, 101, 103}, 2)).build();
+  const Cluster c(s, policy({1, 2, 3, 101, 102, 103}));
+  const auto a = c.ask({{}, {"k8s"}, {}});
+  ASSERT_EQ(a.brokers.size(), 3u);
+  EXPECT_EQ(a.brokers[1], (DisruptionTarget{102, "k8s", std::nullopt, false, true}));
+  EXPECT_EQ(a.absent_brokers, Ids{102});
+}
+
+// ---- the per-broker pass agrees with asking about each broker alone ----
+
+TEST(Disruption, PerBrokerPassMatchesTheSetAnswerForEveryBroker) {
+  auto s = three_zones(TopicBuilder("mixed")
+                           .min_isr(2)
+                           .p(1, {1, 2, 3}, {1, 2})
+                           .p(2, {2, 4, 6}, {2})
+                           .p(-1, {3, 5}, {})
+                           .p(4, {4, 5, 6, 1}, {4, 5})
+                           .p(6, {6, 1, 2}, {6, 1, 2, 3}));
+  s.brokers.erase(s.brokers.begin() + 4);  // broker 5 missing
+  const Cluster c(s, policy({1, 2, 3, 4, 5, 6}));
+  for (const auto& b : broker_safety(c.snapshot, c.verdict, {})) {
+    const auto a = c.brokers({b.id});
+    EXPECT_EQ(b.safe, a.safe) << b << " vs " << a;
+    EXPECT_EQ(b.blocking_partitions, a.counts.blocking) << b << " vs " << a;
+  }
+}
+
+TEST(Disruption, ListsAreCappedCountsStayTrue) {
+  const Cluster c(three_zones());
+  const auto a = c.ask({{}, {}, {"zone-a", "zone-b"}}, DisruptionOptions{.list_cap = 2});
+  EXPECT_EQ(a.blocking.size(), 2u);
+  EXPECT_EQ(a.counts.blocking, 12);
+}
+
+}  // namespace
+}  // namespace isrguard::service
