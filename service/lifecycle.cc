@@ -8,6 +8,7 @@
 #include <csignal>
 #include <exception>
 #include <functional>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <string>
