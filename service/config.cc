@@ -203,6 +203,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("gate_on", gates);
   d.emplace_back("default_min_isr", std::to_string(policy.default_min_isr));
   d.emplace_back("list_cap", std::to_string(policy.list_cap));
+  d.emplace_back("broker_slow_after", fmt_ms(policy.broker_slow_after));
   d.emplace_back("http_address", http_address);
   d.emplace_back("http_port", std::to_string(http_port));
   d.emplace_back("http_threads", std::to_string(http_threads));
@@ -220,6 +221,7 @@ namespace {
 // in parse_config; each apply_* step below reads one group and writes Config or appends to errors.
 struct RawFlags {
   std::string poll = "5s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
+  std::string broker_slow = "2s";
   std::string properties_file, expected, output = "table";
   std::vector<std::string> kafka_config, fleets, gate_on;
   bool gate_at_min = false, version = false;
@@ -267,6 +269,11 @@ void add_probe_flags(CLI::App& app, RawFlags& r) {
                      "probe timeout)")
           ->capture_default_str(),
       "ISRGUARD_STALE_AFTER");
+  env(app.add_option("--broker-slow-after", r.broker_slow,
+                     "A broker answering its per-broker check slower than this (or not within the probe "
+                     "timeout) is brokers_unresponsive")
+          ->capture_default_str(),
+      "ISRGUARD_BROKER_SLOW_AFTER");
   env(app.add_option("--recovery-hold", r.hold,
                      "Reopen the gate only after the cluster was healthy continuously for this long")
           ->capture_default_str(),
@@ -347,6 +354,9 @@ void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
   duration("--stale-after", r.stale, c.stale_after);
   duration("--recovery-hold", r.hold, c.gate.recovery_hold);
   duration("--http-timeout", r.http_timeout, c.http_timeout);
+  duration("--broker-slow-after", r.broker_slow, c.policy.broker_slow_after);
+  if (c.policy.broker_slow_after <= std::chrono::milliseconds(0))
+    errors.push_back("--broker-slow-after must be more than 0");
   if (c.poll_interval < std::chrono::milliseconds(100))
     errors.push_back("--poll-interval must be at least 100ms");
   if (c.probe_timeout < std::chrono::milliseconds(100))

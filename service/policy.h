@@ -3,6 +3,7 @@
 // What the verdict judges against. Built from Config at start-up, immutable afterwards (shared read-only
 // by the probe thread and HTTP threads).
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -37,6 +38,8 @@ struct Policy {
   std::set<std::string, std::less<>> gating_reasons;  // reason codes that close the gate
   std::int32_t default_min_isr = 1;  // used where a topic's min.insync.replicas could not be read
   std::size_t list_cap = 128;        // max unhealthy partitions listed in verdicts/status (counts stay true)
+  // A broker answering the per-broker check slower than this is brokers_unresponsive (--broker-slow-after).
+  std::chrono::milliseconds broker_slow_after{std::chrono::seconds(2)};
 
   // Compiled forms of the regexes above; call compile() after setting them (throws std::regex_error).
   void compile();

@@ -12,6 +12,11 @@ inline constexpr std::string_view kUnderReplicatedPartitions = "under_replicated
 inline constexpr std::string_view kUnderMinIsrPartitions = "under_min_isr_partitions";
 inline constexpr std::string_view kAtMinIsrPartitions = "at_min_isr_partitions";
 inline constexpr std::string_view kBrokersMissing = "brokers_missing";
+// A broker listed in metadata that did not answer the per-broker check in time or answered slower than
+// --broker-slow-after (service/responsiveness.h).
+inline constexpr std::string_view kBrokersUnresponsive = "brokers_unresponsive";
+// Metadata names no controller (controller id -1): leadership cannot move when a broker goes.
+inline constexpr std::string_view kControllerUnknown = "controller_unknown";
 // Topic or partition errors in metadata other than "leader not available" (which is offline).
 inline constexpr std::string_view kMetadataErrors = "metadata_errors";
 inline constexpr std::string_view kProbeFailed = "probe_failed";
@@ -21,18 +26,16 @@ inline constexpr std::string_view kSnapshotStale = "snapshot_stale";
 inline constexpr std::string_view kMinIsrRiskTopics = "min_isr_risk_topics";
 inline constexpr std::string_view kMinIsrUnknownTopics = "min_isr_unknown_topics";
 
-inline constexpr std::array<std::string_view, 10> kAll = {kOfflinePartitions,     kUnderReplicatedPartitions,
-                                                          kUnderMinIsrPartitions, kAtMinIsrPartitions,
-                                                          kBrokersMissing,        kMetadataErrors,
-                                                          kProbeFailed,           kSnapshotStale,
-                                                          kMinIsrRiskTopics,      kMinIsrUnknownTopics};
+inline constexpr std::array<std::string_view, 12> kAll = {
+    kOfflinePartitions, kUnderReplicatedPartitions, kUnderMinIsrPartitions, kAtMinIsrPartitions,
+    kBrokersMissing,    kBrokersUnresponsive,       kControllerUnknown,     kMetadataErrors,
+    kProbeFailed,       kSnapshotStale,             kMinIsrRiskTopics,      kMinIsrUnknownTopics};
 
 // Default set that closes the gate: everything but at-min-ISR and the two topic-risk reports.
-inline constexpr std::array<std::string_view, 7> kGatingByDefault = {
-    kOfflinePartitions,     kUnderReplicatedPartitions,
-    kUnderMinIsrPartitions, kBrokersMissing,
-    kMetadataErrors,        kProbeFailed,
-    kSnapshotStale};
+inline constexpr std::array<std::string_view, 9> kGatingByDefault = {
+    kOfflinePartitions, kUnderReplicatedPartitions, kUnderMinIsrPartitions,
+    kBrokersMissing,    kBrokersUnresponsive,       kControllerUnknown,
+    kMetadataErrors,    kProbeFailed,               kSnapshotStale};
 
 bool is_known(std::string_view code);
 

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "service/reasons.h"
+#include "service/responsiveness.h"
 
 namespace isrguard::service {
 namespace {
@@ -314,6 +315,7 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
   const std::string default_used = " (default " + std::to_string(policy.default_min_isr) + " used)";
   add(reason::kMinIsrUnknownTopics, unknown_min_isr, "topic with unreadable min.insync.replicas" + default_used,
       "topics with unreadable min.insync.replicas" + default_used);
+  judge_responsiveness(snapshot, policy, v);
   return v;
 }
 
@@ -334,7 +336,9 @@ std::ostream& operator<<(std::ostream& os, const BrokerHealth& b) {
             << " up=" << b.up << " expected=" << b.expected << " controller=" << b.controller
             << " leaders=" << b.leader_count << " replicas=" << b.replica_count << " urp_led=" << b.urp_led
             << " under_min_led=" << b.under_min_isr_led << " at_min_led=" << b.at_min_isr_led
-            << " oos=" << b.out_of_sync_hosted << " not_preferred=" << b.preferred_leader_not_leading << '}';
+            << " oos=" << b.out_of_sync_hosted << " not_preferred=" << b.preferred_leader_not_leading;
+  if (b.response) os << ' ' << *b.response << (b.unresponsive ? " unresponsive" : "");
+  return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const FleetHealth& f) {
   return os << "FleetHealth{" << f.name << " up=" << f.brokers_up << " missing=" << f.brokers_missing

@@ -4,6 +4,7 @@
 // Pure functions over value types: no clock, no I/O, no threads.
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -56,6 +57,9 @@ struct BrokerHealth {
   std::int64_t at_min_isr_led = 0;     // at-min-ISR partitions it leads
   std::int64_t out_of_sync_hosted = 0;            // replicas it hosts that are not in the ISR
   std::int64_t preferred_leader_not_leading = 0;  // partitions where it is first replica but not leader
+  // Its answer to the per-broker check (nullopt: not checked, e.g. missing); filled by judge_responsiveness.
+  std::optional<probes::BrokerResponse> response;
+  bool unresponsive = false;  // no answer in time, or slower than Policy::broker_slow_after
 
   bool operator==(const BrokerHealth&) const = default;
 };

@@ -218,7 +218,15 @@ TEST_F(KafkasimService, HungBrokersFailTheProbeWithinTheTimeoutThenAnAnsweringBr
   sim_.broker_up(101);  // ends its hang; the other five stay hung
   EXPECT_TRUE(testing::await([&] { return !step()->last_error; }, seconds(30)))
       << loop_->current()->last_error->message;
-  EXPECT_EQ(get("/readyz").first, 200);
+  // Metadata comes from 101; the five hung brokers are still listed and named by the per-broker check.
+  EXPECT_EQ(get("/readyz").second, "not ready: brokers_unresponsive\n");
+  const json unresponsive = status()["reasons"][0];
+  EXPECT_EQ(unresponsive["code"], "brokers_unresponsive");
+  EXPECT_EQ(unresponsive["count"], 5);
+  for (const auto& b : status()["brokers"])
+    EXPECT_EQ(b["response"]["answered"], b["id"] == 101) << b;
+  EXPECT_TRUE(has_line(metrics(), "isrguard_broker_responsive{broker_id=\"101\",fleet=\"k8s\"} 1")) << metrics();
+  EXPECT_TRUE(has_line(metrics(), "isrguard_broker_responsive{broker_id=\"1\",fleet=\"ec2\"} 0"));
 }
 
 TEST_F(KafkasimService, MinInsyncReplicasChangeReadThroughDescribeConfigsChangesTheVerdict) {

@@ -128,6 +128,8 @@ TEST_F(Fixture, ReadyOnlyAfterTheRecoveryHold) {
             "[+]under_replicated_partitions ok\n"
             "[+]under_min_isr_partitions ok\n"
             "[+]brokers_missing ok\n"
+            "[+]brokers_unresponsive ok\n"
+            "[+]controller_unknown ok\n"
             "[+]metadata_errors ok\n"
             "[+]probe_failed ok\n"
             "[+]snapshot_stale ok\n"
