@@ -71,9 +71,14 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   for (const auto& r : s.reasons)
     if (r.gating) gating.push_back(r.code);
 
+  // The gate sees the probe's end: a healthy snapshot is known healthy only once the probe has finished (a
+  // probe that started while brokers were down may take seconds to find them back), so the recovery hold
+  // counts from there, never from the start.
+  const SteadyClock::time_point probe_end =
+      now + std::chrono::duration_cast<SteadyClock::duration>(result.duration);
   bool changed = false;
   const GateState before = gate_.status().state;
-  s.gate = gate_.observe(gating, now, &changed);
+  s.gate = gate_.observe(gating, probe_end, &changed);
   if (changed) {
     s.gate_since_wall = wall;
     spdlog::info("gate {} -> {} (ready={}) reasons={}", to_string(before), to_string(s.gate.state),

@@ -20,7 +20,8 @@ class ProbeLoop : public StateSource {
   ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
             std::chrono::milliseconds stale_after);
 
-  // One iteration at `now` (steady) / `wall` (system). Thread: the loop's (or a test's).
+  // One iteration starting at `now` (steady) / `wall` (system); the gate observes at now + the probe's
+  // duration (when its answer is known). Thread: the loop's (or a test's).
   void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);
   // Loop until stop(): run_once every `interval`. Blocks.
   void run(std::chrono::milliseconds interval);
