@@ -220,7 +220,7 @@ namespace {
 // Flag values kept as typed until validation, so every error can quote what the user wrote. Filled by CLI11
 // in parse_config; each apply_* step below reads one group and writes Config or appends to errors.
 struct RawFlags {
-  std::string poll = "5s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
+  std::string poll = "2s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
   std::string broker_slow = "2s";
   std::string properties_file, expected, output = "table";
   std::vector<std::string> kafka_config, fleets, gate_on;
@@ -253,7 +253,7 @@ void add_kafka_flags(CLI::App& app, Config& c, RawFlags& r) {
 }
 
 void add_probe_flags(CLI::App& app, RawFlags& r) {
-  env(app.add_option("--poll-interval", r.poll, "How often to probe Kafka (e.g. 5s, 500ms)")
+  env(app.add_option("--poll-interval", r.poll, "How often to probe Kafka (e.g. 5s, 500ms); each wait is jittered by up to ±20%")
           ->capture_default_str(),
       "ISRGUARD_POLL_INTERVAL");
   env(app.add_option("--probe-timeout", r.timeout,

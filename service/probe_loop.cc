@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <random>
+
 #include "service/reasons.h"
 
 namespace isrguard::service {
@@ -14,6 +17,11 @@ std::string join_codes(const std::vector<std::string>& codes) {
 }
 
 }  // namespace
+
+std::chrono::milliseconds jittered_interval(std::chrono::milliseconds interval, double u) {
+  const double factor = 1.0 - kPollJitter + 2.0 * kPollJitter * std::clamp(u, 0.0, 1.0);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(interval.count()) * factor));
+}
 
 ProbeLoop::ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
                      std::chrono::milliseconds stale_after)
@@ -92,13 +100,16 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
 }
 
 void ProbeLoop::run(std::chrono::milliseconds interval) {
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
     const auto started = SteadyClock::now();
     run_once(started, std::chrono::system_clock::now());
+    const auto next = started + jittered_interval(interval, unit(rng));
     lock.lock();
-    cv_.wait_until(lock, started + interval, [this] { return stopping_; });
+    cv_.wait_until(lock, next, [this] { return stopping_; });
   }
 }
 

@@ -15,6 +15,9 @@ inline constexpr std::string_view kBrokersMissing = "brokers_missing";
 // A broker listed in metadata that did not answer the per-broker check in time or answered slower than
 // --broker-slow-after (service/responsiveness.h).
 inline constexpr std::string_view kBrokersUnresponsive = "brokers_unresponsive";
+// A broker's connection dropped since the previous probe (it restarted, or was cut off, between two probes):
+// a recent failure, so the gate closes for that probe and the recovery hold starts again.
+inline constexpr std::string_view kBrokersReconnected = "brokers_reconnected";
 // Metadata names no controller (controller id -1): leadership cannot move when a broker goes.
 inline constexpr std::string_view kControllerUnknown = "controller_unknown";
 // Topic or partition errors in metadata other than "leader not available" (which is offline).
@@ -26,16 +29,17 @@ inline constexpr std::string_view kSnapshotStale = "snapshot_stale";
 inline constexpr std::string_view kMinIsrRiskTopics = "min_isr_risk_topics";
 inline constexpr std::string_view kMinIsrUnknownTopics = "min_isr_unknown_topics";
 
-inline constexpr std::array<std::string_view, 12> kAll = {
-    kOfflinePartitions, kUnderReplicatedPartitions, kUnderMinIsrPartitions, kAtMinIsrPartitions,
-    kBrokersMissing,    kBrokersUnresponsive,       kControllerUnknown,     kMetadataErrors,
-    kProbeFailed,       kSnapshotStale,             kMinIsrRiskTopics,      kMinIsrUnknownTopics};
+inline constexpr std::array<std::string_view, 13> kAll = {
+    kOfflinePartitions,   kUnderReplicatedPartitions, kUnderMinIsrPartitions, kAtMinIsrPartitions,
+    kBrokersMissing,      kBrokersUnresponsive,       kBrokersReconnected,    kControllerUnknown,
+    kMetadataErrors,      kProbeFailed,               kSnapshotStale,         kMinIsrRiskTopics,
+    kMinIsrUnknownTopics};
 
 // Default set that closes the gate: everything but at-min-ISR and the two topic-risk reports.
-inline constexpr std::array<std::string_view, 9> kGatingByDefault = {
-    kOfflinePartitions, kUnderReplicatedPartitions, kUnderMinIsrPartitions,
-    kBrokersMissing,    kBrokersUnresponsive,       kControllerUnknown,
-    kMetadataErrors,    kProbeFailed,               kSnapshotStale};
+inline constexpr std::array<std::string_view, 10> kGatingByDefault = {
+    kOfflinePartitions, kUnderReplicatedPartitions, kUnderMinIsrPartitions, kBrokersMissing,
+    kBrokersUnresponsive, kBrokersReconnected,      kControllerUnknown,     kMetadataErrors,
+    kProbeFailed,       kSnapshotStale};
 
 bool is_known(std::string_view code);
 

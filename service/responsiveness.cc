@@ -58,6 +58,22 @@ void judge_responsiveness(const ClusterSnapshot& snapshot, const Policy& policy,
                                    " not answering within " + limit + ": " + examples,
                                policy.gates(reason::kBrokersUnresponsive)});
   }
+  std::int64_t reconnected = 0;
+  std::string who;
+  for (const auto& r : snapshot.broker_responses) {
+    if (r.disconnects == 0) continue;
+    if (reconnected++ < static_cast<std::int64_t>(kDetailExamples))
+      who += (who.empty() ? "" : "; ") + ("broker " + std::to_string(r.id) + " (" +
+                                          std::to_string(r.disconnects) + " dropped)");
+  }
+  if (reconnected > 0) {
+    if (reconnected > static_cast<std::int64_t>(kDetailExamples)) who += "; ...";
+    v.reasons.push_back(Reason{std::string(reason::kBrokersReconnected), reconnected,
+                               std::to_string(reconnected) +
+                                   (reconnected == 1 ? " broker" : " brokers") +
+                                   " dropped its connection since the previous probe: " + who,
+                               policy.gates(reason::kBrokersReconnected)});
+  }
   if (snapshot.controller_id < 0)
     v.reasons.push_back(Reason{std::string(reason::kControllerUnknown), 1,
                                "metadata names no controller (controller id " +

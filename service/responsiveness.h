@@ -7,6 +7,9 @@
 //   budget, or answered slower than Policy::broker_slow_after. A hung broker keeps its partitions' ISR in
 //   metadata (only the leader shrinks an ISR), so metadata alone looks healthy while those partitions are
 //   unavailable: this check is the only one that sees it.
+// brokers_reconnected: a broker whose connection dropped since the previous probe (BrokerResponse::
+//   disconnects). A broker that restarted between two probes looks healthy to both; treating the drop as a
+//   recent failure closes the gate for one probe and restarts the recovery hold.
 // controller_unknown: metadata names no controller (-1). In ZooKeeper mode no controller is elected; in KRaft
 //   the field is a random live broker, so -1 means none is live. Either way leadership cannot move when a
 //   broker goes, so a voluntary disruption is unsafe.

@@ -48,11 +48,11 @@ TEST(Config, DefaultsWithBootstrap) {
   auto out = parse({"--bootstrap-servers", "k1:9092,k2:9092"});
   ASSERT_TRUE(out.config) << (out.errors.empty() ? "" : out.errors[0]);
   const Config& c = *out.config;
-  EXPECT_EQ(c.poll_interval, milliseconds(5000));
+  EXPECT_EQ(c.poll_interval, milliseconds(2000));
   EXPECT_EQ(c.gate.recovery_hold, milliseconds(30000));
   EXPECT_EQ(c.kafka_properties.at("bootstrap.servers"), "k1:9092,k2:9092");
   EXPECT_EQ(c.policy.gating_reasons,
-            (std::set<std::string, std::less<>>{"brokers_missing", "brokers_unresponsive", "controller_unknown",
+            (std::set<std::string, std::less<>>{"brokers_missing", "brokers_reconnected", "brokers_unresponsive", "controller_unknown",
                                                 "metadata_errors", "offline_partitions",
                                                 "probe_failed", "snapshot_stale", "under_min_isr_partitions",
                                                 "under_replicated_partitions"}));

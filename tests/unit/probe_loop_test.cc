@@ -91,6 +91,13 @@ TEST(ProbeLoop, RecoveryHoldCountsFromTheEndOfTheFirstHealthyProbe) {
   EXPECT_EQ(loop.current()->gate.state, GateState::kOpen);
 }
 
+TEST(ProbeLoop, ScheduleIsJitteredByUpToAFifthOfTheInterval) {
+  EXPECT_EQ(jittered_interval(milliseconds(5000), 0.0), milliseconds(4000));
+  EXPECT_EQ(jittered_interval(milliseconds(5000), 0.5), milliseconds(5000));
+  EXPECT_EQ(jittered_interval(milliseconds(5000), 1.0), milliseconds(6000));
+  EXPECT_EQ(jittered_interval(milliseconds(5000), 7.0), milliseconds(6000));  // out-of-range u is clamped
+}
+
 TEST(ProbeLoop, ProbeFailureClosesAtOnceKeepsLastVerdictAndCountsByKind) {
   ScriptedSource src;
   src.push(ok(healthy()));

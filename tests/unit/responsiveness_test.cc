@@ -102,6 +102,20 @@ TEST(Responsiveness, NotGatingWhenLeftOutOfTheGatingSet) {
   EXPECT_TRUE(v.healthy());
 }
 
+TEST(Responsiveness, ABrokerThatDroppedItsConnectionSinceTheLastProbeIsARecentFailure) {
+  auto snap = three_brokers()
+                  .response(1, milliseconds(5))
+                  .response(2, milliseconds(5))
+                  .response(3, milliseconds(5))
+                  .build();
+  snap.broker_responses[1].disconnects = 2;
+  const Verdict v = judge(snap, slow_after(milliseconds(2000)));
+  ASSERT_EQ(v.reasons.size(), 1u) << v;
+  EXPECT_EQ(v.reasons[0], (Reason{"brokers_reconnected", 1,
+                                  "1 broker dropped its connection since the previous probe: broker 2 (2 dropped)",
+                                  true}));
+}
+
 TEST(Responsiveness, ControllerMinusOneIsReportedAndGates) {
   const Verdict v = judge(three_brokers().controller(-1).build(), slow_after(milliseconds(2000)));
   ASSERT_EQ(v.reasons.size(), 1u) << v;
