@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "tests/support/await.h"
+#include "tests/support/process.h"
 
-extern char** environ;
 
 namespace isrguard {
 namespace {
@@ -35,28 +35,11 @@ struct Run {
   std::string out, err;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
 
-// Spawns the binary with stdout/stderr to temp files. Returns the pid.
 pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  std::vector<char*> argv;
-  std::string bin = ISRGUARD_BIN;
-  argv.push_back(bin.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
+  const pid_t pid = testing::spawn(ISRGUARD_BIN, args, out, err);
+  EXPECT_GT(pid, 0);
   return pid;
 }
 
@@ -67,20 +50,7 @@ std::string temp_path(const std::string& tag) {
       .string();
 }
 
-// The HTTP port the service logs on start-up ("listening on 127.0.0.1:<port>"), or 0 if not within 20 s.
-int await_listening_port(const std::string& err_path) {
-  int port = 0;
-  testing::await(
-      [&] {
-        std::smatch m;
-        const auto log = slurp(err_path);
-        if (std::regex_search(log, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
-          port = std::stoi(m[1]);
-        return port > 0;
-      },
-      std::chrono::seconds(20));
-  return port;
-}
+using testing::await_listening_port;
 
 Run run(const std::vector<std::string>& args) {
   Run r;
