@@ -209,6 +209,9 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("http_threads", std::to_string(http_threads));
   d.emplace_back("http_timeout", fmt_ms(http_timeout));
   d.emplace_back("metrics_partition_cap", std::to_string(metrics_partition_cap));
+  d.emplace_back("overrides_file", overrides_file);
+  d.emplace_back("max_override_ttl", fmt_ms(max_override_ttl));
+  d.emplace_back("jmx_metrics", jmx_metrics ? "true" : "false");
   d.emplace_back("log_level", log_level);
   for (const auto& [k, v] : kafka_properties)
     d.emplace_back("kafka." + k, probes::is_secret_property(k) ? "<redacted>" : v);
@@ -222,7 +225,7 @@ namespace {
 struct RawFlags {
   std::string poll = "2s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
   std::string broker_slow = "2s";
-  std::string properties_file, expected, output = "table";
+  std::string properties_file, expected, output = "table", max_override_ttl = "24h";
   std::vector<std::string> kafka_config, fleets, gate_on;
   bool gate_at_min = false, version = false;
   int list_cap = 128, metrics_cap = 200;
@@ -328,6 +331,12 @@ void add_http_flags(CLI::App& app, Config& c, RawFlags& r) {
                      "per-topic series); per-partition series are also limited by --list-cap")
           ->capture_default_str(),
       "ISRGUARD_METRICS_PARTITION_CAP");
+  env(app.add_option(
+             "--jmx-metrics", c.jmx_metrics,
+             "Export the kafka_* families named like Kafka's JMX metrics (false where the brokers' own "
+             "JMX metrics are scraped too, e.g. Strimzi)")
+          ->default_str("true"),
+      "ISRGUARD_JMX_METRICS");
 }
 
 void add_mode_flags(CLI::App& app, Config& c, RawFlags& r) {
@@ -339,6 +348,29 @@ void add_mode_flags(CLI::App& app, Config& c, RawFlags& r) {
   env(app.add_option("--output", r.output, "Output of --once: table or json")->capture_default_str(),
       "ISRGUARD_OUTPUT");
   app.add_flag("--version", r.version, "Print version and exit");
+}
+
+void add_override_flags(CLI::App& app, Config& c, RawFlags& r) {
+  env(app.add_option("--overrides-file", c.overrides_file,
+                     "YAML file of operator overrides (freeze / acknowledge with expiry), normally a mounted "
+                     "ConfigMap; re-read every poll, no restart (docs/overrides.md)"),
+      "ISRGUARD_OVERRIDES_FILE");
+  env(app.add_option("--max-override-ttl", r.max_override_ttl,
+                     "Furthest ahead an override may expire (1m..168h); longer ones make the file invalid")
+          ->capture_default_str(),
+      "ISRGUARD_MAX_OVERRIDE_TTL");
+  app.add_option("--check-overrides", c.check_overrides,
+                 "Validate an overrides FILE, print its effective set and exit: 0 valid, 2 invalid (needs no "
+                 "Kafka)");
+}
+
+void apply_overrides_flags(const RawFlags& r, Config& c, Errors& errors) {
+  const auto ttl = parse_duration(r.max_override_ttl);
+  if (!ttl || *ttl < std::chrono::minutes(1) || *ttl > std::chrono::hours(168)) {
+    errors.push_back("--max-override-ttl: '" + r.max_override_ttl + "' must be a duration from 1m to 168h");
+    return;
+  }
+  c.max_override_ttl = *ttl;
 }
 
 void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
@@ -398,7 +430,7 @@ void apply_kafka(const RawFlags& r, Config& c, Errors& errors) {
       c.bootstrap_servers = it->second;
   }
   if (c.mock_brokers < 0 || c.mock_brokers > 16) errors.push_back("--mock-brokers must be between 0 and 16");
-  if (c.bootstrap_servers.empty() && c.mock_brokers == 0)
+  if (c.bootstrap_servers.empty() && c.mock_brokers == 0 && c.check_overrides.empty())
     errors.push_back(
         "--bootstrap-servers is required (or bootstrap.servers in --kafka-properties, or --mock-brokers)");
   if (!c.bootstrap_servers.empty()) c.kafka_properties["bootstrap.servers"] = c.bootstrap_servers;
@@ -464,6 +496,8 @@ void apply_gating(const RawFlags& r, Config& c, Errors& errors) {
     }
   }
   if (r.gate_at_min) c.policy.gating_reasons.insert(std::string(reason::kAtMinIsrPartitions));
+  // An operator freeze gates whatever --gate-on says (that is what it is for).
+  c.policy.gating_reasons.insert(std::string(reason::kOverrideFreeze));
 }
 
 void apply_limits(const RawFlags& r, Config& c, Errors& errors) {
@@ -537,6 +571,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   add_judgement_flags(app, c, r);
   add_http_flags(app, c, r);
   add_mode_flags(app, c, r);
+  add_override_flags(app, c, r);
 
   try {
     app.parse(argc, argv);
@@ -564,6 +599,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   apply_limits(r, c, errors);
   apply_http(r, c, errors);
   apply_modes(r, c, errors);
+  apply_overrides_flags(r, c, errors);
   compile_policy(c, errors);
 
   if (!errors.empty()) {

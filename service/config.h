@@ -44,9 +44,16 @@ struct Config {
 
   // Metrics: per-partition series only for unhealthy partitions, at most this many.
   std::size_t metrics_partition_cap = 200;
+  // Export the kafka_* families named like Kafka's JMX metrics (off where the brokers' JMX is scraped too).
+  bool jmx_metrics = true;
+
+  // Operator overrides (service/overrides.h): YAML file re-read every poll; empty = none.
+  std::string overrides_file;
+  std::chrono::milliseconds max_override_ttl{std::chrono::hours(24)};  // furthest `expires` accepted
 
   // Modes.
   bool once = false;
+  std::string check_overrides;  // --check-overrides FILE: validate FILE, print the effective set, exit 0/2
   OutputFormat output = OutputFormat::kTable;
   std::string log_level = "info";
 

@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "probes/rdkafka_source.h"
 #include "service/config.h"
 #include "service/http_server.h"
+#include "service/overrides_file.h"
 #include "service/probe_loop.h"
 #include "service/status_json.h"
 
@@ -44,8 +46,28 @@ probes::RdKafkaSourceConfig source_config(const Config& c) {
   return s;
 }
 
+std::unique_ptr<OverridesFile> overrides_file(const Config& c) {
+  if (c.overrides_file.empty()) return nullptr;
+  return std::make_unique<OverridesFile>(c.overrides_file, c.max_override_ttl);
+}
+
+// isrguard --check-overrides FILE: for CI of the ConfigMap and for on-call before applying it.
+int check_overrides(const Config& c) {
+  const auto now = std::chrono::system_clock::now();
+  const FileRead read = read_text_file(c.check_overrides);
+  const OverridesParse parsed = read.text ? parse_overrides(*read.text, now, c.max_override_ttl)
+                                          : OverridesParse{std::nullopt, read.error};
+  if (!parsed.overrides) {
+    std::cerr << "isrguard: " << c.check_overrides << ": invalid: " << parsed.error << "\n";
+    return 2;
+  }
+  std::cout << overrides_text(c.check_overrides, *parsed.overrides, now);
+  return 0;
+}
+
 int run_once(const Config& c, probes::MetadataSource& source) {
   ProbeLoop loop(source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after);
+  loop.use_overrides(overrides_file(c));
   loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
   auto state = loop.current();
   if (c.output == OutputFormat::kJson) {
@@ -54,11 +76,14 @@ int run_once(const Config& c, probes::MetadataSource& source) {
     std::cout << once_table(*state, c);
   }
   if (!state->snapshot) return 2;  // could not probe at all
-  return state->verdict->healthy() && !state->last_error ? 0 : 1;
+  // Healthy = nothing gates after the overrides (a freeze is unhealthy, an acknowledged reason is not).
+  const bool gated = std::any_of(state->reasons.begin(), state->reasons.end(), [](const Reason& r) { return r.gating; });
+  return gated || state->last_error ? 1 : 0;
 }
 
 int serve(const Config& c, probes::MetadataSource& source) {
   ProbeLoop loop(source, c.policy, c.gate, c.stale_after);
+  loop.use_overrides(overrides_file(c));
   HttpServer server(loop, HttpOptions::from_config(c));
   const int port = server.start();  // throws on bind failure (start-up error)
   spdlog::info("isrguard {} ({}) listening on {}:{}; probing every {}ms (timeout {}ms), recovery hold {}ms",
@@ -103,6 +128,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const Config& config = *parsed.config;
+  if (!config.check_overrides.empty()) return check_overrides(config);
   setup_logging(config.log_level);
 
   // Block the shutdown signals before any thread starts, so they all inherit the mask and only sigwait sees

@@ -151,6 +151,30 @@ json probe_json(const PublishedState& s) {
   return j;
 }
 
+json override_json(const Override& o, std::chrono::system_clock::time_point now) {
+  json scope = json::object();
+  if (!o.scope.brokers.empty()) scope["brokers"] = o.scope.brokers;
+  if (!o.scope.topics.empty()) scope["topics"] = o.scope.topics;
+  if (!o.scope.partitions.empty()) {
+    json parts = json::array();
+    for (const auto& p : o.scope.partitions) parts.push_back(p.topic + "-" + std::to_string(p.partition));
+    scope["partitions"] = std::move(parts);
+  }
+  return json{{"action", to_string(o.action)},
+              {"reason", o.action == OverrideAction::kAcknowledge ? json(o.reason) : json(nullptr)},
+              {"scope", o.action == OverrideAction::kAcknowledge ? scope : json(nullptr)},
+              {"expires", format_time(o.expires)},
+              {"seconds_left", std::max(0.0, seconds(o.expires - now))},
+              {"by", o.by},
+              {"why", o.why},
+              {"line", o.line}};
+}
+
+// Whether anything gates after the overrides (the --once verdict).
+bool gated(const PublishedState& s) {
+  return std::any_of(s.reasons.begin(), s.reasons.end(), [](const Reason& r) { return r.gating; });
+}
+
 std::string ms_text(std::chrono::milliseconds ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms.count()) / 1000.0);
@@ -164,6 +188,29 @@ std::string join(const std::vector<BrokerId>& ids) {
 }
 
 }  // namespace
+
+json overrides_json(const OverridesStatus& st) {
+  json active = json::array(), expired = json::array();
+  for (const auto& o : st.active) active.push_back(override_json(o, st.as_of));
+  for (const auto& o : st.expired) expired.push_back(override_json(o, st.as_of));
+  return json{{"file", st.path.empty() ? json(nullptr) : json(st.path)},
+              {"valid", st.valid},
+              {"error", st.valid ? json(nullptr) : json(st.error)},
+              {"reload_errors", st.reload_errors},
+              {"loaded_at", st.loaded_at ? json(format_time(*st.loaded_at)) : json(nullptr)},
+              {"active", std::move(active)},
+              {"expired", std::move(expired)}};
+}
+
+std::string overrides_text(const std::string& path, const std::vector<Override>& entries,
+                           std::chrono::system_clock::time_point now) {
+  const OverridesAt at = split_expired(entries, now);
+  std::ostringstream o;
+  o << "OVERRIDES (" << path << ": " << at.active.size() << " active, " << at.expired.size() << " expired)\n";
+  for (const auto& e : at.active) o << "  line " << e.line << ": " << describe(e, now) << "\n";
+  for (const auto& e : at.expired) o << "  line " << e.line << ": EXPIRED " << describe(e, now) << "\n";
+  return o.str();
+}
 
 std::string format_time(std::chrono::system_clock::time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -208,6 +255,7 @@ json status_json(const PublishedState& s, const Readiness& r, const StatusContex
   }
   j["stale_after_seconds"] = ctx.stale_after.count() / 1000.0;
   add_verdict(j, s, ctx.list_cap);
+  j["overrides"] = overrides_json(s.overrides);
   j["probe"] = probe_json(s);
   json config = json::object();
   for (const auto& [k, v] : ctx.config) config[k] = v;
@@ -271,6 +319,7 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
     return "not ready: " + codes + "\n";
   }
   std::ostringstream out;
+  std::ostringstream reported;  // reasons that do not gate: "warn:" lines before the summary, as kube's
   const bool probed = s.last_success.has_value();
   if (!probed) {
     out << "[-]first_probe failed: no successful probe yet\n";
@@ -288,12 +337,17 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
     if (it->gating) {
       out << "[-]" << code << " failed: " << it->detail << "\n";
     } else {
-      out << "[+]" << code << " ok (reported, not gating: " << it->detail << ")\n";
+      reported << "warn: " << code << " reported, not gating: " << it->detail << "\n";
     }
   }
+  // Each operator override (a freeze also fails override_freeze above) as a warn: line: by, why, time left.
+  for (const auto& o : s.overrides.active)
+    reported << "warn: override in force: " << describe(o, s.overrides.as_of) << "\n";
+  for (const auto& o : s.overrides.expired)
+    reported << "warn: override expired, ignored: " << describe(o, s.overrides.as_of) << "\n";
   switch (s.gate.state) {
     case GateState::kOpen:
-      out << "[+]gate ok: open\n";
+      out << "[+]gate ok\n";
       break;
     case GateState::kRecovering:
       out << "[-]gate failed: recovering, healthy for "
@@ -307,16 +361,17 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
       out << "[-]gate failed: initializing\n";
       break;
   }
-  out << (r.ready ? "readyz check passed\n" : "readyz check failed\n");
+  out << reported.str() << (r.ready ? "readyz check passed\n" : "readyz check failed\n");
   return out.str();
 }
 
 json once_json(const PublishedState& s, const Config& config) {
   json j;
-  j["healthy"] = s.verdict && s.verdict->healthy() && !s.last_error;
+  j["healthy"] = s.verdict && !gated(s) && !s.last_error;
   j["reasons"] = json::array();
   for (const auto& reason : s.reasons) j["reasons"].push_back(reason_json(reason));
   add_verdict(j, s, config.policy.list_cap);
+  j["overrides"] = overrides_json(s.overrides);
   j["probe"] = probe_json(s);
   j["version"] = ISRGUARD_VERSION;
   return j;
@@ -324,7 +379,7 @@ json once_json(const PublishedState& s, const Config& config) {
 
 std::string once_table(const PublishedState& s, const Config& config) {
   std::ostringstream o;
-  const bool healthy = s.verdict && s.verdict->healthy() && !s.last_error;
+  const bool healthy = s.verdict && !gated(s) && !s.last_error;
   o << (healthy ? "HEALTHY" : "UNHEALTHY");
   if (s.verdict && s.snapshot) {
     const auto& v = *s.verdict;
@@ -341,6 +396,12 @@ std::string once_table(const PublishedState& s, const Config& config) {
     for (const auto& r : s.reasons)
       o << std::setw(30) << r.code << std::setw(8) << r.count << std::setw(8) << (r.gating ? "yes" : "no")
         << r.detail << "\n";
+  }
+  if (!s.overrides.path.empty()) {
+    std::vector<Override> entries = s.overrides.active;
+    entries.insert(entries.end(), s.overrides.expired.begin(), s.overrides.expired.end());
+    o << "\n" << overrides_text(s.overrides.path, entries, s.overrides.as_of);
+    if (!s.overrides.valid) o << "  file INVALID (last valid set in force): " << s.overrides.error << "\n";
   }
   if (!s.verdict) return o.str();
   const auto& v = *s.verdict;

@@ -21,8 +21,7 @@
 #include <vector>
 
 #include "tests/support/await.h"
-#include "tests/support/process.h"
-
+#include "tests/support/binary_process.h"
 
 namespace isrguard {
 namespace {
@@ -30,41 +29,11 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-struct Run {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-using testing::slurp;
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  const pid_t pid = testing::spawn(ISRGUARD_BIN, args, out, err);
-  EXPECT_GT(pid, 0);
-  return pid;
-}
-
-std::string temp_path(const std::string& tag) {
-  return (std::filesystem::temp_directory_path() /
-          ("isrguard-bin-" + tag + "-" + std::to_string(getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-      .string();
-}
-
 using testing::await_listening_port;
-
-Run run(const std::vector<std::string>& args) {
-  Run r;
-  const auto out = temp_path("out"), err = temp_path("err");
-  const pid_t pid = spawn(args, out, err);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
-}
+using testing::run;
+using testing::slurp;
+using testing::spawn;
+using testing::temp_path;
 
 TEST(Binary, OnceOnAHealthyClusterExitsZeroWithAJsonVerdict) {
   auto r = run({"--mock-brokers", "3", "--once", "--output", "json"});

@@ -12,7 +12,7 @@
 
 #include "tests/kafkasim/cluster.h"
 #include "tests/support/await.h"
-#include "tests/support/process.h"
+#include "tests/support/binary_process.h"
 
 namespace isrguard {
 namespace {
@@ -53,8 +53,7 @@ class FaultMatrix : public ::testing::Test {
                              ::testing::UnitTest::GetInstance()->current_test_info()->name();
     err_ = base + ".err";
     auto ms = [](milliseconds d) { return std::to_string(d.count()) + "ms"; };
-    pid_ = testing::spawn(ISRGUARD_BIN,
-                          {"--bootstrap-servers", sim_.bootstrap_servers(), "--http-address", "127.0.0.1",
+    pid_ = testing::spawn({"--bootstrap-servers", sim_.bootstrap_servers(), "--http-address", "127.0.0.1",
                            "--http-port", "0", "--expected-brokers", "1-3", "--poll-interval", ms(kPoll),
                            "--probe-timeout", ms(kTimeout), "--recovery-hold", ms(kHold), "--stale-after",
                            "10s", "--broker-slow-after", ms(kSlowAfter)},

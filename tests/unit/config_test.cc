@@ -52,8 +52,9 @@ TEST(Config, DefaultsWithBootstrap) {
   EXPECT_EQ(c.gate.recovery_hold, milliseconds(30000));
   EXPECT_EQ(c.kafka_properties.at("bootstrap.servers"), "k1:9092,k2:9092");
   EXPECT_EQ(c.policy.gating_reasons,
-            (std::set<std::string, std::less<>>{"brokers_missing", "brokers_reconnected", "brokers_unresponsive", "controller_unknown",
-                                                "metadata_errors", "offline_partitions",
+            (std::set<std::string, std::less<>>{"brokers_missing", "brokers_reconnected", "brokers_unresponsive",
+                                                "controller_unknown", "metadata_errors", "offline_partitions",
+                                                "override_freeze",
                                                 "probe_failed", "snapshot_stale", "under_min_isr_partitions",
                                                 "under_replicated_partitions"}));
 }
@@ -132,6 +133,22 @@ TEST(Config, EnvironmentVariablesAndFlagsWin) {
             (std::vector<FleetRule>{{"ec2", {{1, 30}}, ""}, {"k8s", {}, ".*\\.svc(\\..*)?"}}));
 }
 
+// --jmx-metrics / ISRGUARD_JMX_METRICS: the kafka_* families, on unless switched off (the Strimzi overlay).
+TEST(Config, JmxMetricsSwitch) {
+  auto on = parse({"--bootstrap-servers", "k:9092"});
+  ASSERT_TRUE(on.config);
+  EXPECT_TRUE(on.config->jmx_metrics);
+  auto off = parse({"--bootstrap-servers", "k:9092", "--jmx-metrics=false"});
+  ASSERT_TRUE(off.config) << (off.errors.empty() ? "" : off.errors[0]);
+  EXPECT_FALSE(off.config->jmx_metrics);
+  ::setenv("ISRGUARD_JMX_METRICS", "false", 1);
+  auto env = parse({"--bootstrap-servers", "k:9092"});
+  ::unsetenv("ISRGUARD_JMX_METRICS");
+  ASSERT_TRUE(env.config) << (env.errors.empty() ? "" : env.errors[0]);
+  EXPECT_FALSE(env.config->jmx_metrics);
+  EXPECT_FALSE(parse({"--bootstrap-servers", "k:9092", "--jmx-metrics=perhaps"}).config);
+}
+
 TEST(Config, PropertiesFileThenOverridesAndSecretsRedacted) {
   const std::string path = ::testing::TempDir() + "/client.properties";
   {
@@ -169,7 +186,7 @@ TEST(Config, GateOnReplacesDefaultAndAtMinIsrShortcutAdds) {
   auto out = parse({"--mock-brokers", "1", "--gate-on", "offline_partitions", "--gate-on-at-min-isr"});
   ASSERT_TRUE(out.config);
   EXPECT_EQ(out.config->policy.gating_reasons,
-            (std::set<std::string, std::less<>>{"at_min_isr_partitions", "offline_partitions"}));
+            (std::set<std::string, std::less<>>{"at_min_isr_partitions", "offline_partitions", "override_freeze"}));
 }
 
 }  // namespace
@@ -218,6 +235,33 @@ TEST(JavaProperties, LibrdkafkaNamesPassThrough) {
   EXPECT_TRUE(errors.empty());
   in.erase("ssl.keystore.type");
   EXPECT_EQ(out, in);
+}
+
+TEST(Config, OverrideFlags) {
+  auto out = parse({"--bootstrap-servers", "k:9092", "--overrides-file", "/etc/isrguard/overrides.yaml",
+                    "--max-override-ttl", "12h"});
+  ASSERT_TRUE(out.config) << (out.errors.empty() ? "" : out.errors[0]);
+  EXPECT_EQ(out.config->overrides_file, "/etc/isrguard/overrides.yaml");
+  EXPECT_EQ(out.config->max_override_ttl, std::chrono::hours(12));
+  EXPECT_EQ(parse({"--bootstrap-servers", "k:9092"}).config->max_override_ttl, std::chrono::hours(24));
+  for (const char* bad : {"0s", "169h", "soon"}) {
+    auto o = parse({"--bootstrap-servers", "k:9092", "--max-override-ttl", bad});
+    EXPECT_EQ(o.errors, (std::vector<std::string>{std::string("--max-override-ttl: '") + bad +
+                                                  "' must be a duration from 1m to 168h"}));
+  }
+}
+
+TEST(Config, GateOnAlwaysKeepsTheOperatorFreeze) {
+  auto out = parse({"--bootstrap-servers", "k:9092", "--gate-on", "offline_partitions"});
+  ASSERT_TRUE(out.config);
+  EXPECT_EQ(out.config->policy.gating_reasons,
+            (std::set<std::string, std::less<>>{"offline_partitions", "override_freeze"}));
+}
+
+TEST(Config, CheckOverridesNeedsNoKafka) {
+  auto out = parse({"--check-overrides", "o.yaml"});
+  ASSERT_TRUE(out.config) << (out.errors.empty() ? "" : out.errors[0]);
+  EXPECT_EQ(out.config->check_overrides, "o.yaml");
 }
 
 }  // namespace
