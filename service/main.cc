@@ -113,6 +113,16 @@ int serve(const Config& c, probes::MetadataSource& source) {
   return 0;
 }
 
+// Invalid configuration: every problem on stderr; for --once --output json also one JSON error object on
+// stdout, so a script reading stdout gets an answer. Returns the exit code (2).
+int config_error(const std::vector<std::string>& problems, bool once, OutputFormat output) {
+  for (const auto& e : problems) std::cerr << "isrguard: " << e << "\n";
+  std::cerr << "isrguard: invalid configuration (" << problems.size() << " problem"
+            << (problems.size() == 1 ? "" : "s") << "); see --help\n";
+  if (once && output == OutputFormat::kJson) std::cout << config_error_json(problems).dump(2) << "\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,15 +131,11 @@ int main(int argc, char** argv) {
     std::cout << parsed.output;
     return parsed.exit_code;
   }
-  if (!parsed.config) {
-    for (const auto& e : parsed.errors) std::cerr << "isrguard: " << e << "\n";
-    std::cerr << "isrguard: invalid configuration (" << parsed.errors.size() << " problem"
-              << (parsed.errors.size() == 1 ? "" : "s") << "); see --help\n";
-    return 2;
-  }
+  if (!parsed.config) return config_error(parsed.errors, parsed.once, parsed.once_output);
   const Config& config = *parsed.config;
   if (!config.check_overrides.empty()) return check_overrides(config);
   setup_logging(config.log_level);
+  for (const auto& w : parsed.warnings) spdlog::warn("{}", w);
 
   // Block the shutdown signals before any thread starts, so they all inherit the mask and only sigwait sees
   // them.
@@ -143,6 +149,9 @@ int main(int argc, char** argv) {
     probes::RdKafkaSource source(source_config(config));
     if (config.once) return run_once(config, source);
     return serve(config, source);
+  } catch (const std::invalid_argument& e) {  // the Kafka client refused the configuration
+    spdlog::error("start-up failed: {}", e.what());
+    return config_error({e.what()}, config.once, config.output);
   } catch (const std::exception& e) {
     spdlog::error("start-up failed: {}", e.what());
     std::cerr << "isrguard: " << e.what() << "\n";

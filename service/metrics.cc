@@ -393,7 +393,7 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
   auto& failures = out.family("isrguard_probe_failures_total", "Failed probes by kind.", MetricType::Counter);
   // The documented kinds are always present (0 until they happen); any other kind shows once seen.
   std::map<std::string, std::uint64_t> by_kind{
-      {"client", 0}, {"metadata", 0}, {"timeout", 0}, {"transport", 0}};
+      {"auth", 0}, {"client", 0}, {"metadata", 0}, {"timeout", 0}, {"tls", 0}, {"transport", 0}};
   for (const auto& [kind, n] : s.probe_failures) by_kind[kind] = n;
   for (const auto& [kind, n] : by_kind) Families::counter(failures, {{"kind", kind}}, static_cast<double>(n));
 

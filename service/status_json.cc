@@ -367,6 +367,13 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
 
 json once_json(const PublishedState& s, const Config& config) {
   json j;
+  if (!s.snapshot) {
+    const probes::ProbeError e = s.last_error.value_or(probes::ProbeError{"client", "no probe result"});
+    j["error"] = json{{"kind", e.kind}, {"message", e.message}};
+    j["probe"] = probe_json(s);
+    j["version"] = ISRGUARD_VERSION;
+    return j;
+  }
   j["healthy"] = s.verdict && !gated(s) && !s.last_error;
   j["reasons"] = json::array();
   for (const auto& reason : s.reasons) j["reasons"].push_back(reason_json(reason));
@@ -377,8 +384,23 @@ json once_json(const PublishedState& s, const Config& config) {
   return j;
 }
 
+json config_error_json(const std::vector<std::string>& problems) {
+  json j;
+  j["error"] = json{{"kind", "config"},
+                    {"message", "invalid configuration (" + std::to_string(problems.size()) + " problem" +
+                                    (problems.size() == 1 ? "" : "s") + ")"},
+                    {"problems", problems}};
+  j["version"] = ISRGUARD_VERSION;
+  return j;
+}
+
 std::string once_table(const PublishedState& s, const Config& config) {
   std::ostringstream o;
+  if (!s.snapshot) {  // an error, not a verdict: exit 2
+    o << "ERROR  no verdict: Kafka could not be probed\n";
+    if (s.last_error) o << "probe failed (" << s.last_error->kind << "): " << s.last_error->message << "\n";
+    return o.str();
+  }
   const bool healthy = s.verdict && !gated(s) && !s.last_error;
   o << (healthy ? "HEALTHY" : "UNHEALTHY");
   if (s.verdict && s.snapshot) {

@@ -55,7 +55,39 @@ TEST(Binary, OnceWhenNoBrokerAnswersExitsTwo) {
   // Port 1 on loopback: connection refused at once; nothing outside loopback is contacted.
   auto r = run({"--bootstrap-servers", "127.0.0.1:1", "--probe-timeout", "1s", "--once"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.out.find("probe failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("probe failed (transport)"), std::string::npos) << r.out;
+  // An error, not a verdict: no UNHEALTHY headline.
+  EXPECT_EQ(r.out.rfind("ERROR", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.find("UNHEALTHY"), std::string::npos) << r.out;
+}
+
+TEST(Binary, OnceJsonWhenNoBrokerAnswersIsAnErrorObject) {
+  auto r = run({"--bootstrap-servers", "127.0.0.1:1", "--probe-timeout", "1s", "--once", "--output", "json"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["error"]["kind"], "transport") << r.out;
+  EXPECT_FALSE(j.contains("healthy")) << r.out;
+}
+
+TEST(Binary, OnceJsonWithInvalidConfigurationPrintsTheErrorsAsJson) {
+  auto r = run({"--bootstrap-servers", "127.0.0.1:1", "--once", "--output", "json", "--poll-interval", "soon",
+                "--kafka-config", "ssl.truststore.location=/t.jks"});
+  EXPECT_EQ(r.exit_code, 2);
+  auto j = nlohmann::json::parse(r.out);  // stdout holds only the JSON error
+  EXPECT_EQ(j["error"]["kind"], "config") << r.out;
+  EXPECT_EQ(j["error"]["message"], "invalid configuration (2 problems)") << r.out;
+  ASSERT_EQ(j["error"]["problems"].size(), 2u) << r.out;
+  EXPECT_NE(r.err.find("--poll-interval"), std::string::npos) << r.err;
+
+  auto unknown_flag = run({"--once", "--output", "json", "--no-such-flag"});
+  EXPECT_EQ(unknown_flag.exit_code, 2);
+  EXPECT_EQ(nlohmann::json::parse(unknown_flag.out)["error"]["kind"], "config") << unknown_flag.out;
+
+  // A property librdkafka itself refuses (checked when the client is built) is a configuration error too.
+  auto refused = run({"--bootstrap-servers", "127.0.0.1:1", "--once", "--output", "json", "--kafka-config",
+                      "socket.timeout.ms=banana"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_EQ(nlohmann::json::parse(refused.out)["error"]["kind"], "config") << refused.out;
 }
 
 TEST(Binary, InvalidConfigurationReportsEveryErrorAndExitsTwo) {

@@ -134,7 +134,7 @@ class FakeIsrguard:
         self.last_transition = self.start
         self.transitions = 0
         self.probes = 0
-        self.failures = {"timeout": 0, "transport": 0, "metadata": 0, "client": 0}
+        self.failures = {"timeout": 0, "transport": 0, "metadata": 0, "client": 0, "auth": 0, "tls": 0}
         self.durations = []
         self.last_success = self.start
         self.lost = set()
