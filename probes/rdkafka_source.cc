@@ -4,6 +4,8 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -109,6 +111,27 @@ class LogSink {
     return security_error_;
   }
 
+  // librdkafka statistics (stats_cb, every statistics.interval.ms): keeps each broker's cumulative
+  // disconnect count by node id. Malformed JSON is ignored (the counts stay as they were).
+  void stats(const char* json, size_t len) {
+    std::map<std::int32_t, std::uint64_t> counts;
+    try {
+      const auto j = nlohmann::json::parse(json, json + len);
+      for (const auto& [name, b] : j.at("brokers").items()) {
+        const auto id = b.value("nodeid", -1);
+        if (id >= 0) counts[id] = b.value("disconnects", std::uint64_t{0});
+      }
+    } catch (const nlohmann::json::exception&) {
+      return;
+    }
+    std::lock_guard lock(mu_);
+    disconnects_ = std::move(counts);
+  }
+  std::map<std::int32_t, std::uint64_t> disconnects() const {
+    std::lock_guard lock(mu_);
+    return disconnects_;
+  }
+
   // Last error_cb reason since the last clear (empty when none): "host:port/id: Connect to ... failed: ...".
   std::string last_error() const {
     std::lock_guard lock(mu_);
@@ -171,6 +194,7 @@ class LogSink {
   mutable std::mutex mu_;
   std::unordered_map<std::string, Recent> recent_;
   std::string last_error_;
+  std::map<std::int32_t, std::uint64_t> disconnects_;  // by broker id, cumulative
   std::optional<ProbeError> security_error_;
   Clock::time_point security_error_at_{};
 };
@@ -181,6 +205,11 @@ void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
 
 void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   if (auto* sink = static_cast<LogSink*>(opaque)) sink->error(rk, err, reason);
+}
+
+int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  if (auto* sink = static_cast<LogSink*>(opaque)) sink->stats(json, len);
+  return 0;  // librdkafka frees `json`
 }
 
 // ---- small RAII helpers ---------------------------------------------------------------------------------
@@ -299,6 +328,7 @@ struct RdKafkaSource::Impl {
   std::string last_create_error;    // logged once per distinct message
   std::string last_config_problem;  // logged once per distinct message
   MinIsrCache min_isr;
+  std::map<std::int32_t, std::uint64_t> disconnects_seen;  // cumulative counts at the previous probe
   bool wait_in_slices = true;  // until a broker has been usable; see await_usable_broker
 
   explicit Impl(RdKafkaSourceConfig c)
@@ -323,6 +353,7 @@ struct RdKafkaSource::Impl {
   std::string security_hint(const std::string& broker_error) const;
   std::string security_message(const ProbeError& e) const;
   void read_configs(ClusterSnapshot& snap, Clock::time_point deadline);
+  void count_disconnects(ClusterSnapshot& snap);
   void log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes);
 };
 
@@ -410,11 +441,14 @@ void RdKafkaSource::Impl::build_template() {
   set_default("reconnect.backoff.ms", "100");
   set_default("reconnect.backoff.max.ms", "1000");
   set_default("topic.metadata.refresh.interval.ms", "60000");
+  // Per-broker disconnect counts for BrokerResponse::disconnects (1 s is librdkafka's granularity).
+  set_default("statistics.interval.ms", "1000");
   if (cfg.mock_brokers > 0) set("test.mock.num.brokers", std::to_string(cfg.mock_brokers));
 
   rd_kafka_conf_set_opaque(conf_template, sink.get());
   rd_kafka_conf_set_log_cb(conf_template, log_cb);
   rd_kafka_conf_set_error_cb(conf_template, error_cb);
+  rd_kafka_conf_set_stats_cb(conf_template, stats_cb);
 
   if (cfg.mock_brokers == 0) {
     const auto it = cfg.properties.find("bootstrap.servers");
@@ -471,7 +505,7 @@ ProbeResult RdKafkaSource::Impl::probe() {
     return fail("client", "cannot create Kafka client for " +
                               (bootstrap.empty() ? "mock cluster" : bootstrap) + ": " + last_create_error);
 
-  rd_kafka_poll(rk, 0);  // serve error callbacks queued since the last probe (nothing else is queued)
+  rd_kafka_poll(rk, 0);  // serve error and statistics callbacks queued since the last probe
 
   if (wait_in_slices) {
     if (auto security = await_usable_broker(deadline)) return fail(security->kind, security_message(*security));
@@ -534,6 +568,7 @@ ProbeResult RdKafkaSource::Impl::probe() {
   }
 
   read_configs(snap, deadline);
+  count_disconnects(snap);
 
   snap.duration = elapsed();
   ProbeResult r;
@@ -823,6 +858,21 @@ void RdKafkaSource::Impl::read_configs(ClusterSnapshot& snap, Clock::time_point 
     t.min_insync_replicas = o.value;
     if (!o.value) snap.config_errors.push_back("topic " + t.name + ": " + o.error);
   }
+}
+
+// Connection drops per broker since the previous probe, from the latest librdkafka statistics.
+void RdKafkaSource::Impl::count_disconnects(ClusterSnapshot& snap) {
+  rd_kafka_poll(rk, 0);  // serve statistics emitted during this probe
+  const auto now = sink->disconnects();
+  for (auto& r : snap.broker_responses) {
+    // Counts start at 0 when the client is created: a broker not in the previous statistics had none.
+    const auto cur = now.find(r.id);
+    const auto seen = disconnects_seen.find(r.id);
+    const std::uint64_t before = seen == disconnects_seen.end() ? 0 : seen->second;
+    if (cur == now.end() || cur->second < before) continue;
+    r.disconnects = static_cast<std::uint32_t>(std::min<std::uint64_t>(cur->second - before, 1u << 30));
+  }
+  disconnects_seen = now;
 }
 
 // One log line when the reason min.insync.replicas cannot be read changes, not one per probe.

@@ -20,6 +20,7 @@ std::ostream& operator<<(std::ostream& os, const BrokerResponse& r) {
   os << "BrokerResponse{" << r.id << (r.answered ? " answered in " : " no answer after ") << r.latency.count()
      << "us";
   if (!r.error.empty()) os << " error=" << r.error;
+  if (r.disconnects > 0) os << " disconnects=" << r.disconnects;
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const KafkaError& e) {

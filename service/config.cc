@@ -156,6 +156,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("gate_on", gates);
   d.emplace_back("default_min_isr", std::to_string(policy.default_min_isr));
   d.emplace_back("list_cap", std::to_string(policy.list_cap));
+  d.emplace_back("broker_slow_after", fmt_ms(policy.broker_slow_after));
   d.emplace_back("http_address", http_address);
   d.emplace_back("http_port", std::to_string(http_port));
   d.emplace_back("http_threads", std::to_string(http_threads));
@@ -176,7 +177,8 @@ namespace {
 // Flag values kept as typed until validation, so every error can quote what the user wrote. Filled by CLI11
 // in parse_config; each apply_* step below reads one group and writes Config or appends to errors.
 struct RawFlags {
-  std::string poll = "5s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
+  std::string poll = "2s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
+  std::string broker_slow = "2s";
   std::string forget_brokers = "24h";
   std::string properties_file, expected, output = "table", max_override_ttl = "24h";
   std::vector<std::string> kafka_config, fleets, gate_on;
@@ -214,7 +216,7 @@ void add_kafka_flags(CLI::App& app, Config& c, RawFlags& r) {
 }
 
 void add_probe_flags(CLI::App& app, RawFlags& r) {
-  env(app.add_option("--poll-interval", r.poll, "How often to probe Kafka (e.g. 5s, 500ms)")
+  env(app.add_option("--poll-interval", r.poll, "How often to probe Kafka (e.g. 5s, 500ms); each wait is jittered by up to ±20%")
           ->capture_default_str(),
       "ISRGUARD_POLL_INTERVAL");
   env(app.add_option("--probe-timeout", r.timeout,
@@ -231,6 +233,11 @@ void add_probe_flags(CLI::App& app, RawFlags& r) {
                      "probe timeout; not used by --once)")
           ->capture_default_str(),
       "ISRGUARD_STALE_AFTER");
+  env(app.add_option("--broker-slow-after", r.broker_slow,
+                     "A broker answering its per-broker check slower than this (or not within the probe "
+                     "timeout) is brokers_unresponsive")
+          ->capture_default_str(),
+      "ISRGUARD_BROKER_SLOW_AFTER");
   env(app.add_option("--recovery-hold", r.hold,
                      "Reopen the gate only after the cluster was healthy continuously for this long")
           ->capture_default_str(),
@@ -371,6 +378,9 @@ void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
   duration("--recovery-hold", r.hold, c.gate.recovery_hold);
   duration("--http-timeout", r.http_timeout, c.http_timeout);
   duration("--forget-missing-brokers-after", r.forget_brokers, c.policy.forget_missing_brokers_after);
+  duration("--broker-slow-after", r.broker_slow, c.policy.broker_slow_after);
+  if (c.policy.broker_slow_after <= std::chrono::milliseconds(0))
+    errors.push_back("--broker-slow-after must be more than 0");
   if (c.poll_interval < std::chrono::milliseconds(100))
     errors.push_back("--poll-interval must be at least 100ms");
   if (c.probe_timeout < std::chrono::milliseconds(100))

@@ -138,6 +138,24 @@ void kafka_controller(Families& out, const KafkaView* k) {
   }
 }
 
+// The per-broker check: brokers in metadata only (missing brokers were not asked).
+void broker_responsiveness(Families& out, const Verdict* v) {
+  auto& seconds = out.family(
+      "isrguard_broker_response_seconds",
+      "Answer time of the broker's own DescribeConfigs in the last probe (time waited when it did not answer).",
+      MetricType::Gauge);
+  auto& responsive = out.family(
+      "isrguard_broker_responsive",
+      "1 when the broker answered the last per-broker check within --broker-slow-after, else 0.",
+      MetricType::Gauge);
+  if (!v) return;
+  for (const auto& b : v->brokers) {
+    if (!b.response) continue;
+    Families::gauge(seconds, broker_labels(b), std::chrono::duration<double>(b.response->latency).count());
+    Families::gauge(responsive, broker_labels(b), b.unresponsive ? 0 : 1);
+  }
+}
+
 void kafka_mode_family(Families& out, const KafkaView* k) {
   auto& mode = out.family("isrguard_kafka_mode",
                           "1 on the cluster's metadata mode as read from the brokers' process.roles.",
@@ -319,6 +337,7 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
     }
     for (const auto& b : v->brokers) Families::gauge(broker_up, broker_labels(b), b.up ? 1 : 0);
   }
+  broker_responsiveness(out, v);
   isrguard_broker_partitions(out, v);
   broker_info(out, s.snapshot.get(), policy);
   broker_disruption(out, s, r);

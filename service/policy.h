@@ -44,6 +44,8 @@ struct Policy {
   std::chrono::milliseconds forget_missing_brokers_after{std::chrono::hours(24)};
   // At most this many brokers are remembered (service/history.h): the ones gone longest are forgotten first.
   std::size_t remembered_brokers_cap = 1024;
+  // A broker answering the per-broker check slower than this is brokers_unresponsive (--broker-slow-after).
+  std::chrono::milliseconds broker_slow_after{std::chrono::seconds(2)};
 
   // Compiled forms of the regexes above; call compile() after setting them (throws std::regex_error).
   void compile();

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <random>
+
 #include "service/reasons.h"
 
 namespace isrguard::service {
@@ -14,6 +17,11 @@ std::string join_codes(const std::vector<std::string>& codes) {
 }
 
 }  // namespace
+
+std::chrono::milliseconds jittered_interval(std::chrono::milliseconds interval, double u) {
+  const double factor = 1.0 - kPollJitter + 2.0 * kPollJitter * std::clamp(u, 0.0, 1.0);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(interval.count()) * factor));
+}
 
 ProbeLoop::ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
                      std::chrono::milliseconds stale_after, DisruptionOptions disruption)
@@ -82,9 +90,14 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   for (const auto& r : s.reasons)
     if (r.gating) gating.push_back(r.code);
 
+  // The gate sees the probe's end: a healthy snapshot is known healthy only once the probe has finished (a
+  // probe that started while brokers were down may take seconds to find them back), so the recovery hold
+  // counts from there, never from the start.
+  const SteadyClock::time_point probe_end =
+      now + std::chrono::duration_cast<SteadyClock::duration>(result.duration);
   bool changed = false;
   const GateState before = gate_.status().state;
-  s.gate = gate_.observe(gating, now, &changed);
+  s.gate = gate_.observe(gating, probe_end, &changed);
   if (changed) {
     s.gate_since_wall = wall;
     spdlog::info("gate {} -> {} (ready={}) reasons={}", to_string(before), to_string(s.gate.state),
@@ -108,13 +121,16 @@ void ProbeLoop::apply_operator_overrides(PublishedState& s, std::chrono::system_
 }
 
 void ProbeLoop::run(std::chrono::milliseconds interval) {
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
     const auto started = SteadyClock::now();
     run_once(started, std::chrono::system_clock::now());
+    const auto next = started + jittered_interval(interval, unit(rng));
     lock.lock();
-    cv_.wait_until(lock, started + interval, [this] { return stopping_; });
+    cv_.wait_until(lock, next, [this] { return stopping_; });
   }
 }
 

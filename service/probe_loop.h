@@ -15,6 +15,13 @@
 
 namespace isrguard::service {
 
+// The schedule is jittered by up to ±kPollJitter of the interval: probes at exact multiples of the interval
+// can keep missing a fault that recurs with the same period (an outage of 2.5 s in every 5 s between two
+// probes was never seen); with jitter, successive probes land at different phases of it.
+inline constexpr double kPollJitter = 0.2;
+// interval × (1 - kPollJitter + 2·kPollJitter·u), for u in [0, 1]. Pure.
+std::chrono::milliseconds jittered_interval(std::chrono::milliseconds interval, double u);
+
 class ProbeLoop : public StateSource {
  public:
   // `disruption` shapes the per-broker safety pass published with each verdict.
@@ -24,9 +31,11 @@ class ProbeLoop : public StateSource {
   // Operator overrides read from `file` every iteration (before run(); the loop owns it from then on).
   void use_overrides(std::unique_ptr<OverridesFile> file) { overrides_ = std::move(file); }
 
-  // One iteration at `now` (steady) / `wall` (system). Thread: the loop's (or a test's).
+  // One iteration starting at `now` (steady) / `wall` (system); the gate observes at now + the probe's
+  // duration (when its answer is known). Thread: the loop's (or a test's).
   void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);
-  // Loop until stop(): run_once every `interval`. Blocks.
+  // Loop until stop(): run_once, then wait jittered_interval(interval, u) from the probe's start (u drawn
+  // uniformly per probe). Blocks.
   void run(std::chrono::milliseconds interval);
   void stop();  // any thread; wakes run() at once
 

@@ -12,6 +12,14 @@ inline constexpr std::string_view kUnderReplicatedPartitions = "under_replicated
 inline constexpr std::string_view kUnderMinIsrPartitions = "under_min_isr_partitions";
 inline constexpr std::string_view kAtMinIsrPartitions = "at_min_isr_partitions";
 inline constexpr std::string_view kBrokersMissing = "brokers_missing";
+// A broker listed in metadata that did not answer the per-broker check in time or answered slower than
+// --broker-slow-after (service/responsiveness.h).
+inline constexpr std::string_view kBrokersUnresponsive = "brokers_unresponsive";
+// A broker's connection dropped since the previous probe (it restarted, or was cut off, between two probes):
+// a recent failure, so the gate closes for that probe and the recovery hold starts again.
+inline constexpr std::string_view kBrokersReconnected = "brokers_reconnected";
+// Metadata names no controller (controller id -1): leadership cannot move when a broker goes.
+inline constexpr std::string_view kControllerUnknown = "controller_unknown";
 // Topic or partition errors in metadata other than "leader not available" (which is offline).
 inline constexpr std::string_view kMetadataErrors = "metadata_errors";
 inline constexpr std::string_view kProbeFailed = "probe_failed";
@@ -25,19 +33,17 @@ inline constexpr std::string_view kMinIsrUnknownTopics = "min_isr_unknown_topics
 inline constexpr std::string_view kOverrideFreeze = "override_freeze";
 inline constexpr std::string_view kOverridesInvalid = "overrides_invalid";
 
-inline constexpr std::array<std::string_view, 12> kAll = {kOfflinePartitions,     kUnderReplicatedPartitions,
-                                                          kUnderMinIsrPartitions, kAtMinIsrPartitions,
-                                                          kBrokersMissing,        kMetadataErrors,
-                                                          kProbeFailed,           kSnapshotStale,
-                                                          kMinIsrRiskTopics,      kMinIsrUnknownTopics,
-                                                          kOverrideFreeze,        kOverridesInvalid};
+inline constexpr std::array<std::string_view, 15> kAll = {
+    kOfflinePartitions,   kUnderReplicatedPartitions, kUnderMinIsrPartitions, kAtMinIsrPartitions,
+    kBrokersMissing,      kBrokersUnresponsive,       kBrokersReconnected,    kControllerUnknown,
+    kMetadataErrors,      kProbeFailed,               kSnapshotStale,         kMinIsrRiskTopics,
+    kMinIsrUnknownTopics, kOverrideFreeze,            kOverridesInvalid};
 
-// Default set that closes the gate: everything but at-min-ISR and the two topic-risk reports.
-inline constexpr std::array<std::string_view, 8> kGatingByDefault = {
-    kOfflinePartitions,     kUnderReplicatedPartitions,
-    kUnderMinIsrPartitions, kBrokersMissing,
-    kMetadataErrors,        kProbeFailed,
-    kSnapshotStale,         kOverrideFreeze};
+// Default set that closes the gate: everything but at-min-ISR, the two topic-risk reports and overrides_invalid.
+inline constexpr std::array<std::string_view, 11> kGatingByDefault = {
+    kOfflinePartitions, kUnderReplicatedPartitions, kUnderMinIsrPartitions, kBrokersMissing,
+    kBrokersUnresponsive, kBrokersReconnected,      kControllerUnknown,     kMetadataErrors,
+    kProbeFailed,       kSnapshotStale,             kOverrideFreeze};
 
 bool is_known(std::string_view code);
 

@@ -27,6 +27,16 @@ json partition_json(const PartitionHealth& p) {
   return j;
 }
 
+// The per-broker check (null when the broker was not asked, e.g. missing).
+json response_json(const BrokerHealth& b) {
+  if (!b.response) return nullptr;
+  json j{{"answered", b.response->answered},
+         {"latency_ms", static_cast<double>(b.response->latency.count()) / 1000.0},
+         {"unresponsive", b.unresponsive}};
+  if (!b.response->error.empty()) j["error"] = b.response->error;
+  return j;
+}
+
 json broker_json(const BrokerHealth& b) {
   return json{{"id", b.id},
               {"host", b.host},
@@ -42,7 +52,8 @@ json broker_json(const BrokerHealth& b) {
               {"at_min_isr_led", b.at_min_isr_led},
               {"out_of_sync_hosted", b.out_of_sync_hosted},
               {"seen_before", b.seen_before},
-              {"missing_for_seconds", b.missing_for ? json(b.missing_for->count() / 1000.0) : json(nullptr)}};
+              {"missing_for_seconds", b.missing_for ? json(b.missing_for->count() / 1000.0) : json(nullptr)},
+              {"response", response_json(b)}};
 }
 
 json fleet_json(const FleetHealth& f) {

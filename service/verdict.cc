@@ -5,6 +5,7 @@
 #include <span>
 
 #include "service/reasons.h"
+#include "service/responsiveness.h"
 
 namespace isrguard::service {
 namespace {
@@ -480,7 +481,9 @@ unsigned partition_state_bits(const PartitionInfo& p, std::int32_t usual_replica
 
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
               SteadyClock::time_point now) {
-  return Judgement(snapshot, policy, history, now).run();
+  Verdict v = Judgement(snapshot, policy, history, now).run();
+  judge_responsiveness(snapshot, policy, v);
+  return v;
 }
 
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
@@ -509,7 +512,9 @@ std::ostream& operator<<(std::ostream& os, const BrokerHealth& b) {
             << " under_min_led=" << b.under_min_isr_led << " at_min_led=" << b.at_min_isr_led
             << " oos=" << b.out_of_sync_hosted << " not_preferred=" << b.preferred_leader_not_leading
             << " seen_before=" << b.seen_before
-            << " missing_for_ms=" << (b.missing_for ? std::to_string(b.missing_for->count()) : "-") << '}';
+            << " missing_for_ms=" << (b.missing_for ? std::to_string(b.missing_for->count()) : "-")
+  if (b.response) os << ' ' << *b.response << (b.unresponsive ? " unresponsive" : "");
+  return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const FleetHealth& f) {
   return os << "FleetHealth{" << f.name << " up=" << f.brokers_up << " missing=" << f.brokers_missing

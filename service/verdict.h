@@ -68,6 +68,9 @@ struct BrokerHealth {
   std::int64_t preferred_leader_not_leading = 0;  // partitions where it is first replica but not leader
   bool seen_before = false;  // missing now, but listed in an earlier snapshot (remembered by the history)
   std::optional<std::chrono::milliseconds> missing_for;  // since it was last listed, when seen_before
+  // Its answer to the per-broker check (nullopt: not checked, e.g. missing); filled by judge_responsiveness.
+  std::optional<probes::BrokerResponse> response;
+  bool unresponsive = false;  // no answer in time, or slower than Policy::broker_slow_after
 
   bool operator==(const BrokerHealth&) const = default;
 };

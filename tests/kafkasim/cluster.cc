@@ -1,8 +1,11 @@
 #include "tests/kafkasim/cluster.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <set>
 #include <stdexcept>
+#include <stop_token>
+#include <thread>
 
 #include "tests/kafkasim/protocol.h"
 #include "tests/kafkasim/sasl.h"
@@ -166,7 +169,62 @@ Cluster::Cluster(ClusterSpec spec) : spec_(std::move(spec)) {
   if (spec_.controller_id == -1 && !brokers_.empty()) spec_.controller_id = brokers_.front()->view.spec.id;
 }
 
+struct Cluster::Flapper {
+  std::jthread thread;
+};
+
 Cluster::~Cluster() { stop(); }
+
+void Cluster::start_flapping(int32_t id, std::chrono::milliseconds down_for, std::chrono::milliseconds up_for) {
+  {
+    std::lock_guard lock(mu_);
+    broker_locked(id);  // throws for an unknown broker
+  }
+  stop_flapping(id);
+  auto f = std::make_unique<Flapper>();
+  f->thread = std::jthread([this, id, down_for, up_for](std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    auto pause = [&](std::chrono::milliseconds d) {
+      std::unique_lock lock(m);
+      cv.wait_for(lock, stop, d, [] { return false; });
+      return !stop.stop_requested();
+    };
+    while (!stop.stop_requested()) {
+      broker_down(id);
+      remove_from_isrs(id);
+      elect_leaders();
+      const bool go_on = pause(down_for);
+      broker_up(id);
+      rejoin_isrs(id);
+      elect_leaders(/*preferred=*/true);
+      if (!go_on || !pause(up_for)) return;
+    }
+  });
+  std::lock_guard lock(flap_mu_);
+  flappers_[id] = std::move(f);
+}
+
+void Cluster::stop_flapping(int32_t id) {
+  std::unique_ptr<Flapper> f;
+  {
+    std::lock_guard lock(flap_mu_);
+    auto it = flappers_.find(id);
+    if (it == flappers_.end()) return;
+    f = std::move(it->second);
+    flappers_.erase(it);
+  }
+  f.reset();  // jthread: request stop and join (the thread brings the broker up first)
+}
+
+void Cluster::stop_flappers() {
+  std::map<int32_t, std::unique_ptr<Flapper>> all;
+  {
+    std::lock_guard lock(flap_mu_);
+    all.swap(flappers_);
+  }
+  all.clear();
+}
 
 void Cluster::start_listener_locked(BrokerRuntime& b) {
   const int32_t id = b.view.spec.id;
@@ -200,6 +258,7 @@ void Cluster::start() {
 }
 
 void Cluster::stop() {
+  stop_flappers();
   std::lock_guard ops(ops_mu_);
   for (auto& b : brokers_)
     if (b->server) b->server->stop();

@@ -115,6 +115,13 @@ class Cluster {
   void set_latency(int32_t id, std::chrono::milliseconds latency);
   void inject_error(InjectedError e);
   void clear_injected_errors();
+  // A broker that flaps on a schedule: a background thread repeats {down for `down_for`, up for `up_for`}
+  // until stop_flapping(id) or stop(). Down = broker_down + remove_from_isrs + elect_leaders (what the
+  // controller does); up = broker_up + rejoin_isrs + elect_leaders(preferred). Each cycle ends in the state
+  // it started from, so a client probing only while the broker is up sees a healthy cluster.
+  // stop_flapping leaves the broker up.
+  void start_flapping(int32_t id, std::chrono::milliseconds down_for, std::chrono::milliseconds up_for);
+  void stop_flapping(int32_t id);
 
  private:
   struct BrokerRuntime {
@@ -133,6 +140,11 @@ class Cluster {
 
   // Lock order: ops_mu_ (serialises listener start/stop) before mu_ (state). Connection threads only
   // take mu_, so stopping a listener (which joins its threads) is done with ops_mu_ held and mu_ free.
+  struct Flapper;
+  void stop_flappers();
+  std::mutex flap_mu_;  // guards flappers_; never held while calling broker operations
+  std::map<int32_t, std::unique_ptr<Flapper>> flappers_;
+
   mutable std::mutex ops_mu_;
   mutable std::mutex mu_;
   ClusterSpec spec_;  // brokers_ holds the broker specs; spec_.brokers is kept empty

@@ -428,3 +428,29 @@ TEST(KafkasimCluster, LatencyDelaysAnswers) {
 
 }  // namespace
 }  // namespace isrguard::kafkasim
+
+namespace isrguard::kafkasim {
+namespace {
+
+TEST(KafkasimCluster, FlappingBrokerGoesDownAndUpOnScheduleAndEndsWhereItStarted) {
+  Cluster c(three_brokers());
+  c.start();
+  const ClusterSpec before = c.spec();
+  auto status_of_2 = [&] { return c.brokers().at(1).status; };
+  c.start_flapping(2, std::chrono::milliseconds(150), std::chrono::milliseconds(150));
+  EXPECT_TRUE(isrguard::testing::await([&] { return status_of_2() == BrokerStatus::kDown; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(isrguard::testing::await([&] { return status_of_2() == BrokerStatus::kUp; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(isrguard::testing::await([&] { return status_of_2() == BrokerStatus::kDown; }, std::chrono::seconds(5)));
+  c.stop_flapping(2);
+  EXPECT_EQ(status_of_2(), BrokerStatus::kUp);
+  // Leaders, replicas and ISRs as before; only leader epochs moved on.
+  ClusterSpec after = c.spec();
+  for (auto& t : after.topics)
+    for (auto& p : t.partitions) p.leader_epoch = 0;
+  EXPECT_EQ(after, before);
+  RawClient client(c.port(2));
+  EXPECT_EQ(metadata(client, 1).brokers.size(), 3u);
+}
+
+}  // namespace
+}  // namespace isrguard::kafkasim

@@ -57,8 +57,8 @@ GRAFANA_BUILTINS = {"$__rate_interval": "10s", "$__interval": "1s", "$__range": 
 
 ALL_ALERTS = [
     "IsrguardEvictionsBlockedTooLong", "IsrguardOfflinePartitions", "IsrguardUnderMinIsrPartitions",
-    "IsrguardBrokersMissing", "IsrguardProbeFailing", "IsrguardSnapshotStale", "IsrguardOverrideActiveLong",
-    "IsrguardOverridesFileInvalid", "IsrguardDown", "IsrguardAbsent",
+    "IsrguardBrokersMissing", "IsrguardBrokerUnresponsive", "IsrguardProbeFailing", "IsrguardSnapshotStale",
+    "IsrguardOverrideActiveLong", "IsrguardOverridesFileInvalid", "IsrguardDown", "IsrguardAbsent",
 ]
 
 
@@ -83,10 +83,12 @@ TOPICS = {
     "audit": (1, [[5]]),
 }
 GATING = {"offline_partitions", "under_replicated_partitions", "under_min_isr_partitions", "brokers_missing",
-          "metadata_errors", "probe_failed", "snapshot_stale"}
+          "brokers_unresponsive", "brokers_reconnected", "controller_unknown", "metadata_errors", "probe_failed",
+          "snapshot_stale"}
 REASONS = ["offline_partitions", "under_replicated_partitions", "under_min_isr_partitions",
-           "at_min_isr_partitions", "brokers_missing", "metadata_errors", "probe_failed", "snapshot_stale",
-           "min_isr_risk_topics", "min_isr_unknown_topics"]
+           "at_min_isr_partitions", "brokers_missing", "brokers_unresponsive", "brokers_reconnected",
+           "controller_unknown",
+           "metadata_errors", "probe_failed", "snapshot_stale", "min_isr_risk_topics", "min_isr_unknown_topics"]
 PSTATES = ["offline", "under_replicated", "under_min_isr", "at_min_isr", "reassigning", "error"]
 BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -223,7 +225,9 @@ class FakeIsrguard:
         affected = {
             "offline_partitions": count["offline"], "under_replicated_partitions": count["under_replicated"],
             "under_min_isr_partitions": count["under_min_isr"], "at_min_isr_partitions": count["at_min_isr"],
-            "brokers_missing": len(missing), "metadata_errors": 0, "probe_failed": int(unreachable),
+            "brokers_missing": len(missing), "brokers_unresponsive": 0, "brokers_reconnected": 0,
+            "controller_unknown": 0,
+            "metadata_errors": 0, "probe_failed": int(unreachable),
             "snapshot_stale": int(unreachable),
             "min_isr_risk_topics": sum(len(ps[0]) <= m for m, ps in TOPICS.values()), "min_isr_unknown_topics": 0,
         }

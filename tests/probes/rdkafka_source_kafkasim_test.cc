@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <thread>
 
 #include "probes/rdkafka_source.h"
 #include "tests/kafkasim/cluster.h"
@@ -114,6 +115,29 @@ TEST(RdKafkaSourceKafkasim, SlowBrokersStillEndTheProbeWithinItsTimeout) {
   // Margin below a third of the timeout, so a probe that gave DescribeConfigs the whole timeout fails.
   EXPECT_LT(took, kTimeout + milliseconds(700));
   EXPECT_EQ(ids_answered(*r.snapshot, true), std::vector<BrokerId>{});
+}
+
+// Down and back between two probes: both probes see a healthy cluster; only the dropped connection tells.
+TEST(RdKafkaSourceKafkasim, BrokerThatRestartedBetweenProbesShowsADisconnect) {
+  kafkasim::Cluster sim(three_brokers());
+  sim.start();
+  RdKafkaSource source(config_for(sim, milliseconds(3000)));
+  ASSERT_TRUE(source.probe().ok());
+  sim.broker_down(2);
+  sim.broker_up(2);
+  sim.elect_leaders(/*preferred=*/true);
+  // librdkafka's statistics come once a second: wait for the next ones.
+  std::this_thread::sleep_for(milliseconds(1300));
+  const ProbeResult r = source.probe();
+  ASSERT_TRUE(r.ok()) << r;
+  ASSERT_EQ(r.snapshot->broker_responses.size(), 3u);
+  EXPECT_GE(r.snapshot->broker_responses[1].disconnects, 1u) << *r.snapshot;
+  EXPECT_EQ(r.snapshot->broker_responses[0].disconnects, 0u) << *r.snapshot;
+  EXPECT_EQ(r.snapshot->broker_responses[2].disconnects, 0u) << *r.snapshot;
+  std::this_thread::sleep_for(milliseconds(1300));
+  const ProbeResult next = source.probe();  // counted once, not again
+  ASSERT_TRUE(next.ok()) << next;
+  EXPECT_EQ(next.snapshot->broker_responses[1].disconnects, 0u) << *next.snapshot;
 }
 
 TEST(RdKafkaSourceKafkasim, TopicAndPartitionErrorsAreKept) {

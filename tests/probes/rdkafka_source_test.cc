@@ -78,11 +78,14 @@ class RdKafkaSourceMock : public ::testing::Test {
     s.config_errors = {"topic orders: " + why_mock_min_isr_unread(),
                        "topic payments: " + why_mock_min_isr_unread()};
     // The per-broker check reaches every broker; the mock cannot serve DescribeConfigs, which librdkafka
-    // knows from the ApiVersions handshake: an answer all the same. Latencies vary per run.
+    // knows from the ApiVersions handshake: an answer all the same. Latencies (and disconnects, after the
+    // tests that stop brokers) vary per run.
     for (std::size_t i = 0; i < s.brokers.size(); ++i) {
       const auto latency =
           i < actual.broker_responses.size() ? actual.broker_responses[i].latency : std::chrono::microseconds(0);
-      s.broker_responses.push_back(BrokerResponse{s.brokers[i].id, true, latency, kMockNoDescribeConfigs});
+      BrokerResponse r{s.brokers[i].id, true, latency, kMockNoDescribeConfigs};
+      if (i < actual.broker_responses.size()) r.disconnects = actual.broker_responses[i].disconnects;
+      s.broker_responses.push_back(r);
     }
     return s;
   }

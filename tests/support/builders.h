@@ -3,6 +3,7 @@
 // Small builders for snapshots in tests: read like the cluster they describe.
 //   auto s = SnapshotBuilder().brokers({1, 2, 3}).topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 2)).build();
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -87,6 +88,13 @@ class SnapshotBuilder {
   }
   SnapshotBuilder& topic(probes::TopicInfo t) {
     s_.topics.push_back(std::move(t));
+    return *this;
+  }
+  // The per-broker check's answer for `id` (no error); answered = false models a broker that did not answer.
+  SnapshotBuilder& response(BrokerId id, std::chrono::milliseconds latency, bool answered = true,
+                            std::string error = "") {
+    s_.broker_responses.push_back(probes::BrokerResponse{
+        id, answered, std::chrono::duration_cast<std::chrono::microseconds>(latency), std::move(error)});
     return *this;
   }
   // Every broker added so far answered the per-broker check without error, reporting `process_roles`

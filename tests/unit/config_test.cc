@@ -41,11 +41,13 @@ TEST(Config, DefaultsWithBootstrap) {
   auto out = parse({"--bootstrap-servers", "k1:9092,k2:9092"});
   ASSERT_TRUE(out.config) << (out.errors.empty() ? "" : out.errors[0]);
   const Config& c = *out.config;
-  EXPECT_EQ(c.poll_interval, milliseconds(5000));
+  EXPECT_EQ(c.poll_interval, milliseconds(2000));
   EXPECT_EQ(c.gate.recovery_hold, milliseconds(30000));
   EXPECT_EQ(c.kafka_properties.at("bootstrap.servers"), "k1:9092,k2:9092");
   EXPECT_EQ(c.policy.gating_reasons,
-            (std::set<std::string, std::less<>>{"brokers_missing", "metadata_errors", "offline_partitions", "override_freeze",
+            (std::set<std::string, std::less<>>{"brokers_missing", "brokers_reconnected", "brokers_unresponsive",
+                                                "controller_unknown", "metadata_errors", "offline_partitions",
+                                                "override_freeze",
                                                 "probe_failed", "snapshot_stale", "under_min_isr_partitions",
                                                 "under_replicated_partitions"}));
 }
@@ -94,6 +96,19 @@ TEST(Config, StaleAfterMustExceedPollPlusTimeout) {
   auto out = parse({"--mock-brokers", "3", "--poll-interval", "5s", "--probe-timeout", "10s", "--stale-after", "15s"});
   ASSERT_EQ(out.errors.size(), 1u);
   EXPECT_EQ(out.errors[0], "--stale-after (15s) must exceed --poll-interval + --probe-timeout (15s)");
+}
+
+TEST(Config, BrokerSlowAfterDefaultsToTwoSecondsAndMustBePositive) {
+  EXPECT_EQ(parse({"--mock-brokers", "3"}).config->policy.broker_slow_after, milliseconds(2000));
+  ::setenv("ISRGUARD_BROKER_SLOW_AFTER", "750ms", 1);
+  auto env = parse({"--mock-brokers", "3"});
+  ::unsetenv("ISRGUARD_BROKER_SLOW_AFTER");
+  ASSERT_TRUE(env.config);
+  EXPECT_EQ(env.config->policy.broker_slow_after, milliseconds(750));
+  auto zero = parse({"--mock-brokers", "3", "--broker-slow-after", "0s"});
+  EXPECT_FALSE(zero.config);
+  EXPECT_EQ(zero.errors, std::vector<std::string>{"--broker-slow-after must be more than 0"});
+  EXPECT_FALSE(parse({"--mock-brokers", "3", "--broker-slow-after", "soon"}).config);
 }
 
 TEST(Config, UnknownFlagIsAnError) {

@@ -111,11 +111,13 @@ INSTANTIATE_TEST_SUITE_P(Cases, OverridesInvalid, ::testing::Values(
   InvalidCase{"UnknownReason", "overrides:\n" + ack("broker_missing", ""),
               "line 3: overrides[0].reason: unknown reason: 'broker_missing' (one of offline_partitions, "
               "under_replicated_partitions, under_min_isr_partitions, at_min_isr_partitions, brokers_missing, "
+              "brokers_unresponsive, brokers_reconnected, controller_unknown, "
               "metadata_errors, min_isr_risk_topics, min_isr_unknown_topics)"},
   InvalidCase{"ProbeFailedCannotBeAcknowledged", "overrides:\n" + ack("probe_failed", ""),
               "line 3: overrides[0].reason: reason cannot be acknowledged: 'probe_failed' (one of "
               "offline_partitions, under_replicated_partitions, under_min_isr_partitions, at_min_isr_partitions, "
-              "brokers_missing, metadata_errors, min_isr_risk_topics, min_isr_unknown_topics)"},
+              "brokers_missing, brokers_unresponsive, brokers_reconnected, controller_unknown, metadata_errors, "
+              "min_isr_risk_topics, min_isr_unknown_topics)"},
   InvalidCase{"MissingReason", "overrides:\n  - action: acknowledge\n    expires: 2026-11-30T06:00:00Z\n",
               "line 2: overrides[0].reason: required"},
   InvalidCase{"MissingBy", "overrides:\n  - action: freeze\n    expires: 2026-11-30T06:00:00Z\n    why: w\n",

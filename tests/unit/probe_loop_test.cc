@@ -97,6 +97,33 @@ TEST(ProbeLoop, HealthyThenHoldThenReady) {
   EXPECT_EQ(st->gate_since_wall, w0 + seconds(30));
 }
 
+// The first healthy probe began while brokers were still down and took 5 s to find them back: the cluster
+// is known healthy only at its end, so the hold counts from there (it used to count from the start, which
+// opened the gate 5 s early).
+TEST(ProbeLoop, RecoveryHoldCountsFromTheEndOfTheFirstHealthyProbe) {
+  ScriptedSource src;
+  probes::ProbeResult slow = ok(healthy());
+  slow.duration = seconds(5);
+  src.push(slow);
+  src.push(ok(healthy()));  // later probes: 3 ms
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(30)}, seconds(60));
+  loop.run_once(t0, w0);  // ends at t0 + 5 s
+  EXPECT_EQ(loop.current()->gate.healthy_since, t0 + seconds(5));
+  loop.run_once(t0 + seconds(30), w0 + seconds(30));  // healthy for 25 s only
+  EXPECT_EQ(loop.current()->gate.state, GateState::kRecovering);
+  EXPECT_FALSE(readiness_at(*loop.current(), t0 + seconds(30), seconds(60), loop.policy()).ready);
+  EXPECT_EQ(loop.current()->gate.hold_remaining, milliseconds(4997));
+  loop.run_once(t0 + seconds(35), w0 + seconds(35));  // 30 s since the healthy snapshot was known
+  EXPECT_EQ(loop.current()->gate.state, GateState::kOpen);
+}
+
+TEST(ProbeLoop, ScheduleIsJitteredByUpToAFifthOfTheInterval) {
+  EXPECT_EQ(jittered_interval(milliseconds(5000), 0.0), milliseconds(4000));
+  EXPECT_EQ(jittered_interval(milliseconds(5000), 0.5), milliseconds(5000));
+  EXPECT_EQ(jittered_interval(milliseconds(5000), 1.0), milliseconds(6000));
+  EXPECT_EQ(jittered_interval(milliseconds(5000), 7.0), milliseconds(6000));  // out-of-range u is clamped
+}
+
 TEST(ProbeLoop, ProbeFailureClosesAtOnceKeepsLastVerdictAndCountsByKind) {
   ScriptedSource src;
   src.push(ok(healthy()));

@@ -1,0 +1,163 @@
+// Fault matrix: the real isrguard binary against kafkasim (in this process), one fault per test. Each fault
+// must close the gate (/readyz 503 naming the expected reason) within its documented bound, and after the
+// fault is cleared the gate must stay closed for at least the recovery hold. Bounds and measured times are
+// in docs/faults.md; short flags keep the whole matrix to well under a minute.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <functional>
+#include <iostream>
+
+#include "tests/kafkasim/cluster.h"
+#include "tests/support/await.h"
+#include "tests/support/binary_process.h"
+
+namespace isrguard {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+// The flags of every run (docs/faults.md derives the bounds from them).
+constexpr milliseconds kPoll{500};
+constexpr milliseconds kTimeout{1000};
+constexpr milliseconds kHold{2000};
+constexpr milliseconds kSlowAfter{400};
+// Time to not-ready: at most one jittered poll (1.2 x poll) + one probe (timeout) + 1 s of librdkafka
+// statistics lag (brokers_reconnected) + 1 s margin for a loaded 2-core machine.
+constexpr milliseconds kCloseBound = kPoll * 6 / 5 + kTimeout + milliseconds(2000);
+
+kafkasim::ClusterSpec three_brokers() {
+  kafkasim::ClusterSpec spec = kafkasim::make_cluster({1, 2, 3});  // controller 1
+  spec.broker_defaults = {{"min.insync.replicas", "2"}};
+  spec.topics.push_back(kafkasim::make_topic("orders", kafkasim::round_robin_partitions(6, 3, {1, 2, 3})));
+  return spec;
+}
+
+class FaultMatrix : public ::testing::Test {
+ protected:
+  FaultMatrix() : sim_(three_brokers()) { sim_.start(); }
+  ~FaultMatrix() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+  }
+
+  void start_isrguard() {
+    const std::string base = ::testing::TempDir() + "isrguard-fault-" +
+                             ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    err_ = base + ".err";
+    auto ms = [](milliseconds d) { return std::to_string(d.count()) + "ms"; };
+    pid_ = testing::spawn({"--bootstrap-servers", sim_.bootstrap_servers(), "--http-address", "127.0.0.1",
+                           "--http-port", "0", "--expected-brokers", "1-3", "--poll-interval", ms(kPoll),
+                           "--probe-timeout", ms(kTimeout), "--recovery-hold", ms(kHold), "--stale-after",
+                           "10s", "--broker-slow-after", ms(kSlowAfter)},
+                          base + ".out", err_);
+    ASSERT_GT(pid_, 0);
+    const int port = testing::await_listening_port(err_);
+    ASSERT_GT(port, 0) << testing::slurp(err_);
+    http_ = std::make_unique<httplib::Client>("127.0.0.1", port);
+    ASSERT_TRUE(await_readyz([](int code, const std::string&) { return code == 200; }, seconds(20)))
+        << testing::slurp(err_);
+  }
+
+  bool await_readyz(const std::function<bool(int, const std::string&)>& want, milliseconds within) {
+    return testing::await(
+        [&] {
+          auto r = http_->Get("/readyz");
+          if (r) last_ = r->body;
+          return r && want(r->status, r->body);
+        },
+        within, milliseconds(10));
+  }
+
+  // Injects the fault, checks /readyz closes naming `reason` within kCloseBound, clears the fault, and checks
+  // the gate reopens, not before the hold has passed since it was cleared.
+  void check_fault(const std::string& name, const std::string& reason, const std::function<void()>& inject,
+                   const std::function<void()>& clear) {
+    start_isrguard();
+    const auto t0 = Clock::now();
+    inject();
+    const bool closed = await_readyz(
+        [&](int code, const std::string& body) {
+          return code == 503 && body.find(reason) != std::string::npos;
+        },
+        kCloseBound + seconds(10));
+    const auto to_close = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+    ASSERT_TRUE(closed) << name << ": last /readyz: " << last_;
+    EXPECT_LE(to_close, kCloseBound) << name;
+    clear();
+    const auto cleared = Clock::now();
+    ASSERT_TRUE(await_readyz([](int code, const std::string&) { return code == 200; }, seconds(30)))
+        << name << ": last /readyz: " << last_ << testing::slurp(err_);
+    const auto to_open = std::chrono::duration_cast<milliseconds>(Clock::now() - cleared);
+    EXPECT_GE(to_open, kHold) << name;
+    std::cerr << "[measure] fault=" << name << " reason=" << reason << " not-ready after " << to_close.count()
+              << " ms (bound " << kCloseBound.count() << " ms); ready again " << to_open.count()
+              << " ms after clearing (hold " << kHold.count() << " ms)\n";
+  }
+
+  kafkasim::Cluster sim_;
+  pid_t pid_ = -1;
+  std::string err_, last_;
+  std::unique_ptr<httplib::Client> http_;
+};
+
+TEST_F(FaultMatrix, HungBrokerIsUnresponsive) {
+  check_fault("broker hung", "brokers_unresponsive", [&] { sim_.broker_hang(2); }, [&] { sim_.broker_up(2); });
+}
+
+TEST_F(FaultMatrix, HungControllerIsUnresponsive) {
+  check_fault("controller hung", "brokers_unresponsive", [&] { sim_.broker_hang(1); }, [&] { sim_.broker_up(1); });
+}
+
+TEST_F(FaultMatrix, BrokerSlowerThanTheLimitIsUnresponsive) {
+  check_fault("broker slow (above --broker-slow-after)", "brokers_unresponsive",
+              [&] { sim_.set_latency(2, kSlowAfter * 2); }, [&] { sim_.set_latency(2, milliseconds(0)); });
+}
+
+TEST_F(FaultMatrix, BrokerSlowerButBelowTheLimitKeepsTheGateOpen) {
+  start_isrguard();
+  sim_.set_latency(2, kSlowAfter / 4);
+  // Several probes (each jittered poll <= 0.6 s) at the slower pace: never not ready.
+  EXPECT_FALSE(await_readyz([](int code, const std::string&) { return code != 200; }, seconds(3))) << last_;
+}
+
+TEST_F(FaultMatrix, BrokerFlappingFasterThanThePollIntervalCloses) {
+  check_fault(
+      "broker flapping (150 ms down / 250 ms up)", "not ready",
+      [&] { sim_.start_flapping(2, milliseconds(150), milliseconds(250)); }, [&] { sim_.stop_flapping(2); });
+}
+
+TEST_F(FaultMatrix, AllBrokersDownFailsTheProbe) {
+  check_fault(
+      "all brokers down", "probe_failed",
+      [&] {
+        for (int32_t id : {1, 2, 3}) sim_.broker_down(id);
+      },
+      [&] {
+        for (int32_t id : {1, 2, 3}) sim_.broker_up(id);
+        sim_.elect_leaders(/*preferred=*/true);
+      });
+}
+
+TEST_F(FaultMatrix, PartitionAndTopicErrorsAreMetadataErrors) {
+  check_fault(
+      "metadata errors (topic and partition)", "metadata_errors",
+      [&] {
+        sim_.set_partition_error("orders", 2, 56);  // KAFKA_STORAGE_ERROR
+        sim_.set_topic_error("orders", 29);         // TOPIC_AUTHORIZATION_FAILED
+      },
+      [&] {
+        sim_.set_partition_error("orders", 2, 0);
+        sim_.set_topic_error("orders", 0);
+      });
+}
+
+}  // namespace
+}  // namespace isrguard
