@@ -506,13 +506,13 @@ std::ostream& operator<<(std::ostream& os, const PartitionHealth& p) {
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const BrokerHealth& b) {
-  return os << "BrokerHealth{" << b.id << ' ' << b.host << ':' << b.port << " fleet=" << b.fleet
+  os << "BrokerHealth{" << b.id << ' ' << b.host << ':' << b.port << " fleet=" << b.fleet
             << " up=" << b.up << " expected=" << b.expected << " controller=" << b.controller
             << " leaders=" << b.leader_count << " replicas=" << b.replica_count << " urp_led=" << b.urp_led
             << " under_min_led=" << b.under_min_isr_led << " at_min_led=" << b.at_min_isr_led
             << " oos=" << b.out_of_sync_hosted << " not_preferred=" << b.preferred_leader_not_leading
             << " seen_before=" << b.seen_before
-            << " missing_for_ms=" << (b.missing_for ? std::to_string(b.missing_for->count()) : "-")
+            << " missing_for_ms=" << (b.missing_for ? std::to_string(b.missing_for->count()) : "-");
   if (b.response) os << ' ' << *b.response << (b.unresponsive ? " unresponsive" : "");
   return os << '}';
 }

@@ -170,8 +170,8 @@ TEST(Verdict, BrokerLostShrinksIsrNamesBrokerAndAttributesUrpToLeaders) {
   EXPECT_EQ(v.reasons[2], (Reason{"brokers_missing", 1, "1 broker missing: broker 3 (default, expected)", true}));
 
   ASSERT_EQ(v.brokers.size(), 3u);
-  BrokerHealth b1{1, "broker-1.example", 9092, "default", true, true, true, 2, 3, 2, 0, 2, 0, 0, false, std::nullopt};
-  BrokerHealth b3{3, "", 0, "default", false, true, false, 0, 3, 0, 0, 0, 3, 1, false, std::nullopt};
+  BrokerHealth b1{1, "broker-1.example", 9092, "default", true, true, true, 2, 3, 2, 0, 2, 0, 0, false, std::nullopt, std::nullopt, false};
+  BrokerHealth b3{3, "", 0, "default", false, true, false, 0, 3, 0, 0, 0, 3, 1, false, std::nullopt, std::nullopt, false};
   EXPECT_EQ(v.brokers[0], b1);
   EXPECT_EQ(v.brokers[2], b3);
   EXPECT_EQ(v.counts.preferred_replica_imbalance, 1);
