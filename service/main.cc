@@ -27,6 +27,8 @@ using namespace isrguard;
 using namespace isrguard::service;
 
 constexpr auto kShutdownBudget = std::chrono::milliseconds(1800);
+// Descriptors besides HTTP connections: Kafka sockets (one or two per broker), logs, epoll, pipes.
+constexpr std::size_t kReservedFiles = 256;
 
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("isrguard");  // stdout stays clean for --once output
@@ -59,10 +61,20 @@ int run_once(const Config& c, probes::MetadataSource& source) {
 
 int serve(const Config& c, probes::MetadataSource& source) {
   ProbeLoop loop(source, c.policy, c.gate, c.stale_after);
+  // Every connection is a descriptor: the default soft limit (often 1024) would cap connections below
+  // --http-max-connections and fail accept() for the probe listener too.
+  const std::size_t open_files = raise_open_files_limit();
+  if (open_files < c.http_max_connections + 64 + kReservedFiles) {
+    spdlog::warn("open files limit {} is below --http-max-connections {} + health 64 + {} reserved",
+                 open_files, c.http_max_connections, kReservedFiles);
+  }
+  HttpServer health(loop, HttpOptions::health_from_config(c));
   HttpServer server(loop, HttpOptions::from_config(c));
-  const int port = server.start();  // throws on bind failure (start-up error)
-  spdlog::info("isrguard {} ({}) listening on {}:{}; probing every {}ms (timeout {}ms), recovery hold {}ms",
-               ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, c.poll_interval.count(),
+  const int health_port = health.start();  // both throw on bind failure (start-up error)
+  const int port = server.start();
+  spdlog::info("isrguard {} ({}) listening on {}:{} (probes on port {}); probing every {}ms (timeout {}ms), "
+               "recovery hold {}ms",
+               ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, health_port, c.poll_interval.count(),
                c.probe_timeout.count(), c.gate.recovery_hold.count());
 
   auto loop_done = std::async(std::launch::async, [&] { loop.run(c.poll_interval); });
@@ -76,6 +88,7 @@ int serve(const Config& c, probes::MetadataSource& source) {
   const auto deadline = SteadyClock::now() + kShutdownBudget;
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   server.stop();
+  health.stop();
   loop.stop();
   if (loop_done.wait_until(deadline) != std::future_status::ready) {
     // A probe is still waiting on Kafka (bounded by --probe-timeout). Nothing is left to flush: leave now

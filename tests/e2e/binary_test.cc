@@ -141,7 +141,7 @@ TEST(Binary, HelpDocumentsEveryFlagWithItsEnvironmentVariable) {
 
 TEST(Binary, ServesAndStopsCleanlyOnSigterm) {
   const auto out = temp_path("out"), err = temp_path("err");
-  const pid_t pid = spawn({"--mock-brokers", "3", "--http-address", "127.0.0.1", "--http-port", "0",
+  const pid_t pid = spawn({"--mock-brokers", "3", "--http-address", "127.0.0.1", "--http-port", "0", "--health-port", "0",
                            "--poll-interval", "200ms", "--recovery-hold", "0s"},
                           out, err);
   // The bound port is logged on start-up.
@@ -183,7 +183,7 @@ TEST(Binary, SigtermWhileAProbeHangsStillExitsPromptly) {
 
   const auto out = temp_path("out"), err = temp_path("err");
   const pid_t pid = spawn({"--bootstrap-servers", bootstrap, "--http-address", "127.0.0.1", "--http-port",
-                           "0", "--probe-timeout", "30s", "--stale-after", "60s"},
+                           "0", "--health-port", "0", "--probe-timeout", "30s", "--stale-after", "60s"},
                           out, err);
   const int port = await_listening_port(err);
   ASSERT_GT(port, 0) << slurp(err);

@@ -26,8 +26,8 @@ struct Served : ::testing::Test {
     options.address = "127.0.0.1";
     options.port = 0;
     options.threads = 2;
-    options.queue_limit = 4;
-    options.io_timeout = seconds(2);
+    options.request_timeout = seconds(2);
+    options.idle_timeout = seconds(2);
   }
   testing::ScriptedSource source;
   Policy policy;
@@ -121,7 +121,7 @@ TEST_F(Served, BindingAPortInUseIsAStartUpError) {
 }
 
 TEST_F(Served, SlowClientIsCutOffByTheReadTimeout) {
-  options.io_timeout = milliseconds(300);
+  options.request_timeout = milliseconds(300);
   HttpServer server(*loop, options);
   const int port = server.start();
   // Open a connection and send half a request line, then nothing.
