@@ -9,6 +9,9 @@
 //   /v1/status        JSON status (service/status_json.h)
 //   /v1/partitions    JSON partition list; ?state=a,b (repeatable) &topic=name &limit=N
 //   /metrics          Prometheus text (service/metrics.h)
+// Query rules on every known path: keys and values must be UTF-8 (else 400); `verbose`, `topic` and `limit`
+// may appear at most once (else 400), `state` may repeat (its values add up); verbose is on for a bare
+// ?verbose, =1 or =true, off for =0 or =false, 400 for anything else. Unknown parameters are ignored.
 // Each call reads one shared_ptr of published state: constant time for /livez and /readyz.
 
 #include <chrono>
