@@ -91,6 +91,10 @@ class Watchdog {
     live_.insert(c);
     return c;
   }
+  std::size_t open_connections() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return live_.size();
+  }
   void closed(Connection* c) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -130,6 +134,10 @@ class Watchdog {
   bool stopping_ = false;
   std::thread thread_;
 };
+
+// libmicrohttpd's own connection limit sits this far above ours (see on_accept): room for the connections
+// on_accept refuses, which count against libmicrohttpd's limit until they are closed.
+constexpr std::size_t kAcceptSlack = 64;
 
 unsigned int whole_seconds_at_least_one(milliseconds ms) {
   return static_cast<unsigned int>(std::max<long long>(1, (ms.count() + 999) / 1000));
@@ -228,6 +236,7 @@ struct HttpServer::Impl {
     return api.handle(request, SteadyClock::now(), std::chrono::system_clock::now());
   }
 
+  static MHD_Result on_accept(void* cls, const sockaddr*, socklen_t);
   static MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
                                const char* version, const char* upload_data, std::size_t* upload_size,
                                void** request_context);
@@ -266,6 +275,14 @@ HttpResponse plain(int status, std::string body) {
 
 }  // namespace
 
+// libmicrohttpd stops accepting at its own connection limit, leaving new connections queued in the kernel
+// backlog where a client waits out its whole timeout. We set its limit above ours and refuse here instead:
+// the connection is accepted and closed at once, so the client learns immediately.
+MHD_Result HttpServer::Impl::on_accept(void* cls, const sockaddr*, socklen_t) {
+  auto* self = static_cast<Impl*>(cls);
+  return self->watchdog.open_connections() < self->options.max_connections ? MHD_YES : MHD_NO;
+}
+
 void HttpServer::Impl::on_connection(void* cls, MHD_Connection* connection, void** socket_context,
                                      MHD_ConnectionNotificationCode what) {
   auto* self = static_cast<Impl*>(cls);
@@ -291,17 +308,26 @@ void HttpServer::Impl::on_completed(void* cls, MHD_Connection* connection, void*
 
 MHD_Result HttpServer::Impl::on_request(void* cls, MHD_Connection* connection, const char* url,
                                         const char* method, const char*, const char*, std::size_t* upload_size,
-                                        void**) {
+                                        void** request_context) {
   auto* self = static_cast<Impl*>(cls);
-  HttpRequest request;
-  request.method = method ? method : "";
-  request.path = url ? url : "";
-  // A body is never needed here: answer at once and close instead of reading it.
-  bool close = *upload_size > 0 || MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length") ||
-               MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Transfer-Encoding");
+  // A body is never needed here. A request that announces one is answered at once, which makes
+  // libmicrohttpd close the connection instead of reading the body. Any other request is answered on the
+  // second call (request complete), the only point where libmicrohttpd can keep the connection alive.
+  const bool has_body = *upload_size > 0 ||
+                        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length") ||
+                        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Transfer-Encoding");
+  static int headers_seen;  // address used as a marker only
+  if (!has_body && *request_context == nullptr) {
+    *request_context = &headers_seen;
+    return MHD_YES;
+  }
+  bool close = has_body;
   if (Connection* c = connection_of(connection))
     close = self->watchdog.count_request(c) >= self->options.max_requests_per_connection || close;
 
+  HttpRequest request;
+  request.method = method ? method : "";
+  request.path = url ? url : "";
   const int headers = MHD_get_connection_values(connection, MHD_HEADER_KIND, nullptr, nullptr);
   if (headers < 0 || static_cast<std::size_t>(headers) > self->options.max_headers) {
     self->rejected.warn("431 " + request.method + ": more than " + std::to_string(self->options.max_headers) +
@@ -350,10 +376,10 @@ int HttpServer::start() {
   if (l.ipv6) flags |= MHD_USE_IPv6;
   const unsigned int threads = static_cast<unsigned int>(std::max(1, o.threads));
   s.daemon = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, &Impl::on_request, &s,                                  //
+      flags, 0, &Impl::on_accept, &s, &Impl::on_request, &s,                              //
       MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(l.fd),                            //
       MHD_OPTION_THREAD_POOL_SIZE, threads,                                               //
-      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(o.max_connections),          //
+      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(o.max_connections + kAcceptSlack + threads),  //
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned int>(o.max_connections_per_ip),  //
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, o.connection_memory,                            //
       MHD_OPTION_CONNECTION_TIMEOUT, whole_seconds_at_least_one(o.idle_timeout),          //
