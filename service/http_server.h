@@ -33,7 +33,7 @@ struct HttpOptions {
   std::size_t max_connections_per_ip = 0;  // 0 = no per-address limit
   std::chrono::milliseconds request_timeout{std::chrono::seconds(5)};  // whole request, read to last byte sent
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(5)};     // silence on a connection (1 s steps)
-  std::size_t connection_memory = 8 * 1024;  // bytes per connection for request line + headers
+  std::size_t connection_memory = 4 * 1024;  // bytes per connection: request line + headers + response head
   std::size_t max_headers = 64;
   std::size_t max_requests_per_connection = 100;
   bool health_only = false;  // serve only /livez and /readyz (the kubelet's door); 404 for the rest
