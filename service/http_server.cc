@@ -344,7 +344,10 @@ MHD_Result HttpServer::Impl::on_request(void* cls, MHD_Connection* connection, c
     out = plain(500, "internal error\n");
   }
   if (out.status == 400) {
-    self->rejected.warn("400 " + request.method + " " + out.body.substr(0, 200));
+    // A 400 only comes from a known path (unknown ones are 404), so the path is one of ours: safe to log.
+    std::string why = out.body.substr(0, 200);
+    std::replace(why.begin(), why.end(), '\n', ' ');
+    self->rejected.warn("400 " + request.method + " " + request.path + ": " + why);
     close = true;
   }
   return self->answer(connection, out, close);
