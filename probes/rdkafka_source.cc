@@ -186,6 +186,20 @@ std::optional<std::int32_t> parse_int(const char* s) {
   return out;
 }
 
+// Why the topic DescribeConfigs would certainly time out, or "" when it can be sent. librdkafka sends it to
+// the controller named in metadata and waits (up to the request timeout) until that broker is up. When
+// metadata names no controller, or one that is not a broker (librdkafka's mock cluster says 0), say so
+// instead of spending the budget.
+std::string min_isr_not_askable(const ClusterSnapshot& snap) {
+  if (snap.controller_id < 0) return "DescribeConfigs not sent: metadata names no controller";
+  const bool known = std::any_of(snap.brokers.begin(), snap.brokers.end(),
+                                 [&](const Broker& b) { return b.id == snap.controller_id; });
+  if (!known)
+    return "DescribeConfigs not sent: metadata names controller " + std::to_string(snap.controller_id) +
+           ", which is not among the brokers";
+  return "";
+}
+
 }  // namespace
 
 // ---- public helpers -------------------------------------------------------------------------------------
@@ -242,9 +256,7 @@ struct RdKafkaSource::Impl {
   void build_template();
   bool try_create();
   ProbeResult probe();
-  std::map<std::string, MinIsrOutcome> describe_min_isr(const std::vector<std::string>& topics,
-                                                        const ClusterSnapshot& snap,
-                                                        Clock::time_point deadline);
+  void read_configs(ClusterSnapshot& snap, Clock::time_point deadline);
   void log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes);
 };
 
@@ -420,7 +432,7 @@ ProbeResult RdKafkaSource::Impl::probe() {
   snap.taken_at = taken_at;
   for (int i = 0; i < md->broker_cnt; ++i) {
     const auto& b = md->brokers[i];
-    snap.brokers.push_back(Broker{b.id, b.host ? b.host : "", b.port, std::nullopt});
+    snap.brokers.push_back(Broker{b.id, b.host ? b.host : "", b.port, std::nullopt, std::nullopt});
   }
   std::sort(snap.brokers.begin(), snap.brokers.end(),
             [](const Broker& a, const Broker& b) { return a.id < b.id; });
@@ -459,22 +471,7 @@ ProbeResult RdKafkaSource::Impl::probe() {
     rd_kafka_mem_free(rk, id);
   }
 
-  std::vector<std::string> names;
-  names.reserve(snap.topics.size());
-  for (const auto& t : snap.topics) names.push_back(t.name);
-  const auto ask_at = Clock::now();
-  const MinIsrAsk ask = min_isr.plan(names, ask_at);
-  if (!ask.empty()) {
-    const auto outcomes = describe_min_isr(ask.topics, snap, deadline);
-    log_config_problem(outcomes);
-    min_isr.record(ask, outcomes, ask_at);
-  }
-  const auto now = Clock::now();
-  for (auto& t : snap.topics) {
-    const MinIsrOutcome o = min_isr.lookup(t.name, now);
-    t.min_insync_replicas = o.value;
-    if (!o.value) snap.config_errors.push_back("topic " + t.name + ": " + o.error);
-  }
+  read_configs(snap, deadline);
 
   snap.duration = elapsed();
   ProbeResult r;
@@ -483,82 +480,228 @@ ProbeResult RdKafkaSource::Impl::probe() {
   return r;
 }
 
-std::map<std::string, MinIsrOutcome> RdKafkaSource::Impl::describe_min_isr(
-    const std::vector<std::string>& topics, const ClusterSnapshot& snap, Clock::time_point deadline) {
-  std::map<std::string, MinIsrOutcome> out;
-  auto fail_all = [&](const std::string& why) {
-    for (const auto& t : topics) out[t] = MinIsrOutcome::failed(why);
-    return out;
-  };
-  // librdkafka sends DescribeConfigs to the controller named in metadata and waits (up to the request
-  // timeout) until that broker is up. When metadata names no controller, or one that is not a broker
-  // (librdkafka's mock cluster says 0), the wait is certain to time out: say so instead of spending the
-  // budget.
-  if (snap.controller_id < 0) return fail_all("DescribeConfigs not sent: metadata names no controller");
-  const bool known = std::any_of(snap.brokers.begin(), snap.brokers.end(),
-                                 [&](const Broker& b) { return b.id == snap.controller_id; });
-  if (!known)
-    return fail_all("DescribeConfigs not sent: metadata names controller " +
-                    std::to_string(snap.controller_id) + ", which is not among the brokers");
-  const int budget = remaining_ms(deadline);
-  if (budget <= 0) return fail_all("DescribeConfigs not sent: probe timeout used up by metadata");
+// ---- DescribeConfigs: topic min.insync.replicas and the per-broker check -------------------------------
 
-  char errstr[512];
-  Resources res;
-  res.v.reserve(topics.size());
-  for (const auto& t : topics) {
-    rd_kafka_ConfigResource_t* r = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str());
-    res.v.push_back(r);
-    // Names the one config we want, so the request asks for it only (the request carries entry names only;
-    // librdkafka 2.0.2 rejects a NULL value, so pass an empty one — it is not sent).
-    const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_set_config(r, kMinIsrConfig, "");
-    if (e)
-      return fail_all("DescribeConfigs not sent: cannot name " + std::string(kMinIsrConfig) + ": " +
-                      err_text(e));
-  }
-  const std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> options(
-      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
-  if (rd_kafka_AdminOptions_set_request_timeout(options.get(), budget, errstr, sizeof errstr))
-    return fail_all(std::string("DescribeConfigs not sent: ") + errstr);
-  const std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
-  rd_kafka_DescribeConfigs(rk, res.v.data(), res.v.size(), options.get(), queue.get());
+namespace {
 
-  const std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
-      rd_kafka_queue_poll(queue.get(), remaining_ms(deadline)));
-  if (!ev) return fail_all("DescribeConfigs: no answer within the probe timeout");
-  if (const rd_kafka_resp_err_t e = rd_kafka_event_error(ev.get())) {
-    const char* s = rd_kafka_event_error_string(ev.get());
-    return fail_all("DescribeConfigs failed: " + std::string(rd_kafka_err2name(e)) + ": " + (s ? s : ""));
+constexpr const char* kBrokerRackConfig = "broker.rack";
+constexpr const char* kProcessRolesConfig = "process.roles";
+constexpr std::intptr_t kTopicsTag = 0;
+const std::string kNoAnswer = "no answer within the probe timeout";  // AdminOptions opaque of the topic request; broker i uses i + 1
+
+// Config entries of one resource in an answer, by name (null values left out).
+std::map<std::string, std::string> config_values(const rd_kafka_ConfigResource_t* r) {
+  std::map<std::string, std::string> out;
+  size_t cnt = 0;
+  const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(r, &cnt);
+  for (size_t j = 0; j < cnt; ++j)
+    if (const char* v = rd_kafka_ConfigEntry_value(entries[j])) out[rd_kafka_ConfigEntry_name(entries[j])] = v;
+  return out;
+}
+
+std::string resource_error(const rd_kafka_ConfigResource_t* r) {
+  const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(r);
+  if (!e) return "";
+  const char* s = rd_kafka_ConfigResource_error_string(r);
+  return std::string(rd_kafka_err2name(e)) + (s && *s ? std::string(": ") + s : "");
+}
+
+// The resources of a DescribeConfigs answer, or why there are none.
+std::vector<const rd_kafka_ConfigResource_t*> answer_resources(rd_kafka_event_t* ev, std::string& why) {
+  if (const rd_kafka_resp_err_t e = rd_kafka_event_error(ev)) {
+    const char* s = rd_kafka_event_error_string(ev);
+    why = std::string(rd_kafka_err2name(e)) + ": " + (s ? s : "");
+    return {};
   }
-  const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev.get());
-  if (!result)
-    return fail_all("DescribeConfigs: unexpected event " + std::string(rd_kafka_event_name(ev.get())));
+  const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev);
+  if (!result) {
+    why = "unexpected event " + std::string(rd_kafka_event_name(ev));
+    return {};
+  }
   size_t n = 0;
   const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(result, &n);
-  for (size_t i = 0; i < n; ++i) {
-    const rd_kafka_ConfigResource_t* r = resources[i];
-    if (!r) continue;  // broker answered fewer resources than asked: those count as "no result"
+  std::vector<const rd_kafka_ConfigResource_t*> out;
+  for (size_t i = 0; i < n; ++i)
+    if (resources[i]) out.push_back(resources[i]);  // fewer answered than asked: those count as "no result"
+  return out;
+}
+
+// min.insync.replicas of every topic in one answer.
+std::map<std::string, MinIsrOutcome> min_isr_outcomes(rd_kafka_event_t* ev,
+                                                      const std::vector<std::string>& topics) {
+  std::map<std::string, MinIsrOutcome> out;
+  std::string why;
+  const auto resources = answer_resources(ev, why);
+  if (!why.empty()) {
+    for (const auto& t : topics) out[t] = MinIsrOutcome::failed("DescribeConfigs failed: " + why);
+    return out;
+  }
+  for (const rd_kafka_ConfigResource_t* r : resources) {
     const std::string name = rd_kafka_ConfigResource_name(r);
-    if (const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(r)) {
-      const char* s = rd_kafka_ConfigResource_error_string(r);
-      out[name] = MinIsrOutcome::failed(std::string(rd_kafka_err2name(e)) + (s ? std::string(": ") + s : ""));
+    if (std::string err = resource_error(r); !err.empty()) {
+      out[name] = MinIsrOutcome::failed(err);
       continue;
     }
-    size_t cnt = 0;
-    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(r, &cnt);
-    MinIsrOutcome o =
-        MinIsrOutcome::failed(std::string(kMinIsrConfig) + " missing from DescribeConfigs answer");
-    for (size_t j = 0; j < cnt; ++j) {
-      if (std::string_view(rd_kafka_ConfigEntry_name(entries[j])) != kMinIsrConfig) continue;
-      const char* v = rd_kafka_ConfigEntry_value(entries[j]);
-      const auto parsed = parse_int(v);
-      o = parsed && *parsed >= 1 ? MinIsrOutcome::read(*parsed)
-                                 : MinIsrOutcome::failed("unusable " + std::string(kMinIsrConfig) +
-                                                         " value '" + (v ? v : "null") + "'");
+    const auto values = config_values(r);
+    const auto it = values.find(kMinIsrConfig);
+    if (it == values.end()) {
+      out[name] = MinIsrOutcome::failed(std::string(kMinIsrConfig) + " missing from DescribeConfigs answer");
+      continue;
     }
-    out[name] = std::move(o);
+    const auto parsed = parse_int(it->second.c_str());
+    out[name] = parsed && *parsed >= 1 ? MinIsrOutcome::read(*parsed)
+                                       : MinIsrOutcome::failed("unusable " + std::string(kMinIsrConfig) +
+                                                               " value '" + it->second + "'");
   }
   return out;
+}
+
+// Fills one broker's check (and its rack / process.roles) from its answer.
+void record_broker_answer(rd_kafka_event_t* ev, Broker& broker, BrokerResponse& response) {
+  const rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+  // Local errors mean no answer came (timed out, connection lost). librdkafka knows from the ApiVersions
+  // handshake when a broker cannot serve DescribeConfigs (its own mock cluster): that broker did answer.
+  response.answered = err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE;
+  const auto resources = answer_resources(ev, response.error);
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) response.error = kNoAnswer + (" (" + response.error + ")");
+  for (const rd_kafka_ConfigResource_t* r : resources) {
+    response.error = resource_error(r);
+    const auto values = config_values(r);
+    if (const auto it = values.find(kBrokerRackConfig); it != values.end() && !it->second.empty())
+      broker.rack = it->second;
+    if (const auto it = values.find(kProcessRolesConfig); it != values.end() && !it->second.empty())
+      broker.process_roles = it->second;
+  }
+}
+
+// Admin requests of one probe: sent together, answered on one queue, collected until the deadline.
+class AdminRound {
+ public:
+  AdminRound(rd_kafka_t* rk, Clock::time_point deadline)
+      : rk_(rk), deadline_(deadline), queue_(rd_kafka_queue_new(rk)) {}
+
+  // DescribeConfigs for `resources` tagged `tag`; false (with `why`) when it could not be sent.
+  bool send(std::vector<rd_kafka_ConfigResource_t*>& resources, std::intptr_t tag, std::string& why) {
+    const int budget = remaining_ms(deadline_);
+    if (budget <= 0) {
+      why = "DescribeConfigs not sent: probe timeout used up";
+      return false;
+    }
+    char errstr[512];
+    const std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> options(
+        rd_kafka_AdminOptions_new(rk_, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+    if (rd_kafka_AdminOptions_set_request_timeout(options.get(), budget, errstr, sizeof errstr)) {
+      why = std::string("DescribeConfigs not sent: ") + errstr;
+      return false;
+    }
+    rd_kafka_AdminOptions_set_opaque(options.get(), reinterpret_cast<void*>(tag));
+    rd_kafka_DescribeConfigs(rk_, resources.data(), resources.size(), options.get(), queue_.get());
+    ++outstanding_;
+    return true;
+  }
+
+  // Calls on_answer(tag, event) for each answer until all arrived or the deadline passed.
+  template <typename F>
+  void collect(F&& on_answer) {
+    while (outstanding_ > 0) {
+      const std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
+          rd_kafka_queue_poll(queue_.get(), remaining_ms(deadline_)));
+      if (!ev) return;  // deadline: the rest stay unanswered
+      if (rd_kafka_event_type(ev.get()) != RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT &&
+          !rd_kafka_event_error(ev.get()))
+        continue;
+      --outstanding_;
+      on_answer(reinterpret_cast<std::intptr_t>(rd_kafka_event_opaque(ev.get())), ev.get());
+    }
+  }
+
+ private:
+  rd_kafka_t* rk_;
+  const Clock::time_point deadline_;
+  const std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue_;
+  int outstanding_ = 0;
+};
+
+}  // namespace
+
+// Sends the topic DescribeConfigs (when min.insync.replicas is due) and one per-broker check to every broker
+// at once, so they share what is left of the budget, then fills the snapshot from the answers.
+void RdKafkaSource::Impl::read_configs(ClusterSnapshot& snap, Clock::time_point deadline) {
+  AdminRound round(rk, deadline);
+
+  std::vector<std::string> names;
+  names.reserve(snap.topics.size());
+  for (const auto& t : snap.topics) names.push_back(t.name);
+  const auto ask_at = Clock::now();
+  const MinIsrAsk ask = min_isr.plan(names, ask_at);
+  std::map<std::string, MinIsrOutcome> outcomes;
+  auto fail_topics = [&](const std::string& why) {
+    for (const auto& t : ask.topics) outcomes[t] = MinIsrOutcome::failed(why);
+  };
+  bool topics_sent = false;
+  if (!ask.empty()) {
+    std::string why = min_isr_not_askable(snap);
+    Resources res;
+    for (const auto& t : ask.topics) {
+      if (!why.empty()) break;
+      res.v.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
+      // Names the one config we want, so the request asks for it only (the request carries entry names
+      // only; librdkafka 2.0.2 rejects a NULL value, so pass an empty one — it is not sent).
+      if (const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_set_config(res.v.back(), kMinIsrConfig, ""))
+        why = "DescribeConfigs not sent: cannot name " + std::string(kMinIsrConfig) + ": " + err_text(e);
+    }
+    topics_sent = why.empty() && round.send(res.v, kTopicsTag, why);
+    if (!topics_sent) fail_topics(why);
+  }
+
+  // librdkafka 2.0.2 allows one BROKER resource per DescribeConfigs call and sends it to that broker
+  // (rd_kafka_ConfigResource_get_single_broker_id): one call per broker.
+  snap.broker_responses.clear();
+  std::vector<Clock::time_point> sent_at;
+  for (std::size_t i = 0; i < snap.brokers.size(); ++i) {
+    const std::string id = std::to_string(snap.brokers[i].id);
+    Resources res;
+    res.v.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_BROKER, id.c_str()));
+    rd_kafka_ConfigResource_set_config(res.v.back(), kBrokerRackConfig, "");
+    rd_kafka_ConfigResource_set_config(res.v.back(), kProcessRolesConfig, "");
+    BrokerResponse r;
+    r.id = snap.brokers[i].id;
+    sent_at.push_back(Clock::now());
+    if (!round.send(res.v, static_cast<std::intptr_t>(i + 1), r.error)) r.error = "not asked: " + r.error;
+    snap.broker_responses.push_back(std::move(r));
+  }
+
+  bool topics_answered = false;
+  round.collect([&](std::intptr_t tag, rd_kafka_event_t* ev) {
+    if (tag == kTopicsTag) {
+      outcomes = min_isr_outcomes(ev, ask.topics);
+      topics_answered = true;
+      return;
+    }
+    const auto i = static_cast<std::size_t>(tag - 1);
+    if (i >= snap.brokers.size()) return;
+    auto& r = snap.broker_responses[i];
+    r.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at[i]);
+    record_broker_answer(ev, snap.brokers[i], r);
+  });
+
+  const auto now = Clock::now();
+  for (std::size_t i = 0; i < snap.broker_responses.size(); ++i) {
+    auto& r = snap.broker_responses[i];
+    if (r.answered || !r.error.empty()) continue;
+    r.latency = std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[i]);
+    r.error = kNoAnswer;
+  }
+  if (topics_sent && !topics_answered) fail_topics("DescribeConfigs: no answer within the probe timeout");
+  if (!ask.empty()) {
+    log_config_problem(outcomes);
+    min_isr.record(ask, outcomes, ask_at);
+  }
+  for (auto& t : snap.topics) {
+    const MinIsrOutcome o = min_isr.lookup(t.name, now);
+    t.min_insync_replicas = o.value;
+    if (!o.value) snap.config_errors.push_back("topic " + t.name + ": " + o.error);
+  }
 }
 
 // One log line when the reason min.insync.replicas cannot be read changes, not one per probe.

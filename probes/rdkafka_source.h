@@ -4,8 +4,11 @@
 // the demo). The only production code besides rdkafka_mock_cluster.cc that includes librdkafka (kept out of
 // this header behind a pimpl).
 //
-// One probe = all-topics Metadata + controller id + cluster id + (when due) one batched DescribeConfigs for
-// min.insync.replicas, all within `probe_timeout` (each call gets the remaining budget).
+// One probe = all-topics Metadata + controller id + cluster id, then, sent together and sharing what is left
+// of `probe_timeout`: (when due) one batched DescribeConfigs for min.insync.replicas and the per-broker
+// check — one DescribeConfigs per broker for its own BROKER resource, which librdkafka sends to that broker
+// (`broker.rack`, `process.roles`; see ClusterSnapshot::broker_responses). No call gets more than the
+// remaining budget.
 //
 // Threads: probe() is called from one thread only (the probe loop). librdkafka's own threads only call the
 // log / error callbacks, which log to spdlog (stderr) and are internally synchronised.

@@ -13,6 +13,13 @@ std::ostream& print_list(std::ostream& os, const std::vector<T>& v) {
 std::ostream& operator<<(std::ostream& os, const Broker& b) {
   os << "Broker{" << b.id << ' ' << b.host << ':' << b.port;
   if (b.rack) os << " rack=" << *b.rack;
+  if (b.process_roles) os << " process.roles=" << *b.process_roles;
+  return os << '}';
+}
+std::ostream& operator<<(std::ostream& os, const BrokerResponse& r) {
+  os << "BrokerResponse{" << r.id << (r.answered ? " answered in " : " no answer after ") << r.latency.count()
+     << "us";
+  if (!r.error.empty()) os << " error=" << r.error;
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const KafkaError& e) {
@@ -35,7 +42,8 @@ std::ostream& operator<<(std::ostream& os, const TopicInfo& t) {
 std::ostream& operator<<(std::ostream& os, const ClusterSnapshot& s) {
   os << "Snapshot{cluster=" << s.cluster_id << " controller=" << s.controller_id << " brokers=";
   print_list(os, s.brokers) << " topics=";
-  print_list(os, s.topics) << " config_errors=" << s.config_errors.size() << '}';
+  print_list(os, s.topics) << " config_errors=" << s.config_errors.size() << " broker_responses=";
+  print_list(os, s.broker_responses) << '}';
   return os;
 }
 std::ostream& operator<<(std::ostream& os, const ProbeError& e) {

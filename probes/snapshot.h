@@ -19,9 +19,30 @@ struct Broker {
   BrokerId id = 0;
   std::string host;
   std::int32_t port = 0;
-  std::optional<std::string> rack;  // librdkafka 2.0.2 does not expose it; kept for other sources.
+  // `broker.rack` as the broker itself reports it (librdkafka 2.0.2's metadata does not expose the rack, so
+  // the adapter reads it with the per-broker check below); nullopt = unset or not read.
+  std::optional<std::string> rack;
+  // `process.roles` from the same answer ("broker", "broker,controller"): nullopt = not KRaft (ZooKeeper
+  // mode has no such config) or not read.
+  std::optional<std::string> process_roles;
 
   bool operator==(const Broker&) const = default;
+};
+
+// One broker's answer to the per-broker check: a DescribeConfigs for its own BROKER resource, which
+// librdkafka sends to that broker (not to whichever broker it picks), bounded by what is left of the probe
+// budget. A hung broker that is still listed in metadata (a "gray failure") shows here and nowhere else.
+struct BrokerResponse {
+  BrokerId id = 0;
+  // True when the broker answered in time. An answer carrying an error (e.g. not authorised to describe
+  // broker configs) still counts: the broker is alive and serving requests.
+  bool answered = false;
+  // Answered: the round trip (connection set-up included when librdkafka had to reconnect).
+  // Not answered: how long the probe waited before giving up.
+  std::chrono::microseconds latency{0};
+  std::string error;  // empty when the answer carried no error; else why ("timed out", an error name, ...)
+
+  bool operator==(const BrokerResponse&) const = default;
 };
 
 // Kafka error code as the broker returned it (0 = none) and librdkafka's name for it.
@@ -63,6 +84,9 @@ struct ClusterSnapshot {
   std::chrono::microseconds duration{0};             // how long the whole probe took
   // Topics whose min.insync.replicas could not be read, with why (empty when all were read).
   std::vector<std::string> config_errors;
+  // The per-broker check, one entry per broker in `brokers` (same order); empty when the source does not
+  // check brokers (test fakes).
+  std::vector<BrokerResponse> broker_responses;
 
   bool operator==(const ClusterSnapshot&) const = default;
 };
@@ -88,6 +112,7 @@ struct ProbeResult {
 };
 
 std::ostream& operator<<(std::ostream& os, const Broker& b);
+std::ostream& operator<<(std::ostream& os, const BrokerResponse& r);
 std::ostream& operator<<(std::ostream& os, const KafkaError& e);
 std::ostream& operator<<(std::ostream& os, const PartitionInfo& p);
 std::ostream& operator<<(std::ostream& os, const TopicInfo& t);

@@ -26,7 +26,7 @@ constexpr milliseconds kProbeTimeout{1500};
 kafkasim::ClusterSpec hybrid() {
   kafkasim::ClusterSpec spec;
   for (int32_t id : {1, 2, 3, 101, 102, 103})
-    spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}});
+    spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
   spec.controller_id = 2;
   spec.cluster_id = "sim-hybrid";
   spec.broker_defaults = {{"min.insync.replicas", "1"}};
@@ -277,7 +277,7 @@ TEST_F(KafkasimHold, RecoveryReopensOnlyAfterTheHold) {
 // isrguard (metadata + one DescribeConfigs batch for 2,000 topics). No timing assertions.
 TEST(KafkasimLarge, TwoHundredThousandPartitionsAreProbedAndJudged) {
   kafkasim::ClusterSpec spec;
-  for (int32_t id : {1, 2, 3, 4, 5, 6}) spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}});
+  for (int32_t id : {1, 2, 3, 4, 5, 6}) spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
   for (int t = 0; t < 2000; ++t) {
     spec.topics.push_back(kafkasim::TopicSpec{"topic-" + std::to_string(t),
                                               false,

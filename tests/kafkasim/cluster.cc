@@ -124,6 +124,7 @@ std::ostream& operator<<(std::ostream& os, const PartitionSpec& p) {
 std::ostream& operator<<(std::ostream& os, const BrokerSpec& b) {
   os << "{id=" << b.id << " " << b.host << ":" << b.port;
   if (b.rack) os << " rack=" << *b.rack;
+  if (b.process_roles) os << " process.roles=" << *b.process_roles;
   return os << "}";
 }
 
@@ -612,7 +613,8 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
                    std::find(res.configuration_keys->begin(), res.configuration_keys->end(), key) !=
                        res.configuration_keys->end();
           };
-          auto entry = [&](const std::string& name, const std::string& value, int8_t source, bool read_only) {
+          auto entry = [&](const std::string& name, const std::optional<std::string>& value, int8_t source,
+                           bool read_only) {
             proto::ConfigEntry e;
             e.name = name;
             e.value = value;
@@ -646,16 +648,20 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
                 if (wanted(k)) entry(k, v.first, v.second, false);
             }
           } else if (res.resource_type == proto::kResourceBroker) {
+            // As a real broker: only "" (cluster defaults) or its own id; librdkafka sends a BROKER
+            // resource to that broker.
             const bool is_default_resource = res.resource_name.empty();
-            bool known = is_default_resource;
-            for (const auto& b : brokers_)
-              known = known || std::to_string(b->view.spec.id) == res.resource_name;
-            if (!known) {
+            if (!is_default_resource && res.resource_name != std::to_string(broker_id)) {
               result.error_code = proto::kErrInvalidRequest;
-              result.error_message = "Unknown broker " + res.resource_name;
+              result.error_message = "Unexpected broker id, expected " + std::to_string(broker_id) +
+                                     " or empty string, but received " + res.resource_name;
             } else {
               if (!is_default_resource && wanted("broker.id"))
                 entry("broker.id", res.resource_name, proto::kSourceDefaultConfig, true);
+              if (!is_default_resource && wanted("broker.rack"))
+                entry("broker.rack", self->view.spec.rack, proto::kSourceStaticBroker, true);
+              if (!is_default_resource && self->view.spec.process_roles && wanted("process.roles"))
+                entry("process.roles", self->view.spec.process_roles, proto::kSourceStaticBroker, true);
               for (const auto& [k, v] : spec_.broker_defaults)
                 if (wanted(k)) entry(k, v, proto::kSourceDefaultConfig, false);
             }

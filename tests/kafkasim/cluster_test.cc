@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "tests/support/await.h"
@@ -20,9 +21,9 @@ using testing::RawClient;
 ClusterSpec three_brokers() {
   ClusterSpec s;
   s.cluster_id = "test-cluster";
-  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "rack-a"},
-               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = std::nullopt},
-               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}};
+  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "rack-a", .process_roles = std::nullopt},
+               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
+               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}};
   TopicSpec orders;
   orders.name = "orders";
   orders.partitions = round_robin_partitions(3, 3, {1, 2, 3});
@@ -224,8 +225,46 @@ TEST(KafkasimCluster, DescribeConfigsTopicBrokerAndUnknown) {
   EXPECT_EQ(resp.results[1].configs[0].value, "1");
   EXPECT_EQ(resp.results[1].configs[0].config_source, proto::kSourceDefaultConfig);
   EXPECT_EQ(resp.results[2].error_code, proto::kErrUnknownTopicOrPartition);
-  EXPECT_EQ(resp.results[3].error_code, 0);
+  // Broker 1 answers only for itself (or ""), as a real broker does.
+  EXPECT_EQ(resp.results[3].error_code, proto::kErrInvalidRequest);
   EXPECT_EQ(resp.results[3].resource_name, "2");
+}
+
+proto::DescribeConfigsResponse describe_broker(int port, const std::string& name) {
+  RawClient client(port);
+  proto::DescribeConfigsRequest req;
+  req.resources = {{proto::kResourceBroker, name,
+                    std::vector<std::string>{"broker.rack", "process.roles", "broker.id"}}};
+  client.send_bytes(request(proto::kApiDescribeConfigs, 1, 6, req));
+  auto frame = client.read_frame();
+  if (!frame) return {};
+  proto::Reader r(*frame);
+  proto::decode_response_header(r, 0);
+  return proto::decode_describe_configs_response(r, 1);
+}
+
+TEST(KafkasimCluster, DescribeConfigsOwnBrokerResourceServesRackAndProcessRoles) {
+  ClusterSpec spec = three_brokers();
+  spec.brokers[0].process_roles = "broker,controller";
+  Cluster c(spec);
+  c.start();
+  const auto one = describe_broker(c.port(1), "1");
+  ASSERT_EQ(one.results.size(), 1u);
+  ASSERT_EQ(one.results[0].error_code, 0);
+  std::map<std::string, std::optional<std::string>> got;
+  for (const auto& e : one.results[0].configs) got[e.name] = e.value;
+  const std::map<std::string, std::optional<std::string>> want = {
+      {"broker.id", "1"}, {"broker.rack", "rack-a"}, {"process.roles", "broker,controller"}};
+  EXPECT_EQ(got, want);
+
+  // No rack: broker.rack is listed with a null value (as Kafka does); no process.roles (ZooKeeper mode).
+  const auto two = describe_broker(c.port(2), "2");
+  ASSERT_EQ(two.results.size(), 1u);
+  got.clear();
+  for (const auto& e : two.results[0].configs) got[e.name] = e.value;
+  const std::map<std::string, std::optional<std::string>> want2 = {{"broker.id", "2"},
+                                                                    {"broker.rack", std::nullopt}};
+  EXPECT_EQ(got, want2);
 }
 
 TEST(KafkasimCluster, InjectedErrorHitsOnlyTheNextKRequests) {
@@ -310,13 +349,13 @@ TEST(KafkasimCluster, StateHelpers) {
   EXPECT_THROW(c.set_isr("nope", 0, {}), std::invalid_argument);
   EXPECT_THROW(c.set_isr("orders", 99, {}), std::invalid_argument);
   EXPECT_THROW(c.broker_down(99), std::invalid_argument);
-  EXPECT_THROW(c.add_broker({.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}),
+  EXPECT_THROW(c.add_broker({.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}),
                std::invalid_argument);
   EXPECT_THROW(
       Cluster(ClusterSpec{.cluster_id = "x",
                           .controller_id = -1,
-                          .brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt},
-                                      {.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}},
+                          .brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
+                                      {.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}},
                           .topics = {},
                           .broker_defaults = {}}),
       std::invalid_argument);
@@ -325,7 +364,7 @@ TEST(KafkasimCluster, StateHelpers) {
 TEST(KafkasimCluster, AddAndRemoveBrokerWhileRunning) {
   Cluster c(three_brokers());
   c.start();
-  c.add_broker({.id = 7, .host = "127.0.0.1", .port = 0, .rack = "rack-z"});
+  c.add_broker({.id = 7, .host = "127.0.0.1", .port = 0, .rack = "rack-z", .process_roles = std::nullopt});
   ASSERT_GT(c.port(7), 0);
   RawClient client(c.port(7));
   EXPECT_EQ(metadata(client, 1).brokers.size(), 4u);

@@ -28,10 +28,10 @@ std::vector<int32_t> kcat_ids(const json& list) {
 TEST(KafkasimKcat, ListsExactlyTheConfiguredBrokersLeadersReplicasAndIsrs) {
   ClusterSpec s;
   s.controller_id = 101;
-  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "eu-west-1a"},
-               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = "eu-west-1b"},
-               {.id = 101, .host = "127.0.0.1", .port = 0, .rack = std::nullopt},
-               {.id = 102, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}};
+  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "eu-west-1a", .process_roles = std::nullopt},
+               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = "eu-west-1b", .process_roles = std::nullopt},
+               {.id = 101, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
+               {.id = 102, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}};
   TopicSpec orders{.name = "orders",
                    .internal = false,
                    .error_code = 0,

@@ -18,7 +18,11 @@ struct BrokerSpec {
   std::string host = "127.0.0.1";
   // 0 = pick an ephemeral port at start(); afterwards holds the bound port (kept across down/up).
   int32_t port = 0;
+  // Served in Metadata v1+ and as `broker.rack` in DescribeConfigs for the broker's own BROKER resource.
   std::optional<std::string> rack;
+  // `process.roles` in DescribeConfigs for the broker's own BROKER resource (KRaft: "broker",
+  // "broker,controller"); unset = a ZooKeeper-mode broker, which has no such config.
+  std::optional<std::string> process_roles;
   bool operator==(const BrokerSpec&) const = default;
 };
 

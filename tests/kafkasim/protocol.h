@@ -39,6 +39,7 @@ inline constexpr int8_t kResourceBroker = 4;
 inline constexpr int8_t kSourceUnknown = 0;
 inline constexpr int8_t kSourceDynamicTopic = 1;
 inline constexpr int8_t kSourceDynamicBroker = 2;
+inline constexpr int8_t kSourceStaticBroker = 4;
 inline constexpr int8_t kSourceDefaultConfig = 5;
 
 // Sentinel for the authorized-operations fields (Metadata v8+) when not requested.

@@ -109,9 +109,9 @@ ClusterSpec degraded_cluster() {
   s.cluster_id = "rdkafka-test-cluster";
   s.controller_id = 2;
   s.broker_defaults = {{"min.insync.replicas", "1"}};
-  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "rack-a"},
-               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = "rack-b"},
-               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}};
+  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "rack-a", .process_roles = std::nullopt},
+               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = "rack-b", .process_roles = std::nullopt},
+               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}};
   TopicSpec orders{.name = "orders",
                    .internal = false,
                    .error_code = 0,
@@ -280,9 +280,9 @@ TEST(KafkasimRdkafka, InjectedErrorsReachTheClient) {
 
 TEST(KafkasimRdkafka, TwoHundredThousandPartitionsFullyRead) {
   ClusterSpec s;
-  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt},
-               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = std::nullopt},
-               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt}};
+  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
+               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
+               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}};
   const auto partitions = round_robin_partitions(100, 3, {1, 2, 3});
   for (int t = 0; t < 2000; ++t)
     s.topics.push_back({.name = "topic-" + std::to_string(t),

@@ -93,13 +93,15 @@ std::vector<int32_t> get_ids(const json& j, const char* key, const std::string& 
 
 BrokerSpec parse_broker(const json& j, const std::string& ctx) {
   require_object(j, ctx);
-  check_keys(j, ctx, {"id", "host", "port", "rack"});
+  check_keys(j, ctx, {"id", "host", "port", "rack", "process_roles"});
   BrokerSpec b;
   b.id = get_i32(j, "id", ctx, 0);
   if (j.contains("host")) b.host = get_string(j, "host", ctx);
   b.port = get_i32_or(j, "port", ctx, 0, 0);
   if (b.port > 65535) fail(ctx, "field 'port' must be <= 65535");
   if (j.contains("rack") && !j.at("rack").is_null()) b.rack = get_string(j, "rack", ctx);
+  if (j.contains("process_roles") && !j.at("process_roles").is_null())
+    b.process_roles = get_string(j, "process_roles", ctx);
   return b;
 }
 
@@ -286,7 +288,7 @@ std::function<void(Cluster&)> parse_action(const json& j, const std::string& ctx
     return [=](Cluster& c) { c.inject_error(e); };
   }
   if (action == "add_broker") {
-    keys({"id", "host", "port", "rack"});
+    keys({"id", "host", "port", "rack", "process_roles"});
     json bj = j;
     bj.erase("action");
     bj.erase("at");
@@ -417,6 +419,7 @@ json state_json(const Cluster& c) {
                {"status", to_string(b.status)},
                {"latency_ms", b.latency.count()}};
     bj["rack"] = b.spec.rack ? json(*b.spec.rack) : json(nullptr);
+    bj["process_roles"] = b.spec.process_roles ? json(*b.spec.process_roles) : json(nullptr);
     out["brokers"].push_back(std::move(bj));
   }
   out["topics"] = json::array();

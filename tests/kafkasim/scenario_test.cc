@@ -13,7 +13,7 @@ const char* kReadmeExample = R"({
   "cluster_id": "hybrid-demo",
   "controller": 1,
   "broker_defaults": {"min.insync.replicas": 2},
-  "brokers": [{"id": 1, "rack": "ec2-eu-west-1a"}, {"id": 101, "port": 0, "host": "127.0.0.1"}],
+  "brokers": [{"id": 1, "rack": "us-east-1a", "process_roles": "broker"}, {"id": 101, "port": 0, "host": "127.0.0.1"}],
   "topics": [
     {"name": "orders", "partitions": 12, "replication_factor": 2},
     {"name": "pinned", "partitions": 4, "replication_factor": 1, "brokers": [101]},
@@ -31,8 +31,10 @@ TEST(KafkasimScenario, ParsesTheReadmeExampleWithDefaults) {
   EXPECT_EQ(sc.cluster.controller_id, 1);
   EXPECT_EQ(sc.cluster.broker_defaults.at("min.insync.replicas"), "2");  // integer became a string
   ASSERT_EQ(sc.cluster.brokers.size(), 2u);
-  EXPECT_EQ(sc.cluster.brokers[0].rack, "ec2-eu-west-1a");
+  EXPECT_EQ(sc.cluster.brokers[0].rack, "us-east-1a");
+  EXPECT_EQ(sc.cluster.brokers[0].process_roles, "broker");
   EXPECT_EQ(sc.cluster.brokers[1].rack, std::nullopt);
+  EXPECT_EQ(sc.cluster.brokers[1].process_roles, std::nullopt);
   ASSERT_EQ(sc.cluster.topics.size(), 3u);
   EXPECT_EQ(sc.cluster.topics[0].partitions.size(), 12u);
   EXPECT_EQ(sc.cluster.topics[0].partitions[1], make_partition(1, 101, {101, 1}, {101, 1}));

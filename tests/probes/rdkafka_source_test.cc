@@ -39,6 +39,9 @@ ProbeResult probe_until(RdKafkaSource& source, bool want_ok, milliseconds within
   return r;
 }
 
+constexpr const char* kMockNoDescribeConfigs =
+    "_UNSUPPORTED_FEATURE: DescribeConfigs (KIP-133) not supported by broker, requires broker version >= 0.11.0";
+
 std::string why_mock_min_isr_unread() {
   return "DescribeConfigs not sent: metadata names controller 0, which is not among the brokers";
 }
@@ -74,6 +77,13 @@ class RdKafkaSourceMock : public ::testing::Test {
     s.duration = actual.duration;
     s.config_errors = {"topic orders: " + why_mock_min_isr_unread(),
                        "topic payments: " + why_mock_min_isr_unread()};
+    // The per-broker check reaches every broker; the mock cannot serve DescribeConfigs, which librdkafka
+    // knows from the ApiVersions handshake: an answer all the same. Latencies vary per run.
+    for (std::size_t i = 0; i < s.brokers.size(); ++i) {
+      const auto latency =
+          i < actual.broker_responses.size() ? actual.broker_responses[i].latency : std::chrono::microseconds(0);
+      s.broker_responses.push_back(BrokerResponse{s.brokers[i].id, true, latency, kMockNoDescribeConfigs});
+    }
     return s;
   }
 

@@ -72,7 +72,7 @@ class SnapshotBuilder {
   }
   SnapshotBuilder& broker(BrokerId id, std::string host = "", std::int32_t port = 9092) {
     if (host.empty()) host = "broker-" + std::to_string(id) + ".example";
-    s_.brokers.push_back(probes::Broker{id, std::move(host), port, std::nullopt});
+    s_.brokers.push_back(probes::Broker{id, std::move(host), port, std::nullopt, std::nullopt});
     return *this;
   }
   SnapshotBuilder& brokers(const std::vector<BrokerId>& ids) {

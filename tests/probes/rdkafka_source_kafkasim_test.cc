@@ -1,0 +1,137 @@
+// RdKafkaSource through the real librdkafka client against kafkasim (tests/kafkasim): what librdkafka's own
+// mock cluster cannot show — per-broker answers (rack, process.roles), a hung broker that stays listed in
+// metadata, slow brokers, topic and partition errors.
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+#include "probes/rdkafka_source.h"
+#include "tests/kafkasim/cluster.h"
+#include "tests/kafkasim/protocol.h"
+
+namespace isrguard::probes {
+namespace {
+
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+// Three KRaft brokers over two zones; broker 3 has no rack. "orders": 3 partitions, RF 3, leaders 1, 2, 3.
+kafkasim::ClusterSpec three_brokers() {
+  kafkasim::ClusterSpec spec = kafkasim::make_cluster({1, 2, 3});
+  spec.brokers[0].rack = "us-east-1a";
+  spec.brokers[1].rack = "us-east-1b";
+  spec.brokers[0].process_roles = "broker";
+  spec.brokers[1].process_roles = "broker,controller";
+  spec.broker_defaults = {{"min.insync.replicas", "2"}};
+  spec.topics.push_back(kafkasim::make_topic("orders", kafkasim::round_robin_partitions(3, 3, {1, 2, 3})));
+  return spec;
+}
+
+RdKafkaSourceConfig config_for(const kafkasim::Cluster& sim, milliseconds timeout) {
+  RdKafkaSourceConfig c;
+  c.properties = {{"bootstrap.servers", sim.bootstrap_servers()}};
+  c.probe_timeout = timeout;
+  c.min_isr_refresh = milliseconds(1);  // ask min.insync.replicas on every probe
+  return c;
+}
+
+std::vector<BrokerId> ids_answered(const ClusterSnapshot& s, bool answered) {
+  std::vector<BrokerId> out;
+  for (const auto& r : s.broker_responses)
+    if (r.answered == answered) out.push_back(r.id);
+  return out;
+}
+
+TEST(RdKafkaSourceKafkasim, RackAndProcessRolesComeFromEachBrokersOwnAnswer) {
+  kafkasim::Cluster sim(three_brokers());
+  sim.start();
+  RdKafkaSource source(config_for(sim, milliseconds(3000)));
+  const ProbeResult r = source.probe();
+  ASSERT_TRUE(r.ok()) << r;
+  const auto& b = r.snapshot->brokers;
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0], (Broker{1, "127.0.0.1", sim.port(1), "us-east-1a", "broker"}));
+  EXPECT_EQ(b[1], (Broker{2, "127.0.0.1", sim.port(2), "us-east-1b", "broker,controller"}));
+  EXPECT_EQ(b[2], (Broker{3, "127.0.0.1", sim.port(3), std::nullopt, std::nullopt}));
+  ASSERT_EQ(r.snapshot->broker_responses.size(), 3u);
+  for (const auto& resp : r.snapshot->broker_responses) {
+    EXPECT_TRUE(resp.answered) << resp;
+    EXPECT_EQ(resp.error, "") << resp;
+    EXPECT_LT(resp.latency, r.snapshot->duration) << resp;
+  }
+  EXPECT_EQ(r.snapshot->topics.at(0).min_insync_replicas, 2);
+  // One DescribeConfigs per broker plus one for the topics.
+  EXPECT_EQ(sim.requests_served(kafkasim::proto::kApiDescribeConfigs), 4u);
+}
+
+// A hung leader stays in metadata with its partitions' ISR unchanged (as on a real cluster): only the
+// request addressed to it shows that it is gone.
+TEST(RdKafkaSourceKafkasim, HungLeaderStillListedIsReportedUnansweredWithinTheTimeout) {
+  kafkasim::Cluster sim(three_brokers());
+  sim.set_controller(1);
+  sim.start();
+  constexpr milliseconds kTimeout{1500};
+  RdKafkaSource source(config_for(sim, kTimeout));
+  ASSERT_TRUE(source.probe().ok());
+  sim.broker_hang(2);
+  // librdkafka may pick broker 2 for Metadata; probe until a probe's metadata came from another broker.
+  ProbeResult r;
+  for (int i = 0; i < 5 && !r.ok(); ++i) {
+    const auto t0 = SteadyClock::now();
+    r = source.probe();
+    // Correctness bound (librdkafka's defaults would wait 60 s), generous for a loaded machine.
+    EXPECT_LT(SteadyClock::now() - t0, kTimeout + milliseconds(1000));
+  }
+  ASSERT_TRUE(r.ok()) << r;
+  EXPECT_EQ(ids_answered(*r.snapshot, false), std::vector<BrokerId>{2}) << *r.snapshot;
+  EXPECT_EQ(ids_answered(*r.snapshot, true), (std::vector<BrokerId>{1, 3})) << *r.snapshot;
+  const BrokerResponse& hung = r.snapshot->broker_responses.at(1);
+  EXPECT_EQ(hung.error.rfind("no answer within the probe timeout", 0), 0u) << hung;
+  EXPECT_GE(hung.latency, microseconds(kTimeout) / 2) << hung;
+  // Metadata still lists broker 2 and the partition it leads keeps its full ISR.
+  EXPECT_EQ(r.snapshot->brokers.size(), 3u);
+  const PartitionInfo& led_by_2 = r.snapshot->topics.at(0).partitions.at(1);
+  EXPECT_EQ(led_by_2.leader, 2);
+  EXPECT_EQ(led_by_2.isr, (std::vector<BrokerId>{2, 3, 1}));
+  EXPECT_EQ(r.snapshot->topics.at(0).min_insync_replicas, 2);  // the controller (1) answered
+}
+
+// Slow brokers answering at 2/3 of the timeout: Metadata takes 2/3, so the DescribeConfigs round must get
+// only the third that is left. Given the whole timeout it would end at ~4/3 of it.
+TEST(RdKafkaSourceKafkasim, SlowBrokersStillEndTheProbeWithinItsTimeout) {
+  kafkasim::Cluster sim(three_brokers());
+  sim.start();
+  constexpr milliseconds kTimeout{3000};
+  RdKafkaSource source(config_for(sim, kTimeout));
+  ASSERT_TRUE(source.probe().ok());  // connections set up before the brokers slow down
+  for (int32_t id : {1, 2, 3}) sim.set_latency(id, kTimeout * 2 / 3);
+  const auto t0 = SteadyClock::now();
+  const ProbeResult r = source.probe();
+  const auto took = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - t0);
+  std::cerr << "[measure] probe with brokers at 2/3 of the timeout took " << took.count() << " ms\n";
+  ASSERT_TRUE(r.ok()) << r;
+  // Margin below a third of the timeout, so a probe that gave DescribeConfigs the whole timeout fails.
+  EXPECT_LT(took, kTimeout + milliseconds(700));
+  EXPECT_EQ(ids_answered(*r.snapshot, true), std::vector<BrokerId>{});
+}
+
+TEST(RdKafkaSourceKafkasim, TopicAndPartitionErrorsAreKept) {
+  kafkasim::ClusterSpec spec = three_brokers();
+  spec.topics.push_back(kafkasim::make_topic("denied", {}));
+  spec.topics.back().error_code = 29;  // TOPIC_AUTHORIZATION_FAILED
+  kafkasim::Cluster sim(spec);
+  sim.set_partition_error("orders", 2, 9);  // REPLICA_NOT_AVAILABLE
+  sim.start();
+  RdKafkaSource source(config_for(sim, milliseconds(3000)));
+  const ProbeResult r = source.probe();
+  ASSERT_TRUE(r.ok()) << r;
+  ASSERT_EQ(r.snapshot->topics.size(), 2u);
+  EXPECT_EQ(r.snapshot->topics[0].name, "denied");
+  EXPECT_EQ(r.snapshot->topics[0].error, (KafkaError{29, "TOPIC_AUTHORIZATION_FAILED"}));
+  EXPECT_EQ(r.snapshot->topics[1].partitions.at(2).error, (KafkaError{9, "REPLICA_NOT_AVAILABLE"}));
+  EXPECT_EQ(r.snapshot->topics[1].partitions.at(1).error, KafkaError{});
+}
+
+}  // namespace
+}  // namespace isrguard::probes
