@@ -285,9 +285,10 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {
     } else {
       ++f.brokers_missing;
       ++v.counts.brokers_missing;
-      missing.add([&] {
-        return "broker " + std::to_string(id) + " (" + b.fleet + ", " +
-               (b.expected ? "expected" : "hosts replicas") + ")";
+      // Explicit captures: clang 14 (the libFuzzer build) cannot capture structured bindings implicitly.
+      missing.add([id = id, &broker = b] {
+        return "broker " + std::to_string(id) + " (" + broker.fleet + ", " +
+               (broker.expected ? "expected" : "hosts replicas") + ")";
       });
     }
     f.leader_count += b.leader_count;
