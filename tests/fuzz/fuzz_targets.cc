@@ -24,7 +24,8 @@ class Bytes {
   std::uint8_t byte() { return at_ < size_ ? data_[at_++] : 0; }
   // A string of up to `max` bytes, length from the input.
   std::string text(std::size_t max) {
-    const std::size_t n = std::min<std::size_t>(byte() % (max + 1), size_ - std::min(at_, size_));
+    const std::size_t wanted = byte() % (max + 1);  // read before measuring what is left
+    const std::size_t n = std::min(wanted, size_ - std::min(at_, size_));
     std::string s(reinterpret_cast<const char*>(data_ + at_), n);
     at_ += n;
     return s;
