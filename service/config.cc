@@ -210,6 +210,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("http_max_connections", std::to_string(http_max_connections));
   d.emplace_back("health_port", std::to_string(health_port));
   d.emplace_back("metrics_partition_cap", std::to_string(metrics_partition_cap));
+  d.emplace_back("jmx_metrics", jmx_metrics ? "true" : "false");
   d.emplace_back("log_level", log_level);
   for (const auto& [k, v] : kafka_properties)
     d.emplace_back("kafka." + k, probes::is_secret_property(k) ? "<redacted>" : v);
@@ -334,6 +335,12 @@ void add_http_flags(CLI::App& app, Config& c, RawFlags& r) {
                      "per-topic series); per-partition series are also limited by --list-cap")
           ->capture_default_str(),
       "ISRGUARD_METRICS_PARTITION_CAP");
+  env(app.add_option(
+             "--jmx-metrics", c.jmx_metrics,
+             "Export the kafka_* families named like Kafka's JMX metrics (false where the brokers' own "
+             "JMX metrics are scraped too, e.g. Strimzi)")
+          ->default_str("true"),
+      "ISRGUARD_JMX_METRICS");
 }
 
 void add_mode_flags(CLI::App& app, Config& c, RawFlags& r) {

@@ -45,6 +45,8 @@ struct Config {
 
   // Metrics: per-partition series only for unhealthy partitions, at most this many.
   std::size_t metrics_partition_cap = 200;
+  // Export the kafka_* families named like Kafka's JMX metrics (off where the brokers' JMX is scraped too).
+  bool jmx_metrics = true;
 
   // Modes.
   bool once = false;

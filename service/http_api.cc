@@ -100,6 +100,7 @@ ApiOptions ApiOptions::from_config(const Config& c) {
   o.live_after = 2 * (c.poll_interval + c.probe_timeout) + std::chrono::seconds(10);
   o.status = StatusContext::from_config(c);
   o.metrics.partition_cap = c.metrics_partition_cap;
+  o.metrics.jmx_names = c.jmx_metrics;
   o.metrics.version = o.status.version;
   o.metrics.commit = o.status.commit;
   return o;

@@ -53,56 +53,175 @@ Labels broker_labels(const BrokerHealth& b) {
   return {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}};
 }
 
-void kafka_equivalents(Families& out, const Verdict* v) {
+Labels broker_labels(const KafkaBrokerGauges& b) {
+  return {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}};
+}
+
+// ReplicaManager gauges as each broker's JMX reports them (service/kafka_view.h): one series per broker
+// present in metadata; a missing broker has none, as a dead broker has no JMX.
+void kafka_replica_manager(Families& out, const KafkaView* k) {
   struct PerBroker {
     const char* name;
     const char* help;
-    std::int64_t BrokerHealth::*field;
+    std::int64_t KafkaBrokerGauges::*field;
   };
   static const PerBroker kPerBroker[] = {
       {"kafka_server_replicamanager_underreplicatedpartitions",
-       "Under-replicated partitions led by this broker (JMX ReplicaManager UnderReplicatedPartitions).",
-       &BrokerHealth::urp_led},
+       "Partitions this broker leads whose ISR is smaller than the replication factor (Kafka's definition).",
+       &KafkaBrokerGauges::under_replicated},
       {"kafka_server_replicamanager_underminisrpartitioncount",
-       "Partitions led by this broker whose ISR is below the effective min ISR.",
-       &BrokerHealth::under_min_isr_led},
+       "Partitions this broker leads whose ISR is below min(min.insync.replicas, replicas) (Kafka 3.7+).",
+       &KafkaBrokerGauges::under_min_isr},
       {"kafka_server_replicamanager_atminisrpartitioncount",
-       "Partitions led by this broker whose ISR equals the effective min ISR.",
-       &BrokerHealth::at_min_isr_led},
-      {"kafka_server_replicamanager_leadercount", "Partitions led by this broker.",
-       &BrokerHealth::leader_count},
-      {"kafka_server_replicamanager_partitioncount", "Partition replicas hosted by this broker.",
-       &BrokerHealth::replica_count},
+       "Partitions this broker leads whose ISR equals min(min.insync.replicas, replicas), degraded or not.",
+       &KafkaBrokerGauges::at_min_isr},
+      {"kafka_server_replicamanager_leadercount", "Partitions this broker leads (all topics).",
+       &KafkaBrokerGauges::leader_count},
+      {"kafka_server_replicamanager_partitioncount",
+       "Partitions this broker hosts a replica of (all topics).", &KafkaBrokerGauges::partition_count},
   };
   for (const auto& pb : kPerBroker) {
     auto& f = out.family(pb.name, pb.help, MetricType::Gauge);
-    if (!v) continue;
-    for (const auto& b : v->brokers) Families::gauge(f, broker_labels(b), static_cast<double>(b.*(pb.field)));
+    if (!k) continue;
+    for (const auto& b : k->brokers) Families::gauge(f, broker_labels(b), static_cast<double>(b.*(pb.field)));
   }
+}
+
+// KafkaController gauges of the active controller, over all topics. ActiveControllerCount only where the
+// metadata's controller id means the controller (ZooKeeper mode); in KRaft it names a random live broker.
+void kafka_controller(Families& out, const KafkaView* k) {
   auto& active =
       out.family("kafka_controller_kafkacontroller_activecontrollercount",
-                 "1 on the broker the metadata names as controller (in KRaft: an arbitrary live broker).",
+                 "1 on the active controller, 0 on the other brokers (ZooKeeper mode only; none in "
+                 "KRaft or when the mode is unknown).",
                  MetricType::Gauge);
-  if (v)
-    for (const auto& b : v->brokers) Families::gauge(active, broker_labels(b), b.controller ? 1 : 0);
-
+  if (k && k->active_controller != -1)
+    for (const auto& b : k->brokers)
+      Families::gauge(active, broker_labels(b), b.id == k->active_controller ? 1 : 0);
   struct Cluster {
     const char* name;
     const char* help;
-    std::int64_t Counts::*field;
+    std::int64_t KafkaView::*field;
   };
   static const Cluster kCluster[] = {
-      {"kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader.",
-       &Counts::offline},
-      {"kafka_controller_kafkacontroller_globalpartitioncount", "Partitions of selected topics.",
-       &Counts::partitions},
-      {"kafka_controller_kafkacontroller_globaltopiccount", "Selected topics.", &Counts::topics},
+      {"kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader (all topics).",
+       &KafkaView::offline_partitions},
+      {"kafka_controller_kafkacontroller_globalpartitioncount", "Partitions of all topics.",
+       &KafkaView::global_partitions},
+      {"kafka_controller_kafkacontroller_globaltopiccount", "Topics (all, internal ones included).",
+       &KafkaView::global_topics},
       {"kafka_controller_kafkacontroller_preferredreplicaimbalancecount",
-       "Partitions whose leader is not the preferred (first) replica.", &Counts::preferred_replica_imbalance},
+       "Partitions whose leader is not the preferred (first) replica, offline ones included.",
+       &KafkaView::preferred_replica_imbalance},
   };
   for (const auto& c : kCluster) {
     auto& f = out.family(c.name, c.help, MetricType::Gauge);
-    if (v) Families::gauge(f, {}, static_cast<double>(v->counts.*(c.field)));
+    if (k) Families::gauge(f, {}, static_cast<double>(k->*(c.field)));
+  }
+}
+
+void kafka_mode_family(Families& out, const KafkaView* k) {
+  auto& mode = out.family("isrguard_kafka_mode",
+                          "1 on the cluster's metadata mode as read from the brokers' process.roles.",
+                          MetricType::Gauge);
+  if (!k) return;
+  for (auto m : {KafkaMode::kKRaft, KafkaMode::kUnknown, KafkaMode::kZooKeeper})
+    Families::gauge(mode, {{"mode", std::string(to_string(m))}}, k->mode == m ? 1 : 0);
+}
+
+// isrguard's own per-broker judgement (selected topics; at min ISR only while degraded): what the kafka_*
+// per-broker families showed before they followed Kafka, and what the dashboard uses with them switched off.
+void isrguard_broker_partitions(Families& out, const Verdict* v) {
+  auto& leaders = out.family("isrguard_broker_leader_partitions",
+                             "Partitions of selected topics this broker leads.", MetricType::Gauge);
+  auto& replicas = out.family("isrguard_broker_replicas", "Replicas of selected topics this broker hosts.",
+                              MetricType::Gauge);
+  auto& out_of_sync =
+      out.family("isrguard_broker_out_of_sync_replicas",
+                 "Replicas this broker hosts that are not in the ISR (selected topics).", MetricType::Gauge);
+  auto& led = out.family("isrguard_broker_led_unhealthy_partitions",
+                         "Partitions this broker leads, by isrguard's partition state (selected topics).",
+                         MetricType::Gauge);
+  if (!v) return;
+  for (const auto& b : v->brokers) {
+    const std::string id = std::to_string(b.id);
+    Families::gauge(leaders, broker_labels(b), static_cast<double>(b.leader_count));
+    Families::gauge(replicas, broker_labels(b), static_cast<double>(b.replica_count));
+    Families::gauge(out_of_sync, broker_labels(b), static_cast<double>(b.out_of_sync_hosted));
+    const std::pair<std::string_view, std::int64_t> by_state[] = {{pstate::kUnderReplicated, b.urp_led},
+                                                                  {pstate::kUnderMinIsr, b.under_min_isr_led},
+                                                                  {pstate::kAtMinIsr, b.at_min_isr_led}};
+    for (const auto& [st, n] : by_state)
+      Families::gauge(led, {{"broker_id", id}, {"fleet", b.fleet}, {"state", std::string(st)}},
+                      static_cast<double>(n));
+  }
+}
+
+// kminion-style broker_info: one series per broker present in metadata (bounded by the broker count).
+void broker_info(Families& out, const probes::ClusterSnapshot* s, const Policy& policy) {
+  auto& info = out.family("isrguard_broker_info",
+                          "Always 1; address, port and rack of each broker in metadata.", MetricType::Gauge);
+  if (!s) return;
+  for (const auto& b : s->brokers)
+    Families::gauge(info,
+                    {{"address", b.host},
+                     {"broker_id", std::to_string(b.id)},
+                     {"fleet", policy.fleet_of(b.id, b.host)},
+                     {"port", std::to_string(b.port)},
+                     {"rack", b.rack.value_or("")}},
+                    1);
+}
+
+// kminion-style topic_info for the selected topics in name order, at most `cap` (the rest counted as
+// dropped).
+void topic_info(Families& out, const Verdict* v, std::size_t cap) {
+  auto& info =
+      out.family("isrguard_topic_info",
+                 "Always 1; partitions, replication factor and min.insync.replicas of a selected topic "
+                 "(capped; see isrguard_topic_info_series_dropped).",
+                 MetricType::Gauge);
+  auto& dropped =
+      out.family("isrguard_topic_info_series_dropped",
+                 "Selected topics left out of isrguard_topic_info by the cap.", MetricType::Gauge);
+  if (!v) {
+    Families::gauge(dropped, {}, 0);
+    return;
+  }
+  const std::size_t listed = std::min(cap, v->topics.size());
+  for (std::size_t i = 0; i < listed; ++i) {
+    const TopicHealth& t = v->topics[i];
+    Families::gauge(info,
+                    {{"min_insync_replicas", std::to_string(t.min_insync_replicas)},
+                     {"min_insync_replicas_source", t.min_isr_from_default ? "default" : "config"},
+                     {"partitions", std::to_string(t.partitions)},
+                     {"replication_factor", std::to_string(t.usual_replicas)},
+                     {"topic", t.name}},
+                    1);
+  }
+  Families::gauge(dropped, {}, static_cast<double>(v->topics.size() - listed));
+}
+
+// kafka_exporter-style per-partition gauges, for the same listed unhealthy partitions (and cap) as
+// isrguard_partition_unhealthy: absent means healthy (or left out by the cap).
+void partition_details(Families& out, const Verdict* v, std::size_t cap) {
+  auto& isr = out.family("isrguard_partition_in_sync_replicas",
+                         "ISR size of an unhealthy partition (capped like isrguard_partition_unhealthy).",
+                         MetricType::Gauge);
+  auto& replicas =
+      out.family("isrguard_partition_replicas",
+                 "Replica count of an unhealthy partition (capped like isrguard_partition_unhealthy).",
+                 MetricType::Gauge);
+  auto& leader = out.family(
+      "isrguard_partition_leader",
+      "Leader broker id of an unhealthy partition, -1 without leader (capped likewise).", MetricType::Gauge);
+  if (!v) return;
+  const std::size_t listed = std::min(cap, v->unhealthy_partitions.size());
+  for (std::size_t i = 0; i < listed; ++i) {
+    const PartitionHealth& p = v->unhealthy_partitions[i];
+    const Labels labels{{"partition", std::to_string(p.partition.id)}, {"topic", p.topic}};
+    Families::gauge(isr, labels, static_cast<double>(p.partition.isr.size()));
+    Families::gauge(replicas, labels, static_cast<double>(p.partition.replicas.size()));
+    Families::gauge(leader, labels, static_cast<double>(p.partition.leader));
   }
 }
 
@@ -112,7 +231,11 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
                            const MetricsContext& ctx, SteadyClock::time_point now) {
   Families out;
   const Verdict* v = s.verdict.get();
-  kafka_equivalents(out, v);
+  if (ctx.jmx_names) {
+    kafka_replica_manager(out, s.kafka.get());
+    kafka_controller(out, s.kafka.get());
+  }
+  kafka_mode_family(out, s.kafka.get());
 
   Families::gauge(
       out.family("isrguard_ready", "1 when /readyz answers 200 (evictions allowed).", MetricType::Gauge), {},
@@ -156,6 +279,8 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
     }
     for (const auto& b : v->brokers) Families::gauge(broker_up, broker_labels(b), b.up ? 1 : 0);
   }
+  isrguard_broker_partitions(out, v);
+  broker_info(out, s.snapshot.get(), policy);
 
   auto& partitions = out.family("isrguard_partitions",
                                 "Partitions of selected topics by state (a partition may count in several).",
@@ -216,6 +341,8 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
   } else {
     Families::gauge(dropped, {}, 0);
   }
+  partition_details(out, v, ctx.partition_cap);
+  topic_info(out, v, ctx.partition_cap);
 
   Families::counter(out.family("isrguard_probes_total", "Probes attempted.", MetricType::Counter), {},
                     static_cast<double>(s.probes_total));

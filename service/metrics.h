@@ -14,6 +14,9 @@ namespace isrguard::service {
 
 struct MetricsContext {
   std::size_t partition_cap = 200;  // max per-partition / per-topic series (unhealthy ones only)
+  // Export the families named like Kafka's JMX metrics (kafka_*). Off where the brokers' own JMX is scraped
+  // too (Strimzi): the same names twice make unfiltered alerts fire twice (docs/observability.md).
+  bool jmx_names = true;
   std::string version;
   std::string commit;
 };

@@ -36,6 +36,7 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   if (result.ok()) {
     auto snapshot = std::make_shared<const probes::ClusterSnapshot>(std::move(*result.snapshot));
     s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_));
+    s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_));
     s.snapshot = std::move(snapshot);
     s.last_success = now;
     s.last_success_wall = wall;

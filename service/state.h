@@ -14,6 +14,7 @@
 
 #include "probes/snapshot.h"
 #include "service/gate.h"
+#include "service/kafka_view.h"
 #include "service/policy.h"
 #include "service/verdict.h"
 
@@ -33,6 +34,8 @@ struct PublishedState {
   // Last successful snapshot and its verdict; null before the first successful probe.
   std::shared_ptr<const probes::ClusterSnapshot> snapshot;
   std::shared_ptr<const Verdict> verdict;
+  // The same snapshot as Kafka's own JMX gauges would report it (the kafka_* metric families); null likewise.
+  std::shared_ptr<const KafkaView> kafka;
   // The reasons that feed the gate: verdict reasons plus probe_failed / snapshot_stale when present.
   std::vector<Reason> reasons;
   GateStatus gate;

@@ -260,6 +260,7 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
     return "not ready: " + codes + "\n";
   }
   std::ostringstream out;
+  std::ostringstream reported;  // reasons that do not gate: "warn:" lines before the summary, as kube's
   const bool probed = s.last_success.has_value();
   if (!probed) {
     out << "[-]first_probe failed: no successful probe yet\n";
@@ -277,12 +278,12 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
     if (it->gating) {
       out << "[-]" << code << " failed: " << it->detail << "\n";
     } else {
-      out << "[+]" << code << " ok (reported, not gating: " << it->detail << ")\n";
+      reported << "warn: " << code << " reported, not gating: " << it->detail << "\n";
     }
   }
   switch (s.gate.state) {
     case GateState::kOpen:
-      out << "[+]gate ok: open\n";
+      out << "[+]gate ok\n";
       break;
     case GateState::kRecovering:
       out << "[-]gate failed: recovering, healthy for "
@@ -296,7 +297,7 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
       out << "[-]gate failed: initializing\n";
       break;
   }
-  out << (r.ready ? "readyz check passed\n" : "readyz check failed\n");
+  out << reported.str() << (r.ready ? "readyz check passed\n" : "readyz check failed\n");
   return out.str();
 }
 

@@ -46,9 +46,12 @@ struct PartitionQuery {
 std::optional<nlohmann::ordered_json> partitions_json(const PublishedState& state, const Policy& policy,
                                                       const PartitionQuery& query, std::string* error);
 
-// GET /readyz body. Non-verbose: "ok" or "not ready: <codes>". Verbose: one "[+]name ok" / "[-]name failed:
-// why" line per check (the gate, then every gating reason code), then a summary line, as Kubernetes'
-// /readyz?verbose.
+// GET /readyz body. Verbose: the line format of kube-apiserver's /readyz?verbose (k8s.io/apiserver
+// pkg/server/healthz, v0.36.3): "[+]<check> ok" per passing check (first_probe, each gating reason code, the
+// gate), "[-]<check> failed: ..." per failing one, "warn: ..." lines (here: active reasons that do not gate),
+// then "readyz check passed" / "readyz check failed". Where isrguard differs on purpose: a failed check says why
+// (kube writes "reason withheld"); a failure answers 503 (kube 500); the non-verbose body is "ok\n" or
+// "not ready: <codes>\n" (kube writes "ok" with no newline, and the verbose list on failure).
 std::string readyz_text(const PublishedState& state, const Readiness& readiness, const Policy& policy,
                         SteadyClock::time_point now, bool verbose);
 

@@ -170,3 +170,25 @@ test("the Strimzi Cluster Operator patch disables Strimzi's PDB generation", () 
     name: "STRIMZI_POD_DISRUPTION_BUDGET_GENERATION", value: "false",
   });
 });
+
+// With STRIMZI_POD_DISRUPTION_BUDGET_GENERATION=false the operator stops reconciling its PDBs but does not
+// delete them (strimzi-kafka-operator KafkaReconciler.podDisruptionBudget() returns without touching the PDB),
+// so the patch must not promise a deletion and must say how to remove the existing one.
+test("the Strimzi Cluster Operator patch says the existing PDB stays and how to delete it", () => {
+  const text = readFileSync(join(manifestsDir, "examples/strimzi-cluster/cluster-operator.patch.yaml"), "utf8");
+  const comment = text.split("\n").filter((l) => l.startsWith("#")).join("\n");
+  assert.doesNotMatch(comment, /\(and deletes\)|stops creating \(and/i);
+  assert.match(comment, /does not delete/);
+  assert.match(comment, /kubectl -n kafka delete pdb kafka-main-kafka/);
+});
+
+// Strimzi users scrape the brokers' own JMX; isrguard's kafka_* series with the same names would make the stock
+// Strimzi alert rules (no label filter) fire twice, so the strimzi overlay switches them off.
+test("the strimzi overlay switches off isrguard's JMX-named metric families; the statefulset overlay keeps them", () => {
+  const envOf = (dir) =>
+    find(rendered.get(dir), "Deployment", "isrguard").spec.template.spec.containers.find((c) => c.name === "isrguard").env ?? [];
+  assert.deepEqual(envOf("manifests/overlays/strimzi").find((e) => e.name === "ISRGUARD_JMX_METRICS"), {
+    name: "ISRGUARD_JMX_METRICS", value: "false",
+  });
+  assert.equal(envOf("manifests/overlays/statefulset").find((e) => e.name === "ISRGUARD_JMX_METRICS"), undefined);
+});

@@ -105,8 +105,13 @@ TEST_F(KafkasimService, HealthyHybridClusterIsReadyWithMinIsrReadThroughDescribe
     EXPECT_EQ(t.min_insync_replicas, 2) << t.name;
     EXPECT_FALSE(t.min_isr_from_default) << t.name;
   }
-  EXPECT_TRUE(has_line(
-      metrics(), "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"} 1"));
+  // The brokers answer the per-broker check without process.roles: ZooKeeper mode, so metadata's controller
+  // id is the controller and ActiveControllerCount is exported (KRaft: KafkasimKRaft below).
+  EXPECT_EQ(st->kafka->mode, KafkaMode::kZooKeeper);
+  const auto m = metrics();
+  EXPECT_TRUE(
+      has_line(m, "kafka_controller_kafkacontroller_activecontrollercount{broker_id=\"2\",fleet=\"ec2\"} 1"));
+  EXPECT_TRUE(has_line(m, "isrguard_kafka_mode{mode=\"zookeeper\"} 1"));
 }
 
 TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing) {
@@ -130,16 +135,19 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
   EXPECT_EQ(s["fleets"][1]["brokers_missing"], 1);
 
   // Per-broker URP (by leader) as Kafka's JMX reports it; the sum over brokers is the cluster's URP count.
+  // The dead broker has no kafka_* series (no JMX), only isrguard_broker_up 0.
   const auto m = metrics();
   double urp_sum = 0;
-  for (const auto& b : st->verdict->brokers) {
+  for (const auto& b : st->kafka->brokers) {
     const std::string series = "kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"" +
                                std::to_string(b.id) + "\",fleet=\"" + b.fleet + "\"} " +
-                               std::to_string(b.urp_led);
+                               std::to_string(b.under_replicated);
     EXPECT_TRUE(has_line(m, series)) << series;
-    urp_sum += static_cast<double>(b.urp_led);
+    urp_sum += static_cast<double>(b.under_replicated);
   }
   EXPECT_EQ(urp_sum, 9);
+  EXPECT_EQ(m.find("kafka_server_replicamanager_underreplicatedpartitions{broker_id=\"102\""),
+            std::string::npos);
   EXPECT_TRUE(has_line(m, "isrguard_broker_up{broker_id=\"102\",fleet=\"k8s\"} 0"));
   EXPECT_TRUE(has_line(m, "isrguard_brokers{fleet=\"k8s\",state=\"missing\"} 1"));
   EXPECT_TRUE(has_line(m, "isrguard_reason_active{gating=\"true\",reason=\"brokers_missing\"} 1"));
@@ -245,6 +253,37 @@ TEST_F(KafkasimService, MinInsyncReplicasChangeReadThroughDescribeConfigsChanges
       << ::testing::PrintToString(codes(status()["reasons"]));
 }
 
+// The same cluster in KRaft mode (process.roles "broker", racks set): metadata's controller id names a random
+// live broker, so no ActiveControllerCount; broker_info carries each broker's rack from its own answer.
+kafkasim::ClusterSpec hybrid_kraft() {
+  kafkasim::ClusterSpec spec = hybrid();
+  for (auto& b : spec.brokers) {
+    b.process_roles = "broker";
+    b.rack = b.id < 100 ? "zone-a" : "zone-b";
+  }
+  return spec;
+}
+
+class KafkasimKRaft : public KafkasimService {
+ protected:
+  KafkasimKRaft() : KafkasimService(hybrid_kraft()) {}
+};
+
+TEST_F(KafkasimKRaft, NoActiveControllerCountAndRacksInBrokerInfo) {
+  auto st = step();
+  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  EXPECT_EQ(st->kafka->mode, KafkaMode::kKRaft);
+  const auto m = metrics();
+  EXPECT_EQ(m.find("kafka_controller_kafkacontroller_activecontrollercount{"), std::string::npos) << m;
+  EXPECT_TRUE(has_line(m, "isrguard_kafka_mode{mode=\"kraft\"} 1"));
+  EXPECT_TRUE(has_line(m, "kafka_controller_kafkacontroller_globaltopiccount 2"));
+  const auto& b = st->snapshot->brokers.at(3);  // broker 101
+  EXPECT_TRUE(
+      has_line(m, "isrguard_broker_info{address=\"127.0.0.1\",broker_id=\"101\",fleet=\"k8s\",port=\"" +
+                      std::to_string(b.port) + "\",rack=\"zone-b\"} 1"))
+      << m;
+}
+
 class KafkasimHold : public KafkasimService {
  protected:
   KafkasimHold() : KafkasimService(hybrid(), seconds(30)) {}
@@ -277,7 +316,8 @@ TEST_F(KafkasimHold, RecoveryReopensOnlyAfterTheHold) {
 // isrguard (metadata + one DescribeConfigs batch for 2,000 topics). No timing assertions.
 TEST(KafkasimLarge, TwoHundredThousandPartitionsAreProbedAndJudged) {
   kafkasim::ClusterSpec spec;
-  for (int32_t id : {1, 2, 3, 4, 5, 6}) spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
+  for (int32_t id : {1, 2, 3, 4, 5, 6})
+    spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
   for (int t = 0; t < 2000; ++t) {
     spec.topics.push_back(kafkasim::TopicSpec{"topic-" + std::to_string(t),
                                               false,

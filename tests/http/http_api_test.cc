@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 
 #include "service/probe_loop.h"
 #include "tests/support/builders.h"
@@ -131,8 +133,33 @@ TEST_F(Fixture, ReadyOnlyAfterTheRecoveryHold) {
             "[+]metadata_errors ok\n"
             "[+]probe_failed ok\n"
             "[+]snapshot_stale ok\n"
-            "[+]gate ok: open\n"
+            "[+]gate ok\n"
             "readyz check passed\n");
+}
+
+// kube-apiserver's healthz handler (k8s.io/apiserver v0.36.3, pkg/server/healthz/healthz.go) writes
+// "[+]<name> ok" for a passing check and "[-]<name> failed: ..." for a failing one, may add "warn: ..."
+// lines, and ends with "<name> check passed" or "<name> check failed". Tools that parse it rely on exactly
+// that.
+TEST_F(Fixture, VerboseReadyzFollowsTheKubeApiserverFormat) {
+  const std::regex check(R"(\[\+\][a-z_]+ ok|\[-\][a-z_]+ failed: .+|warn: .+)");
+  auto expect_format = [&](seconds at, const std::string& last) {
+    std::istringstream body(get("/readyz", at, {{"verbose", ""}}).body);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(body, line);) lines.push_back(line);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back(), last);
+    for (std::size_t i = 0; i + 1 < lines.size(); ++i)
+      EXPECT_TRUE(std::regex_match(lines[i], check)) << "line " << i << ": " << lines[i];
+  };
+  probe_at(seconds(0), testing::ok(healthy()));
+  probe_at(seconds(30), testing::ok(healthy()));
+  expect_format(seconds(31), "readyz check passed");
+  probe_at(seconds(35), testing::ok(broker3_lost()));  // at_min_isr_partitions active but not gating
+  expect_format(seconds(36), "readyz check failed");
+  const auto failed = get("/readyz", seconds(36), {{"verbose", ""}}).body;
+  EXPECT_NE(failed.find("[-]gate failed: closed\n"), std::string::npos) << failed;
+  EXPECT_NE(failed.find("warn: at_min_isr_partitions reported, not gating: "), std::string::npos) << failed;
 }
 
 TEST_F(Fixture, BrokerLossClosesWithEveryReasonNamed) {

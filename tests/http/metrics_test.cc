@@ -70,6 +70,7 @@ struct Metrics : ::testing::Test {
 probes::ClusterSnapshot healthy() {
   return SnapshotBuilder()
       .brokers({1, 2, 3})
+      .zookeeper()  // metadata's controller id is the controller
       .controller(2)
       .topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 2))
       .build();
@@ -203,6 +204,146 @@ TEST_F(Metrics, LabelValuesAreEscaped) {
                                        .build()));
   auto [rc, out] = promtool_check(text);
   EXPECT_EQ(rc, 0) << out << text;
+}
+
+// The kafka_* families follow Kafka's definitions (service/kafka_view.h), over all topics; isrguard's own
+// judgement of the selected topics stays under isrguard_* names.
+TEST_F(Metrics, KafkaFamiliesMeanWhatKafkaMeans) {
+  policy.topic_exclude = "ignored";
+  policy.compile();
+  loop = std::make_unique<ProbeLoop>(source, policy, GateConfig{seconds(0)}, seconds(60));
+  const auto text = probe_and_render(testing::ok(SnapshotBuilder()
+                                                     .brokers({1, 2, 3})
+                                                     .zookeeper()
+                                                     .topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 3))
+                                                     .topic(TopicBuilder("ignored").min_isr(1).p(-1, {1}, {}))
+                                                     .build()));
+  // Kafka: ISR 3 == min(min.insync.replicas 3, 3 replicas) is "at min ISR" although nothing is degraded.
+  EXPECT_EQ(value(text, "kafka_server_replicamanager_atminisrpartitioncount{broker_id=\"1\",fleet=\"ec2\"}"),
+            2);
+  EXPECT_EQ(
+      value(text,
+            "isrguard_broker_led_unhealthy_partitions{broker_id=\"1\",fleet=\"ec2\",state=\"at_min_isr\"}"),
+      0);
+  // The controller counts every topic; isrguard's partition states only the selected ones.
+  EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_offlinepartitionscount"), 1);
+  EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_globaltopiccount"), 2);
+  EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_globalpartitioncount"), 7);
+  EXPECT_EQ(value(text, "kafka_controller_kafkacontroller_preferredreplicaimbalancecount"), 1);
+  EXPECT_EQ(value(text, "kafka_server_replicamanager_partitioncount{broker_id=\"1\",fleet=\"ec2\"}"), 7);
+  EXPECT_EQ(value(text, "isrguard_partitions{state=\"offline\"}"), 0);
+  EXPECT_EQ(value(text, "isrguard_partitions_selected"), 6);
+  EXPECT_EQ(value(text, "isrguard_broker_replicas{broker_id=\"1\",fleet=\"ec2\"}"), 6);
+  auto [rc, out] = promtool_check(text);
+  EXPECT_EQ(rc, 0) << out;
+}
+
+// JMX has no series for a dead broker; isrguard_broker_up says it is missing.
+TEST_F(Metrics, NoKafkaSeriesForAMissingBroker) {
+  const auto text = probe_and_render(testing::ok(broker3_lost()));
+  for (const char* name :
+       {"kafka_server_replicamanager_leadercount", "kafka_server_replicamanager_partitioncount",
+        "kafka_server_replicamanager_underreplicatedpartitions",
+        "kafka_server_replicamanager_underminisrpartitioncount",
+        "kafka_server_replicamanager_atminisrpartitioncount"}) {
+    EXPECT_EQ(series_count(text, name), 2) << name;
+    EXPECT_FALSE(value(text, std::string(name) + "{broker_id=\"3\",fleet=\"k8s\"}")) << name;
+  }
+  EXPECT_EQ(value(text, "isrguard_broker_up{broker_id=\"3\",fleet=\"k8s\"}"), 0);
+  EXPECT_EQ(value(text, "isrguard_broker_replicas{broker_id=\"3\",fleet=\"k8s\"}"), 4);
+  EXPECT_EQ(value(text, "isrguard_broker_out_of_sync_replicas{broker_id=\"3\",fleet=\"k8s\"}"), 3);
+}
+
+// In KRaft the metadata's controller id is a random live broker: no ActiveControllerCount rather than a fake.
+TEST_F(Metrics, ActiveControllerCountOnlyInZooKeeperMode) {
+  auto kraft = SnapshotBuilder().brokers({1, 2, 3}).kraft().controller(2).build();
+  auto text = probe_and_render(testing::ok(kraft));
+  EXPECT_EQ(series_count(text, "kafka_controller_kafkacontroller_activecontrollercount"), 0) << text;
+  EXPECT_EQ(value(text, "isrguard_kafka_mode{mode=\"kraft\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_kafka_mode{mode=\"zookeeper\"}"), 0);
+  auto unknown = SnapshotBuilder().brokers({1, 2, 3}).controller(2).build();  // brokers not checked
+  text = probe_and_render(testing::ok(unknown));
+  EXPECT_EQ(series_count(text, "kafka_controller_kafkacontroller_activecontrollercount"), 0) << text;
+  EXPECT_EQ(value(text, "isrguard_kafka_mode{mode=\"unknown\"}"), 1);
+  text = probe_and_render(testing::ok(healthy()));
+  EXPECT_EQ(series_count(text, "kafka_controller_kafkacontroller_activecontrollercount"), 3);
+  EXPECT_EQ(value(text, "isrguard_kafka_mode{mode=\"zookeeper\"}"), 1);
+}
+
+TEST_F(Metrics, JmxNamedFamiliesCanBeSwitchedOff) {
+  ctx.jmx_names = false;
+  const auto text = probe_and_render(testing::ok(broker3_lost()));
+  EXPECT_FALSE(std::regex_search(text, std::regex("(^|\n)(# (HELP|TYPE) )?kafka_"))) << text;
+  EXPECT_EQ(value(text, "isrguard_kafka_mode{mode=\"unknown\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_ready"), 0);
+  EXPECT_EQ(value(text,
+                  "isrguard_broker_led_unhealthy_partitions{broker_id=\"1\",fleet=\"ec2\",state=\"under_"
+                  "replicated\"}"),
+            2);
+  auto [rc, out] = promtool_check(text);
+  EXPECT_EQ(rc, 0) << out;
+}
+
+// isrguard's own per-broker judgement: selected topics, at min ISR only while degraded, every expected
+// broker.
+TEST_F(Metrics, IsrguardPerBrokerJudgement) {
+  const auto text = probe_and_render(testing::ok(broker3_lost()));
+  auto led = [&](int id, const char* fleet, const char* state) {
+    return value(text, "isrguard_broker_led_unhealthy_partitions{broker_id=\"" + std::to_string(id) +
+                           "\",fleet=\"" + fleet + "\",state=\"" + state + "\"}");
+  };
+  EXPECT_EQ(led(1, "ec2", "under_replicated"), 2);
+  EXPECT_EQ(led(1, "ec2", "at_min_isr"), 2);
+  EXPECT_EQ(led(2, "ec2", "under_min_isr"), 1);
+  EXPECT_EQ(led(3, "k8s", "under_replicated"), 0);
+  EXPECT_EQ(value(text, "isrguard_broker_leader_partitions{broker_id=\"1\",fleet=\"ec2\"}"), 2);
+}
+
+// kafka_exporter-style per-partition gauges for the listed unhealthy partitions, under the same cap.
+TEST_F(Metrics, PartitionDetailsForListedUnhealthyPartitionsOnly) {
+  auto text = probe_and_render(testing::ok(healthy()));
+  EXPECT_EQ(series_count(text, "isrguard_partition_in_sync_replicas"), 0);
+  text = probe_and_render(testing::ok(broker3_lost()));
+  EXPECT_EQ(value(text, "isrguard_partition_in_sync_replicas{partition=\"0\",topic=\"orders\"}"), 2);
+  EXPECT_EQ(value(text, "isrguard_partition_replicas{partition=\"0\",topic=\"orders\"}"), 3);
+  EXPECT_EQ(value(text, "isrguard_partition_leader{partition=\"0\",topic=\"orders\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_partition_leader{partition=\"1\",topic=\"orders\"}"), -1);
+  for (const char* name :
+       {"isrguard_partition_in_sync_replicas", "isrguard_partition_replicas", "isrguard_partition_leader"})
+    EXPECT_EQ(series_count(text, name), 2) << name;  // ctx.partition_cap
+}
+
+// kminion-style info series: topics (capped, with the count left out) and brokers present in metadata.
+TEST_F(Metrics, TopicAndBrokerInfo) {
+  const auto text = probe_and_render(testing::ok(SnapshotBuilder()
+                                                     .broker(1, "b1.example", 9092)
+                                                     .broker(2, "b2.example", 9093)
+                                                     .rack(1, "eu-west-1a")
+                                                     .topic(healthy_topic("a", 3, 2, {1, 2}, 2))
+                                                     .topic(TopicBuilder("b").no_min_isr().p(1, {1}, {1}))
+                                                     .topic(healthy_topic("c", 1, 1, {1}, 1))
+                                                     .build()));
+  EXPECT_EQ(value(text,
+                  "isrguard_topic_info{min_insync_replicas=\"2\",min_insync_replicas_source=\"config\","
+                  "partitions=\"3\",replication_factor=\"2\",topic=\"a\"}"),
+            1);
+  EXPECT_EQ(value(text,
+                  "isrguard_topic_info{min_insync_replicas=\"1\",min_insync_replicas_source=\"default\","
+                  "partitions=\"1\",replication_factor=\"1\",topic=\"b\"}"),
+            1);
+  EXPECT_EQ(series_count(text, "isrguard_topic_info"), 2);  // ctx.partition_cap
+  EXPECT_EQ(value(text, "isrguard_topic_info_series_dropped"), 1);
+  EXPECT_EQ(value(text,
+                  "isrguard_broker_info{address=\"b1.example\",broker_id=\"1\",fleet=\"ec2\",port=\"9092\","
+                  "rack=\"eu-west-1a\"}"),
+            1);
+  EXPECT_EQ(value(text,
+                  "isrguard_broker_info{address=\"b2.example\",broker_id=\"2\",fleet=\"ec2\",port=\"9093\","
+                  "rack=\"\"}"),
+            1);
+  EXPECT_EQ(series_count(text, "isrguard_broker_info"), 2);  // expected broker 3 is missing: no info
+  auto [rc, out] = promtool_check(text);
+  EXPECT_EQ(rc, 0) << out;
 }
 
 TEST(MetricsPromtool, RejectsABrokenExposition) {

@@ -181,18 +181,23 @@ class FakeIsrguard:
         missing = set() if self.defect == "no-missing-broker" else self.lost
         count = {s: sum(s in p[4] for p in parts) for s in PSTATES}
         brokers = [({"broker_id": b, "fleet": FLEETS[b]}, lead[b]) for b in FLEETS]
+        # kafka_* per-broker series: brokers present only (a dead broker has no JMX).
+        alive = [(l, c) for l, c in brokers if l["broker_id"] in present]
         family("kafka_server_replicamanager_underreplicatedpartitions", "gauge", "URP led",
-               [(l, c["urp"]) for l, c in brokers])
+               [(l, c["urp"]) for l, c in alive])
         family("kafka_server_replicamanager_underminisrpartitioncount", "gauge", "under min ISR led",
-               [(l, c["under"]) for l, c in brokers])
+               [(l, c["under"]) for l, c in alive])
         family("kafka_server_replicamanager_atminisrpartitioncount", "gauge", "at min ISR led",
-               [(l, c["at"]) for l, c in brokers])
-        family("kafka_server_replicamanager_leadercount", "gauge", "leaders", [(l, c["leaders"]) for l, c in brokers])
+               [(l, c["at"]) for l, c in alive])
+        family("kafka_server_replicamanager_leadercount", "gauge", "leaders", [(l, c["leaders"]) for l, c in alive])
         family("kafka_server_replicamanager_partitioncount", "gauge", "replicas",
-               [(l, c["replicas"]) for l, c in brokers])
+               [(l, c["replicas"]) for l, c in alive])
         controller = min(present)
         family("kafka_controller_kafkacontroller_activecontrollercount", "gauge", "controller",
-               [(l, int(int(l["broker_id"]) == controller)) for l, _ in brokers])
+               [(l, int(int(l["broker_id"]) == controller)) for l, _ in alive])
+        family("isrguard_broker_led_unhealthy_partitions", "gauge", "led partitions by state",
+               [(dict(l, state=s), c[k]) for l, c in brokers
+                for s, k in (("under_replicated", "urp"), ("under_min_isr", "under"), ("at_min_isr", "at"))])
         family("kafka_controller_kafkacontroller_offlinepartitionscount", "gauge", "offline", [({}, count["offline"])])
         family("kafka_controller_kafkacontroller_globalpartitioncount", "gauge", "partitions", [({}, len(parts))])
         family("kafka_controller_kafkacontroller_globaltopiccount", "gauge", "topics", [({}, len(TOPICS))])
@@ -568,6 +573,8 @@ scrape_configs:
         labels:
           namespace: {NAMESPACE}
 """)
+            if a.metric_relabel:
+                f.write("    metric_relabel_configs:\n" + indent_yaml_list(a.metric_relabel, "      "))
         prom = start_prometheus(procs, a.prometheus, work, config)
         for_seconds = parse_seconds(a.for_)
         rules = loaded_rules(prom, n_alerts, for_seconds)
@@ -578,6 +585,9 @@ scrape_configs:
         await_true("target up and ready", lambda: prom.query(f'isrguard_ready{{job="{JOB}"}} == 1')[1] and
                    prom.query(f'up{{job="{JOB}"}} == 1')[1], t)
         check_all_parse(prom, dash, "healthy: dashboard")
+        if a.strimzi_panels:
+            check_strimzi_panels(prom, a.strimzi_panels, t)
+            return 0
         await_alerts(prom, [], "healthy", t)
         check_rule_exprs(prom, rules, set(), "healthy")
 
@@ -633,6 +643,55 @@ scrape_configs:
         if fake_server:
             fake_server.shutdown()
             fake_server.server_close()
+
+
+def indent_yaml_list(path, prefix):
+    """The YAML list in `path` (e.g. dashboards/strimzi-relabel.yaml), indented to sit under a scrape job."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise Failure(f"--metric-relabel: {e}")
+    return "".join(prefix + line + "\n" for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_strimzi_panels(prom, path, timeout):
+    """Evaluates the stock Strimzi dashboard panel queries listed in `path`; each must return exactly what the
+    file expects (one sample with that value, or no data). Fails naming every panel that differs."""
+    with open(path, encoding="utf-8") as f:
+        spec = json.load(f)
+
+    def expr_of(panel):
+        e = panel["expr"]
+        for k, v in spec["variables"].items():
+            e = e.replace("$" + k, v)
+        return e
+
+    def mismatches():
+        bad = []
+        for panel in spec["panels"]:
+            ok, result = prom.query(expr_of(panel))
+            if not ok:
+                bad.append(f"{panel['title']}: query error {result}")
+                continue
+            values = [float(r["value"][1]) for r in result]
+            want = [] if panel["expect"] is None else [float(panel["expect"])]
+            if values != want:
+                bad.append(f"{panel['title']}: got {values}, want {want}")
+        return bad
+
+    last = []
+
+    def settled():
+        last[:] = mismatches()
+        return not last
+
+    try:
+        await_true("Strimzi panels", settled, timeout)
+    except Failure:
+        raise Failure("Strimzi dashboard panels differ: " + "; ".join(last))
+    log("Strimzi dashboard panels: " + ", ".join(
+        f"{p['title']}={'no data' if p['expect'] is None else p['expect']}" for p in spec["panels"]))
 
 
 def parse_seconds(d):
@@ -700,6 +759,10 @@ def main():
     ap.add_argument("--fake", action="store_true", help="serve a built-in sample instead of running isrguard")
     ap.add_argument("--fake-defect", choices=["no-missing-broker"],
                     help="make the fake exporter wrong on purpose (proves the test detects it)")
+    ap.add_argument("--metric-relabel", help="YAML list of metric_relabel_configs for the isrguard scrape job")
+    ap.add_argument("--strimzi-panels",
+                    help="JSON list of stock Strimzi dashboard panel queries and their expected values; checked in "
+                         "the healthy phase, then the run ends")
     ap.add_argument("--isrguard")
     ap.add_argument("--isrguard-arg", action="append", default=[], help="extra isrguard argument (repeatable)")
     ap.add_argument("--kafkasim")

@@ -83,6 +83,21 @@ class SnapshotBuilder {
     s_.topics.push_back(std::move(t));
     return *this;
   }
+  // Every broker added so far answered the per-broker check without error, reporting `process_roles`
+  // ("broker", "broker,controller": KRaft); zookeeper() = answered without process.roles.
+  SnapshotBuilder& kraft(const std::string& process_roles = "broker") {
+    answered(process_roles);
+    return *this;
+  }
+  SnapshotBuilder& zookeeper() {
+    answered(std::nullopt);
+    return *this;
+  }
+  SnapshotBuilder& rack(BrokerId id, const std::string& rack) {
+    for (auto& b : s_.brokers)
+      if (b.id == id) b.rack = rack;
+    return *this;
+  }
   SnapshotBuilder& controller(BrokerId id) {
     s_.controller_id = id;
     return *this;
@@ -90,6 +105,13 @@ class SnapshotBuilder {
   probes::ClusterSnapshot build() const { return s_; }
 
  private:
+  void answered(const std::optional<std::string>& process_roles) {
+    s_.broker_responses.clear();
+    for (auto& b : s_.brokers) {
+      b.process_roles = process_roles;
+      s_.broker_responses.push_back(probes::BrokerResponse{b.id, true, std::chrono::microseconds(100), ""});
+    }
+  }
   probes::ClusterSnapshot s_;
 };
 

@@ -118,6 +118,22 @@ TEST(Config, EnvironmentVariablesAndFlagsWin) {
             (std::vector<FleetRule>{{"ec2", {{1, 30}}, ""}, {"k8s", {}, ".*\\.svc(\\..*)?"}}));
 }
 
+// --jmx-metrics / ISRGUARD_JMX_METRICS: the kafka_* families, on unless switched off (the Strimzi overlay).
+TEST(Config, JmxMetricsSwitch) {
+  auto on = parse({"--bootstrap-servers", "k:9092"});
+  ASSERT_TRUE(on.config);
+  EXPECT_TRUE(on.config->jmx_metrics);
+  auto off = parse({"--bootstrap-servers", "k:9092", "--jmx-metrics=false"});
+  ASSERT_TRUE(off.config) << (off.errors.empty() ? "" : off.errors[0]);
+  EXPECT_FALSE(off.config->jmx_metrics);
+  ::setenv("ISRGUARD_JMX_METRICS", "false", 1);
+  auto env = parse({"--bootstrap-servers", "k:9092"});
+  ::unsetenv("ISRGUARD_JMX_METRICS");
+  ASSERT_TRUE(env.config) << (env.errors.empty() ? "" : env.errors[0]);
+  EXPECT_FALSE(env.config->jmx_metrics);
+  EXPECT_FALSE(parse({"--bootstrap-servers", "k:9092", "--jmx-metrics=perhaps"}).config);
+}
+
 TEST(Config, PropertiesFileThenOverridesAndSecretsRedacted) {
   const std::string path = ::testing::TempDir() + "/client.properties";
   {
