@@ -67,6 +67,7 @@ RUN apt-get update \
       librdkafka1 \
       libspdlog1.10 \
       libstdc++6 \
+      libyaml-cpp0.7 \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/log/apt/* /var/log/dpkg.log
 

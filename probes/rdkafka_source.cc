@@ -7,7 +7,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
@@ -87,7 +91,22 @@ class LogSink {
                     text);
     }
     std::lock_guard lock(mu_);
-    last_error_ = std::move(text);
+    if (const char* kind = security_kind(err)) {
+      security_error_ = ProbeError{kind, text};
+      security_error_at_ = Clock::now();
+    }
+    // "3/3 brokers are down" follows the broker error that explains it: keep the explanation.
+    if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || last_error_.empty()) last_error_ = std::move(text);
+  }
+
+  // The last authentication or TLS failure since the last clear. Kept apart from last_error(): librdkafka
+  // reports an identical failure only once per 30 s, and the reconnects in between fail as plain transport
+  // errors.
+  // Older than kSecurityErrorTtl it is history: librdkafka would have repeated it by then (see above).
+  std::optional<ProbeError> security_error() const {
+    std::lock_guard lock(mu_);
+    if (Clock::now() - security_error_at_ > kSecurityErrorTtl) return std::nullopt;
+    return security_error_;
   }
 
   // Last error_cb reason since the last clear (empty when none): "host:port/id: Connect to ... failed: ...".
@@ -98,6 +117,7 @@ class LogSink {
   void clear_last_error() {
     std::lock_guard lock(mu_);
     last_error_.clear();
+    security_error_.reset();
   }
 
   std::string scrub(std::string s) const {
@@ -110,6 +130,7 @@ class LogSink {
 
  private:
   static constexpr auto kRepeatWindow = std::chrono::minutes(1);
+  static constexpr auto kSecurityErrorTtl = std::chrono::seconds(60);
   struct Recent {
     Clock::time_point logged_at;
     std::size_t suppressed = 0;
@@ -132,9 +153,26 @@ class LogSink {
   }
 
   const std::vector<std::string> secrets_;  // immutable after construction: read without the lock
+  // "auth" / "tls" for errors that mean the client's security settings do not match the broker's.
+  static const char* security_kind(int err) {
+    switch (err) {
+      case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+      case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+      case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+      case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
+        return "auth";
+      case RD_KAFKA_RESP_ERR__SSL:
+        return "tls";
+      default:
+        return nullptr;
+    }
+  }
+
   mutable std::mutex mu_;
   std::unordered_map<std::string, Recent> recent_;
   std::string last_error_;
+  std::optional<ProbeError> security_error_;
+  Clock::time_point security_error_at_{};
 };
 
 void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -215,6 +253,29 @@ bool is_secret_property(const std::string& key) {
   return false;
 }
 
+bool is_client_property(const std::string& key) {
+  // librdkafka lists its properties (with aliases) only as a printed table: read its first column once.
+  static const std::set<std::string, std::less<>> names = [] {
+    std::set<std::string, std::less<>> out;
+    char* buf = nullptr;
+    std::size_t len = 0;
+    FILE* f = open_memstream(&buf, &len);
+    if (!f) return out;
+    rd_kafka_conf_properties_show(f);
+    std::fclose(f);
+    std::istringstream table(std::string(buf, len));
+    std::free(buf);
+    for (std::string line; std::getline(table, line);) {
+      const auto bar = line.find('|');
+      if (bar == std::string::npos || line.rfind("Property", 0) == 0 || line[0] == '-') continue;
+      std::string name = line.substr(0, line.find_first_of(" |"));
+      if (!name.empty()) out.insert(std::move(name));
+    }
+    return out;
+  }();
+  return names.count(key) > 0;
+}
+
 std::ostream& operator<<(std::ostream& os, const RdKafkaSourceConfig& c) {
   os << "RdKafkaSourceConfig{timeout=" << c.probe_timeout.count()
      << "ms min_isr_refresh=" << c.min_isr_refresh.count() << "ms min_isr_retry=" << c.min_isr_retry.count()
@@ -238,6 +299,7 @@ struct RdKafkaSource::Impl {
   std::string last_create_error;    // logged once per distinct message
   std::string last_config_problem;  // logged once per distinct message
   MinIsrCache min_isr;
+  bool wait_in_slices = true;  // until a broker has been usable; see await_usable_broker
 
   explicit Impl(RdKafkaSourceConfig c)
       : config(std::move(c)),
@@ -256,6 +318,10 @@ struct RdKafkaSource::Impl {
   void build_template();
   bool try_create();
   ProbeResult probe();
+  std::optional<ProbeError> await_usable_broker(Clock::time_point deadline);
+  ProbeError metadata_failure(rd_kafka_resp_err_t err);
+  std::string security_hint(const std::string& broker_error) const;
+  std::string security_message(const ProbeError& e) const;
   void read_configs(ClusterSnapshot& snap, Clock::time_point deadline);
   void log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes);
 };
@@ -344,7 +410,6 @@ void RdKafkaSource::Impl::build_template() {
   set_default("reconnect.backoff.ms", "100");
   set_default("reconnect.backoff.max.ms", "1000");
   set_default("topic.metadata.refresh.interval.ms", "60000");
-  set_default("log.connection.close", "false");
   if (cfg.mock_brokers > 0) set("test.mock.num.brokers", std::to_string(cfg.mock_brokers));
 
   rd_kafka_conf_set_opaque(conf_template, sink.get());
@@ -408,22 +473,19 @@ ProbeResult RdKafkaSource::Impl::probe() {
 
   rd_kafka_poll(rk, 0);  // serve error callbacks queued since the last probe (nothing else is queued)
 
+  if (wait_in_slices) {
+    if (auto security = await_usable_broker(deadline)) return fail(security->kind, security_message(*security));
+  }
   const rd_kafka_metadata_t* raw = nullptr;
   const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &raw, remaining_ms(deadline));
+  // No usable broker for the whole call: the next probe waits in slices again (see await_usable_broker).
+  wait_in_slices = err == RD_KAFKA_RESP_ERR__TRANSPORT;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_poll(rk, 0);  // pick up the broker error that explains it, if one arrived meanwhile
-    const std::string kind = kind_of(err);
-    std::string msg;
-    if (kind == "timeout")
-      msg =
-          "no metadata from " + bootstrap + " within " + std::to_string(config.probe_timeout.count()) + " ms";
-    else if (kind == "transport")
-      msg = "no Kafka broker reachable (bootstrap " + bootstrap + ")";
-    else
-      msg = "metadata request to " + bootstrap + " failed";
-    msg += ": " + err_text(err);
-    if (const std::string last = sink->last_error(); !last.empty()) msg += "; last broker error: " + last;
-    return fail(kind, msg);
+    if (auto security = sink->security_error(); security && err == RD_KAFKA_RESP_ERR__TRANSPORT)
+      return fail(security->kind, security_message(*security));
+    ProbeError e = metadata_failure(err);
+    return fail(std::move(e.kind), std::move(e.message));
   }
   sink->clear_last_error();
   const std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
@@ -478,6 +540,65 @@ ProbeResult RdKafkaSource::Impl::probe() {
   r.duration = snap.duration;
   r.snapshot = std::move(snap);
   return r;
+}
+
+// Waits (within the probe budget) until librdkafka has a usable broker connection. It asks in short slices
+// with a brokers-only Metadata request, because rd_kafka_metadata itself waits for a usable broker for its
+// whole timeout, and a broker that rejects our credentials or certificate never becomes usable: the SASL or
+// TLS error arrives within milliseconds, and is returned here at once. nullopt: go on with the real request
+// (a broker is usable, answered slowly, or the budget is spent and the real request reports that).
+// Used only until a broker has been usable (the first probe, and after a probe found none): on a working
+// connection the extra request would only queue ahead of the real one on a slow broker.
+std::optional<ProbeError> RdKafkaSource::Impl::await_usable_broker(Clock::time_point deadline) {
+  constexpr int kSliceMs = 100;
+  while (true) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(rk, 0, nullptr, &raw, std::min(kSliceMs, remaining_ms(deadline)));
+    if (raw) rd_kafka_metadata_destroy(raw);
+    if (err != RD_KAFKA_RESP_ERR__TRANSPORT) return std::nullopt;
+    rd_kafka_poll(rk, 0);  // serves error_cb: records authentication / TLS failures
+    if (auto security = sink->security_error()) return security;
+    if (remaining_ms(deadline) <= 0) return std::nullopt;
+  }
+}
+
+std::string RdKafkaSource::Impl::security_message(const ProbeError& e) const {
+  return (e.kind == "auth" ? "authentication failed" : "TLS failed") + std::string(" (bootstrap ") + bootstrap +
+         "): " + e.message;
+}
+
+ProbeError RdKafkaSource::Impl::metadata_failure(rd_kafka_resp_err_t err) {
+  const std::string kind = kind_of(err);
+  std::string msg;
+  if (kind == "timeout")
+    msg = "no metadata from " + bootstrap + " within " + std::to_string(config.probe_timeout.count()) + " ms";
+  else if (kind == "transport")
+    msg = "no Kafka broker reachable (bootstrap " + bootstrap + ")";
+  else
+    msg = "metadata request to " + bootstrap + " failed";
+  msg += ": " + err_text(err);
+  if (const std::string last = sink->last_error(); !last.empty()) {
+    msg += "; last broker error: " + last;
+    if (kind != "metadata") msg += security_hint(last);
+  }
+  return ProbeError{kind, msg};
+}
+
+// A broker that accepts the connection and then drops it usually speaks another security protocol than
+// the client: say so, since "no broker reachable" sends people looking for a network problem.
+std::string RdKafkaSource::Impl::security_hint(const std::string& broker_error) const {
+  if (broker_error.find("Disconnected") == std::string::npos) return "";
+  const auto it = config.properties.find("security.protocol");
+  std::string protocol = it == config.properties.end() ? "plaintext" : it->second;
+  std::transform(protocol.begin(), protocol.end(), protocol.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (protocol == "plaintext")
+    return "; hint: the listener may need security settings (security.protocol=SSL, SASL_SSL or "
+           "SASL_PLAINTEXT with ssl.* / sasl.* in --kafka-properties)";
+  if (broker_error.find("PLAINTEXT broker listener") != std::string::npos)
+    return "; hint: the listener may not use TLS (security.protocol is " + it->second + ")";
+  return "; hint: check that security.protocol (" + it->second + ") matches the listener";
 }
 
 // ---- DescribeConfigs: topic min.insync.replicas and the per-broker check -------------------------------

@@ -31,8 +31,9 @@ struct RdKafkaSourceConfig {
   //   client.id=isrguard, socket.timeout.ms=probe_timeout (also lowered to it when set higher: a hung broker
   //   otherwise stalls metadata calls for 60 s), socket.connection.setup.timeout.ms=max(1000, probe_timeout)
   //   (likewise capped), reconnect.backoff.ms=100, reconnect.backoff.max.ms=1000 (quick recovery once brokers
-  //   return), topic.metadata.refresh.interval.ms=60000, log.connection.close=false (idle disconnects are
-  //   not news).
+  //   return), topic.metadata.refresh.interval.ms=60000. log.connection.close keeps librdkafka's default
+  //   (true: it already silences idle disconnects), because a listener that drops the connection is how a
+  //   security.protocol mismatch shows, and that error feeds the probe's message and hint.
   std::map<std::string, std::string> properties;
   std::chrono::milliseconds probe_timeout{std::chrono::seconds(10)};
   // min.insync.replicas schedule (see MinIsrCache): full refresh period, retry spacing after a failed read,
@@ -58,6 +59,8 @@ std::vector<MockTopicSpec> demo_mock_topics();
 
 // True for client property keys whose values are secrets (never logged, never put in messages).
 bool is_secret_property(const std::string& key);
+// True when librdkafka knows `key` as a client property (global or default-topic), aliases included.
+bool is_client_property(const std::string& key);
 
 class RdKafkaSource final : public MetadataSource {
  public:

@@ -93,7 +93,8 @@ struct ClusterSnapshot {
 
 // Why a probe produced no snapshot. `kind` is a stable snake_case code used in metrics labels:
 // "timeout", "transport" (all brokers down / connection refused), "metadata" (other metadata error),
-// "client" (client construction / configuration).
+// "client" (client construction / configuration), "auth" (SASL authentication rejected: wrong credentials,
+// unknown user, mechanism not enabled), "tls" (TLS handshake or broker certificate verification failed).
 struct ProbeError {
   std::string kind;
   std::string message;

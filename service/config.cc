@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
 #include "probes/rdkafka_source.h"
+#include "service/kafka_properties.h"
 #include "service/reasons.h"
 
 #ifndef ISRGUARD_VERSION
@@ -26,11 +28,6 @@ std::string trim(const std::string& s) {
   if (b == std::string::npos) return "";
   auto e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 std::optional<std::int64_t> parse_int(const std::string& s) {
@@ -91,85 +88,6 @@ std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text) {
   return out;
 }
 
-std::map<std::string, std::string> parse_properties(const std::string& text,
-                                                    std::vector<std::string>& errors) {
-  std::map<std::string, std::string> out;
-  std::stringstream ss(text);
-  std::string line;
-  int n = 0;
-  while (std::getline(ss, line)) {
-    ++n;
-    const std::string t = trim(line);
-    if (t.empty() || t[0] == '#' || t[0] == '!') continue;
-    const auto sep = t.find_first_of("=:");
-    if (sep == std::string::npos || trim(t.substr(0, sep)).empty()) {
-      errors.push_back("properties line " + std::to_string(n) + ": expected key=value");
-      continue;
-    }
-    out[trim(t.substr(0, sep))] = trim(t.substr(sep + 1));
-  }
-  return out;
-}
-
-std::map<std::string, std::string> translate_java_properties(const std::map<std::string, std::string>& in,
-                                                             std::vector<std::string>& errors) {
-  std::map<std::string, std::string> out = in;
-  auto take = [&](const std::string& key) -> std::optional<std::string> {
-    auto it = out.find(key);
-    if (it == out.end()) return std::nullopt;
-    std::string v = it->second;
-    out.erase(it);
-    return v;
-  };
-  if (auto jaas = take("sasl.jaas.config")) {
-    // e.g. org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";
-    const std::regex module(R"(^\s*([\w.$]+)\s+(required|requisite|sufficient|optional)\b)");
-    const std::regex option(R"re((\w+)\s*=\s*"((?:[^"\\]|\\.)*)")re");
-    std::smatch m;
-    if (!std::regex_search(*jaas, m, module)) {
-      errors.push_back("sasl.jaas.config: cannot parse the login module");
-    } else {
-      const std::string mod = m[1];
-      if (mod.find("PlainLoginModule") == std::string::npos &&
-          mod.find("ScramLoginModule") == std::string::npos) {
-        errors.push_back("sasl.jaas.config: login module " + mod +
-                         " is not supported (PLAIN and SCRAM only; use librdkafka sasl.* properties)");
-      }
-      for (auto it = std::sregex_iterator(jaas->begin(), jaas->end(), option); it != std::sregex_iterator();
-           ++it) {
-        const std::string k = (*it)[1];
-        std::string v;  // JAAS quoting: backslash escapes the next character
-        const std::string raw = (*it)[2];
-        for (std::size_t i = 0; i < raw.size(); ++i)
-          v += (raw[i] == '\\' && i + 1 < raw.size()) ? raw[++i] : raw[i];
-        if (k == "username" && !out.count("sasl.username")) out["sasl.username"] = v;
-        if (k == "password" && !out.count("sasl.password")) out["sasl.password"] = v;
-      }
-      if (!out.count("sasl.username") || !out.count("sasl.password"))
-        errors.push_back("sasl.jaas.config: username and password are required");
-    }
-  }
-  const auto ts_type = take("ssl.truststore.type").value_or("JKS");
-  if (auto loc = take("ssl.truststore.location")) {
-    if (lower(ts_type) == "pem") {
-      if (!out.count("ssl.ca.location")) out["ssl.ca.location"] = *loc;
-    } else {
-      errors.push_back("ssl.truststore.location: " + ts_type +
-                       " truststores cannot be read by librdkafka; use ssl.ca.location with a PEM file "
-                       "(Strimzi: the cluster CA secret's ca.crt)");
-    }
-  }
-  take("ssl.truststore.password");  // meaningless for PEM
-  const auto ks_type = take("ssl.keystore.type").value_or("JKS");
-  if (out.count("ssl.keystore.location") && lower(ks_type) != "pkcs12") {
-    errors.push_back(
-        "ssl.keystore.location: " + ks_type +
-        " keystores cannot be read by librdkafka; use PKCS12 (Strimzi: user.p12 + user.password) "
-        "or ssl.certificate.location + ssl.key.location PEM files");
-  }
-  return out;
-}
-
 std::vector<std::pair<std::string, std::string>> Config::describe() const {
   std::vector<std::pair<std::string, std::string>> d;
   auto ids = [](const std::vector<BrokerId>& v) {
@@ -210,6 +128,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("http_max_connections", std::to_string(http_max_connections));
   d.emplace_back("health_port", std::to_string(health_port));
   d.emplace_back("metrics_partition_cap", std::to_string(metrics_partition_cap));
+  d.emplace_back("overrides_file", overrides_file);
+  d.emplace_back("max_override_ttl", fmt_ms(max_override_ttl));
   d.emplace_back("jmx_metrics", jmx_metrics ? "true" : "false");
   d.emplace_back("log_level", log_level);
   for (const auto& [k, v] : kafka_properties)
@@ -223,7 +143,7 @@ namespace {
 // in parse_config; each apply_* step below reads one group and writes Config or appends to errors.
 struct RawFlags {
   std::string poll = "5s", timeout = "10s", refresh = "5m", stale = "60s", hold = "30s", http_timeout = "5s";
-  std::string properties_file, expected, output = "table";
+  std::string properties_file, expected, output = "table", max_override_ttl = "24h";
   std::vector<std::string> kafka_config, fleets, gate_on;
   bool gate_at_min = false, version = false;
   int list_cap = 128, metrics_cap = 200;
@@ -241,11 +161,12 @@ void add_kafka_flags(CLI::App& app, Config& c, RawFlags& r) {
       "ISRGUARD_BOOTSTRAP_SERVERS");
   env(app.add_option(
           "--kafka-properties", r.properties_file,
-          "Kafka client .properties file (security.protocol, ssl.*, sasl.*); librdkafka property names"),
+          "Kafka client .properties file (Java client or librdkafka names: security.protocol, ssl.*, "
+          "sasl.jaas.config, ...); settings that only matter to producers/consumers are ignored"),
       "ISRGUARD_KAFKA_PROPERTIES");
   env(app.add_option("--kafka-config", r.kafka_config,
-                     "Extra librdkafka client property key=value (repeatable; overrides the file; "
-                     "in the environment one per line)")
+                     "Extra client property key=value, Java or librdkafka name (repeatable; overrides "
+                     "the file; in the environment one per line, blank lines and # comments skipped)")
           ->delimiter('\n'),
       "ISRGUARD_KAFKA_CONFIG");
   env(app.add_option("--mock-brokers", c.mock_brokers,
@@ -354,6 +275,29 @@ void add_mode_flags(CLI::App& app, Config& c, RawFlags& r) {
   app.add_flag("--version", r.version, "Print version and exit");
 }
 
+void add_override_flags(CLI::App& app, Config& c, RawFlags& r) {
+  env(app.add_option("--overrides-file", c.overrides_file,
+                     "YAML file of operator overrides (freeze / acknowledge with expiry), normally a mounted "
+                     "ConfigMap; re-read every poll, no restart (docs/overrides.md)"),
+      "ISRGUARD_OVERRIDES_FILE");
+  env(app.add_option("--max-override-ttl", r.max_override_ttl,
+                     "Furthest ahead an override may expire (1m..168h); longer ones make the file invalid")
+          ->capture_default_str(),
+      "ISRGUARD_MAX_OVERRIDE_TTL");
+  app.add_option("--check-overrides", c.check_overrides,
+                 "Validate an overrides FILE, print its effective set and exit: 0 valid, 2 invalid (needs no "
+                 "Kafka)");
+}
+
+void apply_overrides_flags(const RawFlags& r, Config& c, Errors& errors) {
+  const auto ttl = parse_duration(r.max_override_ttl);
+  if (!ttl || *ttl < std::chrono::minutes(1) || *ttl > std::chrono::hours(168)) {
+    errors.push_back("--max-override-ttl: '" + r.max_override_ttl + "' must be a duration from 1m to 168h");
+    return;
+  }
+  c.max_override_ttl = *ttl;
+}
+
 void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
   auto duration = [&](const std::string& flag, const std::string& text, std::chrono::milliseconds& dst) {
     if (auto d = parse_duration(text))
@@ -379,21 +323,35 @@ void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
     errors.push_back("--http-timeout must be at least 100ms");
 }
 
-// Kafka client properties: file first, then --kafka-config overrides; bootstrap servers from either.
-void apply_kafka(const RawFlags& r, Config& c, Errors& errors) {
-  if (!r.properties_file.empty()) {
-    std::ifstream in(r.properties_file);
-    if (!in) {
-      errors.push_back("--kafka-properties: cannot read '" + r.properties_file + "'");
-    } else {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      std::vector<std::string> perr;
-      c.kafka_properties = translate_java_properties(parse_properties(ss.str(), perr), perr);
-      for (auto& e : perr) errors.push_back("--kafka-properties " + r.properties_file + ": " + e);
-    }
+// Reads a .properties file (at most kMaxPropertiesFileBytes) into `merged`.
+void read_properties_file(const std::string& path, std::map<std::string, std::string>& merged,
+                          Errors& errors) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors.push_back("--kafka-properties: cannot read '" + path + "'");
+    return;
   }
+  std::string text(kMaxPropertiesFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxPropertiesFileBytes) {
+    errors.push_back("--kafka-properties: '" + path + "' is larger than " +
+                     std::to_string(kMaxPropertiesFileBytes) + " bytes");
+    return;
+  }
+  std::vector<std::string> perr;
+  for (auto& [k, v] : parse_properties(text, perr)) merged[k] = std::move(v);
+  for (auto& e : perr) errors.push_back("--kafka-properties " + path + ": " + e);
+}
+
+// Kafka client properties from every source merged (the file first, then --kafka-config /
+// ISRGUARD_KAFKA_CONFIG entries in order) and translated once (service/kafka_properties.h); bootstrap
+// servers from the flag or the properties.
+void apply_kafka(const RawFlags& r, Config& c, Errors& errors, Errors& warnings) {
+  std::map<std::string, std::string> merged;
+  if (!r.properties_file.empty()) read_properties_file(r.properties_file, merged, errors);
   for (const auto& kv : r.kafka_config) {
+    if (trim(kv).empty() || trim(kv)[0] == '#') continue;  // blank lines and comments in the environment
     const auto eq = kv.find('=');
     if (eq == std::string::npos || trim(kv.substr(0, eq)).empty()) {
       errors.push_back("--kafka-config: '" +
@@ -401,14 +359,18 @@ void apply_kafka(const RawFlags& r, Config& c, Errors& errors) {
                        "' is not key=value");
       continue;
     }
-    c.kafka_properties[trim(kv.substr(0, eq))] = trim(kv.substr(eq + 1));
+    merged[trim(kv.substr(0, eq))] = trim(kv.substr(eq + 1));
   }
+  auto translated = translate_java_properties(merged, probes::is_client_property);
+  for (const auto& e : translated.errors) errors.push_back("Kafka client configuration: " + e);
+  if (auto w = ignored_settings_warning(translated.ignored); !w.empty()) warnings.push_back(std::move(w));
+  c.kafka_properties = std::move(translated.properties);
   if (c.bootstrap_servers.empty()) {
     if (auto it = c.kafka_properties.find("bootstrap.servers"); it != c.kafka_properties.end())
       c.bootstrap_servers = it->second;
   }
   if (c.mock_brokers < 0 || c.mock_brokers > 16) errors.push_back("--mock-brokers must be between 0 and 16");
-  if (c.bootstrap_servers.empty() && c.mock_brokers == 0)
+  if (c.bootstrap_servers.empty() && c.mock_brokers == 0 && c.check_overrides.empty())
     errors.push_back(
         "--bootstrap-servers is required (or bootstrap.servers in --kafka-properties, or --mock-brokers)");
   if (!c.bootstrap_servers.empty()) c.kafka_properties["bootstrap.servers"] = c.bootstrap_servers;
@@ -474,6 +436,8 @@ void apply_gating(const RawFlags& r, Config& c, Errors& errors) {
     }
   }
   if (r.gate_at_min) c.policy.gating_reasons.insert(std::string(reason::kAtMinIsrPartitions));
+  // An operator freeze gates whatever --gate-on says (that is what it is for).
+  c.policy.gating_reasons.insert(std::string(reason::kOverrideFreeze));
 }
 
 void apply_limits(const RawFlags& r, Config& c, Errors& errors) {
@@ -533,6 +497,21 @@ void compile_policy(Config& c, Errors& errors) {
   }
 }
 
+// When CLI11 itself rejects the command line, the flags are not assigned: read --once / --output (and their
+// environment variables) directly so a script asking for JSON still gets its error as JSON.
+void guess_error_format(int argc, const char* const* argv, ParseOutcome& out) {
+  std::string output;
+  if (const char* e = std::getenv("ISRGUARD_OUTPUT")) output = e;
+  if (const char* e = std::getenv("ISRGUARD_ONCE")) out.once = std::string(e) == "true" || std::string(e) == "1";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--once") out.once = true;
+    if (a == "--output" && i + 1 < argc) output = argv[i + 1];
+    if (a.rfind("--output=", 0) == 0) output = a.substr(9);
+  }
+  out.once_output = output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+}
+
 }  // namespace
 
 ParseOutcome parse_config(int argc, const char* const* argv) {
@@ -554,6 +533,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   add_judgement_flags(app, c, r);
   add_http_flags(app, c, r);
   add_mode_flags(app, c, r);
+  add_override_flags(app, c, r);
 
   try {
     app.parse(argc, argv);
@@ -564,6 +544,7 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     out.errors.push_back(e.what());
     out.exit_code = 2;
+    guess_error_format(argc, argv, out);
     return out;
   }
   if (r.version) {
@@ -574,14 +555,17 @@ ParseOutcome parse_config(int argc, const char* const* argv) {
 
   auto& errors = out.errors;
   apply_durations(r, c, errors);
-  apply_kafka(r, c, errors);
+  apply_kafka(r, c, errors, out.warnings);
   apply_expected_brokers(r, c, errors);
   apply_fleets(r, c, errors);
   apply_gating(r, c, errors);
   apply_limits(r, c, errors);
   apply_http(r, c, errors);
   apply_modes(r, c, errors);
+  apply_overrides_flags(r, c, errors);
   compile_policy(c, errors);
+  out.once = c.once;
+  out.once_output = c.output;
 
   if (!errors.empty()) {
     out.exit_code = 2;

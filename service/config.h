@@ -48,8 +48,13 @@ struct Config {
   // Export the kafka_* families named like Kafka's JMX metrics (off where the brokers' JMX is scraped too).
   bool jmx_metrics = true;
 
+  // Operator overrides (service/overrides.h): YAML file re-read every poll; empty = none.
+  std::string overrides_file;
+  std::chrono::milliseconds max_override_ttl{std::chrono::hours(24)};  // furthest `expires` accepted
+
   // Modes.
   bool once = false;
+  std::string check_overrides;  // --check-overrides FILE: validate FILE, print the effective set, exit 0/2
   OutputFormat output = OutputFormat::kTable;
   std::string log_level = "info";
 
@@ -60,7 +65,12 @@ struct Config {
 
 struct ParseOutcome {
   std::optional<Config> config;     // set when valid
-  std::vector<std::string> errors;  // every problem found, all at once
+  std::vector<std::string> errors;    // every problem found, all at once
+  std::vector<std::string> warnings;  // valid but worth one log line (e.g. ignored Java client settings)
+  // How --once wants errors shown, known even when the configuration is invalid (best effort: the
+  // defaults when the flags themselves could not be parsed).
+  bool once = false;
+  OutputFormat once_output = OutputFormat::kTable;
   int exit_code = 0;                // 0 help/version printed or ok, 2 invalid
   bool exit_now = false;            // --help / --version: print `output` and exit with exit_code
   std::string output;
@@ -72,15 +82,4 @@ ParseOutcome parse_config(int argc, const char* const* argv);
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 // "1-3,7,10-12" -> {1,2,3,7,10,11,12}; nullopt when malformed.
 std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text);
-// Java-client property names -> librdkafka ones, so a standard Kafka client .properties file works:
-// sasl.jaas.config (PlainLoginModule / ScramLoginModule username="" password="") -> sasl.username/password;
-// ssl.truststore.* of type PEM -> ssl.ca.location; ssl.keystore.* of type PKCS12 -> ssl.keystore.*.
-// JKS stores cannot be read by librdkafka: reported as errors. Keys already in librdkafka form pass through.
-std::map<std::string, std::string> translate_java_properties(const std::map<std::string, std::string>& in,
-                                                             std::vector<std::string>& errors);
-// Kafka client .properties text -> key/value (comments, blank lines, '=' or ':' separators, trimming);
-// errors appended with line numbers.
-std::map<std::string, std::string> parse_properties(const std::string& text,
-                                                    std::vector<std::string>& errors);
-
 }  // namespace isrguard::service

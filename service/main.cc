@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "probes/rdkafka_source.h"
 #include "service/config.h"
 #include "service/http_server.h"
+#include "service/overrides_file.h"
 #include "service/probe_loop.h"
 #include "service/status_json.h"
 
@@ -46,8 +48,28 @@ probes::RdKafkaSourceConfig source_config(const Config& c) {
   return s;
 }
 
+std::unique_ptr<OverridesFile> overrides_file(const Config& c) {
+  if (c.overrides_file.empty()) return nullptr;
+  return std::make_unique<OverridesFile>(c.overrides_file, c.max_override_ttl);
+}
+
+// isrguard --check-overrides FILE: for CI of the ConfigMap and for on-call before applying it.
+int check_overrides(const Config& c) {
+  const auto now = std::chrono::system_clock::now();
+  const FileRead read = read_text_file(c.check_overrides);
+  const OverridesParse parsed = read.text ? parse_overrides(*read.text, now, c.max_override_ttl)
+                                          : OverridesParse{std::nullopt, read.error};
+  if (!parsed.overrides) {
+    std::cerr << "isrguard: " << c.check_overrides << ": invalid: " << parsed.error << "\n";
+    return 2;
+  }
+  std::cout << overrides_text(c.check_overrides, *parsed.overrides, now);
+  return 0;
+}
+
 int run_once(const Config& c, probes::MetadataSource& source) {
   ProbeLoop loop(source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after);
+  loop.use_overrides(overrides_file(c));
   loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
   auto state = loop.current();
   if (c.output == OutputFormat::kJson) {
@@ -56,11 +78,14 @@ int run_once(const Config& c, probes::MetadataSource& source) {
     std::cout << once_table(*state, c);
   }
   if (!state->snapshot) return 2;  // could not probe at all
-  return state->verdict->healthy() && !state->last_error ? 0 : 1;
+  // Healthy = nothing gates after the overrides (a freeze is unhealthy, an acknowledged reason is not).
+  const bool gated = std::any_of(state->reasons.begin(), state->reasons.end(), [](const Reason& r) { return r.gating; });
+  return gated || state->last_error ? 1 : 0;
 }
 
 int serve(const Config& c, probes::MetadataSource& source) {
   ProbeLoop loop(source, c.policy, c.gate, c.stale_after);
+  loop.use_overrides(overrides_file(c));
   // Every connection is a descriptor: the default soft limit (often 1024) would cap connections below
   // --http-max-connections and fail accept() for the probe listener too.
   const std::size_t open_files = raise_open_files_limit();
@@ -101,6 +126,16 @@ int serve(const Config& c, probes::MetadataSource& source) {
   return 0;
 }
 
+// Invalid configuration: every problem on stderr; for --once --output json also one JSON error object on
+// stdout, so a script reading stdout gets an answer. Returns the exit code (2).
+int config_error(const std::vector<std::string>& problems, bool once, OutputFormat output) {
+  for (const auto& e : problems) std::cerr << "isrguard: " << e << "\n";
+  std::cerr << "isrguard: invalid configuration (" << problems.size() << " problem"
+            << (problems.size() == 1 ? "" : "s") << "); see --help\n";
+  if (once && output == OutputFormat::kJson) std::cout << config_error_json(problems).dump(2) << "\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,14 +144,11 @@ int main(int argc, char** argv) {
     std::cout << parsed.output;
     return parsed.exit_code;
   }
-  if (!parsed.config) {
-    for (const auto& e : parsed.errors) std::cerr << "isrguard: " << e << "\n";
-    std::cerr << "isrguard: invalid configuration (" << parsed.errors.size() << " problem"
-              << (parsed.errors.size() == 1 ? "" : "s") << "); see --help\n";
-    return 2;
-  }
+  if (!parsed.config) return config_error(parsed.errors, parsed.once, parsed.once_output);
   const Config& config = *parsed.config;
+  if (!config.check_overrides.empty()) return check_overrides(config);
   setup_logging(config.log_level);
+  for (const auto& w : parsed.warnings) spdlog::warn("{}", w);
 
   // Block the shutdown signals before any thread starts, so they all inherit the mask and only sigwait sees
   // them.
@@ -130,6 +162,9 @@ int main(int argc, char** argv) {
     probes::RdKafkaSource source(source_config(config));
     if (config.once) return run_once(config, source);
     return serve(config, source);
+  } catch (const std::invalid_argument& e) {  // the Kafka client refused the configuration
+    spdlog::error("start-up failed: {}", e.what());
+    return config_error({e.what()}, config.once, config.output);
   } catch (const std::exception& e) {
     spdlog::error("start-up failed: {}", e.what());
     std::cerr << "isrguard: " << e.what() << "\n";

@@ -7,6 +7,7 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <tuple>
 
 #include "service/reasons.h"
 
@@ -225,6 +226,28 @@ void partition_details(Families& out, const Verdict* v, std::size_t cap) {
   }
 }
 
+// Operator overrides: one series per (action, reason, by) in force; the file's health. At most kMaxOverrides
+// entries exist, so the series count is bounded.
+void override_metrics(Families& out, const OverridesStatus& st) {
+  auto& active = out.family("isrguard_override_active",
+                            "Operator overrides in force (freeze or acknowledge), by action, reason and author.",
+                            MetricType::Gauge);
+  std::map<std::tuple<std::string, std::string, std::string>, int> n;
+  for (const auto& o : st.active) ++n[{std::string(to_string(o.action)), o.reason, o.by}];
+  for (const auto& [k, count] : n)
+    Families::gauge(active, {{"action", std::get<0>(k)}, {"by", std::get<2>(k)}, {"reason", std::get<1>(k)}},
+                    count);
+  Families::counter(out.family("isrguard_overrides_reload_errors_total",
+                               "Reads or parses of the overrides file that failed (once per distinct content).",
+                               MetricType::Counter),
+                    {}, static_cast<double>(st.reload_errors));
+  auto& valid = out.family("isrguard_overrides_file_valid",
+                           "1 when the overrides file's current content is valid (or no --overrides-file), 0 when "
+                           "not (the last valid set stays in force).",
+                           MetricType::Gauge);
+  Families::gauge(valid, {}, st.valid ? 1 : 0);
+}
+
 }  // namespace
 
 std::string render_metrics(const PublishedState& s, const Readiness& r, const Policy& policy,
@@ -344,12 +367,14 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
   partition_details(out, v, ctx.partition_cap);
   topic_info(out, v, ctx.partition_cap);
 
+  override_metrics(out, s.overrides);
+
   Families::counter(out.family("isrguard_probes_total", "Probes attempted.", MetricType::Counter), {},
                     static_cast<double>(s.probes_total));
   auto& failures = out.family("isrguard_probe_failures_total", "Failed probes by kind.", MetricType::Counter);
   // The documented kinds are always present (0 until they happen); any other kind shows once seen.
   std::map<std::string, std::uint64_t> by_kind{
-      {"client", 0}, {"metadata", 0}, {"timeout", 0}, {"transport", 0}};
+      {"auth", 0}, {"client", 0}, {"metadata", 0}, {"timeout", 0}, {"tls", 0}, {"transport", 0}};
   for (const auto& [kind, n] : s.probe_failures) by_kind[kind] = n;
   for (const auto& [kind, n] : by_kind) Families::counter(failures, {{"kind", kind}}, static_cast<double>(n));
 

@@ -68,6 +68,7 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
                                    std::to_string(stale_after_.count() / 1000) + "s)",
                                policy_.gates(reason::kSnapshotStale)});
   }
+  apply_operator_overrides(s, wall);
   std::vector<std::string> gating;
   for (const auto& r : s.reasons)
     if (r.gating) gating.push_back(r.code);
@@ -85,6 +86,16 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   auto next = std::make_shared<const PublishedState>(s);
   std::lock_guard<std::mutex> lock(mu_);
   published_ = std::move(next);
+}
+
+void ProbeLoop::apply_operator_overrides(PublishedState& s, std::chrono::system_clock::time_point wall) {
+  if (!overrides_) return;
+  s.overrides = overrides_->poll(wall);
+  s.reasons = apply_overrides(s.reasons, s.verdict.get(), s.overrides.active, wall);
+  if (!s.overrides.valid)
+    s.reasons.push_back(Reason{std::string(reason::kOverridesInvalid), 1,
+                               s.overrides.path + ": " + s.overrides.error + " (the last valid set stays in force)",
+                               policy_.gates(reason::kOverridesInvalid)});
 }
 
 void ProbeLoop::run(std::chrono::milliseconds interval) {

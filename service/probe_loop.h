@@ -20,6 +20,9 @@ class ProbeLoop : public StateSource {
   ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
             std::chrono::milliseconds stale_after);
 
+  // Operator overrides read from `file` every iteration (before run(); the loop owns it from then on).
+  void use_overrides(std::unique_ptr<OverridesFile> file) { overrides_ = std::move(file); }
+
   // One iteration at `now` (steady) / `wall` (system). Thread: the loop's (or a test's).
   void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);
   // Loop until stop(): run_once every `interval`. Blocks.
@@ -36,6 +39,9 @@ class ProbeLoop : public StateSource {
   Gate gate_;
   const std::chrono::milliseconds stale_after_;
   PublishedState working_;  // loop-thread only
+  std::unique_ptr<OverridesFile> overrides_;  // loop-thread only; null = no overrides file
+
+  void apply_operator_overrides(PublishedState& s, std::chrono::system_clock::time_point wall);
 
   mutable std::mutex mu_;
   std::shared_ptr<const PublishedState> published_;  // guarded by mu_

@@ -20,19 +20,24 @@ inline constexpr std::string_view kSnapshotStale = "snapshot_stale";
 // stops producers with acks=all), and topics whose min.insync.replicas could not be read.
 inline constexpr std::string_view kMinIsrRiskTopics = "min_isr_risk_topics";
 inline constexpr std::string_view kMinIsrUnknownTopics = "min_isr_unknown_topics";
+// Operator overrides (service/overrides.h): a freeze always gates; an invalid overrides file is reported
+// (the last valid set stays in force) and gates only when listed in --gating-reasons.
+inline constexpr std::string_view kOverrideFreeze = "override_freeze";
+inline constexpr std::string_view kOverridesInvalid = "overrides_invalid";
 
-inline constexpr std::array<std::string_view, 10> kAll = {kOfflinePartitions,     kUnderReplicatedPartitions,
+inline constexpr std::array<std::string_view, 12> kAll = {kOfflinePartitions,     kUnderReplicatedPartitions,
                                                           kUnderMinIsrPartitions, kAtMinIsrPartitions,
                                                           kBrokersMissing,        kMetadataErrors,
                                                           kProbeFailed,           kSnapshotStale,
-                                                          kMinIsrRiskTopics,      kMinIsrUnknownTopics};
+                                                          kMinIsrRiskTopics,      kMinIsrUnknownTopics,
+                                                          kOverrideFreeze,        kOverridesInvalid};
 
 // Default set that closes the gate: everything but at-min-ISR and the two topic-risk reports.
-inline constexpr std::array<std::string_view, 7> kGatingByDefault = {
+inline constexpr std::array<std::string_view, 8> kGatingByDefault = {
     kOfflinePartitions,     kUnderReplicatedPartitions,
     kUnderMinIsrPartitions, kBrokersMissing,
     kMetadataErrors,        kProbeFailed,
-    kSnapshotStale};
+    kSnapshotStale,         kOverrideFreeze};
 
 bool is_known(std::string_view code);
 

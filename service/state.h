@@ -14,6 +14,7 @@
 
 #include "probes/snapshot.h"
 #include "service/gate.h"
+#include "service/overrides_file.h"
 #include "service/kafka_view.h"
 #include "service/policy.h"
 #include "service/verdict.h"
@@ -36,8 +37,10 @@ struct PublishedState {
   std::shared_ptr<const Verdict> verdict;
   // The same snapshot as Kafka's own JMX gauges would report it (the kafka_* metric families); null likewise.
   std::shared_ptr<const KafkaView> kafka;
-  // The reasons that feed the gate: verdict reasons plus probe_failed / snapshot_stale when present.
+  // The reasons that feed the gate: verdict reasons plus probe_failed / snapshot_stale when present, after
+  // the operator overrides (acknowledged reasons stop gating; a freeze adds override_freeze).
   std::vector<Reason> reasons;
+  OverridesStatus overrides;  // path empty when no --overrides-file
   GateStatus gate;
   std::chrono::system_clock::time_point gate_since_wall{};  // wall time of the last gate transition
 

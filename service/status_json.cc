@@ -140,6 +140,30 @@ json probe_json(const PublishedState& s) {
   return j;
 }
 
+json override_json(const Override& o, std::chrono::system_clock::time_point now) {
+  json scope = json::object();
+  if (!o.scope.brokers.empty()) scope["brokers"] = o.scope.brokers;
+  if (!o.scope.topics.empty()) scope["topics"] = o.scope.topics;
+  if (!o.scope.partitions.empty()) {
+    json parts = json::array();
+    for (const auto& p : o.scope.partitions) parts.push_back(p.topic + "-" + std::to_string(p.partition));
+    scope["partitions"] = std::move(parts);
+  }
+  return json{{"action", to_string(o.action)},
+              {"reason", o.action == OverrideAction::kAcknowledge ? json(o.reason) : json(nullptr)},
+              {"scope", o.action == OverrideAction::kAcknowledge ? scope : json(nullptr)},
+              {"expires", format_time(o.expires)},
+              {"seconds_left", std::max(0.0, seconds(o.expires - now))},
+              {"by", o.by},
+              {"why", o.why},
+              {"line", o.line}};
+}
+
+// Whether anything gates after the overrides (the --once verdict).
+bool gated(const PublishedState& s) {
+  return std::any_of(s.reasons.begin(), s.reasons.end(), [](const Reason& r) { return r.gating; });
+}
+
 std::string ms_text(std::chrono::milliseconds ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms.count()) / 1000.0);
@@ -153,6 +177,29 @@ std::string join(const std::vector<BrokerId>& ids) {
 }
 
 }  // namespace
+
+json overrides_json(const OverridesStatus& st) {
+  json active = json::array(), expired = json::array();
+  for (const auto& o : st.active) active.push_back(override_json(o, st.as_of));
+  for (const auto& o : st.expired) expired.push_back(override_json(o, st.as_of));
+  return json{{"file", st.path.empty() ? json(nullptr) : json(st.path)},
+              {"valid", st.valid},
+              {"error", st.valid ? json(nullptr) : json(st.error)},
+              {"reload_errors", st.reload_errors},
+              {"loaded_at", st.loaded_at ? json(format_time(*st.loaded_at)) : json(nullptr)},
+              {"active", std::move(active)},
+              {"expired", std::move(expired)}};
+}
+
+std::string overrides_text(const std::string& path, const std::vector<Override>& entries,
+                           std::chrono::system_clock::time_point now) {
+  const OverridesAt at = split_expired(entries, now);
+  std::ostringstream o;
+  o << "OVERRIDES (" << path << ": " << at.active.size() << " active, " << at.expired.size() << " expired)\n";
+  for (const auto& e : at.active) o << "  line " << e.line << ": " << describe(e, now) << "\n";
+  for (const auto& e : at.expired) o << "  line " << e.line << ": EXPIRED " << describe(e, now) << "\n";
+  return o.str();
+}
 
 std::string format_time(std::chrono::system_clock::time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -197,6 +244,7 @@ json status_json(const PublishedState& s, const Readiness& r, const StatusContex
   }
   j["stale_after_seconds"] = ctx.stale_after.count() / 1000.0;
   add_verdict(j, s, ctx.list_cap);
+  j["overrides"] = overrides_json(s.overrides);
   j["probe"] = probe_json(s);
   json config = json::object();
   for (const auto& [k, v] : ctx.config) config[k] = v;
@@ -281,6 +329,11 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
       reported << "warn: " << code << " reported, not gating: " << it->detail << "\n";
     }
   }
+  // Each operator override (a freeze also fails override_freeze above) as a warn: line: by, why, time left.
+  for (const auto& o : s.overrides.active)
+    reported << "warn: override in force: " << describe(o, s.overrides.as_of) << "\n";
+  for (const auto& o : s.overrides.expired)
+    reported << "warn: override expired, ignored: " << describe(o, s.overrides.as_of) << "\n";
   switch (s.gate.state) {
     case GateState::kOpen:
       out << "[+]gate ok\n";
@@ -303,18 +356,41 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
 
 json once_json(const PublishedState& s, const Config& config) {
   json j;
-  j["healthy"] = s.verdict && s.verdict->healthy() && !s.last_error;
+  if (!s.snapshot) {
+    const probes::ProbeError e = s.last_error.value_or(probes::ProbeError{"client", "no probe result"});
+    j["error"] = json{{"kind", e.kind}, {"message", e.message}};
+    j["probe"] = probe_json(s);
+    j["version"] = ISRGUARD_VERSION;
+    return j;
+  }
+  j["healthy"] = s.verdict && !gated(s) && !s.last_error;
   j["reasons"] = json::array();
   for (const auto& reason : s.reasons) j["reasons"].push_back(reason_json(reason));
   add_verdict(j, s, config.policy.list_cap);
+  j["overrides"] = overrides_json(s.overrides);
   j["probe"] = probe_json(s);
+  j["version"] = ISRGUARD_VERSION;
+  return j;
+}
+
+json config_error_json(const std::vector<std::string>& problems) {
+  json j;
+  j["error"] = json{{"kind", "config"},
+                    {"message", "invalid configuration (" + std::to_string(problems.size()) + " problem" +
+                                    (problems.size() == 1 ? "" : "s") + ")"},
+                    {"problems", problems}};
   j["version"] = ISRGUARD_VERSION;
   return j;
 }
 
 std::string once_table(const PublishedState& s, const Config& config) {
   std::ostringstream o;
-  const bool healthy = s.verdict && s.verdict->healthy() && !s.last_error;
+  if (!s.snapshot) {  // an error, not a verdict: exit 2
+    o << "ERROR  no verdict: Kafka could not be probed\n";
+    if (s.last_error) o << "probe failed (" << s.last_error->kind << "): " << s.last_error->message << "\n";
+    return o.str();
+  }
+  const bool healthy = s.verdict && !gated(s) && !s.last_error;
   o << (healthy ? "HEALTHY" : "UNHEALTHY");
   if (s.verdict && s.snapshot) {
     const auto& v = *s.verdict;
@@ -331,6 +407,12 @@ std::string once_table(const PublishedState& s, const Config& config) {
     for (const auto& r : s.reasons)
       o << std::setw(30) << r.code << std::setw(8) << r.count << std::setw(8) << (r.gating ? "yes" : "no")
         << r.detail << "\n";
+  }
+  if (!s.overrides.path.empty()) {
+    std::vector<Override> entries = s.overrides.active;
+    entries.insert(entries.end(), s.overrides.expired.begin(), s.overrides.expired.end());
+    o << "\n" << overrides_text(s.overrides.path, entries, s.overrides.as_of);
+    if (!s.overrides.valid) o << "  file INVALID (last valid set in force): " << s.overrides.error << "\n";
   }
   if (!s.verdict) return o.str();
   const auto& v = *s.verdict;

@@ -55,9 +55,21 @@ std::optional<nlohmann::ordered_json> partitions_json(const PublishedState& stat
 std::string readyz_text(const PublishedState& state, const Readiness& readiness, const Policy& policy,
                         SteadyClock::time_point now, bool verbose);
 
-// isrguard --once: one probe's verdict, for scripts (JSON) and people (table).
+// isrguard --once: one probe's verdict, for scripts (JSON) and people (table). When the probe failed (no
+// snapshot: exit 2) there is no verdict: the JSON is {"error": {"kind", "message"}, "probe", "version"} and
+// the table's headline is ERROR, not UNHEALTHY.
 nlohmann::ordered_json once_json(const PublishedState& state, const Config& config);
 std::string once_table(const PublishedState& state, const Config& config);
+// --once --output json when isrguard cannot start (invalid configuration, exit 2):
+// {"error": {"kind": "config", "message", "problems": [...]}, "version"}.
+nlohmann::ordered_json config_error_json(const std::vector<std::string>& problems);
+
+// The overrides section of /v1/status and --once JSON: file, validity, error, reload errors, active and
+// expired entries (times left as of the status's poll).
+nlohmann::ordered_json overrides_json(const OverridesStatus& status);
+// Human list of override entries (--check-overrides, --once table): one line per entry, active then expired.
+std::string overrides_text(const std::string& path, const std::vector<Override>& entries,
+                           std::chrono::system_clock::time_point now);
 
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-23T14:05:09.123Z.
 std::string format_time(std::chrono::system_clock::time_point t);

@@ -161,6 +161,15 @@ test("probes on the API port, the probe port exposed by the Service or opened by
   }
 });
 
+test("an overrides file outside a live ConfigMap mount is caught", () => {
+  const subPath = copy(rendered.get(EXAMPLES.strimzi));
+  const c = find(subPath, "Deployment", "isrguard").spec.template.spec.containers[0];
+  c.volumeMounts.find((m) => m.name === "overrides").subPath = "overrides.yaml";
+  expectProblem(deploymentProblems(subPath), /uses subPath: ConfigMap updates never arrive/);
+  const missing = copy(rendered.get(EXAMPLES.strimzi)).filter((o) => !(o.kind === "ConfigMap" && o.metadata.name === "isrguard-overrides"));
+  expectProblem(deploymentProblems(missing), /overrides ConfigMap isrguard-overrides is not in the rendered manifests/);
+});
+
 test("the Strimzi Cluster Operator patch disables Strimzi's PDB generation", () => {
   const patch = parseYaml(readFileSync(join(manifestsDir, "examples/strimzi-cluster/cluster-operator.patch.yaml"), "utf8"));
   assert.equal(patch.kind, "Deployment");

@@ -290,6 +290,18 @@ export function deploymentProblems(objects) {
         problems.push(`${where}: ISRGUARD_KAFKA_PROPERTIES ${props} is not under any volumeMount`);
       }
     }
+    const overrides = env.find((e) => e.name === "ISRGUARD_OVERRIDES_FILE")?.value;
+    if (overrides) {
+      // Only a whole-directory ConfigMap mount receives updates (a subPath mount keeps the first content).
+      const mount = (c.volumeMounts ?? []).find((m) => overrides.startsWith(m.mountPath.replace(/\/?$/, "/")));
+      const volume = (spec.template.spec.volumes ?? []).find((v) => v.name === mount?.name);
+      if (!mount) problems.push(`${where}: ISRGUARD_OVERRIDES_FILE ${overrides} is not under any volumeMount`);
+      else if (mount.subPath) problems.push(`${where}: overrides mount ${mount.mountPath} uses subPath: ConfigMap updates never arrive`);
+      else if (!volume?.configMap) problems.push(`${where}: overrides volume ${mount.name} is not a ConfigMap`);
+      else if (!objects.some((o) => o.kind === "ConfigMap" && o.metadata?.name === volume.configMap.name && o.metadata?.namespace === d.metadata.namespace)) {
+        problems.push(`${where}: overrides ConfigMap ${volume.configMap.name} is not in the rendered manifests`);
+      }
+    }
     const podLabels = spec.template.metadata.labels;
     const ns = d.metadata.namespace;
     const sameNs = (o) => o.metadata?.namespace === ns;

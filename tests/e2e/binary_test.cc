@@ -21,8 +21,7 @@
 #include <vector>
 
 #include "tests/support/await.h"
-
-extern char** environ;
+#include "tests/support/binary_process.h"
 
 namespace isrguard {
 namespace {
@@ -30,71 +29,11 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-struct Run {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Spawns the binary with stdout/stderr to temp files. Returns the pid.
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  std::vector<char*> argv;
-  std::string bin = ISRGUARD_BIN;
-  argv.push_back(bin.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-std::string temp_path(const std::string& tag) {
-  return (std::filesystem::temp_directory_path() /
-          ("isrguard-bin-" + tag + "-" + std::to_string(getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-      .string();
-}
-
-// The HTTP port the service logs on start-up ("listening on 127.0.0.1:<port>"), or 0 if not within 20 s.
-int await_listening_port(const std::string& err_path) {
-  int port = 0;
-  testing::await(
-      [&] {
-        std::smatch m;
-        const auto log = slurp(err_path);
-        if (std::regex_search(log, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
-          port = std::stoi(m[1]);
-        return port > 0;
-      },
-      std::chrono::seconds(20));
-  return port;
-}
-
-Run run(const std::vector<std::string>& args) {
-  Run r;
-  const auto out = temp_path("out"), err = temp_path("err");
-  const pid_t pid = spawn(args, out, err);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
-}
+using testing::await_listening_port;
+using testing::run;
+using testing::slurp;
+using testing::spawn;
+using testing::temp_path;
 
 TEST(Binary, OnceOnAHealthyClusterExitsZeroWithAJsonVerdict) {
   auto r = run({"--mock-brokers", "3", "--once", "--output", "json"});
@@ -116,7 +55,39 @@ TEST(Binary, OnceWhenNoBrokerAnswersExitsTwo) {
   // Port 1 on loopback: connection refused at once; nothing outside loopback is contacted.
   auto r = run({"--bootstrap-servers", "127.0.0.1:1", "--probe-timeout", "1s", "--once"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.out.find("probe failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("probe failed (transport)"), std::string::npos) << r.out;
+  // An error, not a verdict: no UNHEALTHY headline.
+  EXPECT_EQ(r.out.rfind("ERROR", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.find("UNHEALTHY"), std::string::npos) << r.out;
+}
+
+TEST(Binary, OnceJsonWhenNoBrokerAnswersIsAnErrorObject) {
+  auto r = run({"--bootstrap-servers", "127.0.0.1:1", "--probe-timeout", "1s", "--once", "--output", "json"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["error"]["kind"], "transport") << r.out;
+  EXPECT_FALSE(j.contains("healthy")) << r.out;
+}
+
+TEST(Binary, OnceJsonWithInvalidConfigurationPrintsTheErrorsAsJson) {
+  auto r = run({"--bootstrap-servers", "127.0.0.1:1", "--once", "--output", "json", "--poll-interval", "soon",
+                "--kafka-config", "ssl.truststore.location=/t.jks"});
+  EXPECT_EQ(r.exit_code, 2);
+  auto j = nlohmann::json::parse(r.out);  // stdout holds only the JSON error
+  EXPECT_EQ(j["error"]["kind"], "config") << r.out;
+  EXPECT_EQ(j["error"]["message"], "invalid configuration (2 problems)") << r.out;
+  ASSERT_EQ(j["error"]["problems"].size(), 2u) << r.out;
+  EXPECT_NE(r.err.find("--poll-interval"), std::string::npos) << r.err;
+
+  auto unknown_flag = run({"--once", "--output", "json", "--no-such-flag"});
+  EXPECT_EQ(unknown_flag.exit_code, 2);
+  EXPECT_EQ(nlohmann::json::parse(unknown_flag.out)["error"]["kind"], "config") << unknown_flag.out;
+
+  // A property librdkafka itself refuses (checked when the client is built) is a configuration error too.
+  auto refused = run({"--bootstrap-servers", "127.0.0.1:1", "--once", "--output", "json", "--kafka-config",
+                      "socket.timeout.ms=banana"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_EQ(nlohmann::json::parse(refused.out)["error"]["kind"], "config") << refused.out;
 }
 
 TEST(Binary, InvalidConfigurationReportsEveryErrorAndExitsTwo) {

@@ -10,6 +10,7 @@
 #include "probes/rdkafka_source.h"
 #include "service/probe_loop.h"
 #include "tests/kafkasim/cluster.h"
+#include "tests/kafkasim/sasl.h"
 #include "tests/support/await.h"
 #include "tests/support/served_loop.h"
 
@@ -345,6 +346,49 @@ TEST(KafkasimLarge, TwoHundredThousandPartitionsAreProbedAndJudged) {
   EXPECT_TRUE(st->snapshot->config_errors.empty());
   EXPECT_EQ(st->verdict->unhealthy_partitions.at(0).topic, "topic-7");
   RecordProperty("probe_ms", static_cast<int>(st->snapshot->duration.count() / 1000));
+}
+
+}  // namespace
+}  // namespace isrguard::service
+
+namespace isrguard::service {
+namespace {
+
+// Serve mode against a SASL listener with a wrong password: every probe fails as `auth`, quickly, also the
+// repeats (librdkafka reports an identical broker error only once per 30 s), and /v1/status and /metrics
+// name the kind.
+TEST(KafkasimSecurity, WrongPasswordIsAnAuthFailureInStatusAndMetricsOnEveryProbe) {
+  auto spec = kafkasim::make_cluster({1, 2});
+  spec.topics.push_back(kafkasim::make_topic("orders", kafkasim::round_robin_partitions(2, 2, {1, 2})));
+  kafkasim::Cluster sim(spec);
+  auto sasl = std::make_shared<kafkasim::SaslConfig>(std::set<std::string>{"SCRAM-SHA-512"});
+  sasl->add_user("isrguard", "right");
+  sim.set_security({nullptr, sasl});
+  sim.start();
+  probes::RdKafkaSourceConfig c;
+  c.properties = {{"bootstrap.servers", sim.bootstrap_servers()}, {"security.protocol", "SASL_PLAINTEXT"},
+                  {"sasl.mechanism", "SCRAM-SHA-512"}, {"sasl.username", "isrguard"},
+                  {"sasl.password", "wrong"}};
+  c.probe_timeout = seconds(10);
+  probes::RdKafkaSource source(c);
+  Policy policy = Policy::with_defaults();
+  policy.compile();
+  ProbeLoop loop(source, policy, GateConfig{milliseconds(0)}, seconds(60));
+  testing::ServedLoop http(loop);
+  for (int probe = 1; probe <= 3; ++probe) {
+    const auto start = SteadyClock::now();
+    loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
+    EXPECT_LT(SteadyClock::now() - start, seconds(4)) << "probe " << probe;  // far below the 10 s timeout
+    const auto st = loop.current();
+    ASSERT_TRUE(st->last_error) << "probe " << probe;
+    EXPECT_EQ(st->last_error->kind, "auth") << st->last_error->message;
+  }
+  const auto status = json::parse(http.get("/v1/status").second);
+  EXPECT_EQ(status["probe"]["last_error"]["kind"], "auth") << status["probe"];
+  EXPECT_EQ(http.get("/readyz").first, 503);
+  EXPECT_NE(http.get("/metrics").second.find("\nisrguard_probe_failures_total{kind=\"auth\"} 3\n"),
+            std::string::npos);
+  EXPECT_GE(sasl->failed(), 1u);
 }
 
 }  // namespace

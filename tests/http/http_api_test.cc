@@ -133,6 +133,7 @@ TEST_F(Fixture, ReadyOnlyAfterTheRecoveryHold) {
             "[+]metadata_errors ok\n"
             "[+]probe_failed ok\n"
             "[+]snapshot_stale ok\n"
+            "[+]override_freeze ok\n"
             "[+]gate ok\n"
             "readyz check passed\n");
 }

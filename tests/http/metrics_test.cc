@@ -188,6 +188,8 @@ TEST_F(Metrics, BeforeTheFirstProbeAndWhileProbesFail) {
   auto failing = probe_and_render(testing::fail("timeout"));
   EXPECT_EQ(value(failing, "isrguard_probe_failures_total{kind=\"timeout\"}"), 1);
   EXPECT_EQ(value(failing, "isrguard_probe_failures_total{kind=\"transport\"}"), 0);
+  EXPECT_EQ(value(failing, "isrguard_probe_failures_total{kind=\"auth\"}"), 0);
+  EXPECT_EQ(value(failing, "isrguard_probe_failures_total{kind=\"tls\"}"), 0);
   EXPECT_EQ(value(failing, "isrguard_reason_active{gating=\"true\",reason=\"probe_failed\"}"), 1);
   EXPECT_EQ(value(failing, "isrguard_probes_total"), 1);
   auto [rc1, out1] = promtool_check(failing);

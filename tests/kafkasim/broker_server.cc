@@ -1,5 +1,8 @@
 #include "tests/kafkasim/broker_server.h"
 
+#include "tests/kafkasim/sasl.h"
+#include "tests/kafkasim/tls.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -10,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 namespace isrguard::kafkasim {
@@ -47,9 +51,20 @@ bool write_full(int fd, const char* buf, size_t n) {
   return true;
 }
 
+class SocketStream final : public ByteStream {
+ public:
+  explicit SocketStream(int fd) : fd_(fd) {}
+  bool read_full(char* buf, size_t n) override { return kafkasim::read_full(fd_, buf, n); }
+  bool write_full(const char* buf, size_t n) override { return kafkasim::write_full(fd_, buf, n); }
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
-BrokerServer::BrokerServer(FrameHandler handler) : handler_(std::move(handler)) {}
+BrokerServer::BrokerServer(FrameHandler handler, ListenerSecurity security)
+    : handler_(std::move(handler)), security_(std::move(security)) {}
 
 BrokerServer::~BrokerServer() { stop(); }
 
@@ -159,10 +174,25 @@ bool BrokerServer::interruptible_wait(std::chrono::milliseconds d) {
 }
 
 void BrokerServer::serve(Connection* conn) {
+  if (security_.tls) {
+    if (auto tls = security_.tls->accept(conn->fd)) serve_frames(*tls);
+  } else {
+    SocketStream plain(conn->fd);
+    serve_frames(plain);
+  }
+  // Half-close so the peer sees EOF now; the fd itself is closed by whoever joins this thread.
+  ::shutdown(conn->fd, SHUT_RDWR);
+  conn->done = true;
+}
+
+void BrokerServer::serve_frames(ByteStream& stream) {
+  // SASL state is per connection: requests reach the handler only once the session is authenticated.
+  std::optional<SaslSession> sasl;
+  if (security_.sasl) sasl.emplace(security_.sasl);
   std::string frame;
   while (!stopping_) {
     char size_buf[4];
-    if (!read_full(conn->fd, size_buf, 4)) break;
+    if (!stream.read_full(size_buf, 4)) break;
     const int32_t size =
         static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint8_t>(size_buf[0])) << 24) |
                              (static_cast<uint32_t>(static_cast<uint8_t>(size_buf[1])) << 16) |
@@ -170,9 +200,10 @@ void BrokerServer::serve(Connection* conn) {
                              static_cast<uint32_t>(static_cast<uint8_t>(size_buf[3])));
     if (size < 0 || size > kMaxFrameBytes) break;
     frame.resize(static_cast<size_t>(size));
-    if (size > 0 && !read_full(conn->fd, frame.data(), frame.size())) break;
+    if (size > 0 && !stream.read_full(frame.data(), frame.size())) break;
 
-    HandlerResult result = handler_(frame);
+    std::optional<HandlerResult> gate = sasl ? sasl->handle(frame) : std::nullopt;
+    HandlerResult result = gate ? std::move(*gate) : handler_(frame);
     if (result.action == HandlerResult::Action::kClose) break;
     if (result.action == HandlerResult::Action::kDrop) continue;
     if (result.delay.count() > 0 && !interruptible_wait(result.delay)) break;
@@ -180,12 +211,9 @@ void BrokerServer::serve(Connection* conn) {
     const auto n = static_cast<uint32_t>(result.response.size());
     const char prefix[4] = {static_cast<char>(n >> 24), static_cast<char>((n >> 16) & 0xff),
                             static_cast<char>((n >> 8) & 0xff), static_cast<char>(n & 0xff)};
-    if (!write_full(conn->fd, prefix, 4)) break;
-    if (!write_full(conn->fd, result.response.data(), result.response.size())) break;
+    if (!stream.write_full(prefix, 4)) break;
+    if (!stream.write_full(result.response.data(), result.response.size())) break;
   }
-  // Half-close so the peer sees EOF now; the fd itself is closed by whoever joins this thread.
-  ::shutdown(conn->fd, SHUT_RDWR);
-  conn->done = true;
 }
 
 }  // namespace isrguard::kafkasim

@@ -45,9 +45,28 @@ struct HandlerResult {
 // Called from connection threads, concurrently; `frame` excludes the size prefix.
 using FrameHandler = std::function<HandlerResult(std::string_view frame)>;
 
+// One connection's bytes: the socket itself, or TLS over it (tls.h). Used by one connection thread.
+class ByteStream {
+ public:
+  virtual ~ByteStream() = default;
+  // Exactly n bytes; false on EOF/error (including shutdown by stop()).
+  virtual bool read_full(char* buf, size_t n) = 0;
+  virtual bool write_full(const char* buf, size_t n) = 0;
+};
+
+class TlsContext;  // tls.h
+class SaslConfig;  // sasl.h
+
+// What a listener demands before requests reach the handler: TLS (null: plaintext) and SASL
+// authentication (null: none), i.e. Kafka's PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL listeners.
+struct ListenerSecurity {
+  std::shared_ptr<const TlsContext> tls;
+  std::shared_ptr<const SaslConfig> sasl;
+};
+
 class BrokerServer {
  public:
-  explicit BrokerServer(FrameHandler handler);
+  explicit BrokerServer(FrameHandler handler, ListenerSecurity security = {});
   ~BrokerServer();
   BrokerServer(const BrokerServer&) = delete;
   BrokerServer& operator=(const BrokerServer&) = delete;
@@ -71,11 +90,13 @@ class BrokerServer {
 
   void accept_loop();
   void serve(Connection* conn);
+  void serve_frames(ByteStream& stream);
   void reap_finished_locked();
   // Waits `d` unless stop() begins; returns false when stopping.
   bool interruptible_wait(std::chrono::milliseconds d);
 
   FrameHandler handler_;
+  const ListenerSecurity security_;
   int listen_fd_ = -1;
   int wake_fds_[2] = {-1, -1};  // pipe: written by stop() to wake the accept loop
   std::thread accept_thread_;

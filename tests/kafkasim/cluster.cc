@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "tests/kafkasim/protocol.h"
+#include "tests/kafkasim/sasl.h"
 
 namespace isrguard::kafkasim {
 
@@ -93,6 +94,9 @@ const std::vector<ApiVersionRange>& supported_apis() {
       {proto::kApiMetadata, 0, proto::kMetadataMaxVersion},
       {proto::kApiApiVersions, 0, 3},
       {proto::kApiDescribeConfigs, 0, proto::kDescribeConfigsMaxVersion},
+      // Listed by every Kafka listener (SASL or not), as real brokers do; served by SaslSession.
+      {kApiSaslHandshake, 0, 1},
+      {kApiSaslAuthenticate, 0, 1},
   };
   return apis;
 }
@@ -166,12 +170,17 @@ Cluster::~Cluster() { stop(); }
 
 void Cluster::start_listener_locked(BrokerRuntime& b) {
   const int32_t id = b.view.spec.id;
-  auto server =
-      std::make_unique<BrokerServer>([this, id](std::string_view frame) { return handle(id, frame); });
+  auto server = std::make_unique<BrokerServer>(
+      [this, id](std::string_view frame) { return handle(id, frame); }, security_);
   const uint16_t port = server->start(static_cast<uint16_t>(b.view.spec.port));
   std::lock_guard lock(mu_);
   b.view.spec.port = port;
   b.server = std::move(server);
+}
+
+void Cluster::set_security(ListenerSecurity security) {
+  std::lock_guard ops(ops_mu_);
+  security_ = std::move(security);
 }
 
 void Cluster::start() {

@@ -4,8 +4,9 @@
 // real clients (librdkafka, kcat) see exactly the metadata a test configures: ISR != replicas, offline
 // partitions, missing brokers, reassignments, min.insync.replicas via DescribeConfigs.
 //
-// Served APIs: ApiVersions v0-v3, Metadata v0-v8, DescribeConfigs v0-v2. Other requests close the
-// connection (as a real broker does for unknown APIs).
+// Served APIs: ApiVersions v0-v3, Metadata v0-v8, DescribeConfigs v0-v2; SaslHandshake v0-v1 and
+// SaslAuthenticate v0-v1 on SASL listeners (sasl.h; TLS in tls.h, see set_security). Other requests close
+// the connection (as a real broker does for unknown APIs).
 //
 // Usage:
 //   kafkasim::ClusterSpec spec = kafkasim::make_cluster({1, 2, 3});       // controller = 1
@@ -57,6 +58,8 @@ class Cluster {
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
 
+  // Security of listeners started from now on (call before start()): TLS and/or SASL (broker_server.h).
+  void set_security(ListenerSecurity security);
   // Starts one listener per broker. Throws std::runtime_error if a port cannot be bound.
   void start();
   // Stops all listeners; idempotent. The destructor calls it.
@@ -136,6 +139,7 @@ class Cluster {
   std::vector<std::unique_ptr<BrokerRuntime>> brokers_;
   std::vector<InjectedError> injected_;
   std::map<int16_t, uint64_t> served_;
+  ListenerSecurity security_;  // guarded by ops_mu_
   bool started_ = false;
 };
 

@@ -70,7 +70,7 @@ TEST(KafkasimCluster, ApiVersionsV3FlexibleRequestGetsV0HeaderAndRanges) {
   const auto resp = proto::decode_api_versions_response(r, 3);
   EXPECT_EQ(r.remaining(), 0u);
   EXPECT_EQ(resp.error_code, 0);
-  const std::vector<proto::ApiVersionRange> expected = {{3, 0, 8}, {18, 0, 3}, {32, 0, 2}};
+  const std::vector<proto::ApiVersionRange> expected = {{3, 0, 8}, {18, 0, 3}, {32, 0, 2}, {17, 0, 1}, {36, 0, 1}};
   EXPECT_EQ(resp.api_keys, expected);
 }
 
@@ -86,7 +86,7 @@ TEST(KafkasimCluster, UnsupportedApiVersionsVersionGetsError35InV0Body) {
   EXPECT_EQ(proto::decode_response_header(r, 0).correlation_id, 7);
   const auto resp = proto::decode_api_versions_response(r, 0);
   EXPECT_EQ(resp.error_code, proto::kErrUnsupportedVersion);
-  EXPECT_EQ(resp.api_keys.size(), 3u);
+  EXPECT_EQ(resp.api_keys.size(), 5u);  // Metadata, ApiVersions, DescribeConfigs, SaslHandshake, SaslAuthenticate
   EXPECT_EQ(r.remaining(), 0u);
 }
 

@@ -57,7 +57,8 @@ GRAFANA_BUILTINS = {"$__rate_interval": "10s", "$__interval": "1s", "$__range": 
 
 ALL_ALERTS = [
     "IsrguardEvictionsBlockedTooLong", "IsrguardOfflinePartitions", "IsrguardUnderMinIsrPartitions",
-    "IsrguardBrokersMissing", "IsrguardProbeFailing", "IsrguardSnapshotStale", "IsrguardDown", "IsrguardAbsent",
+    "IsrguardBrokersMissing", "IsrguardProbeFailing", "IsrguardSnapshotStale", "IsrguardOverrideActiveLong",
+    "IsrguardOverridesFileInvalid", "IsrguardDown", "IsrguardAbsent",
 ]
 
 
@@ -131,7 +132,7 @@ class FakeIsrguard:
         self.last_transition = self.start
         self.transitions = 0
         self.probes = 0
-        self.failures = {"timeout": 0, "transport": 0, "metadata": 0, "client": 0}
+        self.failures = {"timeout": 0, "transport": 0, "metadata": 0, "client": 0, "auth": 0, "tls": 0}
         self.durations = []
         self.last_success = self.start
         self.lost = set()
@@ -252,6 +253,8 @@ class FakeIsrguard:
                [({}, f"{self.last_success:.3f}")])
         family("isrguard_snapshot_age_seconds", "gauge", "snapshot age", [({}, f"{now - self.last_success:.3f}")])
         family("isrguard_build_info", "gauge", "build", [({"version": "0.0.0-fake", "commit": "fake"}, 1)])
+        family("isrguard_overrides_reload_errors_total", "counter", "overrides reload errors", [({}, 0)])
+        family("isrguard_overrides_file_valid", "gauge", "overrides file valid", [({}, 1)])
         return "\n".join(out) + "\n"
 
 

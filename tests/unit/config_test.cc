@@ -1,5 +1,7 @@
 #include "service/config.h"
 
+#include "service/kafka_properties.h"
+
 #include "probes/rdkafka_source.h"
 
 #include <gtest/gtest.h>
@@ -32,18 +34,6 @@ TEST(Config, IdLists) {
   for (const char* bad : {"", "a", "3-1", "1,,2", "1-", "-5"}) EXPECT_EQ(parse_id_list(bad), std::nullopt) << bad;
 }
 
-TEST(Config, PropertiesFileSyntax) {
-  std::vector<std::string> errors;
-  auto props = parse_properties(
-      "# comment\n! also comment\n\nsecurity.protocol=SASL_SSL\nsasl.mechanism : SCRAM-SHA-512\n"
-      "sasl.password = s3cret=with=equals \nbroken line\n",
-      errors);
-  EXPECT_EQ(props, (std::map<std::string, std::string>{{"security.protocol", "SASL_SSL"},
-                                                        {"sasl.mechanism", "SCRAM-SHA-512"},
-                                                        {"sasl.password", "s3cret=with=equals"}}));
-  EXPECT_EQ(errors, std::vector<std::string>{"properties line 7: expected key=value"});
-}
-
 TEST(Config, DefaultsWithBootstrap) {
   auto out = parse({"--bootstrap-servers", "k1:9092,k2:9092"});
   ASSERT_TRUE(out.config) << (out.errors.empty() ? "" : out.errors[0]);
@@ -52,7 +42,7 @@ TEST(Config, DefaultsWithBootstrap) {
   EXPECT_EQ(c.gate.recovery_hold, milliseconds(30000));
   EXPECT_EQ(c.kafka_properties.at("bootstrap.servers"), "k1:9092,k2:9092");
   EXPECT_EQ(c.policy.gating_reasons,
-            (std::set<std::string, std::less<>>{"brokers_missing", "metadata_errors", "offline_partitions",
+            (std::set<std::string, std::less<>>{"brokers_missing", "metadata_errors", "offline_partitions", "override_freeze",
                                                 "probe_failed", "snapshot_stale", "under_min_isr_partitions",
                                                 "under_replicated_partitions"}));
 }
@@ -171,55 +161,118 @@ TEST(Config, GateOnReplacesDefaultAndAtMinIsrShortcutAdds) {
   auto out = parse({"--mock-brokers", "1", "--gate-on", "offline_partitions", "--gate-on-at-min-isr"});
   ASSERT_TRUE(out.config);
   EXPECT_EQ(out.config->policy.gating_reasons,
-            (std::set<std::string, std::less<>>{"at_min_isr_partitions", "offline_partitions"}));
+            (std::set<std::string, std::less<>>{"at_min_isr_partitions", "offline_partitions", "override_freeze"}));
 }
 
-}  // namespace
-}  // namespace isrguard::service
+// The same Java settings give the same librdkafka properties from every source.
+TEST(Config, JavaSettingsTranslatedFromFileFlagAndEnvironmentAlike) {
+  const std::string jaas =
+      "org.apache.kafka.common.security.scram.ScramLoginModule required username='isrguard' password='pw';";
+  const std::map<std::string, std::string> want{{"bootstrap.servers", "k:9093"},
+                                                {"security.protocol", "SASL_SSL"},
+                                                {"sasl.mechanism", "SCRAM-SHA-512"},
+                                                {"sasl.username", "isrguard"},
+                                                {"sasl.password", "pw"},
+                                                {"ssl.ca.location", "/ca.crt"}};
+  const std::string path = ::testing::TempDir() + "/java-client.properties";
+  {
+    std::ofstream f(path);
+    f << "bootstrap.servers=k:9093\nsecurity.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
+         "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\\n"
+         "    username='isrguard' \\\n    password='pw';\n"
+         "ssl.truststore.type=PEM\nssl.truststore.location=/ca.crt\n";
+  }
+  auto file = parse({"--kafka-properties", path.c_str()});
+  ASSERT_TRUE(file.config) << (file.errors.empty() ? "" : file.errors[0]);
+  EXPECT_EQ(file.config->kafka_properties, want);
 
-namespace isrguard::service {
-namespace {
+  const std::string jaas_flag = "sasl.jaas.config=" + jaas;
+  auto flags = parse({"--bootstrap-servers", "k:9093", "--kafka-config", "security.protocol=SASL_SSL",
+                      "--kafka-config", "sasl.mechanism=SCRAM-SHA-512", "--kafka-config", jaas_flag.c_str(),
+                      "--kafka-config", "ssl.truststore.type=PEM", "--kafka-config",
+                      "ssl.truststore.location=/ca.crt"});
+  ASSERT_TRUE(flags.config) << (flags.errors.empty() ? "" : flags.errors[0]);
+  EXPECT_EQ(flags.config->kafka_properties, want);
 
-TEST(JavaProperties, ScramJaasConfigBecomesUsernameAndPassword) {
-  std::vector<std::string> errors;
-  auto out = translate_java_properties(
-      {{"security.protocol", "SASL_SSL"},
-       {"sasl.mechanism", "SCRAM-SHA-512"},
-       {"sasl.jaas.config",
-        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"isrguard\" "
-        "password=\"p@ss\\\"word\";"},
-       {"ssl.truststore.type", "PEM"},
-       {"ssl.truststore.location", "/etc/kafka-ca/ca.crt"}},
-      errors);
-  EXPECT_EQ(errors, std::vector<std::string>{});
-  EXPECT_EQ(out, (std::map<std::string, std::string>{{"security.protocol", "SASL_SSL"},
-                                                      {"sasl.mechanism", "SCRAM-SHA-512"},
-                                                      {"sasl.username", "isrguard"},
-                                                      {"sasl.password", "p@ss\"word"},
-                                                      {"ssl.ca.location", "/etc/kafka-ca/ca.crt"}}));
+  const std::string env = "# from a Kubernetes Secret\nsecurity.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n" +
+                          jaas_flag + "\n\nssl.truststore.type=PEM\nssl.truststore.location=/ca.crt\n";
+  setenv("ISRGUARD_KAFKA_CONFIG", env.c_str(), 1);
+  auto from_env = parse({"--bootstrap-servers", "k:9093"});
+  unsetenv("ISRGUARD_KAFKA_CONFIG");
+  ASSERT_TRUE(from_env.config) << (from_env.errors.empty() ? "" : from_env.errors[0]);
+  EXPECT_EQ(from_env.config->kafka_properties, want);
 }
 
-TEST(JavaProperties, JksStoresAndUnknownModulesAreErrors) {
-  std::vector<std::string> errors;
-  translate_java_properties({{"ssl.truststore.location", "/x.jks"},
-                             {"ssl.keystore.location", "/k.jks"},
-                             {"sasl.jaas.config", "com.example.KerberosThing required useKeyTab=true;"}},
-                            errors);
-  ASSERT_EQ(errors.size(), 4u);
-  EXPECT_EQ(errors[0].rfind("sasl.jaas.config: login module com.example.KerberosThing is not supported", 0), 0u);
-  EXPECT_EQ(errors[1], "sasl.jaas.config: username and password are required");
-  EXPECT_EQ(errors[2].rfind("ssl.truststore.location: JKS truststores cannot be read", 0), 0u);
-  EXPECT_EQ(errors[3].rfind("ssl.keystore.location: JKS keystores cannot be read", 0), 0u);
+TEST(Config, JavaApplicationConfigIgnoredWithOneWarningAndSecurityChangesRefused) {
+  const std::string path = ::testing::TempDir() + "/app.properties";
+  {
+    std::ofstream f(path);
+    f << "bootstrap.servers=k:9092\nkey.serializer=x.StringSerializer\nacks=all\n"
+         "ssl.endpoint.identification.algorithm=\nssl.protocol=TLSv1.3\n";
+  }
+  auto ok = parse({"--kafka-properties", path.c_str()});
+  ASSERT_TRUE(ok.config) << (ok.errors.empty() ? "" : ok.errors[0]);
+  EXPECT_EQ(ok.config->kafka_properties,
+            (std::map<std::string, std::string>{{"bootstrap.servers", "k:9092"},
+                                                {"ssl.endpoint.identification.algorithm", "none"}}));
+  EXPECT_EQ(ok.warnings, std::vector<std::string>{
+                             "Kafka client configuration: ignoring 3 settings that do not apply to a metadata "
+                             "reader or are unknown to librdkafka: acks, key.serializer, ssl.protocol"});
+
+  auto refused = parse({"--kafka-properties", path.c_str(), "--kafka-config", "ssl.truststore.location=/t.jks"});
+  EXPECT_FALSE(refused.config);
+  ASSERT_EQ(refused.errors.size(), 1u);
+  EXPECT_EQ(refused.errors[0].rfind("Kafka client configuration: ssl.truststore.location: JKS truststores", 0), 0u)
+      << refused.errors[0];
 }
 
-TEST(JavaProperties, LibrdkafkaNamesPassThrough) {
-  std::vector<std::string> errors;
-  std::map<std::string, std::string> in{{"ssl.ca.location", "/ca.pem"}, {"ssl.keystore.location", "/u.p12"},
-                                        {"ssl.keystore.password", "x"}, {"ssl.keystore.type", "PKCS12"}};
-  auto out = translate_java_properties(in, errors);
-  EXPECT_TRUE(errors.empty());
-  in.erase("ssl.keystore.type");
-  EXPECT_EQ(out, in);
+TEST(Config, OversizedPropertiesFileIsAnError) {
+  const std::string path = ::testing::TempDir() + "/huge.properties";
+  {
+    std::ofstream f(path);
+    f << std::string(kMaxPropertiesFileBytes + 1, '#');
+  }
+  auto out = parse({"--bootstrap-servers", "k:9092", "--kafka-properties", path.c_str()});
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_EQ(out.errors[0], "--kafka-properties: '" + path + "' is larger than 1048576 bytes");
+}
+
+TEST(Config, OutputFormatKnownEvenWhenInvalid) {
+  auto bad_value = parse({"--once", "--output", "json", "--poll-interval", "soon"});
+  EXPECT_FALSE(bad_value.config);
+  EXPECT_TRUE(bad_value.once);
+  EXPECT_EQ(bad_value.once_output, OutputFormat::kJson);
+  auto bad_flag = parse({"--once", "--output=json", "--no-such-flag"});
+  EXPECT_FALSE(bad_flag.config);
+  EXPECT_TRUE(bad_flag.once);
+  EXPECT_EQ(bad_flag.once_output, OutputFormat::kJson);
+}
+
+TEST(Config, OverrideFlags) {
+  auto out = parse({"--bootstrap-servers", "k:9092", "--overrides-file", "/etc/isrguard/overrides.yaml",
+                    "--max-override-ttl", "12h"});
+  ASSERT_TRUE(out.config) << (out.errors.empty() ? "" : out.errors[0]);
+  EXPECT_EQ(out.config->overrides_file, "/etc/isrguard/overrides.yaml");
+  EXPECT_EQ(out.config->max_override_ttl, std::chrono::hours(12));
+  EXPECT_EQ(parse({"--bootstrap-servers", "k:9092"}).config->max_override_ttl, std::chrono::hours(24));
+  for (const char* bad : {"0s", "169h", "soon"}) {
+    auto o = parse({"--bootstrap-servers", "k:9092", "--max-override-ttl", bad});
+    EXPECT_EQ(o.errors, (std::vector<std::string>{std::string("--max-override-ttl: '") + bad +
+                                                  "' must be a duration from 1m to 168h"}));
+  }
+}
+
+TEST(Config, GateOnAlwaysKeepsTheOperatorFreeze) {
+  auto out = parse({"--bootstrap-servers", "k:9092", "--gate-on", "offline_partitions"});
+  ASSERT_TRUE(out.config);
+  EXPECT_EQ(out.config->policy.gating_reasons,
+            (std::set<std::string, std::less<>>{"offline_partitions", "override_freeze"}));
+}
+
+TEST(Config, CheckOverridesNeedsNoKafka) {
+  auto out = parse({"--check-overrides", "o.yaml"});
+  ASSERT_TRUE(out.config) << (out.errors.empty() ? "" : out.errors[0]);
+  EXPECT_EQ(out.config->check_overrides, "o.yaml");
 }
 
 }  // namespace

@@ -1,0 +1,283 @@
+// Operator overrides end to end: the real isrguard executable against kafkasim, with its overrides file laid
+// out as the kubelet lays out a mounted ConfigMap (overrides.yaml -> ..data/overrides.yaml, ..data -> a
+// timestamped directory, updates by an atomic rename of ..data), so every change is a symlink swap.
+// Short --poll-interval and --recovery-hold keep it fast; every wait awaits a condition with a generous bound.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "service/overrides.h"
+#include "service/status_json.h"
+#include "tests/kafkasim/cluster.h"
+#include "tests/support/await.h"
+#include "tests/support/binary_process.h"
+
+namespace isrguard {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+using testing::await;
+using testing::slurp;
+
+constexpr auto kBound = seconds(30);  // generous: the machine is shared; normally well under 2 s
+
+std::string in(seconds from_now) { return service::format_time(std::chrono::system_clock::now() + from_now); }
+
+std::string freeze(const std::string& expires) {
+  return "overrides:\n  - action: freeze\n    expires: " + expires +
+         "\n    by: platform-oncall\n    why: \"Kafka 3.7 upgrade window, CHG-1234\"\n";
+}
+// brokers_missing and the partitions that only lost broker 102.
+std::string ack102(const std::string& expires) {
+  std::string s = "overrides:\n";
+  for (const char* reason : {"brokers_missing", "under_replicated_partitions"})
+    s += std::string("  - action: acknowledge\n    reason: ") + reason + "\n    brokers: [102]\n    expires: " +
+         expires + "\n    by: sre-oncall\n    why: \"i-0abc retired (INC-881)\"\n";
+  return s;
+}
+
+// Every line of /readyz?verbose in kube-apiserver's format (see tests/http/http_api_test.cc).
+void expect_kube_format(const std::string& verbose) {
+  const std::regex check(R"(\[\+\][a-z_]+ ok|\[-\][a-z_]+ failed: .+|warn: .+|readyz check (passed|failed))");
+  std::istringstream body(verbose);
+  for (std::string line; std::getline(body, line);) EXPECT_TRUE(std::regex_match(line, check)) << line;
+}
+
+// A ConfigMap volume: <dir>/overrides.yaml -> ..data/overrides.yaml; ..data -> ..<version>.
+class ConfigMapDir {
+ public:
+  explicit ConfigMapDir(const std::string& tag)
+      : dir_(fs::temp_directory_path() / ("isrguard-cm-" + tag + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  ~ConfigMapDir() { fs::remove_all(dir_); }
+  std::string file() const { return (dir_ / "overrides.yaml").string(); }
+
+  // What the kubelet does on an update: write a new version directory, point ..data at it atomically.
+  void publish(const std::string& text) {
+    const std::string version = "..v" + std::to_string(++version_);
+    fs::create_directories(dir_ / version);
+    std::ofstream(dir_ / version / "overrides.yaml") << text;
+    fs::create_directory_symlink(version, dir_ / "..data_tmp");
+    fs::rename(dir_ / "..data_tmp", dir_ / "..data");
+    if (version_ == 1) fs::create_symlink("..data/overrides.yaml", dir_ / "overrides.yaml");
+    if (version_ > 1) fs::remove_all(dir_ / ("..v" + std::to_string(version_ - 1)));
+  }
+
+ private:
+  fs::path dir_;
+  int version_ = 0;
+};
+
+// Brokers 101-103 (controller 101), "orders" 6 x RF3 with min.insync.replicas 2, and isrguard serving.
+class OverridesE2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto spec = kafkasim::make_cluster({101, 102, 103});
+    spec.broker_defaults["min.insync.replicas"] = "2";
+    spec.topics.push_back(kafkasim::make_topic("orders", kafkasim::round_robin_partitions(6, 3, {101, 102, 103})));
+    cluster_ = std::make_unique<kafkasim::Cluster>(spec);
+    cluster_->start();
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      await([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, seconds(10));
+    }
+    std::remove(out_.c_str());
+    std::remove(err_.c_str());
+  }
+
+  void start(const std::string& overrides_text) {
+    cm_.publish(overrides_text);
+    out_ = testing::temp_path("out");
+    err_ = testing::temp_path("err");
+    pid_ = testing::spawn({"--bootstrap-servers", cluster_->bootstrap_servers(), "--expected-brokers", "101-103",
+                           "--http-address", "127.0.0.1", "--http-port", "0", "--poll-interval", "100ms",
+                           "--recovery-hold", "1s", "--overrides-file", cm_.file()},
+                          out_, err_);
+    const int port = testing::await_listening_port(err_);
+    ASSERT_GT(port, 0) << slurp(err_);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port);
+  }
+
+  // A controller's reaction to losing a broker: gone, out of every ISR, leaders moved.
+  void lose(int id) {
+    cluster_->broker_down(id);
+    cluster_->remove_from_isrs(id);
+    cluster_->elect_leaders();
+  }
+
+  int readyz() {
+    auto r = client_->Get("/readyz");
+    return r ? r->status : 0;
+  }
+  bool await_ready(int status) {
+    return await([&] { return readyz() == status; }, kBound);
+  }
+  nlohmann::json status() {
+    auto r = client_->Get("/v1/status");
+    return r && r->status == 200 ? nlohmann::json::parse(r->body) : nlohmann::json();
+  }
+  std::string get(const std::string& path) {
+    auto r = client_->Get(path);
+    return r ? r->body : "";
+  }
+  nlohmann::json reason(const std::string& code) {
+    const auto s = status();
+    for (const auto& r : s["reasons"])
+      if (r["code"] == code) return r;
+    return nullptr;
+  }
+
+  std::unique_ptr<kafkasim::Cluster> cluster_;
+  ConfigMapDir cm_{::testing::UnitTest::GetInstance()->current_test_info()->name()};
+  std::unique_ptr<httplib::Client> client_;
+  std::string out_, err_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(OverridesE2e, FreezeClosesAHealthyGateWithinOnePollAndLiftingReopensAfterTheHold) {
+  start("overrides: []\n");
+  ASSERT_TRUE(await_ready(200)) << slurp(err_);
+
+  const auto probes_before = status()["probe"]["total"].get<std::int64_t>();
+  cm_.publish(freeze(in(seconds(3600))));
+  ASSERT_TRUE(await_ready(503)) << slurp(err_);
+  // Within one poll: the probe in flight when the file changed, at most, and the next one.
+  EXPECT_LE(status()["probe"]["total"].get<std::int64_t>() - probes_before, 3);
+  EXPECT_EQ(status()["gate"]["blocking"], nlohmann::json({"override_freeze"}));
+  const std::string verbose = get("/readyz?verbose");
+  EXPECT_NE(verbose.find("[-]override_freeze failed: frozen by platform-oncall (Kafka 3.7 upgrade window, CHG-1234)"),
+            std::string::npos)
+      << verbose;
+  EXPECT_NE(verbose.find("warn: override in force: freeze by platform-oncall until "), std::string::npos) << verbose;
+  expect_kube_format(verbose);
+  EXPECT_NE(get("/metrics").find(R"(isrguard_override_active{action="freeze",by="platform-oncall",reason=""} 1)"),
+            std::string::npos);
+  EXPECT_EQ(status()["overrides"]["active"][0]["why"], "Kafka 3.7 upgrade window, CHG-1234");
+
+  cm_.publish("overrides: []\n");
+  // Lifting does not open at once: the gate recovers through the 1 s hold first.
+  ASSERT_TRUE(await([&] { return status()["gate"]["state"] == "recovering"; }, kBound)) << slurp(err_);
+  EXPECT_EQ(readyz(), 503);
+  ASSERT_TRUE(await_ready(200)) << slurp(err_);
+  const std::string log = slurp(err_);
+  EXPECT_NE(log.find("override in force: freeze by platform-oncall"), std::string::npos) << log;
+  EXPECT_NE(log.find("override lifted: freeze by platform-oncall"), std::string::npos) << log;
+}
+
+TEST_F(OverridesE2e, AcknowledgedBroker102LetsTheGateOpenButLosing103ClosesIt) {
+  start("overrides: []\n");
+  ASSERT_TRUE(await_ready(200)) << slurp(err_);
+  lose(102);
+  ASSERT_TRUE(await_ready(503));
+  ASSERT_TRUE(await([&] { return reason("brokers_missing")["gating"] == true; }, kBound)) << status().dump(1);
+
+  cm_.publish(ack102(in(seconds(3600))));  // a symlink swap, as a ConfigMap update
+  ASSERT_TRUE(await_ready(200)) << get("/readyz?verbose") << slurp(err_);
+  EXPECT_EQ(reason("brokers_missing")["gating"], false);
+  EXPECT_EQ(reason("under_replicated_partitions")["gating"], false);
+  const std::string verbose = get("/readyz?verbose");
+  EXPECT_NE(verbose.find("warn: override in force: acknowledge brokers_missing brokers=[102] by sre-oncall"),
+            std::string::npos)
+      << verbose;
+  expect_kube_format(verbose);
+
+  lose(103);
+  ASSERT_TRUE(await_ready(503)) << slurp(err_);
+  ASSERT_TRUE(await([&] { return reason("brokers_missing")["gating"] == true; }, kBound));
+  EXPECT_NE(reason("brokers_missing")["detail"].get<std::string>().find("1 of 2 acknowledged by sre-oncall"),
+            std::string::npos)
+      << reason("brokers_missing");
+}
+
+TEST_F(OverridesE2e, AnExpiringAcknowledgementClosesTheGateAgain) {
+  lose(102);
+  start(ack102(in(seconds(6))));
+  ASSERT_TRUE(await_ready(200)) << get("/readyz?verbose") << slurp(err_);
+  ASSERT_TRUE(await_ready(503)) << slurp(err_);
+  EXPECT_EQ(status()["overrides"]["active"].size(), 0u);
+  EXPECT_EQ(status()["overrides"]["expired"].size(), 2u);
+  EXPECT_EQ(reason("brokers_missing")["gating"], true);
+  EXPECT_NE(get("/readyz?verbose").find("warn: override expired, ignored: acknowledge brokers_missing"),
+            std::string::npos);
+  EXPECT_NE(slurp(err_).find("override expired: acknowledge brokers_missing brokers=[102]"), std::string::npos);
+}
+
+TEST_F(OverridesE2e, ABrokenFileIsReportedAndChangesNothing) {
+  start(freeze(in(seconds(3600))));
+  ASSERT_TRUE(await([&] { return status()["gate"]["blocking"] == nlohmann::json({"override_freeze"}); }, kBound));
+
+  cm_.publish("overrides:\n  - action: freeze\n    expires: " + in(seconds(3600)) + "\n    by: platform\n");
+  ASSERT_TRUE(await([&] { return status()["overrides"]["valid"] == false; }, kBound)) << slurp(err_);
+  const auto s = status();
+  EXPECT_EQ(s["overrides"]["error"], "line 2: overrides[0].why: required");
+  EXPECT_EQ(s["overrides"]["reload_errors"], 1);
+  EXPECT_EQ(s["overrides"]["active"].size(), 1u);  // the last valid set: the freeze
+  EXPECT_EQ(s["gate"]["blocking"], nlohmann::json({"override_freeze"}));
+  EXPECT_EQ(reason("overrides_invalid")["gating"], false) << s.dump(1);
+  const std::string metrics = get("/metrics");
+  EXPECT_NE(metrics.find("isrguard_overrides_file_valid 0"), std::string::npos);
+  EXPECT_NE(metrics.find("isrguard_overrides_reload_errors_total 1"), std::string::npos);
+  EXPECT_EQ(readyz(), 503);
+  EXPECT_NE(slurp(err_).find("overrides file " + cm_.file() + " invalid, keeping the last valid set (1 entry)"),
+            std::string::npos);
+}
+
+TEST_F(OverridesE2e, ABrokenFileLeavesAnOpenGateOpen) {
+  start("overrides: []\n");
+  ASSERT_TRUE(await_ready(200)) << slurp(err_);
+  cm_.publish("overrides: [\n");
+  ASSERT_TRUE(await([&] { return status()["overrides"]["valid"] == false; }, kBound)) << slurp(err_);
+  EXPECT_EQ(readyz(), 200);
+  EXPECT_EQ(status()["gate"]["transitions"], 2);  // initializing -> recovering -> open, nothing since
+}
+
+TEST_F(OverridesE2e, OnceShowsOverridesAndAFreezeIsUnhealthy) {
+  cm_.publish(freeze(in(seconds(3600))));
+  auto r = testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(), "--overrides-file", cm_.file(),
+                         "--once", "--output", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["healthy"], false);
+  EXPECT_EQ(j["overrides"]["active"][0]["action"], "freeze");
+  auto table = testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(), "--overrides-file", cm_.file(),
+                             "--once"});
+  EXPECT_NE(table.out.find("OVERRIDES (" + cm_.file() + ": 1 active, 0 expired)"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("override_freeze"), std::string::npos) << table.out;
+}
+
+TEST(CheckOverrides, PrintsTheEffectiveSetOrThePreciseErrorWithoutKafka) {
+  ConfigMapDir cm("check");
+  cm.publish(ack102(in(seconds(3600))));
+  auto ok = testing::run({"--check-overrides", cm.file()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("2 active, 0 expired"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("line 2: acknowledge brokers_missing brokers=[102] by sre-oncall until "), std::string::npos)
+      << ok.out;
+
+  cm.publish(ack102(in(seconds(3600 * 48))));
+  auto too_long = testing::run({"--check-overrides", cm.file()});
+  EXPECT_EQ(too_long.exit_code, 2);
+  EXPECT_NE(too_long.err.find("invalid: line 5: overrides[0].expires: "), std::string::npos) << too_long.err;
+  EXPECT_NE(too_long.err.find("more than the allowed 24h0m ahead (--max-override-ttl)"), std::string::npos);
+  auto longer_ttl = testing::run({"--check-overrides", cm.file(), "--max-override-ttl", "72h"});
+  EXPECT_EQ(longer_ttl.exit_code, 0) << longer_ttl.err;
+}
+
+}  // namespace
+}  // namespace isrguard
