@@ -61,8 +61,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
-      libcpp-httplib0.11 \
       libfmt9 \
+      libmicrohttpd12 \
       libprometheus-cpp-core1.0 \
       librdkafka1 \
       libspdlog1.10 \
@@ -77,7 +77,8 @@ COPY --from=build /out/isrguard /usr/local/bin/isrguard
 # Numeric non-root user (no /etc/passwd entry needed; Kubernetes runAsNonRoot can verify a numeric UID).
 # isrguard writes nothing to disk (logs go to stderr), so the image runs with a read-only root filesystem.
 USER 65532:65532
-EXPOSE 8080
+# 8080: API and /metrics; 8081: /livez and /readyz for the kubelet only (--health-port, docs/http.md).
+EXPOSE 8080 8081
 # Kubernetes ignores HEALTHCHECK (it uses the readiness and liveness probes on /readyz and /livez); the image
 # carries no HTTP client for one, so none is declared.
 HEALTHCHECK NONE

@@ -161,6 +161,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("http_port", std::to_string(http_port));
   d.emplace_back("http_threads", std::to_string(http_threads));
   d.emplace_back("http_timeout", fmt_ms(http_timeout));
+  d.emplace_back("http_max_connections", std::to_string(http_max_connections));
+  d.emplace_back("health_port", std::to_string(health_port));
   d.emplace_back("metrics_partition_cap", std::to_string(metrics_partition_cap));
   d.emplace_back("overrides_file", overrides_file);
   d.emplace_back("max_override_ttl", fmt_ms(max_override_ttl));
@@ -187,6 +189,7 @@ struct RawFlags {
   bool gate_at_min = false, version = false;
   int list_cap = 128, metrics_cap = 200;
   std::set<std::string> given;  // flags set on the command line or by their environment variable
+  long long http_max_connections = 1024;
 };
 
 using Errors = std::vector<std::string>;
@@ -288,11 +291,21 @@ void add_http_flags(CLI::App& app, Config& c, RawFlags& r) {
           ->capture_default_str(),
       "ISRGUARD_HTTP_PORT");
   env(app.add_option("--http-threads", c.http_threads,
-                     "HTTP worker threads (the request queue is bounded too)")
+                     "HTTP event threads (each multiplexes many connections)")
           ->capture_default_str(),
       "ISRGUARD_HTTP_THREADS");
-  env(app.add_option("--http-timeout", r.http_timeout, "HTTP read/write timeout")->capture_default_str(),
+  env(app.add_option("--http-timeout", r.http_timeout,
+                     "HTTP idle timeout and whole-request deadline (connection closed past it)")
+          ->capture_default_str(),
       "ISRGUARD_HTTP_TIMEOUT");
+  env(app.add_option("--http-max-connections", r.http_max_connections,
+                     "Open connections on the API port; beyond it new ones are closed at once")
+          ->capture_default_str(),
+      "ISRGUARD_HTTP_MAX_CONNECTIONS");
+  env(app.add_option("--health-port", c.health_port,
+                     "Port of the probe listener (/livez and /readyz only, for the kubelet; 0 = any free port)")
+          ->capture_default_str(),
+      "ISRGUARD_HEALTH_PORT");
   env(app.add_option("--metrics-partition-cap", r.metrics_cap,
                      "Max unhealthy partitions exported as per-partition series (and max topics as "
                      "per-topic series); per-partition series are also limited by --list-cap")
@@ -572,9 +585,16 @@ void apply_limits(const RawFlags& r, Config& c, Errors& errors) {
     c.metrics_partition_cap = static_cast<std::size_t>(r.metrics_cap);
 }
 
-void apply_http(const RawFlags&, Config& c, Errors& errors) {
+void apply_http(const RawFlags& r, Config& c, Errors& errors) {
   if (trim(c.http_address).empty()) errors.push_back("--http-address: blank");
   if (c.http_port < 0 || c.http_port > 65535) errors.push_back("--http-port must be between 0 and 65535");
+  if (c.health_port < 0 || c.health_port > 65535) errors.push_back("--health-port must be between 0 and 65535");
+  if (c.health_port != 0 && c.health_port == c.http_port)
+    errors.push_back("--health-port must differ from --http-port");
+  if (r.http_max_connections < 1 || r.http_max_connections > 65536)
+    errors.push_back("--http-max-connections must be between 1 and 65536");
+  else
+    c.http_max_connections = static_cast<std::size_t>(r.http_max_connections);
   if (c.http_threads < 1 || c.http_threads > 256)
     errors.push_back("--http-threads must be between 1 and 256");
 }

@@ -45,7 +45,10 @@ struct Config {
   std::string http_address = "0.0.0.0";
   int http_port = 8080;
   int http_threads = 8;
-  std::chrono::milliseconds http_timeout{std::chrono::seconds(5)};
+  std::chrono::milliseconds http_timeout{std::chrono::seconds(5)};  // idle and whole-request deadline
+  std::size_t http_max_connections = 1024;  // beyond it new connections are closed at once
+  // The kubelet's own listener (/livez and /readyz only) on http_address; see docs/http.md.
+  int health_port = 8081;
 
   // Metrics: per-partition series only for unhealthy partitions, at most this many.
   std::size_t metrics_partition_cap = 200;

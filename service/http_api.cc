@@ -1,6 +1,7 @@
 #include "service/http_api.h"
 
 #include <charconv>
+#include <optional>
 
 #include "service/disruption_json.h"
 
@@ -75,6 +76,56 @@ HttpResponse disruption_response(const PublishedState& state, const Readiness& r
   return json_response(answer.safe ? 200 : 409, disruption_json(answer, state, readiness.ready, options, now));
 }
 
+// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF. Query bytes reach JSON
+// output and logs; anything else is rejected before it gets there.
+bool valid_utf8(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (b < 0x80) n = 0;
+    else if (b >= 0xC2 && b <= 0xDF) n = 1;
+    else if (b == 0xE0) n = 2, lo = 0xA0;
+    else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) n = 2;
+    else if (b == 0xED) n = 2, hi = 0x9F;
+    else if (b == 0xF0) n = 3, lo = 0x90;
+    else if (b >= 0xF1 && b <= 0xF3) n = 3;
+    else if (b == 0xF4) n = 3, hi = 0x8F;
+    else return false;
+    if (i + n >= s.size() && n > 0) return false;  // truncated sequence
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// The query rules every route shares (documented in http_api.h): UTF-8 only, single-valued parameters
+// given at most once. Returns the 400 to send, or nothing when the query is acceptable.
+std::optional<HttpResponse> reject_query(const HttpRequest& req) {
+  for (const auto& [k, v] : req.params) {
+    if (!valid_utf8(k) || !valid_utf8(v)) return json_error(400, "query is not valid UTF-8");
+  }
+  for (const char* single : {"verbose", "topic", "limit"}) {
+    if (req.params.count(single) > 1)
+      return json_error(400, std::string("parameter '") + single + "' given more than once");
+  }
+  return std::nullopt;
+}
+
+// ?verbose, ?verbose=1|true: verbose; absent, ?verbose=0|false: not; anything else is an error.
+std::optional<bool> verbose_of(const HttpRequest& req) {
+  const auto it = req.params.find("verbose");
+  if (it == req.params.end()) return false;
+  const auto& v = it->second;
+  if (v.empty() || v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  return std::nullopt;
+}
+
 }  // namespace
 
 ApiOptions ApiOptions::from_config(const Config& c) {
@@ -107,6 +158,8 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
     return r;
   }
 
+  if (auto rejected = reject_query(req)) return *rejected;
+
   const auto state = source_.current();
   if (req.path == "/livez") {
     if (alive_at(*state, now, options_.live_after)) return text(200, "ok\n");
@@ -116,8 +169,9 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
 
   const Readiness readiness = readiness_at(*state, now, options_.stale_after, policy_);
   if (req.path == "/readyz") {
-    const bool verbose = req.params.count("verbose") > 0;
-    return text(readiness.ready ? 200 : 503, readyz_text(*state, readiness, policy_, now, verbose));
+    const auto verbose = verbose_of(req);
+    if (!verbose) return text(400, "verbose must be 1, true, 0 or false\n");
+    return text(readiness.ready ? 200 : 503, readyz_text(*state, readiness, policy_, now, *verbose));
   }
   if (req.path == "/v1/status") {
     return json_response(200, status_json(*state, readiness, options_.status, now, wall_now));

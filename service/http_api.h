@@ -12,6 +12,9 @@
 //                     comma-separated and repeatable; union): 200 safe, 409 unsafe, 400 bad input, 503 no
 //                     snapshot (service/disruption.h)
 //   /metrics          Prometheus text (service/metrics.h)
+// Query rules on every known path: keys and values must be UTF-8 (else 400); `verbose`, `topic` and `limit`
+// may appear at most once (else 400), `state` may repeat (its values add up); verbose is on for a bare
+// ?verbose, =1 or =true, off for =0 or =false, 400 for anything else. Unknown parameters are ignored.
 // Each call reads one shared_ptr of published state: constant time for /livez and /readyz.
 
 #include <chrono>

@@ -24,6 +24,9 @@
 namespace isrguard::service {
 namespace {
 
+// Descriptors besides HTTP connections: Kafka sockets (one or two per broker), logs, epoll, pipes.
+constexpr std::size_t kReservedFiles = 256;
+
 sigset_t process_signals() {
   sigset_t s;
   sigemptyset(&s);
@@ -172,11 +175,23 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
   block_process_signals();
   auto loop = std::make_unique<ProbeLoop>(*source, c.policy, c.gate, c.stale_after, c.disruption);
   loop->use_overrides(overrides_file(c));
+  // Every connection is a descriptor: the default soft limit (often 1024) would cap connections below
+  // --http-max-connections and fail accept() for the probe listener too.
+  const std::size_t open_files = raise_open_files_limit();
+  if (open_files < c.http_max_connections + 64 + kReservedFiles) {
+    spdlog::warn("open files limit {} is below --http-max-connections {} + health 64 + {} reserved", open_files,
+                 c.http_max_connections, kReservedFiles);
+  }
+  // The kubelet's own door (/livez, /readyz only) and the API/metrics listener; both throw on bind failure.
+  auto health = std::make_unique<HttpServer>(*loop, HttpOptions::health_from_config(c));
   auto server = std::make_unique<HttpServer>(*loop, HttpOptions::from_config(c));
+  const int health_port = health->start();
   const int port = server->start();
-  spdlog::info("isrguard {} ({}) listening on {}:{}; probing every {}ms (timeout {}ms), recovery hold {}ms",
-               ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, c.poll_interval.count(),
-               c.probe_timeout.count(), c.gate.recovery_hold.count());
+  spdlog::info(
+      "isrguard {} ({}) listening on {}:{} (probes on port {}); probing every {}ms (timeout {}ms), recovery "
+      "hold {}ms",
+      ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, health_port, c.poll_interval.count(),
+      c.probe_timeout.count(), c.gate.recovery_hold.count());
 
   auto probing =
       std::make_unique<Worker>([&loop = *loop, interval = c.poll_interval] { loop.run(interval); });
@@ -191,6 +206,7 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
     spdlog::info("received {}, shutting down", signal_name(sig));
   }
   server->stop();
+  health->stop();
   loop->stop();
   if (!probing->ended_by(deadline)) {
     // A probe is still waiting on Kafka (bounded by --probe-timeout). Nothing is left to flush: leave now
@@ -204,6 +220,7 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
   }
   probing.reset();
   server.reset();
+  health.reset();
   loop.reset();
   if (!destroy_by(std::move(source), deadline)) {
     spdlog::warn("Kafka client still closing at the end of the shutdown budget; exiting without waiting");

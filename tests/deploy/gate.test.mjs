@@ -147,6 +147,20 @@ test("RollingUpdate, a hidden-while-closed Service, a misspelt env var and a wri
   }
 });
 
+test("probes on the API port, the probe port exposed by the Service or opened by the NetworkPolicy are caught", () => {
+  const objects = copy(rendered.get(EXAMPLES.strimzi));
+  const c = find(objects, "Deployment", "isrguard").spec.template.spec.containers[0];
+  c.readinessProbe.httpGet.port = "http";
+  c.env.find((e) => e.name === "ISRGUARD_HEALTH_PORT").value = "9999";
+  find(objects, "Service", "isrguard").spec.ports.push({ name: "health", port: 8081, targetPort: "health" });
+  find(objects, "NetworkPolicy", "isrguard").spec.ingress.push({ ports: [{ protocol: "TCP", port: 8081 }] });
+  const problems = deploymentProblems(objects);
+  for (const re of [/readiness probe targets port http/, /ISRGUARD_HEALTH_PORT 9999 != health containerPort 8081/,
+    /exposes the probe port/, /opens the probe port to pods/]) {
+    expectProblem(problems, re);
+  }
+});
+
 test("an overrides file outside a live ConfigMap mount is caught", () => {
   const subPath = copy(rendered.get(EXAMPLES.strimzi));
   const c = find(subPath, "Deployment", "isrguard").spec.template.spec.containers[0];

@@ -261,6 +261,21 @@ export function deploymentProblems(objects) {
     if (rp?.failureThreshold !== 1) problems.push(`${where}: readiness failureThreshold ${rp?.failureThreshold}, want 1`);
     if (!(rp?.periodSeconds <= 10)) problems.push(`${where}: readiness periodSeconds ${rp?.periodSeconds}, want <= 10`);
     if (c.livenessProbe?.httpGet?.path !== "/livez") problems.push(`${where}: liveness probe is not GET /livez`);
+    // The probes use the kubelet's own listener (--health-port), which no Service or NetworkPolicy opens.
+    const health = (c.ports ?? []).find((p) => p.name === "health");
+    const healthEnv = (c.env ?? []).find((e) => e.name === "ISRGUARD_HEALTH_PORT")?.value;
+    if (!health) problems.push(`${where}: no container port named health (the probe listener, --health-port)`);
+    else if (healthEnv !== undefined && Number(healthEnv) !== health.containerPort) {
+      problems.push(`${where}: ISRGUARD_HEALTH_PORT ${healthEnv} != health containerPort ${health.containerPort}`);
+    } else if (healthEnv === undefined && health.containerPort !== 8081) {
+      problems.push(`${where}: health containerPort ${health.containerPort} but isrguard's default --health-port is 8081`);
+    }
+    for (const [kind, probe] of [["readiness", rp], ["liveness", c.livenessProbe]]) {
+      const target = probe?.httpGet?.port;
+      if (target !== "health" && target !== health?.containerPort) {
+        problems.push(`${where}: ${kind} probe targets port ${target}, not the health port`);
+      }
+    }
     if (!c.resources?.requests?.memory || !c.resources?.limits?.memory) {
       problems.push(`${where}: memory request and limit must be set`);
     }
@@ -299,7 +314,9 @@ export function deploymentProblems(objects) {
         problems.push(`${key(s)}: publishNotReadyAddresses is not true: /v1/status and /metrics vanish while the gate is closed`);
       }
       for (const p of s.spec.ports ?? []) {
-        if (p.targetPort !== "http" && p.targetPort !== port?.containerPort) {
+        if (p.targetPort === "health" || (health && p.targetPort === health.containerPort)) {
+          problems.push(`${key(s)}: port ${p.name} exposes the probe port to clients`);
+        } else if (p.targetPort !== "http" && p.targetPort !== port?.containerPort) {
           problems.push(`${key(s)}: port ${p.name} targets ${p.targetPort}, not the http container port`);
         }
       }
@@ -318,6 +335,10 @@ export function deploymentProblems(objects) {
     for (const n of policies) {
       const open = (n.spec.ingress ?? []).some((r) => (r.ports ?? []).some((p) => p.port === port?.containerPort || p.port === "http"));
       if ((n.spec.policyTypes ?? []).includes("Ingress") && !open) problems.push(`${key(n)}: ingress to the http port is not allowed`);
+      const healthOpen = (n.spec.ingress ?? []).some(
+        (r) => !r.ports || r.ports.some((p) => p.port === health?.containerPort || p.port === "health"),
+      );
+      if (healthOpen) problems.push(`${key(n)}: ingress opens the probe port to pods`);
     }
   }
   return problems;

@@ -152,7 +152,7 @@ TEST(Binary, HelpDocumentsEveryFlagWithItsEnvironmentVariable) {
 
 TEST(Binary, ServesAndStopsCleanlyOnSigterm) {
   const auto out = temp_path("out"), err = temp_path("err");
-  const pid_t pid = spawn({"--mock-brokers", "3", "--http-address", "127.0.0.1", "--http-port", "0",
+  const pid_t pid = spawn({"--mock-brokers", "3", "--http-address", "127.0.0.1", "--http-port", "0", "--health-port", "0",
                            "--poll-interval", "200ms", "--recovery-hold", "0s"},
                           out, err);
   // The bound port is logged on start-up.
@@ -194,7 +194,7 @@ TEST(Binary, SigtermWhileAProbeHangsStillExitsPromptly) {
 
   const auto out = temp_path("out"), err = temp_path("err");
   const pid_t pid = spawn({"--bootstrap-servers", bootstrap, "--http-address", "127.0.0.1", "--http-port",
-                           "0", "--probe-timeout", "30s", "--stale-after", "60s"},
+                           "0", "--health-port", "0", "--probe-timeout", "30s", "--stale-after", "60s"},
                           out, err);
   const int port = await_listening_port(err);
   ASSERT_GT(port, 0) << slurp(err);
@@ -264,7 +264,7 @@ TEST(Binary, HugeExpectedBrokerRangesAreRefused) {
 TEST(Binary, StatusAndMetricsStayBoundedAtTheExpectedBrokerCap) {
   const auto out = temp_path("out"), err = temp_path("err");
   const pid_t pid = spawn({"--mock-brokers", "3", "--expected-brokers", "1-2000", "--http-address",
-                           "127.0.0.1", "--http-port", "0", "--poll-interval", "200ms"},
+                           "127.0.0.1", "--http-port", "0", "--health-port", "0", "--poll-interval", "200ms"},
                           out, err);
   const int port = await_listening_port(err);
   ASSERT_GT(port, 0) << slurp(err);
@@ -464,6 +464,33 @@ TEST(Binary, DisruptFlagsAreValidated) {
   auto wait_alone = run({"--mock-brokers", "3", "--once", "--wait-safe", "1m"});
   EXPECT_EQ(wait_alone.exit_code, 2);
   EXPECT_NE(wait_alone.err.find("--wait-safe needs"), std::string::npos) << wait_alone.err;
+}
+
+// A client repeating a request with bytes that are not UTF-8: every request is a 400 (it used to be a 500
+// from the JSON writer) and the log gets one line for the burst, not one per request.
+TEST(Binary, InvalidUtf8IsA400WithOneRateLimitedLogLine) {
+  const auto out = temp_path("out"), err = temp_path("err");
+  const pid_t pid = spawn({"--mock-brokers", "1", "--http-address", "127.0.0.1", "--http-port", "0",
+                           "--health-port", "0"},
+                          out, err);
+  const int port = await_listening_port(err);
+  ASSERT_GT(port, 0) << slurp(err);
+  httplib::Client client("127.0.0.1", port);
+  for (int i = 0; i < 50; ++i) {
+    auto r = client.Get(i % 2 ? "/v1/partitions?topic=%FF" : "/v1/partitions?state=%C3");
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 400) << i;
+  }
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_TRUE(testing::await([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds(10)));
+  const auto log = slurp(err);
+  std::size_t lines = 0;
+  for (auto at = log.find("HTTP 400"); at != std::string::npos; at = log.find("HTTP 400", at + 1)) ++lines;
+  EXPECT_EQ(lines, 1u) << log;
+  EXPECT_EQ(log.find(" error "), std::string::npos) << log;  // no error-level line (there were 500s)
+  std::remove(out.c_str());
+  std::remove(err.c_str());
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ class FaultMatrix : public ::testing::Test {
     err_ = base + ".err";
     auto ms = [](milliseconds d) { return std::to_string(d.count()) + "ms"; };
     pid_ = testing::spawn({"--bootstrap-servers", sim_.bootstrap_servers(), "--http-address", "127.0.0.1",
-                           "--http-port", "0", "--expected-brokers", "1-3", "--poll-interval", ms(kPoll),
+                           "--http-port", "0", "--health-port", "0", "--expected-brokers", "1-3", "--poll-interval", ms(kPoll),
                            "--probe-timeout", ms(kTimeout), "--recovery-hold", ms(kHold), "--stale-after",
                            "10s", "--broker-slow-after", ms(kSlowAfter)},
                           base + ".out", err_);

@@ -106,7 +106,7 @@ class OverridesE2e : public ::testing::Test {
     out_ = testing::temp_path("out");
     err_ = testing::temp_path("err");
     pid_ = testing::spawn({"--bootstrap-servers", cluster_->bootstrap_servers(), "--expected-brokers", "101-103",
-                           "--http-address", "127.0.0.1", "--http-port", "0", "--poll-interval", "100ms",
+                           "--http-address", "127.0.0.1", "--http-port", "0", "--health-port", "0", "--poll-interval", "100ms",
                            "--recovery-hold", "1s", "--overrides-file", cm_.file()},
                           out_, err_);
     const int port = testing::await_listening_port(err_);

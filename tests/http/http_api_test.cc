@@ -406,3 +406,48 @@ TEST_F(Fixture, StatusShowsEachBrokersDisruptionSafety) {
 
 }  // namespace
 }  // namespace isrguard::service
+
+namespace isrguard::service {
+namespace {
+
+// Query parameters: each named once except `state`, values that mean what they say, and bytes that are not
+// UTF-8 answered 400 (they used to reach the JSON writer, which threw: 500 and an error line per request).
+TEST_F(Fixture, VerboseFalseOrZeroIsNotVerbose) {
+  const auto terse = get("/readyz", seconds(0));
+  const auto verbose = get("/readyz", seconds(0), {{"verbose", "true"}});
+  ASSERT_NE(terse.body, verbose.body);
+  EXPECT_EQ(get("/readyz", seconds(0), {{"verbose", "false"}}), terse);
+  EXPECT_EQ(get("/readyz", seconds(0), {{"verbose", "0"}}), terse);
+  EXPECT_EQ(get("/readyz", seconds(0), {{"verbose", "1"}}), verbose);
+  EXPECT_EQ(get("/readyz", seconds(0), {{"verbose", ""}}), verbose);  // bare ?verbose
+  EXPECT_EQ(get("/readyz", seconds(0), {{"verbose", "maybe"}}).status, 400);
+}
+
+TEST_F(Fixture, RepeatingASingleValuedParameterIs400) {
+  probe_at(seconds(0), testing::ok(broker3_lost()));
+  const auto twice = [&](const std::string& path, const std::string& key, const std::string& a,
+                         const std::string& b) { return get(path, seconds(1), {{key, a}, {key, b}}); };
+  EXPECT_EQ(twice("/v1/partitions", "limit", "2", "-1").status, 400);
+  EXPECT_EQ(twice("/v1/partitions", "topic", "payments", "orders").status, 400);
+  EXPECT_EQ(twice("/readyz", "verbose", "1", "0").status, 400);
+  // `state` is the one documented repeatable parameter: the values add up.
+  EXPECT_EQ(get_json("/v1/partitions", seconds(1), {{"state", "offline"}, {"state", "under_replicated"}})["total"],
+            get_json("/v1/partitions", seconds(1), {{"state", "offline,under_replicated"}})["total"]);
+}
+
+TEST_F(Fixture, InvalidUtf8InTheQueryIs400) {
+  probe_at(seconds(0), testing::ok(broker3_lost()));
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"topic", "\xFF"}, {"state", "offline,\xC3"}, {"limit", "\xE2\x82"}, {"\xFF", "1"}, {"topic", "a\xC0\xAF"}}) {
+    HttpResponse r;
+    EXPECT_NO_THROW(r = get("/v1/partitions", seconds(1), {{key, value}})) << key << "=" << value;
+    EXPECT_EQ(r.status, 400) << key << "=" << value;
+    EXPECT_TRUE(json::accept(r.body)) << r.body;
+    EXPECT_EQ(get("/readyz", seconds(1), {{key, value}}).status, 400);
+  }
+  // Valid multi-byte UTF-8 is a topic name like any other (none matches here).
+  EXPECT_EQ(get("/v1/partitions", seconds(1), {{"topic", "z\xC3\xBCrich"}}).status, 200);
+}
+
+}  // namespace
+}  // namespace isrguard::service

@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "service/probe_loop.h"
+#include "tests/support/await.h"
 #include "tests/support/builders.h"
+#include "tests/support/raw_http.h"
 #include "tests/support/scripted_source.h"
 
 namespace isrguard::service {
@@ -26,8 +28,8 @@ struct Served : ::testing::Test {
     options.address = "127.0.0.1";
     options.port = 0;
     options.threads = 2;
-    options.queue_limit = 4;
-    options.io_timeout = seconds(2);
+    options.request_timeout = seconds(2);
+    options.idle_timeout = seconds(2);
   }
   testing::ScriptedSource source;
   Policy policy;
@@ -121,7 +123,7 @@ TEST_F(Served, BindingAPortInUseIsAStartUpError) {
 }
 
 TEST_F(Served, SlowClientIsCutOffByTheReadTimeout) {
-  options.io_timeout = milliseconds(300);
+  options.request_timeout = milliseconds(300);
   HttpServer server(*loop, options);
   const int port = server.start();
   // Open a connection and send half a request line, then nothing.
@@ -144,6 +146,182 @@ TEST_F(Served, SlowClientIsCutOffByTheReadTimeout) {
   auto r = probe.Get("/livez");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+
+// Hostile and broken clients, one behaviour each (the load version against the real binary is
+// tests/e2e/hostile_test.cc).
+using testing::count_of;
+using testing::RawConnection;
+
+constexpr auto kGrace = milliseconds(3000);  // generous bound for "promptly" on a loaded 2-core machine
+
+TEST_F(Served, PipelinedRequestsAreAllAnsweredInOrder) {
+  HttpServer server(*loop, options);
+  RawConnection c(server.start());
+  ASSERT_TRUE(c.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  bool closed = false;
+  const auto got = c.read_until_close(kGrace, &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(count_of(got, "HTTP/1.1 200"), 2u) << got;
+  EXPECT_EQ(count_of(got, "HTTP/1.1 503"), 1u) << got;  // /readyz before the first probe
+  EXPECT_LT(got.find("HTTP/1.1 200"), got.find("HTTP/1.1 503")) << got;
+}
+
+TEST_F(Served, MalformedRequestsGetA4xxAndTheConnectionClosed) {
+  HttpServer server(*loop, options);
+  const int port = server.start();
+  for (const std::string bad : {"GET /livez\r\n\r\n", "GET  HTTP/1.1\r\nHost: x\r\n\r\n",
+                                "GET /livez HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+                                "GET /v1/partitions?topic=%FF HTTP/1.1\r\nHost: x\r\n\r\n",
+                                "GET /readyz?verbose=1&verbose=0 HTTP/1.1\r\nHost: x\r\n\r\n",
+                                "POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"}) {
+    RawConnection c(port);
+    ASSERT_TRUE(c.send(bad));
+    bool closed = false;
+    const auto got = c.read_until_close(kGrace, &closed);
+    EXPECT_EQ(got.rfind("HTTP/1.1 4", 0), 0u) << bad << " -> " << got;
+    EXPECT_TRUE(closed) << bad;
+  }
+  // An unknown version is the one 5xx: 505 is the status HTTP defines for it.
+  RawConnection c(port);
+  ASSERT_TRUE(c.send("GET /livez HTTP/9.9\r\nHost: x\r\n\r\n"));
+  bool closed = false;
+  EXPECT_EQ(c.read_until_close(kGrace, &closed).rfind("HTTP/1.1 505", 0), 0u);
+  EXPECT_TRUE(closed);
+}
+
+// Bytes that are not even a request line ("METHOD SP TARGET SP VERSION") have no HTTP to answer in:
+// libmicrohttpd closes at once, which is all a 4xx would have added.
+TEST_F(Served, BytesThatAreNotHttpAreClosedAtOnce) {
+  HttpServer server(*loop, options);
+  const int port = server.start();
+  for (const std::string& junk : {std::string("GARBAGE\r\n\r\n"), std::string("\x16\x03\x01\x02\x00\x01\x00\r\n\r\n")}) {
+    RawConnection c(port);
+    ASSERT_TRUE(c.send(junk));
+    bool closed = false;
+    c.read_until_close(kGrace, &closed);
+    EXPECT_TRUE(closed);
+  }
+}
+
+TEST_F(Served, TooManyHeadersIs431) {
+  options.max_headers = 20;
+  HttpServer server(*loop, options);
+  RawConnection c(server.start());
+  std::string request = "GET /livez HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 30; ++i) request += "X-" + std::to_string(i) + ": y\r\n";
+  ASSERT_TRUE(c.send(request + "\r\n"));
+  bool closed = false;
+  EXPECT_EQ(c.read_until_close(kGrace, &closed).substr(0, 12), "HTTP/1.1 431");
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(Served, AHeaderFloodIsCutOffAtTheConnectionMemoryLimit) {
+  options.connection_memory = 8 * 1024;
+  HttpServer server(*loop, options);
+  RawConnection c(server.start());
+  ASSERT_TRUE(c.send("GET /livez HTTP/1.1\r\nHost: x\r\n"));
+  // Keep streaming small headers; the server must give up long before a megabyte (kernel socket buffers
+  // absorb a few hundred kilobytes of what we send after it stopped reading).
+  std::size_t sent = 0;
+  const std::string header = "X-Flood: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+  while (sent < (16u << 20) && c.send(header)) sent += header.size();
+  EXPECT_LT(sent, 4u << 20) << "server kept reading headers";
+}
+
+TEST_F(Served, ATricklingClientIsCutAtTheWholeRequestDeadline) {
+  options.request_timeout = milliseconds(500);
+  options.idle_timeout = seconds(10);  // the idle timeout alone would never fire: a byte comes every 100 ms
+  HttpServer server(*loop, options);
+  RawConnection c(server.start());
+  const auto start = SteadyClock::now();
+  const std::string request = "GET /livez HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(200, 'a');
+  bool cut = false;
+  for (char ch : request) {
+    if (!c.send(std::string(1, ch))) {
+      cut = true;
+      break;
+    }
+    pollfd p{c.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {  // readable = closed by the server
+      cut = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(cut) << "still open after trickling the whole header for 20 s";
+  EXPECT_LT(SteadyClock::now() - start, kGrace);
+}
+
+TEST_F(Served, ConnectionsBeyondTheCapAreClosedAtOnce) {
+  options.threads = 1;  // libmicrohttpd splits the cap across its threads; one thread keeps it exact
+  options.max_connections = 4;
+  HttpServer server(*loop, options);
+  const int port = server.start();
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(std::make_unique<RawConnection>(port));
+  // The 5th is accepted by the kernel, then closed by the server without an answer.
+  RawConnection extra(port);
+  bool closed = false;
+  EXPECT_EQ(extra.read_until_close(kGrace, &closed), "");
+  EXPECT_TRUE(closed);
+  // Once an idle one leaves, there is room again.
+  idle.pop_back();
+  EXPECT_TRUE(testing::await(
+      [&] {
+        RawConnection c(port);
+        return c.send("GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") &&
+               c.read_until_close(kGrace).rfind("HTTP/1.1 200", 0) == 0;
+      },
+      kGrace));
+}
+
+TEST_F(Served, KeepAliveEndsAfterMaxRequests) {
+  options.max_requests_per_connection = 3;
+  HttpServer server(*loop, options);
+  RawConnection c(server.start());
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(c.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")) << i;
+    std::string got;
+    testing::await([&] {
+      got += c.read_until_close(milliseconds(50));
+      return got.find("ok\n") != std::string::npos;
+    }, kGrace);
+    EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << i << ": " << got;
+    EXPECT_EQ(got.find("Connection: close") != std::string::npos, i == 3) << i << ": " << got;
+  }
+  bool closed = false;
+  c.read_until_close(kGrace, &closed);
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(Served, TheHealthListenerServesOnlyLivezAndReadyz) {
+  options.health_only = true;
+  HttpServer server(*loop, options);
+  httplib::Client client("127.0.0.1", server.start());
+  EXPECT_EQ(client.Get("/livez")->status, 200);
+  EXPECT_EQ(client.Get("/readyz")->status, 503);
+  EXPECT_EQ(client.Get("/v1/status")->status, 404);
+  EXPECT_EQ(client.Get("/metrics")->status, 404);
+}
+
+TEST_F(Served, StopIsPromptWhateverTheClientsDo) {
+  options.request_timeout = seconds(30);
+  options.idle_timeout = seconds(30);
+  HttpServer server(*loop, options);
+  const int port = server.start();
+  std::vector<std::unique_ptr<RawConnection>> clients;
+  for (int i = 0; i < 100; ++i) {
+    clients.push_back(std::make_unique<RawConnection>(port));
+    if (i % 2) clients.back()->send("GET /livez HTTP/1.1\r\nHost: x\r\nX-Half: ");
+  }
+  const auto start = SteadyClock::now();
+  server.stop();
+  EXPECT_LT(SteadyClock::now() - start, milliseconds(1000));
+  bool closed = false;
+  clients.front()->read_until_close(kGrace, &closed);
+  EXPECT_TRUE(closed);
 }
 
 }  // namespace

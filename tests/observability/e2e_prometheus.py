@@ -761,7 +761,7 @@ def start_real(a, procs):
 
         a.kafkasim_control = "http://" + printed("control")
         bootstrap_args = ["--bootstrap-servers", printed("bootstrap")]
-    p = procs.start("isrguard", [a.isrguard, *bootstrap_args, "--http-address", "127.0.0.1", "--http-port", "0",
+    p = procs.start("isrguard", [a.isrguard, *bootstrap_args, "--http-address", "127.0.0.1", "--http-port", "0", "--health-port", "0",
                                  *a.isrguard_arg])
 
     def port():

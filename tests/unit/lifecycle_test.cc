@@ -73,6 +73,7 @@ Config test_config() {
   c.mock_brokers = 1;
   c.http_address = "127.0.0.1";
   c.http_port = 0;
+  c.health_port = 0;
   c.poll_interval = milliseconds(100);
   c.gate.recovery_hold = milliseconds(0);
   return c;
