@@ -232,7 +232,9 @@ std::string join_names(const std::set<std::string>& names) {
 std::vector<Reason> unknowable_reasons(std::span<const Reason> reasons) {
   std::vector<Reason> out;
   for (const auto& r : reasons)
-    if (r.code == reason::kProbeFailed || r.code == reason::kSnapshotStale) out.push_back(r);
+    if (r.code == reason::kProbeFailed || r.code == reason::kSnapshotStale || r.code == reason::kOverrideFreeze ||
+        r.code == reason::kBrokersUnresponsive || r.code == reason::kControllerUnknown)
+      out.push_back(r);
   return out;
 }
 

@@ -165,7 +165,11 @@ struct BrokerSafety {
 std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
                                         const DisruptionOptions& options);
 
-// The reasons (of those currently feeding the gate) that make every disruption answer unknown.
+// The reasons (of those currently feeding the gate) that make every disruption answer unknown: probe_failed
+// and snapshot_stale (no current facts), brokers_unresponsive (a hung leader keeps its partitions' ISR in
+// metadata, so the facts may be false), controller_unknown (leadership cannot move when a broker goes), and
+// override_freeze (an operator froze all voluntary disruption). Acknowledgements do not change disruption
+// answers: those are computed from the partitions, not from the gate's reasons.
 std::vector<Reason> unknowable_reasons(std::span<const Reason> reasons);
 
 std::ostream& operator<<(std::ostream& os, const DisruptionTarget& t);

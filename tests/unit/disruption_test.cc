@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "service/reasons.h"
+#include "service/state.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::service {
@@ -283,6 +284,19 @@ TEST(Disruption, ProbeFailureStalenessAndTopicErrorsMakeTheAnswerUnknown) {
   ASSERT_EQ(a.unknown.size(), 1u);
   EXPECT_EQ(a.unknown[0].code, "metadata_errors");
   for (const auto& b : broker_safety(errors.snapshot, errors.verdict, {})) EXPECT_FALSE(b.safe) << b;
+}
+
+// An operator freeze (override_freeze) makes every answer unsafe; an unanswered broker or no controller means
+// the metadata cannot be trusted (a hung leader keeps its ISR) or leadership cannot move: unknown too.
+TEST(Disruption, FreezeUnresponsiveBrokersAndNoControllerMakeTheAnswerUnknown) {
+  const Cluster c(three_zones());
+  for (const auto code : {reason::kOverrideFreeze, reason::kBrokersUnresponsive, reason::kControllerUnknown}) {
+    const Reason r{std::string(code), 1, "...", true};
+    const auto a = c.ask({{1}, {}, {}}, {}, {r});
+    EXPECT_FALSE(a.safe) << r;
+    EXPECT_EQ(a.unknown, std::vector<Reason>{r});
+    EXPECT_FALSE(broker_safe_now(broker_safety(c.snapshot, c.verdict, {})[0], {r})) << r;
+  }
 }
 
 TEST(Disruption, PartitionMetadataErrorBlocksTheBrokersHostingIt) {
