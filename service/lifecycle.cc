@@ -272,6 +272,7 @@ RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataS
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   ProbeLoop loop(*source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after, c.disruption);
+  loop.use_overrides(overrides_file(c));  // a freeze makes every answer unsafe
   const auto deadline = SteadyClock::now() + c.wait_safe;
   for (;;) {
     loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
