@@ -327,7 +327,7 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
   auto& brokers = out.family(
       "isrguard_brokers", "Brokers by fleet and state (missing = expected but absent).", MetricType::Gauge);
   auto& broker_up =
-      out.family("isrguard_broker_up", "1 when the broker is in metadata, 0 when expected but missing.",
+      out.family("isrguard_broker_up", "1 when the broker is in metadata, 0 when missing (expected, hosting replicas, or seen before).",
                  MetricType::Gauge);
   if (v) {
     for (const auto& f : v->fleets) {
