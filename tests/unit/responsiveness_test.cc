@@ -84,7 +84,8 @@ TEST(Responsiveness, AnAnswerCarryingAnErrorStillCountsAsAnswered) {
 TEST(Responsiveness, DetailNamesAtMostThreeBrokersButCountsAll) {
   auto b = SnapshotBuilder().brokers({1, 2, 3, 4, 5});
   for (BrokerId id : {1, 2, 3, 4, 5}) b.response(id, milliseconds(100), false, "timed out");
-  const Reason* r = find(judge(b.build(), slow_after(milliseconds(2000))), reason::kBrokersUnresponsive);
+  const Verdict v = judge(b.build(), slow_after(milliseconds(2000)));  // find() points into it
+  const Reason* r = find(v, reason::kBrokersUnresponsive);
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->count, 5);
   EXPECT_NE(r->detail.find("broker 3 ("), std::string::npos) << r->detail;
