@@ -263,8 +263,8 @@ TEST_F(KafkasimService, HungBrokersFailTheProbeWithinTheTimeoutThenAnAnsweringBr
   const json unresponsive = status()["reasons"][0];
   EXPECT_EQ(unresponsive["code"], "brokers_unresponsive");
   EXPECT_EQ(unresponsive["count"], 5);
-  const json st = status();  // a named copy: a range-for over status()["brokers"] would dangle
-  for (const auto& b : st["brokers"])
+  const json status_json = status();  // a named copy: a range-for over status()["brokers"] would dangle
+  for (const auto& b : status_json["brokers"])
     EXPECT_EQ(b["response"]["answered"], b["id"] == 101) << b;
   EXPECT_TRUE(has_line(metrics(), "isrguard_broker_responsive{broker_id=\"101\",fleet=\"k8s\"} 1")) << metrics();
   EXPECT_TRUE(has_line(metrics(), "isrguard_broker_responsive{broker_id=\"1\",fleet=\"ec2\"} 0"));
@@ -323,8 +323,8 @@ TEST_F(KafkasimService, DisruptionAfterBrokerLossBlocksOnlyBrokersSharingDegrade
   auto [ok_code, ok_body] = get("/v1/disruption?brokers=2");
   EXPECT_EQ(ok_code, 200) << ok_body;
   // The per-broker pass says the same, in /v1/status and /metrics.
-  const json st = status();  // a named copy: a range-for over status()["brokers"] would dangle
-  for (const auto& b : st["brokers"]) {
+  const json status_json = status();  // a named copy: a range-for over status()["brokers"] would dangle
+  for (const auto& b : status_json["brokers"]) {
     const int id = b["id"];
     const bool shares = id == 1 || id == 3 || id == 101 || id == 103;
     EXPECT_EQ(b["safe_to_disrupt"], !shares) << b;
