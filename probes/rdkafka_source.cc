@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <set>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -267,9 +268,62 @@ std::string min_isr_not_askable(const ClusterSnapshot& snap) {
   return "";
 }
 
+// One topic's partitions into its table: one pass to size the table exactly, one to fill it (no copy
+// per partition). "" or why the topic cannot be stored (a list longer than the table allows).
+std::string convert_partitions(const rd_kafka_metadata_topic_t& t, PartitionTable& out) {
+  auto replicas = [](const rd_kafka_metadata_partition_t& p) {
+    return std::span<const BrokerId>(p.replicas, static_cast<std::size_t>(std::max(p.replica_cnt, 0)));
+  };
+  auto isr = [](const rd_kafka_metadata_partition_t& p) {
+    return std::span<const BrokerId>(p.isrs, static_cast<std::size_t>(std::max(p.isr_cnt, 0)));
+  };
+  std::size_t ids = 0;
+  bool sorted = true;
+  for (int j = 0; j < t.partition_cnt; ++j) {
+    const auto& p = t.partitions[j];
+    if (replicas(p).size() > PartitionTable::kMaxListLength || isr(p).size() > PartitionTable::kMaxListLength)
+      return "topic " + std::string(t.topic ? t.topic : "") + " partition " + std::to_string(p.id) + " lists " +
+             std::to_string(p.replica_cnt) + " replicas and " + std::to_string(p.isr_cnt) +
+             " ISR ids (at most " + std::to_string(PartitionTable::kMaxListLength) + " are supported)";
+    ids += PartitionTable::ids_needed(replicas(p), isr(p));
+    sorted = sorted && (j == 0 || t.partitions[j - 1].id < p.id);
+  }
+  out.reserve(static_cast<std::size_t>(std::max(t.partition_cnt, 0)), ids);
+  for (int j = 0; j < t.partition_cnt; ++j) {
+    const auto& p = t.partitions[j];
+    out.push_back(PartitionView{p.id, p.leader, replicas(p), isr(p), KafkaError{p.err}});
+  }
+  if (!sorted) out.sort_by_id();
+  return "";
+}
+
+// librdkafka's metadata into the snapshot's brokers and topics, each sorted. "" or why it cannot be stored.
+std::string convert_metadata(const rd_kafka_metadata_t& md, ClusterSnapshot& snap) {
+  snap.brokers.reserve(static_cast<std::size_t>(std::max(md.broker_cnt, 0)));
+  for (int i = 0; i < md.broker_cnt; ++i) {
+    const auto& b = md.brokers[i];
+    snap.brokers.push_back(Broker{b.id, b.host ? b.host : "", b.port, std::nullopt, std::nullopt});
+  }
+  std::sort(snap.brokers.begin(), snap.brokers.end(),
+            [](const Broker& a, const Broker& b) { return a.id < b.id; });
+  snap.topics.reserve(static_cast<std::size_t>(std::max(md.topic_cnt, 0)));
+  for (int i = 0; i < md.topic_cnt; ++i) {
+    const auto& t = md.topics[i];
+    TopicInfo& topic = snap.topics.emplace_back();
+    topic.name = t.topic ? t.topic : "";
+    topic.error = KafkaError{t.err};
+    if (std::string why = convert_partitions(t, topic.partitions); !why.empty()) return why;
+  }
+  std::sort(snap.topics.begin(), snap.topics.end(),
+            [](const TopicInfo& a, const TopicInfo& b) { return a.name < b.name; });
+  return "";
+}
+
 }  // namespace
 
 // ---- public helpers -------------------------------------------------------------------------------------
+
+std::string error_name(std::int32_t code) { return rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code)); }
 
 std::vector<MockTopicSpec> demo_mock_topics() { return {{"audit-log", 1}, {"orders", 6}, {"payments", 3}}; }
 
@@ -522,42 +576,12 @@ ProbeResult RdKafkaSource::Impl::probe() {
     return fail(std::move(e.kind), std::move(e.message));
   }
   sink->clear_last_error();
-  const std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
+  std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
 
   ClusterSnapshot snap;
   snap.taken_at = taken_at;
-  for (int i = 0; i < md->broker_cnt; ++i) {
-    const auto& b = md->brokers[i];
-    snap.brokers.push_back(Broker{b.id, b.host ? b.host : "", b.port, std::nullopt, std::nullopt});
-  }
-  std::sort(snap.brokers.begin(), snap.brokers.end(),
-            [](const Broker& a, const Broker& b) { return a.id < b.id; });
-
-  auto kafka_error = [](rd_kafka_resp_err_t e) {
-    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? KafkaError{}
-                                           : KafkaError{static_cast<std::int32_t>(e), rd_kafka_err2name(e)};
-  };
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    const auto& t = md->topics[i];
-    TopicInfo topic;
-    topic.name = t.topic ? t.topic : "";
-    topic.error = kafka_error(t.err);
-    for (int j = 0; j < t.partition_cnt; ++j) {
-      const auto& p = t.partitions[j];
-      PartitionInfo part;
-      part.id = p.id;
-      part.leader = p.leader;
-      part.replicas.assign(p.replicas, p.replicas + p.replica_cnt);
-      part.isr.assign(p.isrs, p.isrs + p.isr_cnt);
-      part.error = kafka_error(p.err);
-      topic.partitions.push_back(std::move(part));
-    }
-    std::sort(topic.partitions.begin(), topic.partitions.end(),
-              [](const PartitionInfo& a, const PartitionInfo& b) { return a.id < b.id; });
-    snap.topics.push_back(std::move(topic));
-  }
-  std::sort(snap.topics.begin(), snap.topics.end(),
-            [](const TopicInfo& a, const TopicInfo& b) { return a.name < b.name; });
+  if (std::string why = convert_metadata(*md, snap); !why.empty()) return fail("metadata", std::move(why));
+  md.reset();  // librdkafka's copy is no longer needed: free it before the admin requests
 
   // Both are cached from the metadata response just received, so these return at once; the budget only
   // matters for brokers too old to report them (then they return "unknown" without waiting, see librdkafka).

@@ -23,7 +23,7 @@ json partition_json(const PartitionHealth& p) {
   j["baseline"] = p.baseline.empty() ? json(nullptr) : json(p.baseline);
   j["adding"] = p.adding;
   j["detail"] = p.detail;
-  if (!p.partition.error.ok()) j["error"] = p.partition.error.name;
+  if (!p.partition.error.ok()) j["error"] = p.partition.error.name();
   return j;
 }
 
@@ -201,7 +201,7 @@ std::string join(const std::vector<BrokerId>& ids) {
 
 }  // namespace
 
-json partition_facts_json(const std::string& topic, const PartitionInfo& p) {
+json partition_facts_json(const std::string& topic, PartitionView p) {
   return json{{"topic", topic},
               {"partition", p.id},
               {"leader", p.leader},
