@@ -269,7 +269,8 @@ std::string min_isr_not_askable(const ClusterSnapshot& snap) {
 }
 
 // One topic's partitions into its table: one pass to size the table exactly, one to fill it (no copy
-// per partition). "" or why the topic cannot be stored (a list longer than the table allows).
+// per partition). "" or why the topic cannot be stored: a list longer than the table allows (librdkafka
+// itself refuses lists longer than its RD_KAFKAP_BROKERS_MAX; this guards the table, whatever it accepts).
 std::string convert_partitions(const rd_kafka_metadata_topic_t& t, PartitionTable& out) {
   auto replicas = [](const rd_kafka_metadata_partition_t& p) {
     return std::span<const BrokerId>(p.replicas, static_cast<std::size_t>(std::max(p.replica_cnt, 0)));
