@@ -122,7 +122,9 @@ std::ostream& operator<<(std::ostream& os, const BrokerResponse& r) {
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const KafkaError& e) {
-  return os << e.code << (e.ok() ? "" : "/" + e.name());
+  os << e.code;
+  if (!e.ok()) os << '/' << e.name();
+  return os;
 }
 std::ostream& operator<<(std::ostream& os, const PartitionView& p) {
   os << "P{" << p.id << " leader=" << p.leader << " replicas=";
