@@ -58,7 +58,8 @@ struct SlotFlags {
   bool any_absent = false;  // lets the common case (every broker present) skip the per-replica lookup
 };
 
-// Absent from metadata, or listed but not answering (brokers_unresponsive: its ISR entries cannot be trusted).
+// Absent from metadata, or listed but not answering (brokers_unresponsive: its ISR entries cannot be
+// trusted).
 bool counted_down(const BrokerHealth& b) { return !b.up || b.unresponsive; }
 
 SlotFlags absent_flags(const Verdict& verdict) {
@@ -292,7 +293,8 @@ void judge_partition(DisruptionAnswer& a, const std::string& topic, const Partit
   if (touched) {
     count_outcome(a.counts, o);
     if (harmful(o, removed) && exempt(b, o, options)) ++a.counts.not_blocking_min_isr_risk;
-    if (blocking && a.counts.blocking++ < cap) a.blocking.push_back(materialize(topic, p, b, slots, f, o, true));
+    if (blocking && a.counts.blocking++ < cap)
+      a.blocking.push_back(materialize(topic, p, b, slots, f, o, true));
     if (!acked_by.empty() && a.counts.acknowledged++ < cap) {
       a.acknowledged.push_back(materialize(topic, p, b, slots, f, o, false));
       a.acknowledged.back().acknowledged_by = acked_by;
@@ -455,9 +457,11 @@ std::ostream& operator<<(std::ostream& os, const DisruptedPartition& p) {
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const DisruptionCounts& c) {
-  return os << "Counts{affected=" << c.affected << " offline=" << c.offline << " under_min=" << c.under_min_isr
-            << " at_min=" << c.at_min_isr << " ok=" << c.ok << " error=" << c.error << " blocking=" << c.blocking
-            << " risk_not_blocking=" << c.not_blocking_min_isr_risk << " acknowledged=" << c.acknowledged << '}';
+  return os << "Counts{affected=" << c.affected << " offline=" << c.offline
+            << " under_min=" << c.under_min_isr << " at_min=" << c.at_min_isr << " ok=" << c.ok
+            << " error=" << c.error << " blocking=" << c.blocking
+            << " risk_not_blocking=" << c.not_blocking_min_isr_risk << " acknowledged=" << c.acknowledged
+            << '}';
 }
 std::ostream& operator<<(std::ostream& os, const DisruptionAnswer& a) {
   os << "DisruptionAnswer{" << (a.safe ? "safe" : "UNSAFE") << " brokers=[";

@@ -149,12 +149,15 @@ struct DisruptionAnswer {
   bool safe = false;
   std::vector<DisruptionTarget> brokers;
   std::vector<BrokerId> absent_brokers;  // brokers absent from metadata, counted as already down
-  std::vector<BrokerId> unresponsive_brokers;  // listed but not answering (brokers_unresponsive): counted as down
-  std::vector<Reason> unknown;           // why isrguard cannot know (probe_failed, snapshot_stale, metadata_errors)
-  std::vector<Reason> acknowledged_unknown;  // would be in `unknown`, but fully acknowledged by an operator
+  // Listed in metadata but not answering (brokers_unresponsive): counted as down too.
+  std::vector<BrokerId> unresponsive_brokers;
+  std::vector<Reason> unknown;  // why isrguard cannot know (probe_failed, snapshot_stale, metadata_errors)
+  // Would be in `unknown`, but fully acknowledged by an operator (brokers_unresponsive, controller_unknown).
+  std::vector<Reason> acknowledged_unknown;
   DisruptionCounts counts;
   std::vector<DisruptedPartition> blocking;  // capped at DisruptionOptions::list_cap, (topic, id) order
-  std::vector<DisruptedPartition> acknowledged;  // would block but acknowledged; capped likewise
+  // Would block, but acknowledged (each with acknowledged_by); capped likewise, counts.acknowledged is true.
+  std::vector<DisruptedPartition> acknowledged;
   // Every partition of the selected topics that is already offline or under min ISR (capped), with whether
   // S makes it block.
   std::vector<DisruptedPartition> already_unhealthy;

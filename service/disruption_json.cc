@@ -19,7 +19,8 @@ json target_json(const DisruptionTarget& t) {
 }
 
 // `now` (wall) gives the acknowledgements' time left.
-json partition_json(const DisruptedPartition& p, bool with_blocking, std::chrono::system_clock::time_point now) {
+json partition_json(const DisruptedPartition& p, bool with_blocking,
+                    std::chrono::system_clock::time_point now) {
   json j = partition_facts_json(p.topic, p.partition);
   j["isr_after"] = p.isr_after;
   j["min_isr"] = p.min_isr;
@@ -43,9 +44,14 @@ json partitions_json(std::int64_t total, const std::vector<DisruptedPartition>& 
 }
 
 json counts_json(const DisruptionCounts& c) {
-  return json{{"affected", c.affected},         {"offline", c.offline}, {"under_min_isr", c.under_min_isr},
-              {"at_min_isr", c.at_min_isr},     {"ok", c.ok},           {"error", c.error},
-              {"blocking", c.blocking},         {"not_blocking_min_isr_risk", c.not_blocking_min_isr_risk},
+  return json{{"affected", c.affected},
+              {"offline", c.offline},
+              {"under_min_isr", c.under_min_isr},
+              {"at_min_isr", c.at_min_isr},
+              {"ok", c.ok},
+              {"error", c.error},
+              {"blocking", c.blocking},
+              {"not_blocking_min_isr_risk", c.not_blocking_min_isr_risk},
               {"acknowledged", c.acknowledged}};
 }
 
@@ -78,8 +84,9 @@ void partition_rows(std::ostream& o, const std::vector<DisruptedPartition>& part
 
 }  // namespace
 
-json disruption_json(const DisruptionAnswer& a, const PublishedState& s, bool ready, const DisruptionOptions& o,
-                     SteadyClock::time_point now, std::chrono::system_clock::time_point wall_now) {
+json disruption_json(const DisruptionAnswer& a, const PublishedState& s, bool ready,
+                     const DisruptionOptions& o, SteadyClock::time_point now,
+                     std::chrono::system_clock::time_point wall_now) {
   json j;
   j["safe"] = a.safe;
   j["brokers"] = json::array();
@@ -158,7 +165,8 @@ std::string disruption_table(const DisruptionAnswer& a, const PublishedState& s,
     partition_rows(o, a.blocking, false);
   }
   if (c.acknowledged > 0) {
-    o << "\nACKNOWLEDGED, NOT BLOCKING (" << a.acknowledged.size() << " of " << c.acknowledged << " listed)\n";
+    o << "\nACKNOWLEDGED, NOT BLOCKING (" << a.acknowledged.size() << " of " << c.acknowledged
+      << " listed)\n";
     partition_rows(o, a.acknowledged, false);
     for (const auto& p : a.acknowledged)
       for (const auto& e : p.acknowledged_by)

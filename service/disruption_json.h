@@ -18,7 +18,8 @@ namespace isrguard::service {
 // (readiness decides "ready").
 nlohmann::ordered_json disruption_json(const DisruptionAnswer& answer, const PublishedState& state,
                                        bool ready, const DisruptionOptions& options,
-                                       SteadyClock::time_point now, std::chrono::system_clock::time_point wall_now);
+                                       SteadyClock::time_point now,
+                                       std::chrono::system_clock::time_point wall_now);
 
 // `now` (wall) gives the acknowledgements' time left.
 std::string disruption_table(const DisruptionAnswer& answer, const PublishedState& state,

@@ -62,8 +62,9 @@ std::optional<DisruptionQuery> disruption_query(const HttpRequest& req, std::str
 }
 
 HttpResponse disruption_response(const PublishedState& state, const Readiness& readiness,
-                                 const HttpRequest& req, const Policy& policy, const DisruptionOptions& options,
-                                 SteadyClock::time_point now, std::chrono::system_clock::time_point wall_now) {
+                                 const HttpRequest& req, const Policy& policy,
+                                 const DisruptionOptions& options, SteadyClock::time_point now,
+                                 std::chrono::system_clock::time_point wall_now) {
   std::string error;
   const auto query = disruption_query(req, &error);
   if (!query) return json_error(400, error);
@@ -74,7 +75,8 @@ HttpResponse disruption_response(const PublishedState& state, const Readiness& r
   const DisruptionAnswer answer =
       assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), readiness.reasons,
                         DisruptionAcks{state.overrides.active, wall_now}, options);
-  return json_response(answer.safe ? 200 : 409, disruption_json(answer, state, readiness.ready, options, now, wall_now));
+  return json_response(answer.safe ? 200 : 409,
+                       disruption_json(answer, state, readiness.ready, options, now, wall_now));
 }
 
 // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF. Query bytes reach JSON

@@ -157,7 +157,8 @@ std::optional<DisruptionAnswer> answer_once(const Config& c, const PublishedStat
 void print_answer(const Config& c, const PublishedState& state, const DisruptionAnswer& a,
                   std::chrono::system_clock::time_point wall, std::ostream& out) {
   if (c.output == OutputFormat::kJson)
-    out << disruption_json(a, state, state.gate.ready, c.disruption, SteadyClock::now(), wall).dump(2) << "\n";
+    out << disruption_json(a, state, state.gate.ready, c.disruption, SteadyClock::now(), wall).dump(2)
+        << "\n";
   else
     out << disruption_table(a, state, wall);
   out.flush();

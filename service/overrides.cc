@@ -89,10 +89,12 @@ PartitionRef partition_ref(const YAML::Node& n, const std::string& field) {
 
 enum class ScopeKind { kBrokers, kTopics, kPartitions };
 
-// Which scopes make sense for a reason: brokers_missing and brokers_unresponsive are about brokers; the partition reasons can be
-// scoped by topic, partition or by broker (the brokers that explain the problem); the topic reports by topic.
+// Which scopes make sense for a reason: brokers_missing and brokers_unresponsive are about brokers; the
+// partition reasons can be scoped by topic, partition or by broker (the brokers that explain the problem);
+// the topic reports by topic.
 std::vector<ScopeKind> scopes_for(std::string_view reason) {
-  if (reason == reason::kBrokersMissing || reason == reason::kBrokersUnresponsive) return {ScopeKind::kBrokers};
+  if (reason == reason::kBrokersMissing || reason == reason::kBrokersUnresponsive)
+    return {ScopeKind::kBrokers};
   if (reason == reason::kMinIsrRiskTopics || reason == reason::kMinIsrUnknownTopics)
     return {ScopeKind::kTopics};
   return {ScopeKind::kBrokers, ScopeKind::kTopics, ScopeKind::kPartitions};
@@ -249,7 +251,9 @@ std::vector<BrokerId> live_isr(const PartitionInfo& p, const Verdict& v) {
   return out;
 }
 
-bool contains(std::span<const BrokerId> ids, BrokerId id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
+bool contains(std::span<const BrokerId> ids, BrokerId id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
 
 // A partition's problem is explained by brokers B when the replicas that are not live in-sync replicas are
 // not none and all in B (e.g. every partition that lost only broker 3). `hits` gets the brokers of B used.
@@ -496,8 +500,8 @@ std::vector<Override> covering(const AckScope& a, std::string_view topic, const 
   std::vector<Override> out;
   for (const auto& o : a.entries) {
     const auto& sc = o.scope;
-    const bool names_broker =
-        by_brokers && std::any_of(sc.brokers.begin(), sc.brokers.end(), [&](BrokerId b) { return hits.count(b) > 0; });
+    const bool names_broker = by_brokers && std::any_of(sc.brokers.begin(), sc.brokers.end(),
+                                                        [&](BrokerId b) { return hits.count(b) > 0; });
     if (sc.whole() || std::binary_search(sc.topics.begin(), sc.topics.end(), topic) ||
         std::binary_search(sc.partitions.begin(), sc.partitions.end(), ref) || names_broker)
       out.push_back(o);

@@ -209,7 +209,8 @@ json override_json(const Override& o, std::chrono::system_clock::time_point now)
 }
 
 bool once_healthy(const PublishedState& s) {
-  const bool gated = std::any_of(s.reasons.begin(), s.reasons.end(), [](const Reason& r) { return r.gating; });
+  const bool gated =
+      std::any_of(s.reasons.begin(), s.reasons.end(), [](const Reason& r) { return r.gating; });
   return s.verdict && !gated && !s.last_error;
 }
 

@@ -299,9 +299,11 @@ TEST_F(OverridesE2e, OnceShowsOverridesAndAFreezeIsUnhealthy) {
 // scratch-0 (RF 2, min.insync.replicas 1, replicas [102,103]) may go offline.
 std::string accepted_problems(const std::string& expires) {
   return ack102(expires) +
-         "  - action: acknowledge\n    reason: under_min_isr_partitions\n    topics: [orders]\n    expires: " +
+         "  - action: acknowledge\n    reason: under_min_isr_partitions\n    topics: [orders]\n    "
+         "expires: " +
          expires + "\n    by: sre-oncall\n    why: \"orders tolerates min ISR during INC-881\"\n" +
-         "  - action: acknowledge\n    reason: offline_partitions\n    partitions: [scratch-0]\n    expires: " +
+         "  - action: acknowledge\n    reason: offline_partitions\n    partitions: [scratch-0]\n    "
+         "expires: " +
          expires + "\n    by: data-team\n    why: \"scratch-0 is disposable\"\n";
 }
 
@@ -309,10 +311,10 @@ std::string accepted_problems(const std::string& expires) {
 // scratch-0 offline) until both problems are acknowledged; "may 101 go?" would take scratch-1 offline,
 // which nobody acknowledged: it stays unsafe. `--once --disrupt-brokers` with the same file agrees.
 TEST_F(OverridesE2e, AcknowledgedProblemsLetADisruptionThroughOnlyWithinTheirScope) {
-  cluster_->create_topic(kafkasim::make_topic(
-      "scratch",
-      {kafkasim::make_partition(0, 102, {102, 103}, {102, 103}), kafkasim::make_partition(1, 101, {101, 102}, {101, 102})},
-      {{"min.insync.replicas", "1"}}));
+  cluster_->create_topic(kafkasim::make_topic("scratch",
+                                              {kafkasim::make_partition(0, 102, {102, 103}, {102, 103}),
+                                               kafkasim::make_partition(1, 101, {101, 102}, {101, 102})},
+                                              {{"min.insync.replicas", "1"}}));
   lose(102);
   start(ack102(in(seconds(3600))));
   ASSERT_TRUE(await_ready(200)) << get("/readyz?verbose") << slurp(err_);
@@ -322,11 +324,13 @@ TEST_F(OverridesE2e, AcknowledgedProblemsLetADisruptionThroughOnlyWithinTheirSco
   };
   auto [before, unsafe] = disruption("103");
   ASSERT_EQ(before, 409) << unsafe.dump(1);
-  EXPECT_EQ(unsafe["blocking"]["total"], 7) << unsafe.dump(1);  // orders-0..5 under min ISR, scratch-0 offline
+  EXPECT_EQ(unsafe["blocking"]["total"], 7)
+      << unsafe.dump(1);  // orders-0..5 under min ISR, scratch-0 offline
   EXPECT_EQ(unsafe["counts"]["acknowledged"], 0);
 
   cm_.publish(accepted_problems(in(seconds(3600))));
-  ASSERT_TRUE(await([&] { return disruption("103").first == 200; }, kBound)) << disruption("103").second.dump(1);
+  ASSERT_TRUE(await([&] { return disruption("103").first == 200; }, kBound))
+      << disruption("103").second.dump(1);
   const auto safe = disruption("103").second;
   EXPECT_EQ(safe["safe"], true);
   EXPECT_EQ(safe["blocking"]["total"], 0);
@@ -354,8 +358,9 @@ TEST_F(OverridesE2e, AcknowledgedProblemsLetADisruptionThroughOnlyWithinTheirSco
 
   // The CLI reads the same file and answers the same way (exit 0 safe, 1 unsafe).
   auto once = [&](const std::string& ids) {
-    return testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(), "--expected-brokers", "101-103",
-                         "--overrides-file", cm_.file(), "--once", "--disrupt-brokers", ids, "--output", "json"});
+    return testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(), "--expected-brokers",
+                         "101-103", "--overrides-file", cm_.file(), "--once", "--disrupt-brokers", ids,
+                         "--output", "json"});
   };
   const auto cli_safe = once("103");
   EXPECT_EQ(cli_safe.exit_code, 0) << cli_safe.out << cli_safe.err;
@@ -366,8 +371,8 @@ TEST_F(OverridesE2e, AcknowledgedProblemsLetADisruptionThroughOnlyWithinTheirSco
   EXPECT_EQ(cli_unsafe.exit_code, 1) << cli_unsafe.out << cli_unsafe.err;
   EXPECT_EQ(nlohmann::json::parse(cli_unsafe.out)["blocking"], still_unsafe["blocking"]);
   // Without the file the CLI knows of no acknowledgement.
-  const auto no_file = testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(), "--expected-brokers",
-                                     "101-103", "--once", "--disrupt-brokers", "103"});
+  const auto no_file = testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(),
+                                     "--expected-brokers", "101-103", "--once", "--disrupt-brokers", "103"});
   EXPECT_EQ(no_file.exit_code, 1) << no_file.out << no_file.err;
 }
 

@@ -20,7 +20,8 @@ using Ids = std::vector<BrokerId>;
 // The wall time the questions are asked at; acknowledgements expire relative to it.
 const WallClock::time_point kNow = *parse_rfc3339("2026-11-30T00:00:00Z");
 
-Override ack(std::string reason, OverrideScope scope, WallClock::time_point expires = kNow + std::chrono::hours(1)) {
+Override ack(std::string reason, OverrideScope scope,
+             WallClock::time_point expires = kNow + std::chrono::hours(1)) {
   Override o;
   o.action = OverrideAction::kAcknowledge;
   o.reason = std::move(reason);
@@ -136,8 +137,15 @@ TEST(Disruption, TwoZonesAnswerListsOutcomesAndIsrAfter) {
   EXPECT_EQ(a.counts, (DisruptionCounts{.affected = 12, .under_min_isr = 12, .blocking = 12}));
   ASSERT_EQ(a.blocking.size(), 12u);
   // orders-0 replicas [1,2,3]: zones a and b take 1 and 2.
-  EXPECT_EQ(a.blocking[0], (DisruptedPartition{"orders", testing::partition(0, 1, {1, 2, 3}, {1, 2, 3}), {3}, 2,
-                                               "under_min_isr", false, false, true, {}}));
+  EXPECT_EQ(a.blocking[0], (DisruptedPartition{"orders",
+                                               testing::partition(0, 1, {1, 2, 3}, {1, 2, 3}),
+                                               {3},
+                                               2,
+                                               "under_min_isr",
+                                               false,
+                                               false,
+                                               true,
+                                               {}}));
   EXPECT_EQ(a.brokers.size(), 4u);
   EXPECT_EQ(a.brokers[0], (DisruptionTarget{1, "ec2", "zone-a", true, true}));
 }
@@ -398,7 +406,8 @@ TEST(DisruptionAcks, AnAcknowledgementCoveringThePartitionsLetsTheSetProceed) {
   const auto a = c.acked({1}, {ack("under_min_isr_partitions", topics({"orders"}))});
   EXPECT_TRUE(a.safe) << a;
   // Physical truth unchanged: the same outcomes, the partitions listed as acknowledged, not dropped.
-  EXPECT_EQ(a.counts, (DisruptionCounts{.affected = 6, .under_min_isr = 2, .at_min_isr = 4, .acknowledged = 2}))
+  EXPECT_EQ(a.counts,
+            (DisruptionCounts{.affected = 6, .under_min_isr = 2, .at_min_isr = 4, .acknowledged = 2}))
       << a;
   EXPECT_TRUE(a.blocking.empty());
   ASSERT_EQ(a.acknowledged.size(), 2u);
@@ -415,8 +424,8 @@ TEST(DisruptionAcks, AnAcknowledgementOutsideTheScopeChangesNothing) {
   const Cluster c = without_broker_3();
   const auto unacked = c.brokers({1});
   for (const auto& scope : {topics({"payments"}), OverrideScope{{}, {}, {PartitionRef{"orders", 1}}},
-                            // Broker scope: the replicas out of the ISR after S (1 and the missing 3) must all
-                            // be named; {3} alone does not explain what taking broker 1 does.
+                            // Broker scope: the replicas out of the ISR after S (1 and the missing 3) must
+                            // all be named; {3} alone does not explain what taking broker 1 does.
                             brokers_scope({3}), brokers_scope({1, 2})}) {
     const auto a = c.acked({1}, {ack("under_min_isr_partitions", scope)});
     EXPECT_FALSE(a.safe) << scope_text(scope) << " " << a;
@@ -426,7 +435,8 @@ TEST(DisruptionAcks, AnAcknowledgementOutsideTheScopeChangesNothing) {
   }
   EXPECT_TRUE(c.acked({1}, {ack("under_min_isr_partitions", brokers_scope({1, 3}))}).safe);
   // One of the two partitions named: the other still blocks.
-  const auto one = c.acked({1}, {ack("under_min_isr_partitions", OverrideScope{{}, {}, {PartitionRef{"orders", 0}}})});
+  const auto one =
+      c.acked({1}, {ack("under_min_isr_partitions", OverrideScope{{}, {}, {PartitionRef{"orders", 0}}})});
   EXPECT_FALSE(one.safe);
   EXPECT_EQ(one.counts.blocking, 1);
   EXPECT_EQ(one.counts.acknowledged, 1);

@@ -291,9 +291,11 @@ TEST(OverridesApply, UnresponsiveBrokersAreCoveredByBrokerScope) {
   v.brokers[0].unresponsive = true;  // broker 1
   v.brokers[1].unresponsive = true;  // broker 2
   v.reasons = {Reason{std::string(reason::kBrokersUnresponsive), 2, "2 brokers not answering", true}};
-  EXPECT_EQ(gating(apply_overrides(v.reasons, &v, {ack_of("brokers_unresponsive", OverrideScope{{1, 2}, {}, {}})}, kNow)),
+  EXPECT_EQ(gating(apply_overrides(v.reasons, &v,
+                                   {ack_of("brokers_unresponsive", OverrideScope{{1, 2}, {}, {}})}, kNow)),
             std::vector<std::string>{});
-  const auto partly = apply_overrides(v.reasons, &v, {ack_of("brokers_unresponsive", OverrideScope{{1}, {}, {}})}, kNow);
+  const auto partly =
+      apply_overrides(v.reasons, &v, {ack_of("brokers_unresponsive", OverrideScope{{1}, {}, {}})}, kNow);
   EXPECT_EQ(gating(partly), std::vector<std::string>{"brokers_unresponsive"});
   EXPECT_NE(partly[0].detail.find("1 of 2 acknowledged by sre"), std::string::npos) << partly[0].detail;
 }
