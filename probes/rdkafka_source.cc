@@ -283,8 +283,8 @@ std::string convert_partitions(const rd_kafka_metadata_topic_t& t, PartitionTabl
   for (int j = 0; j < t.partition_cnt; ++j) {
     const auto& p = t.partitions[j];
     if (replicas(p).size() > PartitionTable::kMaxListLength || isr(p).size() > PartitionTable::kMaxListLength)
-      return "topic " + std::string(t.topic ? t.topic : "") + " partition " + std::to_string(p.id) + " lists " +
-             std::to_string(p.replica_cnt) + " replicas and " + std::to_string(p.isr_cnt) +
+      return "topic " + std::string(t.topic ? t.topic : "") + " partition " + std::to_string(p.id) +
+             " lists " + std::to_string(p.replica_cnt) + " replicas and " + std::to_string(p.isr_cnt) +
              " ISR ids (at most " + std::to_string(PartitionTable::kMaxListLength) + " are supported)";
     ids += PartitionTable::ids_needed(replicas(p), isr(p));
     sorted = sorted && (j == 0 || t.partitions[j - 1].id < p.id);
@@ -324,7 +324,9 @@ std::string convert_metadata(const rd_kafka_metadata_t& md, ClusterSnapshot& sna
 
 // ---- public helpers -------------------------------------------------------------------------------------
 
-std::string error_name(std::int32_t code) { return rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code)); }
+std::string error_name(std::int32_t code) {
+  return rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code));
+}
 
 std::vector<MockTopicSpec> demo_mock_topics() { return {{"audit-log", 1}, {"orders", 6}, {"payments", 3}}; }
 

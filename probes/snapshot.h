@@ -8,8 +8,8 @@
 // bytes per RF-3 partition, no heap block per partition) and errors as codes. Budget: docs/memory.md.
 
 #include <chrono>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <optional>
 #include <ostream>
@@ -151,7 +151,9 @@ class PartitionTable {
   void sort_by_id();
 
   // Bytes this table holds on the heap (capacity, not size).
-  std::size_t heap_bytes() const { return rows_.capacity() * sizeof(Row) + ids_.capacity() * sizeof(BrokerId); }
+  std::size_t heap_bytes() const {
+    return rows_.capacity() * sizeof(Row) + ids_.capacity() * sizeof(BrokerId);
+  }
   bool operator==(const PartitionTable& o) const;
 
  private:

@@ -213,8 +213,7 @@ Reason topic_errors(const probes::ClusterSnapshot& snapshot, const Verdict& verd
   for (const auto& t : snapshot.topics) {
     if (t.error.ok() || !topic_health(verdict, t.name)) continue;
     if (r.count++ < 3)
-      r.detail += std::string(r.detail.empty() ? "" : "; ") + "topic " + t.name +
-                  " error=" + t.error.name();
+      r.detail += std::string(r.detail.empty() ? "" : "; ") + "topic " + t.name + " error=" + t.error.name();
   }
   if (r.count > 3) r.detail += "; ...";
   if (r.count > 0)

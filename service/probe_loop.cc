@@ -2,9 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <malloc.h>
-
 #include <algorithm>
+#include <malloc.h>  // malloc_trim (glibc)
 #include <random>
 
 #include "service/reasons.h"

@@ -462,9 +462,8 @@ bool partition_metadata_error(PartitionView p) {
   return !p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable;
 }
 
-PartitionHealth classify_partition(const std::string& topic, PartitionView p,
-                                   std::int32_t usual_replicas, std::int32_t min_isr,
-                                   const Baseline& baseline) {
+PartitionHealth classify_partition(const std::string& topic, PartitionView p, std::int32_t usual_replicas,
+                                   std::int32_t min_isr, const Baseline& baseline) {
   const PartitionBaseline base = with_usability(baseline, p);
   return materialize(topic, p, usual_replicas, min_isr, base, assess(p, usual_replicas, min_isr, base));
 }

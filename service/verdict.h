@@ -176,9 +176,8 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
 //   [1,2,3,4]      [1,2,3]    none (predates us) ?      3      3       reassigning: usual-count rule, says so
 //   [1,2,3,4]      [1,2,3]    [1,2,3,4] created  -      4      3       URP (new partition: nothing added)
 // clang-format on
-PartitionHealth classify_partition(const std::string& topic, PartitionView p,
-                                   std::int32_t usual_replicas, std::int32_t min_isr,
-                                   const Baseline& baseline = {});
+PartitionHealth classify_partition(const std::string& topic, PartitionView p, std::int32_t usual_replicas,
+                                   std::int32_t min_isr, const Baseline& baseline = {});
 // The two error rules of classify_partition, for other judgements over the same partitions:
 // offline = no leader or LEADER_NOT_AVAILABLE; metadata error = any other error but REPLICA_NOT_AVAILABLE.
 bool partition_offline(PartitionView p);

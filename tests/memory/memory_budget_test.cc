@@ -186,11 +186,12 @@ TEST_F(MemoryBudget, SnapshotHistoryAndVerdictAt200kPartitionsStayUnderTheBudget
     view_bytes = c.retained() - snapshot_bytes - history_bytes - verdict_bytes;
   }
   const double total = per_partition(snapshot_bytes + history_bytes + verdict_bytes + view_bytes);
-  std::printf("bytes per partition: snapshot %.1f (heap_bytes %.1f), history %.1f, verdict %.1f, "
-              "kafka view + broker safety %.1f, total %.1f (budget %.0f); conversion peak %.1f\n",
-              per_partition(snapshot_bytes), per_partition(static_cast<std::int64_t>(reported)),
-              per_partition(history_bytes), per_partition(verdict_bytes), per_partition(view_bytes), total,
-              kBudgetPerPartition, per_partition(conversion_peak));
+  std::printf(
+      "bytes per partition: snapshot %.1f (heap_bytes %.1f), history %.1f, verdict %.1f, "
+      "kafka view + broker safety %.1f, total %.1f (budget %.0f); conversion peak %.1f\n",
+      per_partition(snapshot_bytes), per_partition(static_cast<std::int64_t>(reported)),
+      per_partition(history_bytes), per_partition(verdict_bytes), per_partition(view_bytes), total,
+      kBudgetPerPartition, per_partition(conversion_peak));
   EXPECT_LE(total, kBudgetPerPartition);
   // One pass, no intermediate copy: the probe's peak is the snapshot it returns, plus what the admin
   // requests and logging need for a moment (a few bytes per partition at most).
@@ -213,8 +214,8 @@ TEST_F(MemoryBudget, SnapshotHeapBytesMatchesWhatACopyAllocates) {
 TEST_F(MemoryBudget, ProbeLoopKeepsOneStateAndBuildsTheNextBesideIt) {
   probes::RdKafkaSource source(source_config(*sim_));
   ASSERT_TRUE(source.probe().ok());  // connected, min.insync.replicas cached: the steady state's probe
-  service::ProbeLoop loop(source, service::Policy::with_defaults(), service::GateConfig{std::chrono::seconds(0)},
-                          std::chrono::seconds(600));
+  service::ProbeLoop loop(source, service::Policy::with_defaults(),
+                          service::GateConfig{std::chrono::seconds(0)}, std::chrono::seconds(600));
   std::int64_t first = 0, second = 0, steady_peak = 0;
   {
     Counting c;
@@ -228,10 +229,10 @@ TEST_F(MemoryBudget, ProbeLoopKeepsOneStateAndBuildsTheNextBesideIt) {
   }
   ASSERT_TRUE(loop.current()->snapshot);
   const auto snapshot = static_cast<std::int64_t>(loop.current()->snapshot->heap_bytes());
-  std::printf("serve state per partition: after probe 1 %.1f, after probe 2 %.1f, steady probe peak "
-              "above the state %.1f (snapshot %.1f)\n",
-              per_partition(first), per_partition(second), per_partition(steady_peak),
-              per_partition(snapshot));
+  std::printf(
+      "serve state per partition: after probe 1 %.1f, after probe 2 %.1f, steady probe peak "
+      "above the state %.1f (snapshot %.1f)\n",
+      per_partition(first), per_partition(second), per_partition(steady_peak), per_partition(snapshot));
   EXPECT_LE(per_partition(second), kBudgetPerPartition);
   EXPECT_LE(per_partition(second), per_partition(first) + 1);  // nothing accumulates per probe
   // The next state is built beside the published one (it must stay readable): at most one more state.

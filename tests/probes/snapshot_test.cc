@@ -1,10 +1,11 @@
 // The compact snapshot model (probes/snapshot.h): PartitionTable stores what it is given, shares an ISR equal
 // to the replicas, compares by content, and refuses what it cannot store.
+#include "probes/snapshot.h"
+
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-#include "probes/snapshot.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::probes {
@@ -25,10 +26,9 @@ std::vector<PartitionInfo> owned(const PartitionTable& t) {
 }
 
 TEST(PartitionTable, GivesBackEachPartitionAsStored) {
-  const std::vector<PartitionInfo> parts = {partition(0, 1, {1, 2, 3}, {1, 2, 3}),
-                                            partition(1, 2, {2, 3, 1}, {2}),
-                                            partition(2, -1, {3, 1, 2}, {}, {5, "LEADER_NOT_AVAILABLE"}),
-                                            partition(3, 3, {}, {3, 4})};
+  const std::vector<PartitionInfo> parts = {
+      partition(0, 1, {1, 2, 3}, {1, 2, 3}), partition(1, 2, {2, 3, 1}, {2}),
+      partition(2, -1, {3, 1, 2}, {}, {5, "LEADER_NOT_AVAILABLE"}), partition(3, 3, {}, {3, 4})};
   const PartitionTable t = table_of(parts);
   ASSERT_EQ(t.size(), 4u);
   EXPECT_EQ(owned(t), parts);
@@ -90,14 +90,15 @@ TEST(KafkaError, NamesComeFromLibrdkafkaWhenRendered) {
 TEST(ClusterSnapshot, HeapBytesCountsTopicNamesPartitionsAndBrokers) {
   const ClusterSnapshot empty;
   EXPECT_EQ(empty.heap_bytes(), 0u);
-  const ClusterSnapshot s = testing::SnapshotBuilder()
-                                .brokers({1, 2, 3})
-                                .topic(testing::healthy_topic("a-topic-name-longer-than-15", 4, 3, {1, 2, 3}, 2))
-                                .build();
+  const ClusterSnapshot s =
+      testing::SnapshotBuilder()
+          .brokers({1, 2, 3})
+          .topic(testing::healthy_topic("a-topic-name-longer-than-15", 4, 3, {1, 2, 3}, 2))
+          .build();
   const TopicInfo& t = s.topics[0];
   EXPECT_EQ(t.heap_bytes(), t.name.capacity() + 1 + t.partitions.heap_bytes());
-  EXPECT_GE(s.heap_bytes(), t.heap_bytes() + s.topics.capacity() * sizeof(TopicInfo) +
-                                s.brokers.capacity() * sizeof(Broker));
+  EXPECT_GE(s.heap_bytes(),
+            t.heap_bytes() + s.topics.capacity() * sizeof(TopicInfo) + s.brokers.capacity() * sizeof(Broker));
 }
 
 }  // namespace
