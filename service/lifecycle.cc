@@ -261,7 +261,12 @@ RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource>
   // Healthy = nothing gates after the overrides (a freeze is unhealthy, an acknowledged reason is not).
   const bool gated =
       std::any_of(state->reasons.begin(), state->reasons.end(), [](const Reason& r) { return r.gating; });
-  return {gated || state->last_error ? 1 : 0, false};
+  // The answer is out; what is left is freeing the snapshot and closing the client (a producer that never
+  // produced: nothing to flush). At 1M partitions that took ~0.1 s of CPU and up to 0.5 s of wall time on a
+  // loaded machine, a third of the floor's whole run: skip it.
+  keep_until_exit(std::move(loop));
+  keep_until_exit(std::move(source));
+  return {gated || state->last_error ? 1 : 0, true};
 }
 
 RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataSource> source,
