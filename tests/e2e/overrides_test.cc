@@ -390,7 +390,8 @@ TEST_F(OverridesE2e, PerBrokerSafetyAgreesWithTheDisruptionApiUnderAcknowledgeme
     return r ? r->status == 200 : false;
   };
   auto status_safe = [&](int id) {
-    for (const auto& b : status()["brokers"])
+    const auto s = status();
+    for (const auto& b : s["brokers"])
       if (b["id"] == id) return b.value("safe_to_disrupt", false);
     return false;
   };
@@ -405,7 +406,8 @@ TEST_F(OverridesE2e, PerBrokerSafetyAgreesWithTheDisruptionApiUnderAcknowledgeme
   ASSERT_TRUE(await([&] { return disruption_ok(103); }, kBound)) << get("/v1/disruption?brokers=103");
   EXPECT_TRUE(status_safe(103)) << status()["brokers"].dump(1);
   EXPECT_EQ(metric_safe(103), 1) << get("/metrics");
-  for (const auto& b : status()["brokers"]) {
+  const auto now = status();
+  for (const auto& b : now["brokers"]) {
     if (b["id"] != 103) continue;
     EXPECT_EQ(b["disruption_acknowledged_partitions"], 7) << b.dump(1);
   }
