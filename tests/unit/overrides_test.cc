@@ -494,5 +494,43 @@ TEST(OverridesLoop, FreezeClosesAHealthyGateAndAcknowledgementOpensIt) {
   std::filesystem::remove_all(dir);
 }
 
+// Each broker alone is judged with the acknowledgements of the same poll, and judged again when they change
+// even while the probe fails (the published per-broker answer never rests on a set no longer in force).
+TEST(OverridesLoop, PerBrokerSafetyFollowsTheAcknowledgementsInForce) {
+  const auto dir = std::filesystem::temp_directory_path() / ("isrguard-ovb-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / "o.yaml").string();
+  testing::ScriptedSource source;
+  // Broker 3 out of sync: broker 1 or 2 alone would leave t-0 under min ISR.
+  source.set(testing::ok(SnapshotBuilder().brokers({1, 2, 3}).topic(TopicBuilder("t").min_isr(2).p(1, {1, 2, 3}, {1, 2})).build()));
+  Policy p = Policy::with_defaults();
+  p.compile();
+  ProbeLoop loop(source, p, GateConfig{seconds(0)}, seconds(60));
+  loop.use_overrides(std::make_unique<OverridesFile>(path, kTtl));
+  const auto t0 = SteadyClock::now();
+  const auto wall = std::chrono::system_clock::now();
+  auto write = [&](const std::string& text) { std::ofstream(path) << text; };
+  auto broker1 = [&] {
+    const auto s = loop.current();
+    const BrokerSafety& b = s->broker_safety->front();
+    EXPECT_EQ(b.id, 1);
+    return std::make_pair(broker_safe_now(*s, b, readiness_at(*s, t0, seconds(60), p).reasons, wall + seconds(3)),
+                          b.acknowledged_partitions);
+  };
+
+  write("overrides: []\n");
+  loop.run_once(t0, wall);
+  EXPECT_EQ(broker1(), std::make_pair(false, std::int64_t{0}));
+  write("overrides:\n" + ack("under_min_isr_partitions", "    topics: [t]\n", format_time(wall + hours(1))));
+  loop.run_once(t0 + seconds(1), wall + seconds(1));
+  EXPECT_EQ(broker1(), std::make_pair(true, std::int64_t{1}));
+
+  source.set(testing::fail("transport"));
+  write("overrides: []\n");
+  loop.run_once(t0 + seconds(2), wall + seconds(2));
+  EXPECT_EQ(broker1(), std::make_pair(false, std::int64_t{0}));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace isrguard::service
