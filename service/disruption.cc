@@ -426,7 +426,8 @@ struct AloneTally {
   std::vector<std::int64_t> blocking, acknowledged;
   std::vector<WallClock::time_point> until;  // BrokerSafety::acknowledged_until
 
-  explicit AloneTally(std::size_t n) : blocking(n, 0), acknowledged(n, 0), until(n, WallClock::time_point::max()) {}
+  explicit AloneTally(std::size_t n)
+      : blocking(n, 0), acknowledged(n, 0), until(n, WallClock::time_point::max()) {}
 };
 
 // Partition `p` against each of its replicas alone, as judge_partition judges it for S = {that replica}.
@@ -479,8 +480,8 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
   for (std::size_t i = 0; i < verdict.brokers.size(); ++i) {
     const BrokerHealth& b = verdict.brokers[i];
     out.push_back(BrokerSafety{b.id, b.fleet, b.up ? rack_of(snapshot, b.id) : std::nullopt, b.up,
-                               tally.blocking[i] == 0 && !topic_error, tally.blocking[i], tally.acknowledged[i],
-                               tally.until[i]});
+                               tally.blocking[i] == 0 && !topic_error, tally.blocking[i],
+                               tally.acknowledged[i], tally.until[i]});
   }
   return out;
 }
@@ -540,15 +541,13 @@ std::ostream& operator<<(std::ostream& os, const DisruptionAnswer& a) {
   return os;
 }
 std::ostream& operator<<(std::ostream& os, const BrokerSafety& b) {
-  return os << "BrokerSafety{" << b.id << " fleet=" << b.fleet << " rack=" << b.rack.value_or("-")
-            << " up=" << b.up << " safe=" << b.safe << " blocking=" << b.blocking_partitions
-            << " acknowledged=" << b.acknowledged_partitions << " until="
-            << (b.acknowledged_until == WallClock::time_point::max()
-                    ? std::string("-")
-                    : std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                         b.acknowledged_until.time_since_epoch())
-                                         .count()))
-            << '}';
+  os << "BrokerSafety{" << b.id << " fleet=" << b.fleet << " rack=" << b.rack.value_or("-") << " up=" << b.up
+     << " safe=" << b.safe << " blocking=" << b.blocking_partitions
+     << " acknowledged=" << b.acknowledged_partitions;
+  if (b.acknowledged_until != WallClock::time_point::max())  // as seconds since the epoch
+    os << " until="
+       << std::chrono::floor<std::chrono::seconds>(b.acknowledged_until).time_since_epoch().count();
+  return os << '}';
 }
 
 }  // namespace isrguard::service

@@ -98,7 +98,8 @@ json counts_json(const Counts& c) {
 }
 
 // Rack and the per-broker disruption answer (service/disruption.h) for the broker at `index` of the verdict.
-void add_broker_disruption(json& b, const PublishedState& s, std::size_t index, const std::vector<Reason>& reasons,
+void add_broker_disruption(json& b, const PublishedState& s, std::size_t index,
+                           const std::vector<Reason>& reasons,
                            std::chrono::system_clock::time_point wall_now) {
   if (!s.broker_safety || index >= s.broker_safety->size()) return;
   const BrokerSafety& safety = (*s.broker_safety)[index];
@@ -474,10 +475,10 @@ std::string once_table(const PublishedState& s, const Config& config) {
     const auto& b = v.brokers[i];
     const BrokerSafety* safety =
         s.broker_safety && i < s.broker_safety->size() ? &(*s.broker_safety)[i] : nullptr;
-    const std::string may_go =
-        !safety ? "?"
-                : broker_safe_now(s, *safety, s.reasons, s.overrides.as_of) ? "yes"
-                                                      : "no (" + std::to_string(safety->blocking_partitions) + ")";
+    const std::string may_go = !safety ? "?"
+                               : broker_safe_now(s, *safety, s.reasons, s.overrides.as_of)
+                                   ? "yes"
+                                   : "no (" + std::to_string(safety->blocking_partitions) + ")";
     o << std::setw(8) << (std::to_string(b.id) + (b.controller ? "*" : "")) << std::setw(10) << b.fleet
       << std::setw(14) << (safety && safety->rack ? *safety->rack : "-") << std::setw(9)
       << (b.up ? "up" : "MISSING") << std::setw(9) << b.leader_count << std::setw(10) << b.replica_count

@@ -328,7 +328,9 @@ TEST(Disruption, FreezeUnresponsiveBrokersAndNoControllerMakeTheAnswerUnknown) {
     const auto a = c.ask({{1}, {}, {}}, {}, {r});
     EXPECT_FALSE(a.safe) << r;
     EXPECT_EQ(a.unknown, std::vector<Reason>{r});
-    EXPECT_FALSE(broker_safe_at(broker_safety(c.snapshot, c.verdict, {})[0], c.verdict, std::vector<Reason>{r}, {})) << r;
+    EXPECT_FALSE(
+        broker_safe_at(broker_safety(c.snapshot, c.verdict, {})[0], c.verdict, std::vector<Reason>{r}, {}))
+        << r;
   }
 }
 
@@ -517,7 +519,8 @@ TEST(BrokerSafetyAcks, EachBrokerAloneAnswersAsTheSetQueryWithTheSameAcknowledge
       {ack("under_min_isr_partitions", OverrideScope{{}, {}, {PartitionRef{"orders", 0}}})},
       {ack("offline_partitions", topics({"orders"}))},
       // Union of two entries: 1 and the missing 3 named by different entries.
-      {ack("under_min_isr_partitions", brokers_scope({1})), ack("under_min_isr_partitions", brokers_scope({3}))},
+      {ack("under_min_isr_partitions", brokers_scope({1})),
+       ack("under_min_isr_partitions", brokers_scope({3}))},
   };
   bool some_acknowledged = false;
   for (const auto& acks : cases) {
@@ -560,11 +563,11 @@ TEST(BrokerSafetyAcks, AnAcknowledgementExpiringAfterThePollEndsTheSafeAnswer) {
     EXPECT_EQ(alone(c, 1, acks, {}, read), c.acked({1}, acks, {}, read).safe) << (read - kNow).count();
   EXPECT_FALSE(alone(c, 1, acks, {}, expires));
 
-  const std::vector<Override> overlapping = {acks[0], ack("under_min_isr_partitions", brokers_scope({1, 3}),
-                                                          expires + std::chrono::hours(1))};
+  const std::vector<Override> overlapping = {
+      acks[0], ack("under_min_isr_partitions", brokers_scope({1, 3}), expires + std::chrono::hours(1))};
   EXPECT_TRUE(alone(c, 1, overlapping, {}, expires - std::chrono::seconds(1)));
-  EXPECT_FALSE(alone(c, 1, overlapping, {}, expires));                    // until the next poll
-  EXPECT_TRUE(alone(c, 1, overlapping, {}, expires, expires));            // the next poll
+  EXPECT_FALSE(alone(c, 1, overlapping, {}, expires));          // until the next poll
+  EXPECT_TRUE(alone(c, 1, overlapping, {}, expires, expires));  // the next poll
   EXPECT_TRUE(c.acked({1}, overlapping, {}, expires).safe);
 }
 

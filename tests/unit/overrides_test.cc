@@ -502,7 +502,10 @@ TEST(OverridesLoop, PerBrokerSafetyFollowsTheAcknowledgementsInForce) {
   const auto path = (dir / "o.yaml").string();
   testing::ScriptedSource source;
   // Broker 3 out of sync: broker 1 or 2 alone would leave t-0 under min ISR.
-  source.set(testing::ok(SnapshotBuilder().brokers({1, 2, 3}).topic(TopicBuilder("t").min_isr(2).p(1, {1, 2, 3}, {1, 2})).build()));
+  source.set(testing::ok(SnapshotBuilder()
+                             .brokers({1, 2, 3})
+                             .topic(TopicBuilder("t").min_isr(2).p(1, {1, 2, 3}, {1, 2}))
+                             .build()));
   Policy p = Policy::with_defaults();
   p.compile();
   ProbeLoop loop(source, p, GateConfig{seconds(0)}, seconds(60));
@@ -514,8 +517,9 @@ TEST(OverridesLoop, PerBrokerSafetyFollowsTheAcknowledgementsInForce) {
     const auto s = loop.current();
     const BrokerSafety& b = s->broker_safety->front();
     EXPECT_EQ(b.id, 1);
-    return std::make_pair(broker_safe_now(*s, b, readiness_at(*s, t0, seconds(60), p).reasons, wall + seconds(3)),
-                          b.acknowledged_partitions);
+    return std::make_pair(
+        broker_safe_now(*s, b, readiness_at(*s, t0, seconds(60), p).reasons, wall + seconds(3)),
+        b.acknowledged_partitions);
   };
 
   write("overrides: []\n");
