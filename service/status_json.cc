@@ -106,7 +106,6 @@ void add_broker_disruption(json& b, const PublishedState& s, std::size_t index,
   b["rack"] = safety.rack ? json(*safety.rack) : json(nullptr);
   b["safe_to_disrupt"] = broker_safe_now(s, safety, reasons, wall_now);
   b["disruption_blocking_partitions"] = safety.blocking_partitions;
-  b["disruption_acknowledged_partitions"] = safety.acknowledged_partitions;
 }
 
 // The verdict part shared by /v1/status and --once: null members before the first successful probe.

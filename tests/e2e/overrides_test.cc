@@ -406,11 +406,6 @@ TEST_F(OverridesE2e, PerBrokerSafetyAgreesWithTheDisruptionApiUnderAcknowledgeme
   ASSERT_TRUE(await([&] { return disruption_ok(103); }, kBound)) << get("/v1/disruption?brokers=103");
   EXPECT_TRUE(status_safe(103)) << status()["brokers"].dump(1);
   EXPECT_EQ(metric_safe(103), 1) << get("/metrics");
-  const auto now = status();
-  for (const auto& b : now["brokers"]) {
-    if (b["id"] != 103) continue;
-    EXPECT_EQ(b["disruption_acknowledged_partitions"], 7) << b.dump(1);
-  }
   // Broker 101 would take scratch-1 offline, which nobody acknowledged: unsafe on every surface.
   EXPECT_FALSE(disruption_ok(101));
   EXPECT_FALSE(status_safe(101));
