@@ -307,14 +307,19 @@ std::string accepted_problems(const std::string& expires) {
          expires + "\n    by: data-team\n    why: \"scratch-0 is disposable\"\n";
 }
 
+// The topic those problems are about: RF 2, min.insync.replicas 1.
+void add_scratch(kafkasim::Cluster& cluster) {
+  cluster.create_topic(kafkasim::make_topic("scratch",
+                                            {kafkasim::make_partition(0, 102, {102, 103}, {102, 103}),
+                                             kafkasim::make_partition(1, 101, {101, 102}, {101, 102})},
+                                            {{"min.insync.replicas", "1"}}));
+}
+
 // Broker 102 down; the question "may 103 go too?" is unsafe (it would take orders under min ISR and
 // scratch-0 offline) until both problems are acknowledged; "may 101 go?" would take scratch-1 offline,
 // which nobody acknowledged: it stays unsafe. `--once --disrupt-brokers` with the same file agrees.
 TEST_F(OverridesE2e, AcknowledgedProblemsLetADisruptionThroughOnlyWithinTheirScope) {
-  cluster_->create_topic(kafkasim::make_topic("scratch",
-                                              {kafkasim::make_partition(0, 102, {102, 103}, {102, 103}),
-                                               kafkasim::make_partition(1, 101, {101, 102}, {101, 102})},
-                                              {{"min.insync.replicas", "1"}}));
+  add_scratch(*cluster_);
   lose(102);
   start(ack102(in(seconds(3600))));
   ASSERT_TRUE(await_ready(200)) << get("/readyz?verbose") << slurp(err_);
@@ -379,10 +384,7 @@ TEST_F(OverridesE2e, AcknowledgedProblemsLetADisruptionThroughOnlyWithinTheirSco
 // The per-broker answers (/v1/status brokers[].safe_to_disrupt, isrguard_broker_safe_to_disrupt) honour the
 // same acknowledgements as /v1/disruption?brokers=<id>, and stop saying "safe" when they expire.
 TEST_F(OverridesE2e, PerBrokerSafetyAgreesWithTheDisruptionApiUnderAcknowledgements) {
-  cluster_->create_topic(kafkasim::make_topic("scratch",
-                                              {kafkasim::make_partition(0, 102, {102, 103}, {102, 103}),
-                                               kafkasim::make_partition(1, 101, {101, 102}, {101, 102})},
-                                              {{"min.insync.replicas", "1"}}));
+  add_scratch(*cluster_);
   lose(102);
   start(accepted_problems(in(seconds(3600))));
   auto disruption_ok = [&](int id) {
