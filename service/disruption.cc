@@ -246,7 +246,6 @@ class OutcomeAcks {
         under_min_isr_(acknowledgements_of(in_force, reason::kUnderMinIsrPartitions)),
         error_(acknowledgements_of(in_force, reason::kMetadataErrors)) {}
 
-  bool any() const { return offline_.any() || under_min_isr_.any() || error_.any(); }
   // The entries covering partition `p` of `topic` with outcome `o` after S (empty: it still blocks). The
   // scope is matched on the partition after S: `after` gives its live in-sync replicas (isr_after).
   template <typename After>
@@ -264,11 +263,12 @@ class OutcomeAcks {
   AckScope offline_, under_min_isr_, error_;
 };
 
-// Splits the reasons that make the answer unknown into those still unknown and those an operator fully
-// acknowledged (only acknowledgeable codes: never probe_failed, snapshot_stale, override_freeze).
+// Whether an operator fully acknowledged reason `r` (one that would make the answer unknown); only
+// acknowledgeable codes can be: never probe_failed, snapshot_stale, override_freeze.
 bool acknowledged_unknown(const Reason& r, const Verdict& verdict, std::span<const Override> in_force) {
   return fully_acknowledged(r, verdict, acknowledgements_of(in_force, r.code));
 }
+// Splits the reasons that make the answer unknown into those still unknown and those acknowledged.
 void judge_unknown(DisruptionAnswer& a, std::span<const Reason> reasons, const Verdict& verdict,
                    std::span<const Override> in_force) {
   for (auto& r : unknowable_reasons(reasons))

@@ -57,10 +57,12 @@ Labels broker_labels(const BrokerHealth& b) {
 // Each broker alone (service/disruption.h): may it go now, and how many partitions say no.
 void broker_disruption(Families& out, const PublishedState& s, const Readiness& r,
                        std::chrono::system_clock::time_point wall_now) {
-  auto& safe = out.family("isrguard_broker_safe_to_disrupt",
-                          "1 when stopping this broker alone now leaves no partition offline or under min ISR "
-                          "(and isrguard can know: probe succeeding, snapshot fresh).",
-                          MetricType::Gauge);
+  auto& safe =
+      out.family("isrguard_broker_safe_to_disrupt",
+                 "1 when stopping this broker alone now leaves no partition offline or under min ISR "
+                 "(and isrguard can know: probe succeeding, snapshot fresh); operator acknowledgements "
+                 "honoured as by /v1/disruption?brokers=<id>.",
+                 MetricType::Gauge);
   auto& blocking = out.family("isrguard_broker_disruption_blocking_partitions",
                               "Partitions that would go offline or under min ISR if this broker stopped now.",
                               MetricType::Gauge);
