@@ -134,8 +134,15 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
   sim_.broker_down(102);
   sim_.remove_from_isrs(102);
   sim_.elect_leaders();
+  // librdkafka may have sent this probe's Metadata to 102 just as it died (its connection still looked up);
+  // it does not resend it to another broker, so that probe fails closed. That is right, and not what this
+  // test is about: a failed probe must close the gate, and the next one must see the cluster without 102.
   auto st = step();
-  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  for (int i = 0; i < 3 && st->last_error; ++i) {
+    EXPECT_EQ(get("/readyz"), std::make_pair(503, std::string("not ready: probe_failed\n")));
+    st = step();
+  }
+  ASSERT_TRUE(st->snapshot && !st->last_error) << (st->last_error ? st->last_error->message : "");
   auto [code, body] = get("/readyz");
   EXPECT_EQ(code, 503);
   EXPECT_EQ(body, "not ready: under_replicated_partitions,brokers_missing\n");
@@ -167,12 +174,18 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
   EXPECT_TRUE(has_line(m, "isrguard_brokers{fleet=\"k8s\",state=\"missing\"} 1"));
   EXPECT_TRUE(has_line(m, "isrguard_reason_active{gating=\"true\",reason=\"brokers_missing\"} 1"));
 
-  // Back, caught up: ready again (hold 0 here; the hold has its own test).
+  // Back, caught up: ready again (hold 0 here; the hold has its own test). The probe after librdkafka's
+  // next statistics (1 s) may see 102's dropped connection and close for brokers_reconnected: a broker that
+  // just came back is a recent failure; the probe after that opens.
   sim_.broker_up(102);
   sim_.rejoin_isrs(102);
-  step();
-  step();
-  EXPECT_EQ(get("/readyz").first, 200);
+  EXPECT_TRUE(testing::await(
+      [&] {
+        step();
+        return get("/readyz").first == 200;
+      },
+      seconds(10), milliseconds(100)))
+      << get("/readyz?verbose").second;
 }
 
 TEST_F(KafkasimService, AtMinIsrIsReportedAndBelowMinIsrCloses) {
