@@ -71,6 +71,22 @@ class KafkasimService : public ::testing::Test {
     loop_->run_once(now.value_or(SteadyClock::now()), std::chrono::system_clock::now());
     return loop_->current();
   }
+  // A controller's reaction to losing broker `id` (gone, out of every ISR, leaders moved), then probes until one
+  // succeeds. librdkafka may have sent the next Metadata to `id` just as it died (its connection still looked
+  // up) and does not resend it to another broker: that probe fails closed (probe_failed after the whole probe
+  // timeout; seen in 11 of 100 runs under load). Right, but not what these tests are about: at most 3 such
+  // probes, and each must have closed the gate.
+  std::shared_ptr<const PublishedState> lose_and_step(int32_t id) {
+    sim_.broker_down(id);
+    sim_.remove_from_isrs(id);
+    sim_.elect_leaders();
+    auto st = step();
+    for (int i = 0; i < 3 && st->last_error; ++i) {
+      EXPECT_FALSE(st->gate.ready) << st->last_error->message;
+      st = step();
+    }
+    return st;
+  }
   std::pair<int, std::string> get(const std::string& path) { return http_->get(path); }
   json status() { return json::parse(get("/v1/status").second); }
   std::string metrics() { return get("/metrics").second; }
@@ -131,17 +147,7 @@ TEST_F(KafkasimService, HealthyHybridClusterIsReadyWithMinIsrReadThroughDescribe
 
 TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing) {
   ASSERT_TRUE(step()->snapshot);
-  sim_.broker_down(102);
-  sim_.remove_from_isrs(102);
-  sim_.elect_leaders();
-  // librdkafka may have sent this probe's Metadata to 102 just as it died (its connection still looked up);
-  // it does not resend it to another broker, so that probe fails closed. That is right, and not what this
-  // test is about: a failed probe must close the gate, and the next one must see the cluster without 102.
-  auto st = step();
-  for (int i = 0; i < 3 && st->last_error; ++i) {
-    EXPECT_EQ(get("/readyz"), std::make_pair(503, std::string("not ready: probe_failed\n")));
-    st = step();
-  }
+  auto st = lose_and_step(102);
   ASSERT_TRUE(st->snapshot && !st->last_error) << (st->last_error ? st->last_error->message : "");
   auto [code, body] = get("/readyz");
   EXPECT_EQ(code, 503);
@@ -179,6 +185,33 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
   // just came back is a recent failure; the probe after that opens.
   sim_.broker_up(102);
   sim_.rejoin_isrs(102);
+  EXPECT_TRUE(testing::await(
+      [&] {
+        step();
+        return get("/readyz").first == 200;
+      },
+      seconds(10), milliseconds(100)))
+      << get("/readyz?verbose").second;
+}
+
+// Down and back between two probes: metadata looks healthy to both; only the connection librdkafka lost
+// tells (its next statistics, within 1 s). The gate closes for brokers_reconnected, for one probe.
+TEST_F(KafkasimService, BrokerThatRestartedBetweenTwoProbesClosesTheGateForBrokersReconnected) {
+  ASSERT_FALSE(step()->last_error);
+  ASSERT_EQ(get("/readyz").first, 200);
+  sim_.broker_down(103);
+  sim_.broker_up(103);
+  sim_.elect_leaders(/*preferred=*/true);
+  ASSERT_TRUE(testing::await(
+      [&] {
+        step();
+        return get("/readyz").second == "not ready: brokers_reconnected\n";
+      },
+      seconds(10), milliseconds(100)))
+      << get("/readyz?verbose").second;
+  const auto s = status();
+  ASSERT_EQ(codes(s["reasons"]), std::vector<std::string>{"brokers_reconnected"});
+  EXPECT_NE(s["reasons"][0]["detail"].get<std::string>().find("broker 103 ("), std::string::npos) << s["reasons"];
   EXPECT_TRUE(testing::await(
       [&] {
         step();
@@ -312,11 +345,8 @@ TEST_F(KafkasimService, MinInsyncReplicasChangeReadThroughDescribeConfigsChanges
 TEST_F(KafkasimService, DisruptionAfterBrokerLossBlocksOnlyBrokersSharingDegradedPartitions) {
   ASSERT_TRUE(step()->snapshot);
   EXPECT_EQ(get("/v1/disruption?brokers=101").first, 200);
-  sim_.broker_down(102);
-  sim_.remove_from_isrs(102);
-  sim_.elect_leaders();
-  auto st = step();
-  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  auto st = lose_and_step(102);
+  ASSERT_TRUE(st->snapshot && !st->last_error) << (st->last_error ? st->last_error->message : "");
 
   auto [code, body] = get("/v1/disruption?brokers=101");
   EXPECT_EQ(code, 409) << body;
@@ -394,10 +424,7 @@ TEST_F(KafkasimRacked, RackQueriesResolveZonesReadThroughDescribeConfigs) {
 
   // Broker 102 (zone b) lost: zone a now takes the second of two in-sync replicas wherever it shares a
   // partition with 102; zone b (102's own, plus 2 and 103) likewise. Zone c too. No zone may go.
-  sim_.broker_down(102);
-  sim_.remove_from_isrs(102);
-  sim_.elect_leaders();
-  ASSERT_TRUE(step()->snapshot);
+  ASSERT_FALSE(lose_and_step(102)->last_error);
   auto lost = json::parse(get("/v1/disruption?rack=us-east-1a").second);
   EXPECT_EQ(lost["safe"], false);
   EXPECT_EQ(lost["blocking"]["total"], 9);  // every partition with a replica on 102 has one in zone a
