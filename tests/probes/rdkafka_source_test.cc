@@ -185,6 +185,11 @@ TEST_F(RdKafkaSourceMock, NoBrokerReachableFromTheStartFailsEveryProbeWithinItsT
     const auto took = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
     ASSERT_FALSE(r.ok()) << r;
     EXPECT_TRUE(r.error->kind == "transport" || r.error->kind == "timeout") << r;
+    // The broker failure that explains it, not librdkafka's "3/3 brokers are down" that follows it.
+    EXPECT_NE(r.error->message.find("last broker error: "), std::string::npos) << r;
+    EXPECT_EQ(r.error->message.find("brokers are down"), std::string::npos) << r;
+    std::cerr << "[measure] no broker reachable: probe " << i << " failed after " << took.count() << " ms with "
+              << *r.error << "\n";
     // 1 s for a loaded machine; a Metadata request given the whole timeout after the wait takes twice it.
     EXPECT_LT(took, kProbeTimeout + milliseconds(1000)) << "probe " << i;
   }
