@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 #include <map>
@@ -86,6 +87,16 @@ class KafkasimService : public ::testing::Test {
       st = step();
     }
     return st;
+  }
+  // Probes every 100 ms until /readyz satisfies `want` (false after 10 s).
+  bool step_until_readyz(const std::function<bool(int, const std::string&)>& want) {
+    return testing::await(
+        [&] {
+          step();
+          const auto [code, body] = get("/readyz");
+          return want(code, body);
+        },
+        seconds(10), milliseconds(100));
   }
   std::pair<int, std::string> get(const std::string& path) { return http_->get(path); }
   json status() { return json::parse(get("/v1/status").second); }
@@ -185,12 +196,7 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
   // just came back is a recent failure; the probe after that opens.
   sim_.broker_up(102);
   sim_.rejoin_isrs(102);
-  EXPECT_TRUE(testing::await(
-      [&] {
-        step();
-        return get("/readyz").first == 200;
-      },
-      seconds(10), milliseconds(100)))
+  EXPECT_TRUE(step_until_readyz([](int code, const std::string&) { return code == 200; }))
       << get("/readyz?verbose").second;
 }
 
@@ -202,22 +208,13 @@ TEST_F(KafkasimService, BrokerThatRestartedBetweenTwoProbesClosesTheGateForBroke
   sim_.broker_down(103);
   sim_.broker_up(103);
   sim_.elect_leaders(/*preferred=*/true);
-  ASSERT_TRUE(testing::await(
-      [&] {
-        step();
-        return get("/readyz").second == "not ready: brokers_reconnected\n";
-      },
-      seconds(10), milliseconds(100)))
+  ASSERT_TRUE(step_until_readyz(
+      [](int, const std::string& body) { return body == "not ready: brokers_reconnected\n"; }))
       << get("/readyz?verbose").second;
   const auto s = status();
   ASSERT_EQ(codes(s["reasons"]), std::vector<std::string>{"brokers_reconnected"});
   EXPECT_NE(s["reasons"][0]["detail"].get<std::string>().find("broker 103 ("), std::string::npos) << s["reasons"];
-  EXPECT_TRUE(testing::await(
-      [&] {
-        step();
-        return get("/readyz").first == 200;
-      },
-      seconds(10), milliseconds(100)))
+  EXPECT_TRUE(step_until_readyz([](int code, const std::string&) { return code == 200; }))
       << get("/readyz?verbose").second;
 }
 
