@@ -53,7 +53,7 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
     s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_, *s.history, now));
     s.broker_safety =
         std::make_shared<const std::vector<BrokerSafety>>(broker_safety(*snapshot, *s.verdict, disruption_));
-    s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_));
+    s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_, s.history.get()));
     s.snapshot = std::move(snapshot);
     s.last_success = now;
     s.last_success_wall = wall;

@@ -4,6 +4,7 @@
 // in docs/faults.md; short flags keep the whole matrix to well under a minute.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -87,7 +88,7 @@ class FaultMatrix : public ::testing::Test {
     inject();
     const bool closed = await_readyz(
         [&](int code, const std::string& body) {
-          saw_probe_failed_ |= body.find("probe_failed") != std::string::npos;
+          saw_probe_failed_ |= body.find("[-]probe_failed") != std::string::npos;
           return code == 503 && body.find(reason) != std::string::npos;
         },
         kCloseBound + seconds(10), readyz_path);
@@ -137,11 +138,16 @@ TEST_F(FaultMatrix, BrokerHungWhileServingMetadataIsUnresponsiveNotProbeFailed) 
         while (Clock::now() < until) {
           auto r = http_->Get("/readyz?verbose");
           if (!r) continue;
-          saw_probe_failed |= r->body.find("probe_failed") != std::string::npos;
+          saw_probe_failed |= r->body.find("[-]probe_failed") != std::string::npos;
           EXPECT_EQ(r->status, 503) << r->body;
           if (r->body.find("broker " + std::to_string(hung) + " (") != std::string::npos) named = r->body;
           std::this_thread::sleep_for(milliseconds(20));
         }
+        // No probe failed at all while it was hung (the probe counts failures by kind).
+        auto status = http_->Get("/v1/status");
+        ASSERT_TRUE(status);
+        EXPECT_EQ(nlohmann::json::parse(status->body).at("probe").at("failures"), nlohmann::json::object())
+            << status->body;
         sim_.broker_up(hung);
       },
       /*readyz_path=*/"/readyz?verbose");

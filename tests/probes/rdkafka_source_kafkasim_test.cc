@@ -89,7 +89,9 @@ TEST(RdKafkaSourceKafkasim, HungLeaderStillListedIsReportedUnansweredWithinTheTi
   EXPECT_EQ(ids_answered(*r.snapshot, true), (std::vector<BrokerId>{1, 3})) << *r.snapshot;
   const BrokerResponse& hung = r.snapshot->broker_responses.at(1);
   EXPECT_EQ(hung.error.rfind("no answer within the probe timeout", 0), 0u) << hung;
-  EXPECT_GE(hung.latency, microseconds(kTimeout) / 2) << hung;
+  // The check waits for what is left of the budget: at least a quarter of it, even after a Metadata retry
+  // (the split documented at RdKafkaSource's fetch_metadata).
+  EXPECT_GE(hung.latency, microseconds(kTimeout) / 4) << hung;
   // Metadata still lists broker 2 and the partition it leads keeps its full ISR.
   EXPECT_EQ(r.snapshot->brokers.size(), 3u);
   const PartitionInfo& led_by_2 = r.snapshot->topics.at(0).partitions.at(1);
