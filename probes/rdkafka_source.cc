@@ -425,7 +425,7 @@ struct RdKafkaSource::Impl {
   // Brokers of the last snapshot (the Metadata retry's candidates); empty before the first.
   std::vector<KnownBroker> known_brokers;
   std::size_t retry_offset = 0;  // rotates the retry's candidates from one retry to the next
-  std::string last_retry_note;   // logged once per distinct note (see fetch_metadata)
+  bool metadata_retried = false;  // the last probe needed the Metadata retry (logged on change only)
 
   explicit Impl(RdKafkaSourceConfig c)
       : config(std::move(c)),
@@ -711,7 +711,11 @@ MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock
   std::vector<std::future<MetadataAnswer>> calls;
   rd_kafka_t* client = rk;
   calls.push_back(std::async(std::launch::async, [client, deadline] { return ask_metadata(client, deadline); }));
-  if (calls[0].wait_until(start + config.probe_timeout / 2) == std::future_status::ready) return calls[0].get();
+  if (calls[0].wait_until(start + config.probe_timeout / 2) == std::future_status::ready) {
+    if (metadata_retried) spdlog::info("metadata answered again without a retry");
+    metadata_retried = false;
+    return calls[0].get();
+  }
 
   const auto retry_deadline = start + config.probe_timeout * 3 / 4;
   std::string asked;
@@ -728,12 +732,14 @@ MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock
   const std::string note = "no metadata within " + std::to_string((config.probe_timeout / 2).count()) +
                            " ms; asked brokers " + asked + " each alone";
   if (!answer) {
-    last_retry_note.clear();
-    fetch.failure = note + ", and none answered";
+    fetch.failure = note + ", and none answered";  // the probe error says it (logged by the probe loop)
     return fetch;
   }
-  if (note != last_retry_note) spdlog::warn("{}: one answered", note);
-  last_retry_note = note;
+  if (!metadata_retried)
+    spdlog::warn("{}: one answered (the silent broker shows as unresponsive; logged once until Metadata "
+                 "is answered without a retry again)",
+                 note);
+  metadata_retried = true;
   return fetch;
 }
 
