@@ -2,7 +2,8 @@
 
 // What the brokers' own JMX gauges would read for one snapshot: the facts behind isrguard's `kafka_*` metric
 // families, kept apart from isrguard's judgement (service/verdict.h) because the two differ on purpose.
-// Pure: snapshot + policy -> view; computed once per probe by the probe loop, read by every /metrics scrape.
+// Pure: snapshot + policy + the verdict's history -> view; computed once per probe by the probe loop, read by
+// every /metrics scrape.
 //
 // Reference: Apache Kafka 3.8.0 (identical in 3.7.x and on trunk for 4.0), checked in the source:
 //   core/.../cluster/Partition.scala      isUnderReplicated, isUnderMinIsr, isAtMinIsr, effectiveMinIsr
