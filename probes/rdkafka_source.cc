@@ -705,7 +705,8 @@ std::optional<ProbeError> RdKafkaSource::Impl::await_usable_broker(Clock::time_p
 //     DescribeConfigs round (read_configs), whose unanswered per-broker check names the silent broker
 //     (brokers_unresponsive): it stays in the snapshot, never reported healthy;
 //   - the first answer of any call is used; with none, the probe fails naming the brokers asked.
-// Without a previous snapshot (nothing known to retry on) or against the mock cluster, one call gets it all.
+// Without a previous snapshot listing two brokers or more (nothing else to ask) or against the mock cluster,
+// one call gets the whole budget.
 MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock::time_point deadline) {
   if (known_brokers.size() < 2 || config.mock_brokers > 0) return ask_metadata(rk, deadline);
   std::vector<std::future<MetadataAnswer>> calls;
