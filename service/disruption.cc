@@ -51,18 +51,22 @@ class BrokerSlots {
   std::vector<std::int32_t> dense_;
 };
 
-// Per-slot flags: absent from metadata (counted as down) and, for a set query, member of S.
+// Per-slot flags: counted as down (absent from metadata or unresponsive) and, for a set query, member of S.
 struct SlotFlags {
   std::vector<char> absent;
   std::vector<char> in_set;
   bool any_absent = false;  // lets the common case (every broker present) skip the per-replica lookup
 };
 
+// Absent from metadata, or listed but not answering (brokers_unresponsive: its ISR entries cannot be
+// trusted).
+bool counted_down(const BrokerHealth& b) { return !b.up || b.unresponsive; }
+
 SlotFlags absent_flags(const Verdict& verdict) {
   SlotFlags f;
   for (const auto& b : verdict.brokers) {
-    f.absent.push_back(b.up ? 0 : 1);
-    f.any_absent = f.any_absent || !b.up;
+    f.absent.push_back(counted_down(b) ? 1 : 0);
+    f.any_absent = f.any_absent || counted_down(b);
   }
   f.in_set.assign(f.absent.size(), 0);
   return f;
@@ -182,17 +186,24 @@ std::optional<std::string> rack_of(const probes::ClusterSnapshot& s, BrokerId id
   return std::nullopt;
 }
 
+// (ISR ∩ replicas) − S − brokers counted as down, in ISR order.
+std::vector<BrokerId> isr_after(const PartitionInfo& p, const BrokerSlots& slots, const SlotFlags& f) {
+  std::vector<BrokerId> out;
+  for (std::size_t i = 0; i < p.isr.size(); ++i) {
+    const std::int32_t slot = slots.slot(p.isr[i]);
+    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !flag(f.absent, slot) &&
+        !flag(f.in_set, slot))
+      out.push_back(p.isr[i]);
+  }
+  return out;
+}
+
 DisruptedPartition materialize(const std::string& topic, const PartitionInfo& p, const Before& b,
                                const BrokerSlots& slots, const SlotFlags& f, Outcome o, bool blocking) {
   DisruptedPartition d;
   d.topic = topic;
   d.partition = p;
-  for (std::size_t i = 0; i < p.isr.size(); ++i) {
-    const std::int32_t slot = slots.slot(p.isr[i]);
-    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !flag(f.absent, slot) &&
-        !flag(f.in_set, slot))
-      d.isr_after.push_back(p.isr[i]);
-  }
+  d.isr_after = isr_after(p, slots, f);
   d.min_isr = b.min_isr;
   d.outcome = std::string(info(o).code);
   d.already_unhealthy = b.already_unhealthy();
@@ -225,6 +236,74 @@ std::string join_names(const std::set<std::string>& names) {
   std::string s;
   for (const auto& n : names) s += (s.empty() ? "" : ",") + n;
   return s;
+}
+
+// The acknowledgements in force for the outcomes that block: by outcome (offline, under_min_isr, error).
+class OutcomeAcks {
+ public:
+  explicit OutcomeAcks(std::span<const Override> in_force)
+      : offline_(acknowledgements_of(in_force, reason::kOfflinePartitions)),
+        under_min_isr_(acknowledgements_of(in_force, reason::kUnderMinIsrPartitions)),
+        error_(acknowledgements_of(in_force, reason::kMetadataErrors)) {}
+
+  // The entries covering partition `p` of `topic` with outcome `o` after S (empty: it still blocks). The
+  // scope is matched on the partition after S: its live in-sync replicas are isr_after.
+  std::vector<Override> covering(Outcome o, const std::string& topic, const PartitionInfo& p,
+                                 const BrokerSlots& slots, const SlotFlags& f) const {
+    const AckScope* scope = o == Outcome::kOffline       ? &offline_
+                            : o == Outcome::kUnderMinIsr ? &under_min_isr_
+                            : o == Outcome::kError       ? &error_
+                                                         : nullptr;
+    if (!scope || !scope->any()) return {};
+    return service::covering(*scope, topic, p, isr_after(p, slots, f));
+  }
+
+ private:
+  AckScope offline_, under_min_isr_, error_;
+};
+
+// Splits the reasons that make the answer unknown into those still unknown and those an operator fully
+// acknowledged (only acknowledgeable codes: never probe_failed, snapshot_stale, override_freeze).
+void judge_unknown(DisruptionAnswer& a, std::span<const Reason> reasons, const Verdict& verdict,
+                   std::span<const Override> in_force) {
+  for (auto& r : unknowable_reasons(reasons)) {
+    const bool acked = fully_acknowledged(r, verdict, acknowledgements_of(in_force, r.code));
+    (acked ? a.acknowledged_unknown : a.unknown).push_back(std::move(r));
+  }
+}
+
+// One partition of the selected topics against S: counted, and listed when blocking, acknowledged or
+// already unhealthy.
+void judge_partition(DisruptionAnswer& a, const std::string& topic, const PartitionInfo& p, const Before& b,
+                     const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
+                     const DisruptionOptions& options) {
+  bool touched = false;
+  std::int32_t removed = 0;
+  for (std::size_t i = 0; i < p.replicas.size(); ++i) {
+    const std::int32_t slot = slots.slot(p.replicas[i]);
+    if (!first_occurrence(p.replicas, i) || !flag(f.in_set, slot)) continue;
+    touched = true;
+    if (live_in_sync(p, p.replicas[i], slot, f)) ++removed;
+  }
+  const auto cap = static_cast<std::int64_t>(options.list_cap);
+  const Outcome o = outcome_after(b, removed);
+  bool blocking = touched && harmful(o, removed) && !exempt(b, o, options);
+  std::vector<Override> acked_by = blocking ? acks.covering(o, topic, p, slots, f) : std::vector<Override>{};
+  if (!acked_by.empty()) blocking = false;
+  if (touched) {
+    count_outcome(a.counts, o);
+    if (harmful(o, removed) && exempt(b, o, options)) ++a.counts.not_blocking_min_isr_risk;
+    if (blocking && a.counts.blocking++ < cap)
+      a.blocking.push_back(materialize(topic, p, b, slots, f, o, true));
+    if (!acked_by.empty() && a.counts.acknowledged++ < cap) {
+      a.acknowledged.push_back(materialize(topic, p, b, slots, f, o, false));
+      a.acknowledged.back().acknowledged_by = acked_by;
+    }
+  }
+  if (b.already_unhealthy() && a.already_unhealthy_total++ < cap) {
+    a.already_unhealthy.push_back(materialize(topic, p, b, slots, f, o, blocking));
+    a.already_unhealthy.back().acknowledged_by = std::move(acked_by);
+  }
 }
 
 }  // namespace
@@ -289,44 +368,30 @@ std::optional<std::vector<DisruptionTarget>> resolve_disruption(const Disruption
 
 DisruptionAnswer assess_disruption(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
                                    std::vector<DisruptionTarget> targets, std::span<const Reason> reasons,
-                                   const DisruptionOptions& options) {
+                                   const DisruptionAcks& acks, const DisruptionOptions& options) {
+  const std::vector<Override> in_force =
+      split_expired(std::vector<Override>(acks.overrides.begin(), acks.overrides.end()), acks.now).active;
   DisruptionAnswer a;
   a.brokers = std::move(targets);
-  a.unknown = unknowable_reasons(reasons);
+  judge_unknown(a, reasons, verdict, in_force);
   if (Reason errors = topic_errors(snapshot, verdict); errors.count > 0) a.unknown.push_back(std::move(errors));
-  for (const auto& b : verdict.brokers)
+  for (const auto& b : verdict.brokers) {
     if (!b.up) a.absent_brokers.push_back(b.id);
+    if (b.up && b.unresponsive) a.unresponsive_brokers.push_back(b.id);
+  }
 
   const BrokerSlots slots(verdict.brokers);
   SlotFlags f = absent_flags(verdict);
   for (const auto& t : a.brokers)
     if (const std::int32_t s = slots.slot(t.id); s >= 0) f.in_set[static_cast<std::size_t>(s)] = 1;
 
+  const OutcomeAcks outcome_acks(in_force);
   TopicCursor topics(verdict);
   for (const auto& topic : snapshot.topics) {
     const TopicHealth* th = topics.find(topic.name);
     if (!th) continue;
-    for (const auto& p : topic.partitions) {
-      const Before b = before(p, *th, slots, f);
-      bool touched = false;
-      std::int32_t removed = 0;
-      for (std::size_t i = 0; i < p.replicas.size(); ++i) {
-        const std::int32_t slot = slots.slot(p.replicas[i]);
-        if (!first_occurrence(p.replicas, i) || !flag(f.in_set, slot)) continue;
-        touched = true;
-        if (live_in_sync(p, p.replicas[i], slot, f)) ++removed;
-      }
-      const Outcome o = outcome_after(b, removed);
-      const bool blocking = touched && harmful(o, removed) && !exempt(b, o, options);
-      if (touched) {
-        count_outcome(a.counts, o);
-        if (harmful(o, removed) && exempt(b, o, options)) ++a.counts.not_blocking_min_isr_risk;
-        if (blocking && a.counts.blocking++ < static_cast<std::int64_t>(options.list_cap))
-          a.blocking.push_back(materialize(topic.name, p, b, slots, f, o, true));
-      }
-      if (b.already_unhealthy() && a.already_unhealthy_total++ < static_cast<std::int64_t>(options.list_cap))
-        a.already_unhealthy.push_back(materialize(topic.name, p, b, slots, f, o, blocking));
-    }
+    for (const auto& p : topic.partitions)
+      judge_partition(a, topic.name, p, before(p, *th, slots, f), slots, f, outcome_acks, options);
   }
   a.safe = a.unknown.empty() && a.counts.blocking == 0;
   return a;
@@ -388,12 +453,15 @@ std::ostream& operator<<(std::ostream& os, const DisruptedPartition& p) {
   print_ids(os, p.isr_after) << " min_isr=" << p.min_isr << ' ' << p.outcome
                              << (p.already_unhealthy ? " already" : "") << (p.min_isr_risk ? " risk" : "")
                              << (p.blocking ? " BLOCKING" : "");
+  for (const auto& o : p.acknowledged_by) os << " acked:" << o;
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const DisruptionCounts& c) {
-  return os << "Counts{affected=" << c.affected << " offline=" << c.offline << " under_min=" << c.under_min_isr
-            << " at_min=" << c.at_min_isr << " ok=" << c.ok << " error=" << c.error << " blocking=" << c.blocking
-            << " risk_not_blocking=" << c.not_blocking_min_isr_risk << '}';
+  return os << "Counts{affected=" << c.affected << " offline=" << c.offline
+            << " under_min=" << c.under_min_isr << " at_min=" << c.at_min_isr << " ok=" << c.ok
+            << " error=" << c.error << " blocking=" << c.blocking
+            << " risk_not_blocking=" << c.not_blocking_min_isr_risk << " acknowledged=" << c.acknowledged
+            << '}';
 }
 std::ostream& operator<<(std::ostream& os, const DisruptionAnswer& a) {
   os << "DisruptionAnswer{" << (a.safe ? "safe" : "UNSAFE") << " brokers=[";
@@ -401,8 +469,13 @@ std::ostream& operator<<(std::ostream& os, const DisruptionAnswer& a) {
   os << "] absent=";
   print_ids(os, a.absent_brokers) << " unknown=[";
   for (const auto& r : a.unknown) os << r << ' ';
+  os << "] unresponsive=";
+  print_ids(os, a.unresponsive_brokers) << " acknowledged_unknown=[";
+  for (const auto& r : a.acknowledged_unknown) os << r << ' ';
   os << "] " << a.counts << " blocking=[";
   for (const auto& p : a.blocking) os << p << ' ';
+  os << "] acknowledged=[";
+  for (const auto& p : a.acknowledged) os << p << ' ';
   os << "] already=" << a.already_unhealthy_total << '}';
   return os;
 }

@@ -23,6 +23,19 @@
 //     in-sync replicas (stopping a broker that is not in sync changes nothing for it), and
 //   - a partition with a replica in S carries a metadata error, or a topic has a topic-level error (its
 //     replicas are unknown), or the probe is failing, or the snapshot is stale (isrguard cannot know).
+// Operator acknowledgements (service/overrides.h) are honoured as the gate honours them, and never change
+// the physical facts above:
+//   - a partition that would block stops blocking only when an active acknowledgement of exactly its
+//     outcome's reason code (offline -> offline_partitions, under_min_isr -> under_min_isr_partitions,
+//     error -> metadata_errors) covers it by the gate's matching (overrides.h `covering`), judged on the
+//     partition AFTER S: a broker scope must name every replica out of isr_after, S's brokers included. In
+//     other words, S passes a partition when the gate, once S is down, would count that partition's reason as
+//     acknowledged. Such partitions are listed and counted as `acknowledged`, never dropped; an
+//     acknowledgement of a weaker outcome (under_min_isr) never covers a worse one (offline);
+//   - brokers_unresponsive and controller_unknown stop making the answer unknown when acknowledged for all
+//     they name (fully_acknowledged); unresponsive brokers always count as down, like absent ones;
+//   - probe_failed, snapshot_stale and override_freeze cannot be acknowledged; topic-level metadata errors
+//     (replicas unknown) stay unknown.
 // Brokers absent from metadata (expected or hosting replicas) are counted as already down: their replicas
 // never count as in sync, even while a lagging ISR still names them. That is what "an expected broker
 // outside S is missing" costs: S is judged as if it were disrupted together with the missing brokers.
@@ -48,6 +61,7 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "service/overrides.h"
 #include "service/policy.h"
 #include "service/verdict.h"
 
@@ -64,7 +78,8 @@ inline constexpr std::string_view kError = "error";
 
 struct DisruptionOptions {
   bool block_min_isr_risk = false;  // --disruption-block-min-isr-risk
-  std::size_t list_cap = 128;       // max partitions listed in blocking / already_unhealthy (counts stay true)
+  std::size_t list_cap = 128;  // max partitions listed in blocking / acknowledged / already_unhealthy (counts
+                               // stay true)
 
   bool operator==(const DisruptionOptions&) const = default;
 };
@@ -109,6 +124,8 @@ struct DisruptedPartition {
   bool already_unhealthy = false;   // offline or under min ISR before S
   bool min_isr_risk = false;        // its topic has replicas <= min.insync.replicas
   bool blocking = false;
+  // Would block, but these acknowledgements (of its outcome's reason code) cover it; empty otherwise.
+  std::vector<Override> acknowledged_by;
 
   bool operator==(const DisruptedPartition&) const = default;
 };
@@ -123,6 +140,7 @@ struct DisruptionCounts {
   std::int64_t error = 0;
   std::int64_t blocking = 0;
   std::int64_t not_blocking_min_isr_risk = 0;  // would block, but the topic is a min ISR risk (see above)
+  std::int64_t acknowledged = 0;               // would block, but an operator acknowledged it (see above)
 
   bool operator==(const DisruptionCounts&) const = default;
 };
@@ -131,9 +149,15 @@ struct DisruptionAnswer {
   bool safe = false;
   std::vector<DisruptionTarget> brokers;
   std::vector<BrokerId> absent_brokers;  // brokers absent from metadata, counted as already down
-  std::vector<Reason> unknown;           // why isrguard cannot know (probe_failed, snapshot_stale, metadata_errors)
+  // Listed in metadata but not answering (brokers_unresponsive): counted as down too.
+  std::vector<BrokerId> unresponsive_brokers;
+  std::vector<Reason> unknown;  // why isrguard cannot know (probe_failed, snapshot_stale, metadata_errors)
+  // Would be in `unknown`, but fully acknowledged by an operator (brokers_unresponsive, controller_unknown).
+  std::vector<Reason> acknowledged_unknown;
   DisruptionCounts counts;
   std::vector<DisruptedPartition> blocking;  // capped at DisruptionOptions::list_cap, (topic, id) order
+  // Would block, but acknowledged (each with acknowledged_by); capped likewise, counts.acknowledged is true.
+  std::vector<DisruptedPartition> acknowledged;
   // Every partition of the selected topics that is already offline or under min ISR (capped), with whether
   // S makes it block.
   std::vector<DisruptedPartition> already_unhealthy;
@@ -142,11 +166,18 @@ struct DisruptionAnswer {
   bool operator==(const DisruptionAnswer&) const = default;
 };
 
+// The operator overrides an answer honours: the set in force (PublishedState::overrides.active, empty before
+// any valid overrides file) and the wall time of the question; entries expired by `now` are ignored.
+struct DisruptionAcks {
+  std::span<const Override> overrides;
+  WallClock::time_point now{};
+};
+
 // The judgement for the resolved set `targets`. `reasons` are the reasons currently feeding the gate
 // (readiness_at(...).reasons): probe_failed and snapshot_stale among them make the answer unknown.
 DisruptionAnswer assess_disruption(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
                                    std::vector<DisruptionTarget> targets, std::span<const Reason> reasons,
-                                   const DisruptionOptions& options);
+                                   const DisruptionAcks& acks, const DisruptionOptions& options);
 
 // Each broker alone: safe_to_disrupt and the number of partitions that block it, for every broker of the
 // verdict (present and absent). One pass over the partitions, O(partitions x RF); computed once per probe.
@@ -168,8 +199,8 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
 // The reasons (of those currently feeding the gate) that make every disruption answer unknown: probe_failed
 // and snapshot_stale (no current facts), brokers_unresponsive (a hung leader keeps its partitions' ISR in
 // metadata, so the facts may be false), controller_unknown (leadership cannot move when a broker goes), and
-// override_freeze (an operator froze all voluntary disruption). Acknowledgements do not change disruption
-// answers: those are computed from the partitions, not from the gate's reasons.
+// override_freeze (an operator froze all voluntary disruption). These ignore acknowledgements (broker_safety
+// has none); assess_disruption applies them (see the top of this file).
 std::vector<Reason> unknowable_reasons(std::span<const Reason> reasons);
 
 std::ostream& operator<<(std::ostream& os, const DisruptionTarget& t);

@@ -62,8 +62,9 @@ std::optional<DisruptionQuery> disruption_query(const HttpRequest& req, std::str
 }
 
 HttpResponse disruption_response(const PublishedState& state, const Readiness& readiness,
-                                 const HttpRequest& req, const Policy& policy, const DisruptionOptions& options,
-                                 SteadyClock::time_point now) {
+                                 const HttpRequest& req, const Policy& policy,
+                                 const DisruptionOptions& options, SteadyClock::time_point now,
+                                 std::chrono::system_clock::time_point wall_now) {
   std::string error;
   const auto query = disruption_query(req, &error);
   if (!query) return json_error(400, error);
@@ -72,8 +73,10 @@ HttpResponse disruption_response(const PublishedState& state, const Readiness& r
   auto targets = resolve_disruption(*query, *state.snapshot, *state.verdict, policy, &error);
   if (!targets) return json_error(400, error);
   const DisruptionAnswer answer =
-      assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), readiness.reasons, options);
-  return json_response(answer.safe ? 200 : 409, disruption_json(answer, state, readiness.ready, options, now));
+      assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), readiness.reasons,
+                        DisruptionAcks{state.overrides.active, wall_now}, options);
+  return json_response(answer.safe ? 200 : 409,
+                       disruption_json(answer, state, readiness.ready, options, now, wall_now));
 }
 
 // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF. Query bytes reach JSON
@@ -177,7 +180,7 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
     return json_response(200, status_json(*state, readiness, options_.status, now, wall_now));
   }
   if (req.path == "/v1/disruption")
-    return disruption_response(*state, readiness, req, policy_, options_.disruption, now);
+    return disruption_response(*state, readiness, req, policy_, options_.disruption, now, wall_now);
   if (req.path == "/metrics") {
     HttpResponse r = text(200, render_metrics(*state, readiness, policy_, options_.metrics, now));
     r.content_type = kPrometheus;

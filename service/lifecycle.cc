@@ -140,7 +140,8 @@ bool destroy_by(std::unique_ptr<probes::MetadataSource> source,
 
 // One answer to "may these brokers go now?" from the loop's latest state; nullopt (with why) when it cannot
 // be answered at all: no snapshot yet, or a --disrupt-rack no broker reports.
-std::optional<DisruptionAnswer> answer_once(const Config& c, const PublishedState& state, std::string* why) {
+std::optional<DisruptionAnswer> answer_once(const Config& c, const PublishedState& state,
+                                            std::chrono::system_clock::time_point wall, std::string* why) {
   if (!state.snapshot || !state.verdict) {
     *why = state.last_error ? "probe failed (" + state.last_error->kind + "): " + state.last_error->message
                             : "no snapshot";
@@ -148,14 +149,18 @@ std::optional<DisruptionAnswer> answer_once(const Config& c, const PublishedStat
   }
   auto targets = resolve_disruption(c.disrupt, *state.snapshot, *state.verdict, c.policy, why);
   if (!targets) return std::nullopt;
-  return assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), state.reasons, c.disruption);
+  // The acknowledgements in force, as the HTTP route honours them (the loop read --overrides-file).
+  return assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), state.reasons,
+                           DisruptionAcks{state.overrides.active, wall}, c.disruption);
 }
 
-void print_answer(const Config& c, const PublishedState& state, const DisruptionAnswer& a, std::ostream& out) {
+void print_answer(const Config& c, const PublishedState& state, const DisruptionAnswer& a,
+                  std::chrono::system_clock::time_point wall, std::ostream& out) {
   if (c.output == OutputFormat::kJson)
-    out << disruption_json(a, state, state.gate.ready, c.disruption, SteadyClock::now()).dump(2) << "\n";
+    out << disruption_json(a, state, state.gate.ready, c.disruption, SteadyClock::now(), wall).dump(2)
+        << "\n";
   else
-    out << disruption_table(a, state);
+    out << disruption_table(a, state, wall);
   out.flush();
 }
 
@@ -258,10 +263,7 @@ RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource>
     out << once_table(*state, c);
   out.flush();
   if (!state->snapshot) return {2, false};  // could not probe at all
-  // Healthy = nothing gates after the overrides (a freeze is unhealthy, an acknowledged reason is not).
-  const bool gated =
-      std::any_of(state->reasons.begin(), state->reasons.end(), [](const Reason& r) { return r.gating; });
-  return {gated || state->last_error ? 1 : 0, false};
+  return {once_healthy(*state) ? 0 : 1, false};
 }
 
 RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataSource> source,
@@ -272,16 +274,18 @@ RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataS
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   ProbeLoop loop(*source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after, c.disruption);
-  loop.use_overrides(overrides_file(c));  // a freeze makes every answer unsafe
+  // A freeze makes every answer unsafe; acknowledgements are honoured as by GET /v1/disruption.
+  loop.use_overrides(overrides_file(c));
   const auto deadline = SteadyClock::now() + c.wait_safe;
   for (;;) {
-    loop.run_once(SteadyClock::now(), std::chrono::system_clock::now());
+    const auto wall = std::chrono::system_clock::now();
+    loop.run_once(SteadyClock::now(), wall);
     const auto state = loop.current();
     std::string why;
-    const auto answer = answer_once(c, *state, &why);
+    const auto answer = answer_once(c, *state, wall, &why);
     const bool bad_input = !answer && state->snapshot;  // e.g. an unknown rack: waiting cannot fix it
     if (answer && (answer->safe || SteadyClock::now() >= deadline)) {
-      print_answer(c, *state, *answer, out);
+      print_answer(c, *state, *answer, wall, out);
       return {answer->safe ? 0 : 1, false};
     }
     if (bad_input || (!answer && SteadyClock::now() >= deadline)) {
@@ -295,7 +299,7 @@ RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataS
     timespec ts{static_cast<time_t>(pause.count() / 1000), static_cast<long>(pause.count() % 1000) * 1'000'000};
     if (sigtimedwait(&stop_signals, nullptr, &ts) > 0) {
       std::cerr << "isrguard: interrupted while waiting; not safe\n";
-      if (answer) print_answer(c, *state, *answer, out);
+      if (answer) print_answer(c, *state, *answer, wall, out);
       return {1, false};
     }
   }

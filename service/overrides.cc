@@ -89,10 +89,12 @@ PartitionRef partition_ref(const YAML::Node& n, const std::string& field) {
 
 enum class ScopeKind { kBrokers, kTopics, kPartitions };
 
-// Which scopes make sense for a reason: brokers_missing is about brokers; the partition reasons can be
-// scoped by topic, partition or by broker (the brokers that explain the problem); the topic reports by topic.
+// Which scopes make sense for a reason: brokers_missing and brokers_unresponsive are about brokers; the
+// partition reasons can be scoped by topic, partition or by broker (the brokers that explain the problem);
+// the topic reports by topic.
 std::vector<ScopeKind> scopes_for(std::string_view reason) {
-  if (reason == reason::kBrokersMissing) return {ScopeKind::kBrokers};
+  if (reason == reason::kBrokersMissing || reason == reason::kBrokersUnresponsive)
+    return {ScopeKind::kBrokers};
   if (reason == reason::kMinIsrRiskTopics || reason == reason::kMinIsrUnknownTopics)
     return {ScopeKind::kTopics};
   return {ScopeKind::kBrokers, ScopeKind::kTopics, ScopeKind::kPartitions};
@@ -230,28 +232,6 @@ std::string ids_text(const std::vector<BrokerId>& v) {
   return "[" + s + "]";
 }
 
-// The union of the scopes of every active acknowledgement of one reason.
-struct Ack {
-  bool whole = false;
-  std::set<BrokerId> brokers;
-  std::set<std::string, std::less<>> topics;
-  std::set<PartitionRef> partitions;
-  std::vector<std::string> by;  // distinct authors, in file order
-};
-
-Ack gather(const std::vector<Override>& active, std::string_view code) {
-  Ack a;
-  for (const auto& o : active) {
-    if (o.action != OverrideAction::kAcknowledge || o.reason != code) continue;
-    a.whole = a.whole || o.scope.whole();
-    a.brokers.insert(o.scope.brokers.begin(), o.scope.brokers.end());
-    a.topics.insert(o.scope.topics.begin(), o.scope.topics.end());
-    a.partitions.insert(o.scope.partitions.begin(), o.scope.partitions.end());
-    if (std::find(a.by.begin(), a.by.end(), o.by) == a.by.end()) a.by.push_back(o.by);
-  }
-  return a;
-}
-
 // How much of a reason the acknowledgements cover: `covered` items proven in scope out of the reason's count.
 struct Coverage {
   std::int64_t covered = 0;
@@ -263,15 +243,28 @@ bool broker_up(const Verdict& v, BrokerId id) {
                      [&](const BrokerHealth& b) { return b.id == id && b.up; });
 }
 
-// A partition's problem is explained by brokers B when the replicas that are out of the ISR or missing from
-// the cluster are not none and all in B (e.g. every partition that lost only broker 3).
-bool explained_by(const PartitionHealth& p, const Verdict& v, const std::set<BrokerId>& b) {
+// The in-sync replicas of `p` that are present in metadata (what `covering` calls live).
+std::vector<BrokerId> live_isr(const PartitionInfo& p, const Verdict& v) {
+  std::vector<BrokerId> out;
+  for (BrokerId r : p.isr)
+    if (broker_up(v, r)) out.push_back(r);
+  return out;
+}
+
+bool contains(std::span<const BrokerId> ids, BrokerId id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+// A partition's problem is explained by brokers B when the replicas that are not live in-sync replicas are
+// not none and all in B (e.g. every partition that lost only broker 3). `hits` gets the brokers of B used.
+bool explained_by(const PartitionInfo& p, std::span<const BrokerId> live, const std::set<BrokerId>& b,
+                  std::set<BrokerId>* hits) {
   if (b.empty()) return false;
   bool any = false;
-  for (BrokerId r : p.partition.replicas) {
-    const bool in_isr = std::find(p.partition.isr.begin(), p.partition.isr.end(), r) != p.partition.isr.end();
-    if (in_isr && broker_up(v, r)) continue;
+  for (BrokerId r : p.replicas) {
+    if (contains(live, r)) continue;
     if (b.count(r) == 0) return false;
+    if (hits) hits->insert(r);
     any = true;
   }
   return any;
@@ -294,7 +287,7 @@ std::optional<PartitionReason> partition_reason(std::string_view code) {
   return std::nullopt;
 }
 
-Coverage cover_partitions(const Reason& r, const Verdict& v, const Ack& a, const PartitionReason& pr) {
+Coverage cover_partitions(const Reason& r, const Verdict& v, const AckScope& a, const PartitionReason& pr) {
   Coverage c;
   // The per-partition list proves the whole set only when it is complete and holds every affected item
   // (topic-level metadata errors, for one, are not partitions).
@@ -302,9 +295,7 @@ Coverage cover_partitions(const Reason& r, const Verdict& v, const Ack& a, const
   for (const auto& p : v.unhealthy_partitions) {
     if (!p.has(pr.state)) continue;
     ++listed;
-    if (a.topics.count(p.topic) > 0 || a.partitions.count(PartitionRef{p.topic, p.partition.id}) > 0 ||
-        explained_by(p, v, a.brokers))
-      ++in_scope;
+    if (!covering(a, p.topic, p.partition, live_isr(p.partition, v)).empty()) ++in_scope;
   }
   const bool complete =
       static_cast<std::int64_t>(v.unhealthy_partitions.size()) == v.unhealthy_partitions_total;
@@ -319,20 +310,21 @@ Coverage cover_partitions(const Reason& r, const Verdict& v, const Ack& a, const
   return c;
 }
 
-Coverage cover(const Reason& r, const Verdict& v, const Ack& a) {
+Coverage cover(const Reason& r, const Verdict& v, const AckScope& a) {
   Coverage c;
   if (a.whole) {
     c.covered = r.count;
     return c;
   }
-  if (r.code == reason::kBrokersMissing) {
-    std::int64_t missing = 0;
+  if (r.code == reason::kBrokersMissing || r.code == reason::kBrokersUnresponsive) {
+    const bool missing_reason = r.code == reason::kBrokersMissing;
+    std::int64_t affected = 0;
     for (const auto& b : v.brokers) {
-      if (b.up) continue;
-      ++missing;
+      if (missing_reason ? b.up : !b.unresponsive) continue;
+      ++affected;
       if (a.brokers.count(b.id) > 0) ++c.covered;
     }
-    if (missing != r.count) c.covered = 0;  // the verdict does not match the reason: prove nothing
+    if (affected != r.count) c.covered = 0;  // the verdict does not match the reason: prove nothing
     return c;
   }
   if (r.code == reason::kMinIsrRiskTopics || r.code == reason::kMinIsrUnknownTopics) {
@@ -350,22 +342,16 @@ Coverage cover(const Reason& r, const Verdict& v, const Ack& a) {
   return c;
 }
 
-std::string authors(const Ack& a) {
-  std::string s;
-  for (const auto& b : a.by) s += (s.empty() ? "" : ", ") + b;
-  return s;
-}
-
-Reason acknowledged(Reason r, const Verdict& v, const Ack& a) {
+Reason acknowledged(Reason r, const Verdict& v, const AckScope& a) {
   const Coverage c = cover(r, v, a);
   if (c.covered >= r.count) {
-    r.detail = "acknowledged by " + authors(a) + ": " + r.detail;
+    r.detail = "acknowledged by " + a.authors() + ": " + r.detail;
     r.gating = false;
   } else if (c.covered > 0) {
     r.detail += " (" + std::to_string(c.covered) + " of " + std::to_string(r.count) + " acknowledged by " +
-                authors(a) + "; the rest still gates)";
+                a.authors() + "; the rest still gates)";
   } else if (c.unprovable) {
-    r.detail += " (acknowledged by " + authors(a) +
+    r.detail += " (acknowledged by " + a.authors() +
                 " but the partition list is capped, so the scope cannot be checked: still gating)";
   }
   return r;
@@ -471,13 +457,60 @@ std::vector<Reason> apply_overrides(const std::vector<Reason>& reasons, const Ve
   std::vector<Reason> out;
   out.reserve(reasons.size() + 1);
   for (const auto& r : reasons) {
-    const Ack a = gather(active, r.code);
-    const bool applies = verdict && acknowledgeable(r.code) && (a.whole || !a.by.empty());
-    out.push_back(applies ? acknowledged(r, *verdict, a) : r);
+    const AckScope a = acknowledgements_of(active, r.code);
+    out.push_back(verdict && a.any() ? acknowledged(r, *verdict, a) : r);
   }
   const Reason freeze = freeze_reason(active, now);
   if (freeze.count > 0) out.push_back(freeze);
   return out;
+}
+
+std::string AckScope::authors() const {
+  std::vector<std::string> seen;
+  std::string s;
+  for (const auto& o : entries) {
+    if (std::find(seen.begin(), seen.end(), o.by) != seen.end()) continue;
+    seen.push_back(o.by);
+    s += (s.empty() ? "" : ", ") + o.by;
+  }
+  return s;
+}
+
+AckScope acknowledgements_of(std::span<const Override> active, std::string_view code) {
+  AckScope a;
+  if (!acknowledgeable(code)) return a;
+  for (const auto& o : active) {
+    if (o.action != OverrideAction::kAcknowledge || o.reason != code) continue;
+    a.whole = a.whole || o.scope.whole();
+    a.brokers.insert(o.scope.brokers.begin(), o.scope.brokers.end());
+    a.topics.insert(o.scope.topics.begin(), o.scope.topics.end());
+    a.partitions.insert(o.scope.partitions.begin(), o.scope.partitions.end());
+    a.entries.push_back(o);
+  }
+  return a;
+}
+
+std::vector<Override> covering(const AckScope& a, std::string_view topic, const PartitionInfo& p,
+                               std::span<const BrokerId> live) {
+  std::set<BrokerId> hits;
+  const PartitionRef ref{std::string(topic), p.id};
+  const bool by_brokers = explained_by(p, live, a.brokers, &hits);
+  if (!a.whole && a.topics.count(topic) == 0 && a.partitions.count(ref) == 0 && !by_brokers) return {};
+  // The entries that contributed: whole, naming the topic or partition, or naming a broker that explains it.
+  std::vector<Override> out;
+  for (const auto& o : a.entries) {
+    const auto& sc = o.scope;
+    const bool names_broker = by_brokers && std::any_of(sc.brokers.begin(), sc.brokers.end(),
+                                                        [&](BrokerId b) { return hits.count(b) > 0; });
+    if (sc.whole() || std::binary_search(sc.topics.begin(), sc.topics.end(), topic) ||
+        std::binary_search(sc.partitions.begin(), sc.partitions.end(), ref) || names_broker)
+      out.push_back(o);
+  }
+  return out;
+}
+
+bool fully_acknowledged(const Reason& r, const Verdict& verdict, const AckScope& scope) {
+  return scope.any() && cover(r, verdict, scope).covered >= r.count;
 }
 
 std::string duration_text(std::chrono::seconds s) {

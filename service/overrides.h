@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <optional>
 #include <ostream>
+#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +114,37 @@ OverridesAt split_expired(const std::vector<Override>& all, WallClock::time_poin
 // proven then, so acknowledgements change nothing).
 std::vector<Reason> apply_overrides(const std::vector<Reason>& reasons, const Verdict* verdict,
                                     const std::vector<Override>& active, WallClock::time_point now);
+
+// ---- acknowledgement matching: one definition, used by the gate (apply_overrides) and the disruption
+// judgement (service/disruption.h) ----
+
+// The active acknowledgements of one reason code, their scopes merged (a union: a partition that lost
+// brokers 3 and 4 is explained by one entry naming [3] and another naming [4]).
+struct AckScope {
+  bool whole = false;  // an entry without scope: the whole reason
+  std::set<BrokerId> brokers;
+  std::set<std::string, std::less<>> topics;
+  std::set<PartitionRef> partitions;
+  std::vector<Override> entries;  // the entries merged, file order
+
+  bool any() const { return !entries.empty(); }
+  std::string authors() const;  // distinct `by`, file order: "sre, platform"
+  bool operator==(const AckScope&) const = default;
+};
+// Only acknowledge entries of `code` count, and none for a code that cannot be acknowledged.
+AckScope acknowledgements_of(std::span<const Override> active, std::string_view code);
+
+// Whether a partition's problem is inside the scope: the whole reason, its topic, the partition itself, or
+// brokers that explain it: every replica that is not in `live_isr` (its in-sync replicas that are up) is one
+// of the scope's brokers, and there is at least one such replica. Returns the entries that put it in scope
+// (empty: not covered).
+std::vector<Override> covering(const AckScope& scope, std::string_view topic, const PartitionInfo& p,
+                               std::span<const BrokerId> live_isr);
+
+// Whether the acknowledgements cover every item of reason `r` as judged against `verdict` (the gate's test
+// for `r` to stop gating; see apply_overrides). brokers_missing and brokers_unresponsive are covered by
+// broker scopes, the topic reports by topic scopes, the partition reasons as `covering` says.
+bool fully_acknowledged(const Reason& r, const Verdict& verdict, const AckScope& scope);
 
 // One human line: "acknowledge brokers_missing brokers=[3] by sre until 2026-11-30T18:00:00Z (2h5m left):
 // why". `now` gives the time left.

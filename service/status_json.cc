@@ -163,30 +163,6 @@ json probe_json(const PublishedState& s) {
   return j;
 }
 
-json override_json(const Override& o, std::chrono::system_clock::time_point now) {
-  json scope = json::object();
-  if (!o.scope.brokers.empty()) scope["brokers"] = o.scope.brokers;
-  if (!o.scope.topics.empty()) scope["topics"] = o.scope.topics;
-  if (!o.scope.partitions.empty()) {
-    json parts = json::array();
-    for (const auto& p : o.scope.partitions) parts.push_back(p.topic + "-" + std::to_string(p.partition));
-    scope["partitions"] = std::move(parts);
-  }
-  return json{{"action", to_string(o.action)},
-              {"reason", o.action == OverrideAction::kAcknowledge ? json(o.reason) : json(nullptr)},
-              {"scope", o.action == OverrideAction::kAcknowledge ? scope : json(nullptr)},
-              {"expires", format_time(o.expires)},
-              {"seconds_left", std::max(0.0, seconds(o.expires - now))},
-              {"by", o.by},
-              {"why", o.why},
-              {"line", o.line}};
-}
-
-// Whether anything gates after the overrides (the --once verdict).
-bool gated(const PublishedState& s) {
-  return std::any_of(s.reasons.begin(), s.reasons.end(), [](const Reason& r) { return r.gating; });
-}
-
 std::string ms_text(std::chrono::milliseconds ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms.count()) / 1000.0);
@@ -211,6 +187,31 @@ json partition_facts_json(const std::string& topic, const PartitionInfo& p) {
 
 json reason_json(const Reason& r) {
   return json{{"code", r.code}, {"count", r.count}, {"gating", r.gating}, {"detail", r.detail}};
+}
+
+json override_json(const Override& o, std::chrono::system_clock::time_point now) {
+  json scope = json::object();
+  if (!o.scope.brokers.empty()) scope["brokers"] = o.scope.brokers;
+  if (!o.scope.topics.empty()) scope["topics"] = o.scope.topics;
+  if (!o.scope.partitions.empty()) {
+    json parts = json::array();
+    for (const auto& p : o.scope.partitions) parts.push_back(p.topic + "-" + std::to_string(p.partition));
+    scope["partitions"] = std::move(parts);
+  }
+  return json{{"action", to_string(o.action)},
+              {"reason", o.action == OverrideAction::kAcknowledge ? json(o.reason) : json(nullptr)},
+              {"scope", o.action == OverrideAction::kAcknowledge ? scope : json(nullptr)},
+              {"expires", format_time(o.expires)},
+              {"seconds_left", std::max(0.0, seconds(o.expires - now))},
+              {"by", o.by},
+              {"why", o.why},
+              {"line", o.line}};
+}
+
+bool once_healthy(const PublishedState& s) {
+  const bool gated =
+      std::any_of(s.reasons.begin(), s.reasons.end(), [](const Reason& r) { return r.gating; });
+  return s.verdict && !gated && !s.last_error;
 }
 
 json overrides_json(const OverridesStatus& st) {
@@ -408,7 +409,7 @@ json once_json(const PublishedState& s, const Config& config) {
     j["version"] = ISRGUARD_VERSION;
     return j;
   }
-  j["healthy"] = s.verdict && !gated(s) && !s.last_error;
+  j["healthy"] = once_healthy(s);
   j["reasons"] = json::array();
   for (const auto& reason : s.reasons) j["reasons"].push_back(reason_json(reason));
   add_verdict(j, s, config.policy.list_cap, s.reasons);
@@ -435,7 +436,7 @@ std::string once_table(const PublishedState& s, const Config& config) {
     if (s.last_error) o << "probe failed (" << s.last_error->kind << "): " << s.last_error->message << "\n";
     return o.str();
   }
-  const bool healthy = s.verdict && !gated(s) && !s.last_error;
+  const bool healthy = once_healthy(s);
   o << (healthy ? "HEALTHY" : "UNHEALTHY");
   if (s.verdict && s.snapshot) {
     const auto& v = *s.verdict;

@@ -67,6 +67,13 @@ nlohmann::ordered_json config_error_json(const std::vector<std::string>& problem
 // The overrides section of /v1/status and --once JSON: file, validity, error, reload errors, active and
 // expired entries (times left as of the status's poll).
 nlohmann::ordered_json overrides_json(const OverridesStatus& status);
+// One entry as those lists show it: action, reason, scope, expires, seconds_left (as of `now`), by, why,
+// line.
+nlohmann::ordered_json override_json(const Override& o, std::chrono::system_clock::time_point now);
+
+// The --once verdict (its JSON "healthy", its table headline and its exit code 0): there is a verdict, no
+// reason gates after the overrides (a freeze gates; an acknowledged reason does not) and the probe succeeded.
+bool once_healthy(const PublishedState& state);
 // Human list of override entries (--check-overrides, --once table): one line per entry, active then expired.
 std::string overrides_text(const std::string& path, const std::vector<Override>& entries,
                            std::chrono::system_clock::time_point now);

@@ -293,6 +293,89 @@ TEST_F(OverridesE2e, OnceShowsOverridesAndAFreezeIsUnhealthy) {
   EXPECT_NE(table.out.find("override_freeze"), std::string::npos) << table.out;
 }
 
+// ---- the disruption API honours acknowledgements as the gate does ----
+
+// Known, accepted problems while broker 102 is gone: "orders" may drop under min ISR, and partition
+// scratch-0 (RF 2, min.insync.replicas 1, replicas [102,103]) may go offline.
+std::string accepted_problems(const std::string& expires) {
+  return ack102(expires) +
+         "  - action: acknowledge\n    reason: under_min_isr_partitions\n    topics: [orders]\n    "
+         "expires: " +
+         expires + "\n    by: sre-oncall\n    why: \"orders tolerates min ISR during INC-881\"\n" +
+         "  - action: acknowledge\n    reason: offline_partitions\n    partitions: [scratch-0]\n    "
+         "expires: " +
+         expires + "\n    by: data-team\n    why: \"scratch-0 is disposable\"\n";
+}
+
+// Broker 102 down; the question "may 103 go too?" is unsafe (it would take orders under min ISR and
+// scratch-0 offline) until both problems are acknowledged; "may 101 go?" would take scratch-1 offline,
+// which nobody acknowledged: it stays unsafe. `--once --disrupt-brokers` with the same file agrees.
+TEST_F(OverridesE2e, AcknowledgedProblemsLetADisruptionThroughOnlyWithinTheirScope) {
+  cluster_->create_topic(kafkasim::make_topic("scratch",
+                                              {kafkasim::make_partition(0, 102, {102, 103}, {102, 103}),
+                                               kafkasim::make_partition(1, 101, {101, 102}, {101, 102})},
+                                              {{"min.insync.replicas", "1"}}));
+  lose(102);
+  start(ack102(in(seconds(3600))));
+  ASSERT_TRUE(await_ready(200)) << get("/readyz?verbose") << slurp(err_);
+  auto disruption = [&](const std::string& ids) {
+    auto r = client_->Get("/v1/disruption?brokers=" + ids);
+    return std::make_pair(r ? r->status : 0, r ? nlohmann::json::parse(r->body) : nlohmann::json());
+  };
+  auto [before, unsafe] = disruption("103");
+  ASSERT_EQ(before, 409) << unsafe.dump(1);
+  EXPECT_EQ(unsafe["blocking"]["total"], 7)
+      << unsafe.dump(1);  // orders-0..5 under min ISR, scratch-0 offline
+  EXPECT_EQ(unsafe["counts"]["acknowledged"], 0);
+
+  cm_.publish(accepted_problems(in(seconds(3600))));
+  ASSERT_TRUE(await([&] { return disruption("103").first == 200; }, kBound))
+      << disruption("103").second.dump(1);
+  const auto safe = disruption("103").second;
+  EXPECT_EQ(safe["safe"], true);
+  EXPECT_EQ(safe["blocking"]["total"], 0);
+  EXPECT_EQ(safe["counts"]["under_min_isr"], 6);  // the facts are unchanged
+  EXPECT_EQ(safe["counts"]["offline"], 1);
+  EXPECT_EQ(safe["acknowledged"]["total"], 7) << safe.dump(1);
+  bool scratch_listed = false;
+  for (const auto& p : safe["acknowledged"]["items"]) {
+    if (p["topic"] != "scratch") continue;
+    scratch_listed = true;
+    EXPECT_EQ(p["partition"], 0);
+    EXPECT_EQ(p["outcome"], "offline");
+    EXPECT_EQ(p["acknowledged_by"][0]["by"], "data-team");
+    EXPECT_EQ(p["acknowledged_by"][0]["why"], "scratch-0 is disposable");
+  }
+  EXPECT_TRUE(scratch_listed) << safe.dump(1);
+
+  auto [outside, still_unsafe] = disruption("101");
+  EXPECT_EQ(outside, 409) << still_unsafe.dump(1);
+  EXPECT_EQ(still_unsafe["blocking"]["total"], 1) << still_unsafe.dump(1);
+  EXPECT_EQ(still_unsafe["blocking"]["items"][0]["topic"], "scratch");
+  EXPECT_EQ(still_unsafe["blocking"]["items"][0]["partition"], 1);
+  EXPECT_EQ(still_unsafe["blocking"]["items"][0]["outcome"], "offline");
+  EXPECT_EQ(still_unsafe["acknowledged"]["total"], 6);  // orders, under min ISR
+
+  // The CLI reads the same file and answers the same way (exit 0 safe, 1 unsafe).
+  auto once = [&](const std::string& ids) {
+    return testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(), "--expected-brokers",
+                         "101-103", "--overrides-file", cm_.file(), "--once", "--disrupt-brokers", ids,
+                         "--output", "json"});
+  };
+  const auto cli_safe = once("103");
+  EXPECT_EQ(cli_safe.exit_code, 0) << cli_safe.out << cli_safe.err;
+  const auto cli_safe_json = nlohmann::json::parse(cli_safe.out);
+  EXPECT_EQ(cli_safe_json["counts"], safe["counts"]);
+  EXPECT_EQ(cli_safe_json["acknowledged"]["total"], 7);
+  const auto cli_unsafe = once("101");
+  EXPECT_EQ(cli_unsafe.exit_code, 1) << cli_unsafe.out << cli_unsafe.err;
+  EXPECT_EQ(nlohmann::json::parse(cli_unsafe.out)["blocking"], still_unsafe["blocking"]);
+  // Without the file the CLI knows of no acknowledgement.
+  const auto no_file = testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(),
+                                     "--expected-brokers", "101-103", "--once", "--disrupt-brokers", "103"});
+  EXPECT_EQ(no_file.exit_code, 1) << no_file.out << no_file.err;
+}
+
 TEST(CheckOverrides, PrintsTheEffectiveSetOrThePreciseErrorWithoutKafka) {
   ConfigMapDir cm("check");
   cm.publish(ack102(in(seconds(3600))));

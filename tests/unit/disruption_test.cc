@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "service/overrides.h"
 #include "service/reasons.h"
 #include "service/state.h"
 #include "tests/support/builders.h"
@@ -15,6 +16,24 @@ using testing::healthy_topic;
 using testing::SnapshotBuilder;
 using testing::TopicBuilder;
 using Ids = std::vector<BrokerId>;
+
+// The wall time the questions are asked at; acknowledgements expire relative to it.
+const WallClock::time_point kNow = *parse_rfc3339("2026-11-30T00:00:00Z");
+
+Override ack(std::string reason, OverrideScope scope,
+             WallClock::time_point expires = kNow + std::chrono::hours(1)) {
+  Override o;
+  o.action = OverrideAction::kAcknowledge;
+  o.reason = std::move(reason);
+  o.scope = std::move(scope);
+  o.expires = expires;
+  o.by = "sre";
+  o.why = "known (INC-1)";
+  o.line = 2;
+  return o;
+}
+OverrideScope topics(std::vector<std::string> t) { return OverrideScope{{}, std::move(t), {}}; }
+OverrideScope brokers_scope(Ids b) { return OverrideScope{std::move(b), {}, {}}; }
 
 Policy policy(Ids expected = {}) {
   Policy p = Policy::with_defaults();
@@ -33,11 +52,18 @@ struct Cluster {
   explicit Cluster(probes::ClusterSnapshot s, Policy p = policy())
       : snapshot(std::move(s)), pol(std::move(p)), verdict(judge(snapshot, pol)) {}
 
-  DisruptionAnswer ask(DisruptionQuery q, DisruptionOptions o = {}, std::vector<Reason> reasons = {}) const {
+  DisruptionAnswer ask(DisruptionQuery q, DisruptionOptions o = {}, std::vector<Reason> reasons = {},
+                       const std::vector<Override>& acks = {}, WallClock::time_point now = kNow) const {
     std::string error;
     auto targets = resolve_disruption(q, snapshot, verdict, pol, &error);
     EXPECT_TRUE(targets) << error;
-    return assess_disruption(snapshot, verdict, targets.value_or(std::vector<DisruptionTarget>{}), reasons, o);
+    return assess_disruption(snapshot, verdict, targets.value_or(std::vector<DisruptionTarget>{}), reasons,
+                             DisruptionAcks{acks, now}, o);
+  }
+  // The set `ids` with the acknowledgements `acks` in force at `now`.
+  DisruptionAnswer acked(Ids ids, const std::vector<Override>& acks, std::vector<Reason> reasons = {},
+                         WallClock::time_point now = kNow) const {
+    return ask({std::move(ids), {}, {}}, {}, std::move(reasons), acks, now);
   }
   DisruptionAnswer brokers(Ids ids, DisruptionOptions o = {}) const { return ask({std::move(ids), {}, {}}, o); }
   std::string error_for(DisruptionQuery q) const {
@@ -111,8 +137,15 @@ TEST(Disruption, TwoZonesAnswerListsOutcomesAndIsrAfter) {
   EXPECT_EQ(a.counts, (DisruptionCounts{.affected = 12, .under_min_isr = 12, .blocking = 12}));
   ASSERT_EQ(a.blocking.size(), 12u);
   // orders-0 replicas [1,2,3]: zones a and b take 1 and 2.
-  EXPECT_EQ(a.blocking[0], (DisruptedPartition{"orders", testing::partition(0, 1, {1, 2, 3}, {1, 2, 3}), {3}, 2,
-                                               "under_min_isr", false, false, true}));
+  EXPECT_EQ(a.blocking[0], (DisruptedPartition{"orders",
+                                               testing::partition(0, 1, {1, 2, 3}, {1, 2, 3}),
+                                               {3},
+                                               2,
+                                               "under_min_isr",
+                                               false,
+                                               false,
+                                               true,
+                                               {}}));
   EXPECT_EQ(a.brokers.size(), 4u);
   EXPECT_EQ(a.brokers[0], (DisruptionTarget{1, "ec2", "zone-a", true, true}));
 }
@@ -355,6 +388,124 @@ TEST(Disruption, ListsAreCappedCountsStayTrue) {
   const auto a = c.ask({{}, {}, {"zone-a", "zone-b"}}, DisruptionOptions{.list_cap = 2});
   EXPECT_EQ(a.blocking.size(), 2u);
   EXPECT_EQ(a.counts.blocking, 12);
+}
+
+// ---- operator acknowledgements (service/overrides.h) ----
+
+// Broker 3 of three_zones is gone (expected): orders-0 and orders-6 ([1,2,3]) keep [1,2], at min ISR.
+// Broker 1 would leave them [2]: under min ISR, blocking, unless the operator acknowledged exactly that.
+Cluster without_broker_3() {
+  auto s = three_zones();
+  s.brokers.erase(s.brokers.begin() + 2);
+  return Cluster(s, policy({1, 2, 3, 4, 5, 6}));
+}
+
+TEST(DisruptionAcks, AnAcknowledgementCoveringThePartitionsLetsTheSetProceed) {
+  const Cluster c = without_broker_3();
+  ASSERT_FALSE(c.brokers({1}).safe);
+  const auto a = c.acked({1}, {ack("under_min_isr_partitions", topics({"orders"}))});
+  EXPECT_TRUE(a.safe) << a;
+  // Physical truth unchanged: the same outcomes, the partitions listed as acknowledged, not dropped.
+  EXPECT_EQ(a.counts,
+            (DisruptionCounts{.affected = 6, .under_min_isr = 2, .at_min_isr = 4, .acknowledged = 2}))
+      << a;
+  EXPECT_TRUE(a.blocking.empty());
+  ASSERT_EQ(a.acknowledged.size(), 2u);
+  EXPECT_EQ(a.acknowledged[0].topic, "orders");
+  EXPECT_EQ(a.acknowledged[0].partition.id, 0);
+  EXPECT_EQ(a.acknowledged[0].outcome, "under_min_isr");
+  EXPECT_EQ(a.acknowledged[0].isr_after, Ids{2});
+  EXPECT_FALSE(a.acknowledged[0].blocking);
+  EXPECT_EQ(a.acknowledged[0].acknowledged_by,
+            (std::vector<Override>{ack("under_min_isr_partitions", topics({"orders"}))}));
+}
+
+TEST(DisruptionAcks, AnAcknowledgementOutsideTheScopeChangesNothing) {
+  const Cluster c = without_broker_3();
+  const auto unacked = c.brokers({1});
+  for (const auto& scope : {topics({"payments"}), OverrideScope{{}, {}, {PartitionRef{"orders", 1}}},
+                            // Broker scope: the replicas out of the ISR after S (1 and the missing 3) must
+                            // all be named; {3} alone does not explain what taking broker 1 does.
+                            brokers_scope({3}), brokers_scope({1, 2})}) {
+    const auto a = c.acked({1}, {ack("under_min_isr_partitions", scope)});
+    EXPECT_FALSE(a.safe) << scope_text(scope) << " " << a;
+    EXPECT_EQ(a.counts.blocking, 2) << scope_text(scope);
+    EXPECT_EQ(a.counts.acknowledged, 0) << scope_text(scope);
+    EXPECT_EQ(a.blocking, unacked.blocking) << scope_text(scope);
+  }
+  EXPECT_TRUE(c.acked({1}, {ack("under_min_isr_partitions", brokers_scope({1, 3}))}).safe);
+  // One of the two partitions named: the other still blocks.
+  const auto one =
+      c.acked({1}, {ack("under_min_isr_partitions", OverrideScope{{}, {}, {PartitionRef{"orders", 0}}})});
+  EXPECT_FALSE(one.safe);
+  EXPECT_EQ(one.counts.blocking, 1);
+  EXPECT_EQ(one.counts.acknowledged, 1);
+  EXPECT_EQ(first_blocking(one), "orders-6 under_min_isr");
+}
+
+TEST(DisruptionAcks, AnAcknowledgementOfAWeakerOutcomeDoesNotCoverAWorseOne) {
+  const Cluster c = without_broker_3();
+  // {1,2} takes both live in-sync replicas of orders-0 / orders-6: offline.
+  const auto a = c.acked({1, 2}, {ack("under_min_isr_partitions", topics({"orders"})),
+                                  ack("at_min_isr_partitions", topics({"orders"})),
+                                  ack("under_replicated_partitions", topics({"orders"}))});
+  EXPECT_FALSE(a.safe) << a;
+  EXPECT_EQ(first_blocking(a), "orders-0 offline");
+  EXPECT_EQ(a.counts.offline, 2);
+  EXPECT_EQ(a.counts.blocking, 2);
+  // The under-min-ISR ones of that set (other partitions of broker 1 or 2 with 3) are acknowledged.
+  for (const auto& p : a.acknowledged) EXPECT_EQ(p.outcome, "under_min_isr") << p;
+  // Nor does an offline acknowledgement cover under min ISR: the code must be the outcome's own.
+  EXPECT_FALSE(c.acked({1}, {ack("offline_partitions", topics({"orders"}))}).safe);
+  EXPECT_TRUE(c.acked({1, 2}, {ack("under_min_isr_partitions", topics({"orders"})),
+                               ack("offline_partitions", topics({"orders"}))})
+                  .safe);
+}
+
+TEST(DisruptionAcks, AnExpiredAcknowledgementIsIgnored) {
+  const Cluster c = without_broker_3();
+  const auto expires = kNow + std::chrono::minutes(10);
+  const std::vector<Override> acks = {ack("under_min_isr_partitions", topics({"orders"}), expires)};
+  EXPECT_TRUE(c.acked({1}, acks, {}, expires - std::chrono::seconds(1)).safe);
+  EXPECT_FALSE(c.acked({1}, acks, {}, expires).safe);
+  EXPECT_FALSE(c.acked({1}, acks, {}, expires + std::chrono::hours(1)).safe);
+}
+
+// brokers_unresponsive acknowledged for every unresponsive broker: the answer is no longer unknown, and those
+// brokers count as down exactly like absent ones.
+TEST(DisruptionAcks, AnAcknowledgedUnresponsiveBrokerCountsAsDown) {
+  Cluster c(three_zones());
+  c.verdict.brokers[2].unresponsive = true;  // broker 3 hung: metadata still lists it in every ISR
+  const Reason hung{std::string(reason::kBrokersUnresponsive), 1, "1 broker not answering: 3", true};
+  ASSERT_EQ(c.acked({1}, {}, {hung}).unknown, std::vector<Reason>{hung});
+  for (const auto& scope : {brokers_scope({4}), topics({"orders"})})
+    EXPECT_EQ(c.acked({1}, {ack("brokers_unresponsive", scope)}, {hung}).unknown, std::vector<Reason>{hung})
+        << scope_text(scope);
+
+  const std::vector<Override> acks = {ack("brokers_unresponsive", brokers_scope({3}))};
+  const auto a = c.acked({1}, acks, {hung});
+  EXPECT_TRUE(a.unknown.empty()) << a;
+  ASSERT_EQ(a.acknowledged_unknown.size(), 1u);
+  EXPECT_EQ(a.acknowledged_unknown[0].code, "brokers_unresponsive");
+  EXPECT_EQ(a.unresponsive_brokers, Ids{3});
+  // As with broker 3 absent: 1 and 3 share orders-0 and orders-6.
+  EXPECT_FALSE(a.safe);
+  EXPECT_EQ(a.counts.blocking, 2) << a;
+  EXPECT_EQ(a.blocking[0].isr_after, Ids{2});
+  EXPECT_EQ(a.blocking, without_broker_3().brokers({1}).blocking);
+  EXPECT_TRUE(c.acked({6}, acks, {hung}).safe) << c.acked({6}, acks, {hung});
+}
+
+// Whatever the file says (the parser already refuses these codes), no acknowledgement makes a failing probe,
+// a stale snapshot or a freeze knowable.
+TEST(DisruptionAcks, ProbeFailedStaleAndFreezeAreNeverAcknowledged) {
+  const Cluster c(three_zones());
+  for (const auto code : {reason::kProbeFailed, reason::kSnapshotStale, reason::kOverrideFreeze}) {
+    const Reason r{std::string(code), 1, "...", true};
+    const auto a = c.acked({1}, {ack(std::string(code), {})}, {r});
+    EXPECT_FALSE(a.safe) << r;
+    EXPECT_EQ(a.unknown, std::vector<Reason>{r});
+  }
 }
 
 }  // namespace

@@ -118,6 +118,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, OverridesInvalid, ::testing::Values(
               "offline_partitions, under_replicated_partitions, under_min_isr_partitions, at_min_isr_partitions, "
               "brokers_missing, brokers_unresponsive, brokers_reconnected, controller_unknown, metadata_errors, "
               "min_isr_risk_topics, min_isr_unknown_topics)"},
+  InvalidCase{"UnresponsiveByTopic", "overrides:\n" + ack("brokers_unresponsive", "    topics: [orders]\n"),
+              "line 4: overrides[0].topics: reason brokers_unresponsive cannot be scoped by topics"},
   InvalidCase{"MissingReason", "overrides:\n  - action: acknowledge\n    expires: 2026-11-30T06:00:00Z\n",
               "line 2: overrides[0].reason: required"},
   InvalidCase{"MissingBy", "overrides:\n  - action: freeze\n    expires: 2026-11-30T06:00:00Z\n    why: w\n",
@@ -280,6 +282,22 @@ TEST(OverridesApply, WholeReasonAcknowledgementAndNoVerdict) {
   EXPECT_FALSE(find(whole, reason::kBrokersMissing)->gating);
   // Nothing can be proven without a verdict: reasons unchanged.
   EXPECT_EQ(apply_overrides(v.reasons, nullptr, {ack_of("brokers_missing", {})}, kNow), v.reasons);
+}
+
+// Broker scope on brokers_unresponsive: every unresponsive broker must be named (before, only an unscoped
+// entry could cover it, though the parser accepted a scope).
+TEST(OverridesApply, UnresponsiveBrokersAreCoveredByBrokerScope) {
+  Verdict v = lost(false);
+  v.brokers[0].unresponsive = true;  // broker 1
+  v.brokers[1].unresponsive = true;  // broker 2
+  v.reasons = {Reason{std::string(reason::kBrokersUnresponsive), 2, "2 brokers not answering", true}};
+  EXPECT_EQ(gating(apply_overrides(v.reasons, &v,
+                                   {ack_of("brokers_unresponsive", OverrideScope{{1, 2}, {}, {}})}, kNow)),
+            std::vector<std::string>{});
+  const auto partly =
+      apply_overrides(v.reasons, &v, {ack_of("brokers_unresponsive", OverrideScope{{1}, {}, {}})}, kNow);
+  EXPECT_EQ(gating(partly), std::vector<std::string>{"brokers_unresponsive"});
+  EXPECT_NE(partly[0].detail.find("1 of 2 acknowledged by sre"), std::string::npos) << partly[0].detail;
 }
 
 TEST(OverridesApply, ProbeFailedIsNeverAcknowledged) {
