@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <set>
@@ -269,6 +270,35 @@ std::string min_isr_not_askable(const ClusterSnapshot& snap) {
   return "";
 }
 
+// Topics and partitions of a metadata answer into `snap`, sorted by name and by partition id.
+void convert_topics(const rd_kafka_metadata_t& md, ClusterSnapshot& snap) {
+  auto kafka_error = [](rd_kafka_resp_err_t e) {
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? KafkaError{}
+                                           : KafkaError{static_cast<std::int32_t>(e), rd_kafka_err2name(e)};
+  };
+  for (int i = 0; i < md.topic_cnt; ++i) {
+    const auto& t = md.topics[i];
+    TopicInfo topic;
+    topic.name = t.topic ? t.topic : "";
+    topic.error = kafka_error(t.err);
+    for (int j = 0; j < t.partition_cnt; ++j) {
+      const auto& p = t.partitions[j];
+      PartitionInfo part;
+      part.id = p.id;
+      part.leader = p.leader;
+      part.replicas.assign(p.replicas, p.replicas + p.replica_cnt);
+      part.isr.assign(p.isrs, p.isrs + p.isr_cnt);
+      part.error = kafka_error(p.err);
+      topic.partitions.push_back(std::move(part));
+    }
+    std::sort(topic.partitions.begin(), topic.partitions.end(),
+              [](const PartitionInfo& a, const PartitionInfo& b) { return a.id < b.id; });
+    snap.topics.push_back(std::move(topic));
+  }
+  std::sort(snap.topics.begin(), snap.topics.end(),
+            [](const TopicInfo& a, const TopicInfo& b) { return a.name < b.name; });
+}
+
 }  // namespace
 
 // ---- public helpers -------------------------------------------------------------------------------------
@@ -426,6 +456,7 @@ struct RdKafkaSource::Impl {
   std::vector<KnownBroker> known_brokers;
   std::size_t retry_offset = 0;  // rotates the retry's candidates from one retry to the next
   bool metadata_retried = false;  // the last probe needed the Metadata retry (logged on change only)
+  bool metadata_seen = false;  // a probe's metadata request has succeeded on `rk`
 
   explicit Impl(RdKafkaSourceConfig c)
       : config(std::move(c)),
@@ -446,10 +477,13 @@ struct RdKafkaSource::Impl {
   ProbeResult probe();
   std::optional<ProbeError> await_usable_broker(Clock::time_point deadline);
   MetadataFetch fetch_metadata(Clock::time_point start, Clock::time_point deadline);
+  bool metadata_arrived_within(int slice_ms);
   ProbeError metadata_failure(rd_kafka_resp_err_t err);
   std::string security_hint(const std::string& broker_error) const;
   std::string security_message(const ProbeError& e) const;
-  void read_configs(ClusterSnapshot& snap, Clock::time_point deadline);
+  // Sends the DescribeConfigs of this probe, runs `meanwhile` (the conversion), then collects the answers.
+  void read_configs(ClusterSnapshot& snap, const std::vector<std::string>& topic_names,
+                    Clock::time_point deadline, const std::function<void()>& meanwhile);
   void count_disconnects(ClusterSnapshot& snap);
   void log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes);
 };
@@ -620,7 +654,10 @@ ProbeResult RdKafkaSource::Impl::probe() {
     return fail(std::move(e.kind), std::move(e.message));
   }
   sink->clear_last_error();
+  metadata_seen = true;
   const rd_kafka_metadata_t* md = fetch.md.get();
+  spdlog::debug("probe: metadata of {} topics after {} ms", md->topic_cnt,
+                std::chrono::duration_cast<milliseconds>(elapsed()).count());
 
   ClusterSnapshot snap;
   snap.taken_at = taken_at;
@@ -631,39 +668,18 @@ ProbeResult RdKafkaSource::Impl::probe() {
   std::sort(snap.brokers.begin(), snap.brokers.end(),
             [](const Broker& a, const Broker& b) { return a.id < b.id; });
 
-  auto kafka_error = [](rd_kafka_resp_err_t e) {
-    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? KafkaError{}
-                                           : KafkaError{static_cast<std::int32_t>(e), rd_kafka_err2name(e)};
-  };
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    const auto& t = md->topics[i];
-    TopicInfo topic;
-    topic.name = t.topic ? t.topic : "";
-    topic.error = kafka_error(t.err);
-    for (int j = 0; j < t.partition_cnt; ++j) {
-      const auto& p = t.partitions[j];
-      PartitionInfo part;
-      part.id = p.id;
-      part.leader = p.leader;
-      part.replicas.assign(p.replicas, p.replicas + p.replica_cnt);
-      part.isr.assign(p.isrs, p.isrs + p.isr_cnt);
-      part.error = kafka_error(p.err);
-      topic.partitions.push_back(std::move(part));
-    }
-    std::sort(topic.partitions.begin(), topic.partitions.end(),
-              [](const PartitionInfo& a, const PartitionInfo& b) { return a.id < b.id; });
-    snap.topics.push_back(std::move(topic));
-  }
-  std::sort(snap.topics.begin(), snap.topics.end(),
-            [](const TopicInfo& a, const TopicInfo& b) { return a.name < b.name; });
-
   snap.controller_id = fetch.controller_id;
   snap.cluster_id = fetch.cluster_id;
   known_brokers.clear();
   for (const auto& b : snap.brokers)
     known_brokers.push_back({b.id, b.host + ":" + std::to_string(b.port)});
 
-  read_configs(snap, deadline);
+  // The DescribeConfigs requests go out before the topics are converted: the brokers answer them while this
+  // thread converts (at 1M partitions both take about as long as the metadata call itself).
+  std::vector<std::string> names;
+  names.reserve(static_cast<std::size_t>(md->topic_cnt));
+  for (int i = 0; i < md->topic_cnt; ++i) names.emplace_back(md->topics[i].topic ? md->topics[i].topic : "");
+  read_configs(snap, names, deadline, [&] { convert_topics(*md, snap); });
   count_disconnects(snap);
 
   snap.duration = elapsed();
@@ -673,21 +689,28 @@ ProbeResult RdKafkaSource::Impl::probe() {
   return r;
 }
 
-// Waits (within the probe budget) until librdkafka has a usable broker connection. It asks in short slices
-// with a brokers-only Metadata request, because rd_kafka_metadata itself waits for a usable broker for its
-// whole timeout, and a broker that rejects our credentials or certificate never becomes usable: the SASL or
-// TLS error arrives within milliseconds, and is returned here at once. nullopt: go on with the real request
-// (a broker is usable, answered slowly, or the budget is spent and the real request reports that).
+// Waits (within the probe budget) until librdkafka has a usable broker connection, in short slices, because
+// rd_kafka_metadata itself waits for a usable broker for its whole timeout, and a broker that rejects our
+// credentials or certificate never becomes usable: the SASL or TLS error arrives within milliseconds, and is
+// returned here at once. nullopt: go on with the real request (a broker is usable, answered slowly, or the
+// budget is spent and the real request reports that).
 // Used only until a broker has been usable (the first probe, and after a probe found none): on a working
-// connection the extra request would only queue ahead of the real one on a slow broker.
+// connection an extra request would only queue ahead of the real one on a slow broker.
+// Each slice sends nothing before any metadata has arrived (see metadata_arrived_within); afterwards it asks
+// with rd_kafka_metadata(all_topics=0), which librdkafka 2.0.2 sends as an all-topics request when no topic
+// is known locally — acceptable only on this rare path.
 std::optional<ProbeError> RdKafkaSource::Impl::await_usable_broker(Clock::time_point deadline) {
   constexpr int kSliceMs = 100;
   while (true) {
-    const rd_kafka_metadata_t* raw = nullptr;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_metadata(rk, 0, nullptr, &raw, std::min(kSliceMs, remaining_ms(deadline)));
-    if (raw) rd_kafka_metadata_destroy(raw);
-    if (err != RD_KAFKA_RESP_ERR__TRANSPORT) return std::nullopt;
+    const int slice = std::min(kSliceMs, remaining_ms(deadline));
+    if (!metadata_seen) {
+      if (metadata_arrived_within(slice)) return std::nullopt;
+    } else {
+      const rd_kafka_metadata_t* raw = nullptr;
+      const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, nullptr, &raw, slice);
+      if (raw) rd_kafka_metadata_destroy(raw);
+      if (err != RD_KAFKA_RESP_ERR__TRANSPORT) return std::nullopt;
+    }
     rd_kafka_poll(rk, 0);  // serves error_cb: records authentication / TLS failures
     if (auto security = sink->security_error()) return security;
     if (remaining_ms(deadline) <= 0) return std::nullopt;
@@ -744,6 +767,16 @@ MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock
   return fetch;
 }
 
+// True when a broker answered a Metadata request within `slice_ms` (or before). librdkafka sends a
+// brokers-only one as soon as a connection is usable; rd_kafka_controllerid waits for an answer without
+// sending anything, returns the controller once one is known, and returns -1 at once when an answer named
+// none (so an early -1 also means an answer came).
+bool RdKafkaSource::Impl::metadata_arrived_within(int slice_ms) {
+  const auto start = Clock::now();
+  if (rd_kafka_controllerid(rk, slice_ms) >= 0) return true;
+  return Clock::now() - start < milliseconds(slice_ms) / 2;
+}
+
 std::string RdKafkaSource::Impl::security_message(const ProbeError& e) const {
   return (e.kind == "auth" ? "authentication failed" : "TLS failed") + std::string(" (bootstrap ") + bootstrap +
          "): " + e.message;
@@ -788,8 +821,12 @@ namespace {
 
 constexpr const char* kBrokerRackConfig = "broker.rack";
 constexpr const char* kProcessRolesConfig = "process.roles";
-constexpr std::intptr_t kTopicsTag = 0;
-const std::string kNoAnswer = "no answer within the probe timeout";  // AdminOptions opaque of the topic request; broker i uses i + 1
+const std::string kNoAnswer = "no answer within the probe timeout";
+// Topics per DescribeConfigs request. librdkafka 2.0.2 matches each resource of an answer to its request by a
+// linear search (strcmp): one request for 10,000 topics cost ~50M compares on its main thread, ~0.3 s of CPU.
+constexpr std::size_t kTopicsPerRequest = 500;
+// AdminOptions opaque of a request: topic batch k is -1 - k; broker i (index in snap.brokers) is i + 1.
+std::intptr_t topics_tag(std::size_t batch) { return -1 - static_cast<std::intptr_t>(batch); }
 
 // Config entries of one resource in an answer, by name (null values left out).
 std::map<std::string, std::string> config_values(const rd_kafka_ConfigResource_t* r) {
@@ -928,32 +965,36 @@ class AdminRound {
 
 // Sends the topic DescribeConfigs (when min.insync.replicas is due) and one per-broker check to every broker
 // at once, so they share what is left of the budget, then fills the snapshot from the answers.
-void RdKafkaSource::Impl::read_configs(ClusterSnapshot& snap, Clock::time_point deadline) {
+void RdKafkaSource::Impl::read_configs(ClusterSnapshot& snap, const std::vector<std::string>& topic_names,
+                                       Clock::time_point deadline, const std::function<void()>& meanwhile) {
   AdminRound round(rk, deadline);
 
-  std::vector<std::string> names;
-  names.reserve(snap.topics.size());
-  for (const auto& t : snap.topics) names.push_back(t.name);
   const auto ask_at = Clock::now();
-  const MinIsrAsk ask = min_isr.plan(names, ask_at);
+  const MinIsrAsk ask = min_isr.plan(topic_names, ask_at);
   std::map<std::string, MinIsrOutcome> outcomes;
-  auto fail_topics = [&](const std::string& why) {
-    for (const auto& t : ask.topics) outcomes[t] = MinIsrOutcome::failed(why);
-  };
-  bool topics_sent = false;
+  // Sent batches of ask.topics, in order: batch k is ask.topics[k * kTopicsPerRequest, ...).
+  std::vector<std::vector<std::string>> batches;
   if (!ask.empty()) {
     std::string why = min_isr_not_askable(snap);
-    Resources res;
-    for (const auto& t : ask.topics) {
-      if (!why.empty()) break;
-      res.v.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
-      // Names the one config we want, so the request asks for it only (the request carries entry names
-      // only; librdkafka 2.0.2 rejects a NULL value, so pass an empty one — it is not sent).
-      if (const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_set_config(res.v.back(), kMinIsrConfig, ""))
-        why = "DescribeConfigs not sent: cannot name " + std::string(kMinIsrConfig) + ": " + err_text(e);
+    for (std::size_t start = 0; why.empty() && start < ask.topics.size(); start += kTopicsPerRequest) {
+      const auto end = ask.topics.begin() + static_cast<std::ptrdiff_t>(
+                                                std::min(ask.topics.size(), start + kTopicsPerRequest));
+      std::vector<std::string> batch(ask.topics.begin() + static_cast<std::ptrdiff_t>(start), end);
+      Resources res;
+      for (const auto& t : batch) {
+        res.v.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
+        // Names the one config we want, so the request asks for it only (the request carries entry names
+        // only; librdkafka 2.0.2 rejects a NULL value, so pass an empty one — it is not sent).
+        if (const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_set_config(res.v.back(), kMinIsrConfig, "")) {
+          why = "DescribeConfigs not sent: cannot name " + std::string(kMinIsrConfig) + ": " + err_text(e);
+          break;
+        }
+      }
+      if (why.empty() && round.send(res.v, topics_tag(batches.size()), why)) batches.push_back(std::move(batch));
     }
-    topics_sent = why.empty() && round.send(res.v, kTopicsTag, why);
-    if (!topics_sent) fail_topics(why);
+    // Topics of the batches that could not be sent.
+    for (std::size_t i = batches.size() * kTopicsPerRequest; i < ask.topics.size(); ++i)
+      outcomes[ask.topics[i]] = MinIsrOutcome::failed(why);
   }
 
   // librdkafka 2.0.2 allows one BROKER resource per DescribeConfigs call and sends it to that broker
@@ -973,11 +1014,16 @@ void RdKafkaSource::Impl::read_configs(ClusterSnapshot& snap, Clock::time_point 
     snap.broker_responses.push_back(std::move(r));
   }
 
-  bool topics_answered = false;
+  const auto sent = Clock::now();
+  meanwhile();
+  const auto converted = Clock::now();
+  std::vector<bool> batch_answered(batches.size(), false);
   round.collect([&](std::intptr_t tag, rd_kafka_event_t* ev) {
-    if (tag == kTopicsTag) {
-      outcomes = min_isr_outcomes(ev, ask.topics);
-      topics_answered = true;
+    if (tag < 0) {
+      const auto k = static_cast<std::size_t>(-1 - tag);
+      if (k >= batches.size()) return;
+      outcomes.merge(min_isr_outcomes(ev, batches[k]));
+      batch_answered[k] = true;
       return;
     }
     const auto i = static_cast<std::size_t>(tag - 1);
@@ -988,13 +1034,21 @@ void RdKafkaSource::Impl::read_configs(ClusterSnapshot& snap, Clock::time_point 
   });
 
   const auto now = Clock::now();
+  auto ms = [](Clock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
+  spdlog::debug("probe: DescribeConfigs ({} topics, {} brokers) sent in {} ms, then conversion {} ms, then {} ms "
+                "more for the answers",
+                ask.topics.size(), snap.brokers.size(), ms(sent - ask_at), ms(converted - sent), ms(now - converted));
   for (std::size_t i = 0; i < snap.broker_responses.size(); ++i) {
     auto& r = snap.broker_responses[i];
     if (r.answered || !r.error.empty()) continue;
     r.latency = std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[i]);
     r.error = kNoAnswer;
   }
-  if (topics_sent && !topics_answered) fail_topics("DescribeConfigs: no answer within the probe timeout");
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    if (batch_answered[k]) continue;
+    for (const auto& t : batches[k])
+      outcomes[t] = MinIsrOutcome::failed("DescribeConfigs: no answer within the probe timeout");
+  }
   if (!ask.empty()) {
     log_config_problem(outcomes);
     min_isr.record(ask, outcomes, ask_at);

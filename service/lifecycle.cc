@@ -263,7 +263,13 @@ RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource>
     out << once_table(*state, c);
   out.flush();
   if (!state->snapshot) return {2, false};  // could not probe at all
-  return {once_healthy(*state) ? 0 : 1, false};
+  // The answer is out; what is left is freeing the snapshot and closing the client (a producer that never
+  // produced: nothing to flush). At 1M partitions that took ~0.1 s of CPU and up to 0.5 s of wall time on a
+  // loaded machine, a third of the floor's whole run: skip it.
+  const bool healthy = once_healthy(*state);
+  keep_until_exit(std::move(loop));
+  keep_until_exit(std::move(source));
+  return {healthy ? 0 : 1, true};
 }
 
 RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataSource> source,

@@ -33,7 +33,8 @@ struct RunOutcome {
   int exit_code = 0;
   // True when work is still in flight (a probe or the client's close stuck on Kafka) and the caller must
   // end the process now with std::_Exit(exit_code): returning through destructors would wait for it.
-  // Whatever that work uses is kept alive until the process ends.
+  // Whatever that work uses is kept alive until the process ends. Also true when all that is left is freeing
+  // memory and closing a client with nothing to flush (--once after its answer is printed).
   bool exit_immediately = false;
 
   bool operator==(const RunOutcome&) const = default;
@@ -47,7 +48,8 @@ RunOutcome serve(const Config& config, std::unique_ptr<probes::MetadataSource> s
                  std::chrono::milliseconds budget = kShutdownBudget);
 
 // --once: one probe, the verdict printed to `out`; exit 0 healthy, 1 unhealthy, 2 could not probe. A
-// SIGTERM/SIGINT before the probe ends stops it at once with exit 2 and nothing printed.
+// SIGTERM/SIGINT before the probe ends stops it at once with exit 2 and nothing printed. Once a verdict is
+// printed it asks the caller to exit at once (exit_immediately): the state and the client are not torn down.
 RunOutcome run_once_cli(const Config& config, std::unique_ptr<probes::MetadataSource> source,
                         std::ostream& out);
 

@@ -10,6 +10,7 @@
 #include "probes/rdkafka_source.h"
 #include "service/config.h"
 #include "service/lifecycle.h"
+#include "service/memory.h"
 #include "service/overrides_file.h"
 #include "service/status_json.h"
 
@@ -73,6 +74,7 @@ int config_error(const std::vector<std::string>& problems, bool once, OutputForm
 }  // namespace
 
 int main(int argc, char** argv) {
+  limit_malloc_arenas();  // before any thread starts
   ParseOutcome parsed = parse_config(argc, argv);
   if (parsed.exit_now) {
     std::cout << parsed.output;

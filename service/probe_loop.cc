@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
+#include "service/memory.h"
 #include "service/reasons.h"
+#include "service/status_json.h"
 
 namespace isrguard::service {
 namespace {
@@ -55,6 +58,8 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
         std::make_shared<const std::vector<BrokerSafety>>(broker_safety(*snapshot, *s.verdict, disruption_));
     s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_, s.history.get()));
     s.snapshot = std::move(snapshot);
+    s.unhealthy_partitions =
+        std::make_shared<const std::vector<IndexedPartition>>(index_unhealthy_partitions(s, policy_));
     s.last_success = now;
     s.last_success_wall = wall;
     if (was_failing)
@@ -106,8 +111,15 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   s.loop_heartbeat = SteadyClock::now();
 
   auto next = std::make_shared<const PublishedState>(s);
-  std::lock_guard<std::mutex> lock(mu_);
-  published_ = std::move(next);
+  std::shared_ptr<const PublishedState> previous;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    previous = std::exchange(published_, std::move(next));
+  }
+  // The previous state (with the previous snapshot, unless a reader still holds it) is freed here, outside
+  // the lock: at 1M partitions that takes tens of milliseconds, which /readyz must never wait for.
+  previous.reset();
+  release_free_memory();
 }
 
 void ProbeLoop::apply_operator_overrides(PublishedState& s, std::chrono::system_clock::time_point wall) {

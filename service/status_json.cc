@@ -291,6 +291,52 @@ json status_json(const PublishedState& s, const Readiness& r, const StatusContex
   return j;
 }
 
+namespace {
+
+unsigned healthy_bit() { return 1u << (pstate::kAll.size() - 1); }
+
+// The verdict's entry for a selected topic; null when the topic is not selected.
+const TopicHealth* topic_health(const Verdict& v, const std::string& name) {
+  auto th = std::lower_bound(v.topics.begin(), v.topics.end(), name,
+                             [](const TopicHealth& h, const std::string& n) { return h.name < n; });
+  return th == v.topics.end() || th->name != name ? nullptr : &*th;
+}
+
+// Calls fn(topic index, partition index, topic health, baseline, state bits) for every partition of the
+// selected topics of s.snapshot (only topic `only` when set), in (topic, partition) order.
+template <typename F>
+void for_each_judged_partition(const PublishedState& s, const Policy& policy,
+                               const std::optional<std::string>& only, F&& fn) {
+  if (!s.snapshot || !s.verdict) return;
+  const auto& snap_topics = s.snapshot->topics;
+  for (std::size_t ti = 0; ti < snap_topics.size(); ++ti) {
+    const auto& t = snap_topics[ti];
+    if (only && t.name != *only) continue;
+    if (!policy.topic_selected(t.name)) continue;
+    const TopicHealth* th = topic_health(*s.verdict, t.name);  // the selected topics and their usual counts
+    if (!th) continue;
+    const TopicBaselines* baselines = s.history ? s.history->topic(t.name) : nullptr;
+    for (std::size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      const auto& p = t.partitions[pi];
+      const Baseline base = baselines ? baselines->get(p.id) : Baseline{};
+      fn(ti, pi, *th, base, partition_state_bits(p, th->usual_replicas, th->effective_min_isr, base));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<IndexedPartition> index_unhealthy_partitions(const PublishedState& s, const Policy& policy) {
+  std::vector<IndexedPartition> out;
+  for_each_judged_partition(
+      s, policy, std::nullopt,
+      [&](std::size_t ti, std::size_t pi, const TopicHealth&, const Baseline&, unsigned bits) {
+        if ((bits & ~healthy_bit()) == 0) return;
+        out.push_back({static_cast<std::uint32_t>(ti), static_cast<std::uint32_t>(pi), bits});
+      });
+  return out;
+}
+
 std::optional<json> partitions_json(const PublishedState& s, const Policy& policy, const PartitionQuery& q,
                                     std::string* error) {
   std::vector<std::string> states = q.states;
@@ -307,35 +353,44 @@ std::optional<json> partitions_json(const PublishedState& s, const Policy& polic
     }
   }
   // The state bits (partition_state_bits) any of which selects a partition; "unhealthy" = all but "healthy".
-  const unsigned healthy_bit = 1u << (pstate::kAll.size() - 1);
   unsigned wanted = 0;
   for (const auto& st : states) {
-    if (st == "unhealthy") wanted |= ~healthy_bit;
+    if (st == "unhealthy") wanted |= ~healthy_bit();
     for (std::size_t i = 0; i < pstate::kAll.size(); ++i)
       if (st == pstate::kAll[i]) wanted |= 1u << i;
   }
   json items = json::array();
   std::int64_t total = 0;
-  if (s.snapshot && s.verdict) {
-    const auto& topics = s.verdict->topics;  // sorted by name: the selected topics and their usual counts
-    for (const auto& t : s.snapshot->topics) {
+  // Classified as bits first: only the listed few are built in full.
+  auto take = [&](const std::string& topic, const PartitionInfo& p, const TopicHealth& th,
+                  const Baseline& base) {
+    ++total;
+    if (items.size() < q.limit)
+      items.push_back(
+          partition_json(classify_partition(topic, p, th.usual_replicas, th.effective_min_isr, base)));
+  };
+  if (s.unhealthy_partitions && s.snapshot && s.verdict && (wanted & healthy_bit()) == 0) {
+    for (const auto& e : *s.unhealthy_partitions) {
+      if ((e.bits & wanted) == 0) continue;
+      const auto& t = s.snapshot->topics[e.topic];
       if (q.topic && t.name != *q.topic) continue;
-      if (!policy.topic_selected(t.name)) continue;
-      auto th = std::lower_bound(topics.begin(), topics.end(), t.name,
-                                 [](const TopicHealth& h, const std::string& n) { return h.name < n; });
-      if (th == topics.end() || th->name != t.name) continue;
-      const TopicBaselines* baselines = s.history ? s.history->topic(t.name) : nullptr;
-      for (const auto& p : t.partitions) {
-        // Classified as bits first: only the listed few are built in full.
-        const Baseline base = baselines ? baselines->get(p.id) : Baseline{};
-        const unsigned bits = partition_state_bits(p, th->usual_replicas, th->effective_min_isr, base);
-        if ((bits & wanted) == 0) continue;
+      if (items.size() >= q.limit) {
         ++total;
-        if (items.size() < q.limit)
-          items.push_back(
-              partition_json(classify_partition(t.name, p, th->usual_replicas, th->effective_min_isr, base)));
+        continue;
       }
+      const auto& p = t.partitions[e.partition];
+      const TopicHealth* th = topic_health(*s.verdict, t.name);
+      const TopicBaselines* baselines = s.history ? s.history->topic(t.name) : nullptr;
+      if (th) take(t.name, p, *th, baselines ? baselines->get(p.id) : Baseline{});
     }
+  } else {
+    for_each_judged_partition(
+        s, policy, q.topic,
+        [&](std::size_t ti, std::size_t pi, const TopicHealth& th, const Baseline& base, unsigned bits) {
+          if ((bits & wanted) == 0) return;
+          const auto& t = s.snapshot->topics[ti];
+          take(t.name, t.partitions[pi], th, base);
+        });
   }
   json j{{"states", states}, {"total", total}, {"listed", items.size()}, {"items", std::move(items)}};
   j["topic"] = q.topic ? json(*q.topic) : json(nullptr);

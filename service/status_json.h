@@ -42,9 +42,14 @@ struct PartitionQuery {
   std::optional<std::string> topic;
   std::size_t limit = 128;
 };
-// Returns nullopt with `error` set when a state code is unknown.
+// Returns nullopt with `error` set when a state code is unknown. Uses state.unhealthy_partitions when set
+// (same answer, without classifying every partition) unless "healthy" is asked for.
 std::optional<nlohmann::ordered_json> partitions_json(const PublishedState& state, const Policy& policy,
                                                       const PartitionQuery& query, std::string* error);
+// The selected partitions of state.snapshot that are not healthy, in (topic, partition) order, judged as
+// partitions_json judges them (state.verdict and state.history must be those of the snapshot). Empty
+// without a snapshot or verdict.
+std::vector<IndexedPartition> index_unhealthy_partitions(const PublishedState& state, const Policy& policy);
 
 // GET /readyz body. Verbose: the line format of kube-apiserver's /readyz?verbose (k8s.io/apiserver
 // pkg/server/healthz, v0.36.3): "[+]<check> ok" per passing check (first_probe, each gating reason code, the

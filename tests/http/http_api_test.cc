@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "service/probe_loop.h"
+#include "service/reasons.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 
@@ -264,6 +265,38 @@ TEST_F(Fixture, PartitionsFilterByStateAndTopicWithLimit) {
   EXPECT_EQ(get("/v1/partitions", seconds(1), {{"limit", "99999999"}}).status, 400);
   EXPECT_EQ(get("/v1/partitions", seconds(1), {{"limit", "10001"}}).status, 400);
   EXPECT_EQ(get("/v1/partitions", seconds(1), {{"limit", "10000"}}).status, 200);  // the ceiling is inclusive
+}
+
+// The probe loop indexes the unhealthy partitions once per probe; /v1/partitions answers from that index
+// exactly what a walk over every partition answers, for every state, topic and limit.
+TEST_F(Fixture, PartitionsFromTheProbeIndexEqualAFullWalk) {
+  probe_at(seconds(0), testing::ok(broker3_lost()));
+  const auto indexed = loop->current();
+  ASSERT_NE(indexed->unhealthy_partitions, nullptr);
+  EXPECT_EQ(indexed->unhealthy_partitions->size(), 5u);  // every partition of broker3_lost is unhealthy
+  PublishedState walked = *indexed;
+  walked.unhealthy_partitions = nullptr;
+  std::vector<std::vector<std::string>> state_sets = {{}, {"unhealthy"}, {"healthy"}, {"healthy", "offline"}};
+  for (auto st : pstate::kAll) state_sets.push_back({std::string(st)});
+  state_sets.push_back({"under_replicated", "offline"});
+  for (const auto& states : state_sets) {
+    for (const std::optional<std::string>& topic :
+         {std::optional<std::string>{}, std::optional<std::string>{"orders"}, std::optional<std::string>{"payments"},
+          std::optional<std::string>{"nope"}}) {
+      for (std::size_t limit : {0, 1, 2, 10}) {
+        const PartitionQuery q{states, topic, limit};
+        std::string e1, e2;
+        const auto a = partitions_json(*indexed, policy, q, &e1);
+        const auto b = partitions_json(walked, policy, q, &e2);
+        ASSERT_TRUE(a && b) << e1 << e2;
+        EXPECT_EQ(*a, *b) << a->dump() << "\n" << b->dump();
+      }
+    }
+  }
+  // And the index is what answers: without its entries nothing unhealthy is listed.
+  PublishedState emptied = *indexed;
+  emptied.unhealthy_partitions = std::make_shared<const std::vector<IndexedPartition>>();
+  EXPECT_EQ((*partitions_json(emptied, policy, PartitionQuery{}, nullptr))["total"], 0);
 }
 
 TEST_F(Fixture, PartitionsBeforeTheFirstProbeAreEmpty) {

@@ -5,7 +5,9 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "service/probe_loop.h"
@@ -70,6 +72,57 @@ TEST_F(Served, AnswersReadinessFromCachedState) {
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 405);
   EXPECT_EQ(post->get_header_value("Allow"), "GET, HEAD");
+  server.stop();
+}
+
+// A probe that hangs (a broker that never answers, or 1M partitions being converted) must not hold up
+// /readyz: readers take the published state, never the probe's.
+class BlockingSource : public probes::MetadataSource {
+ public:
+  probes::ProbeResult probe() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++probes_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+    return testing::ok(
+        testing::SnapshotBuilder().brokers({1}).topic(testing::healthy_topic("t", 1, 1, {1}, 1)).build());
+  }
+  void await_probe() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return probes_ > 0; });
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int probes_ = 0;
+  bool released_ = false;
+};
+
+TEST_F(Served, ReadyzAnswersWhileAProbeIsBlocked) {
+  BlockingSource blocking;
+  ProbeLoop blocked_loop(blocking, policy, GateConfig{milliseconds(0)}, seconds(60));
+  HttpServer server(blocked_loop, options);
+  const int port = server.start();
+  std::thread probing([&] { blocked_loop.run_once(SteadyClock::now(), std::chrono::system_clock::now()); });
+  blocking.await_probe();  // the probe is now inside source.probe() and stays there
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(5, 0);  // generous: an answer at all is the point, not its speed
+  for (int i = 0; i < 20; ++i) {
+    auto r = client.Get("/readyz");
+    ASSERT_TRUE(r) << "no /readyz answer while the probe is blocked";
+    EXPECT_EQ(r->status, 503);  // no probe has finished yet
+    auto live = client.Get("/livez");
+    ASSERT_TRUE(live);
+  }
+  blocking.release();
+  probing.join();
+  EXPECT_EQ(client.Get("/readyz")->status, 200);
   server.stop();
 }
 

@@ -356,7 +356,7 @@ MetadataRequest decode_metadata_request(Reader& r, int16_t version) {
   return m;
 }
 
-void encode(Writer& w, const MetadataResponse& m, int16_t version) {
+void encode_metadata_head(Writer& w, const MetadataResponse& m, int16_t version) {
   require_version(version, kMetadataMaxVersion, "Metadata");
   if (version >= 3) w.i32(m.throttle_time_ms);
   w.array_len(m.brokers.size());
@@ -368,24 +368,34 @@ void encode(Writer& w, const MetadataResponse& m, int16_t version) {
   }
   if (version >= 2) w.nullable_string(m.cluster_id);
   if (version >= 1) w.i32(m.controller_id);
-  w.array_len(m.topics.size());
-  for (const auto& t : m.topics) {
-    w.i16(t.error_code);
-    w.string(t.name);
-    if (version >= 1) w.boolean(t.is_internal);
-    w.array_len(t.partitions.size());
-    for (const auto& p : t.partitions) {
-      w.i16(p.error_code);
-      w.i32(p.partition_index);
-      w.i32(p.leader_id);
-      if (version >= 7) w.i32(p.leader_epoch);
-      write_i32_array(w, p.replica_nodes);
-      write_i32_array(w, p.isr_nodes);
-      if (version >= 5) write_i32_array(w, p.offline_replicas);
-    }
-    if (version >= 8) w.i32(t.topic_authorized_operations);
+}
+
+void encode_metadata_topic(Writer& w, const MetadataTopic& t, int16_t version) {
+  w.i16(t.error_code);
+  w.string(t.name);
+  if (version >= 1) w.boolean(t.is_internal);
+  w.array_len(t.partitions.size());
+  for (const auto& p : t.partitions) {
+    w.i16(p.error_code);
+    w.i32(p.partition_index);
+    w.i32(p.leader_id);
+    if (version >= 7) w.i32(p.leader_epoch);
+    write_i32_array(w, p.replica_nodes);
+    write_i32_array(w, p.isr_nodes);
+    if (version >= 5) write_i32_array(w, p.offline_replicas);
   }
+  if (version >= 8) w.i32(t.topic_authorized_operations);
+}
+
+void encode_metadata_tail(Writer& w, const MetadataResponse& m, int16_t version) {
   if (version >= 8) w.i32(m.cluster_authorized_operations);
+}
+
+void encode(Writer& w, const MetadataResponse& m, int16_t version) {
+  encode_metadata_head(w, m, version);
+  w.array_len(m.topics.size());
+  for (const auto& t : m.topics) encode_metadata_topic(w, t, version);
+  encode_metadata_tail(w, m, version);
 }
 
 MetadataResponse decode_metadata_response(Reader& r, int16_t version) {

@@ -75,6 +75,7 @@ class Writer {
   void compact_array_len(size_t n) { uvarint(static_cast<uint32_t>(n + 1)); }
   void tagged_fields(const std::vector<TaggedField>& fields);
   void raw(std::string_view bytes) { buf_.append(bytes); }
+  void reserve(size_t n) { buf_.reserve(n); }
   // Overwrites 4 bytes at `pos` (used to patch the frame size prefix).
   void patch_i32(size_t pos, int32_t v);
 
@@ -218,6 +219,12 @@ inline constexpr int16_t kMetadataMaxVersion = 8;
 void encode(Writer& w, const MetadataRequest& m, int16_t version);
 MetadataRequest decode_metadata_request(Reader& r, int16_t version);
 void encode(Writer& w, const MetadataResponse& m, int16_t version);
+// The same answer written in pieces, for answers too big to hold twice (1M partitions): everything before
+// the topics array (m.topics is not read), then the caller writes array_len and one topic at a time, then
+// everything after the array.
+void encode_metadata_head(Writer& w, const MetadataResponse& m, int16_t version);
+void encode_metadata_topic(Writer& w, const MetadataTopic& t, int16_t version);
+void encode_metadata_tail(Writer& w, const MetadataResponse& m, int16_t version);
 MetadataResponse decode_metadata_response(Reader& r, int16_t version);
 
 // ---- DescribeConfigs (key 32) ----

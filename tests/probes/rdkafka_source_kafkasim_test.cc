@@ -3,7 +3,9 @@
 // metadata, slow brokers, topic and partition errors.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "probes/rdkafka_source.h"
@@ -68,6 +70,39 @@ TEST(RdKafkaSourceKafkasim, RackAndProcessRolesComeFromEachBrokersOwnAnswer) {
 
 // A hung leader stays in metadata with its partitions' ISR unchanged (as on a real cluster): only the
 // request addressed to it shows that it is gone.
+// min.insync.replicas of many topics is asked in batches (librdkafka matches each answer to its request by a
+// linear search): every topic must still get its own value, including the first and last of each batch.
+TEST(RdKafkaSourceKafkasim, MinIsrOfManyTopicsIsReadForEveryTopicAcrossBatches) {
+  kafkasim::ClusterSpec spec = kafkasim::make_cluster({1, 2, 3});
+  spec.broker_defaults = {{"min.insync.replicas", "2"}};
+  constexpr int kTopics = 1203;
+  std::map<std::string, std::int32_t> expected;
+  for (int i = 0; i < kTopics; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "t%04d", i);
+    const bool own = i % 250 == 0 || i % 500 == 499 || i == kTopics - 1;  // batch edges and others
+    const std::int32_t value = own ? 1 + i % 3 : 2;
+    expected[name] = value;
+    spec.topics.push_back(kafkasim::make_topic(
+        name, kafkasim::round_robin_partitions(1, 3, {1, 2, 3}),
+        own ? std::map<std::string, std::string>{{"min.insync.replicas", std::to_string(value)}}
+            : std::map<std::string, std::string>{}));
+  }
+  kafkasim::Cluster sim(spec);
+  sim.start();
+  RdKafkaSource source(config_for(sim, milliseconds(10000)));
+  const ProbeResult r = source.probe();
+  ASSERT_TRUE(r.ok()) << r.error.value_or(ProbeError{});
+  EXPECT_EQ(r.snapshot->config_errors, std::vector<std::string>{});
+  std::map<std::string, std::int32_t> got;
+  for (const auto& t : r.snapshot->topics) got[t.name] = t.min_insync_replicas.value_or(-1);
+  EXPECT_EQ(got, expected);
+  // Several requests, not one per topic.
+  const auto requests = sim.requests_served(kafkasim::proto::kApiDescribeConfigs);
+  EXPECT_GE(requests, 3u + 3u);  // >= 3 topic batches + one per broker
+  EXPECT_LE(requests, 3u + 3u + 10u);
+}
+
 TEST(RdKafkaSourceKafkasim, HungLeaderStillListedIsReportedUnansweredWithinTheTimeout) {
   kafkasim::Cluster sim(three_brokers());
   sim.set_controller(1);

@@ -169,7 +169,8 @@ TEST(Lifecycle, OncePrintsTheVerdictAndExitsZeroWhenHealthy) {
   std::ostringstream out;
   Config c = test_config();
   c.output = OutputFormat::kJson;
-  EXPECT_EQ(run_once_cli(c, std::make_unique<TestSource>(latch), out), (RunOutcome{0, false}));
+  // Exit at once after the answer: tearing down a 1M-partition state costs more than it is worth.
+  EXPECT_EQ(run_once_cli(c, std::make_unique<TestSource>(latch), out), (RunOutcome{0, true}));
   EXPECT_NE(out.str().find("\"healthy\": true"), std::string::npos) << out.str();
 }
 
