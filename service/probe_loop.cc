@@ -132,15 +132,16 @@ void ProbeLoop::apply_operator_overrides(PublishedState& s, std::chrono::system_
                                policy_.gates(reason::kOverridesInvalid)});
 }
 
-void ProbeLoop::run(std::chrono::milliseconds interval) {
+void ProbeLoop::run(std::chrono::milliseconds interval, const std::function<double()>& draw_u) {
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> unit(0.0, 1.0);
+  auto draw = [&] { return draw_u ? draw_u() : unit(rng); };
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
     const auto started = SteadyClock::now();
     run_once(started, std::chrono::system_clock::now());
-    const auto next = started + jittered_interval(interval, unit(rng));
+    const auto next = started + jittered_interval(interval, draw());
     lock.lock();
     cv_.wait_until(lock, next, [this] { return stopping_; });
   }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -35,8 +36,8 @@ class ProbeLoop : public StateSource {
   // duration (when its answer is known). Thread: the loop's (or a test's).
   void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);
   // Loop until stop(): run_once, then wait jittered_interval(interval, u) from the probe's start (u drawn
-  // uniformly per probe). Blocks.
-  void run(std::chrono::milliseconds interval);
+  // uniformly per probe; `draw_u`, when given, draws it instead so tests can pin the jitter). Blocks.
+  void run(std::chrono::milliseconds interval, const std::function<double()>& draw_u = {});
   void stop();  // any thread; wakes run() at once
 
   std::shared_ptr<const PublishedState> current() const override;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 #include <map>
@@ -71,6 +72,32 @@ class KafkasimService : public ::testing::Test {
     loop_->run_once(now.value_or(SteadyClock::now()), std::chrono::system_clock::now());
     return loop_->current();
   }
+  // A controller's reaction to losing broker `id` (gone, out of every ISR, leaders moved), then probes until one
+  // succeeds. librdkafka may have sent the next Metadata to `id` just as it died (its connection still looked
+  // up) and does not resend it to another broker: that probe fails closed (probe_failed after the whole probe
+  // timeout; seen in 11 of 100 runs under load). Right, but not what these tests are about: at most 3 such
+  // probes, and each must have closed the gate.
+  std::shared_ptr<const PublishedState> lose_and_step(int32_t id) {
+    sim_.broker_down(id);
+    sim_.remove_from_isrs(id);
+    sim_.elect_leaders();
+    auto st = step();
+    for (int i = 0; i < 3 && st->last_error; ++i) {
+      EXPECT_FALSE(st->gate.ready) << st->last_error->message;
+      st = step();
+    }
+    return st;
+  }
+  // Probes every 100 ms until /readyz satisfies `want` (false after 10 s).
+  bool step_until_readyz(const std::function<bool(int, const std::string&)>& want) {
+    return testing::await(
+        [&] {
+          step();
+          const auto [code, body] = get("/readyz");
+          return want(code, body);
+        },
+        seconds(10), milliseconds(100));
+  }
   std::pair<int, std::string> get(const std::string& path) { return http_->get(path); }
   json status() { return json::parse(get("/v1/status").second); }
   std::string metrics() { return get("/metrics").second; }
@@ -131,11 +158,8 @@ TEST_F(KafkasimService, HealthyHybridClusterIsReadyWithMinIsrReadThroughDescribe
 
 TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing) {
   ASSERT_TRUE(step()->snapshot);
-  sim_.broker_down(102);
-  sim_.remove_from_isrs(102);
-  sim_.elect_leaders();
-  auto st = step();
-  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  auto st = lose_and_step(102);
+  ASSERT_TRUE(st->snapshot && !st->last_error) << (st->last_error ? st->last_error->message : "");
   auto [code, body] = get("/readyz");
   EXPECT_EQ(code, 503);
   EXPECT_EQ(body, "not ready: under_replicated_partitions,brokers_missing\n");
@@ -167,12 +191,31 @@ TEST_F(KafkasimService, KilledBrokerWithShrunkIsrsClosesWithUrpAndBrokersMissing
   EXPECT_TRUE(has_line(m, "isrguard_brokers{fleet=\"k8s\",state=\"missing\"} 1"));
   EXPECT_TRUE(has_line(m, "isrguard_reason_active{gating=\"true\",reason=\"brokers_missing\"} 1"));
 
-  // Back, caught up: ready again (hold 0 here; the hold has its own test).
+  // Back, caught up: ready again (hold 0 here; the hold has its own test). The probe after librdkafka's
+  // next statistics (1 s) may see 102's dropped connection and close for brokers_reconnected: a broker that
+  // just came back is a recent failure; the probe after that opens.
   sim_.broker_up(102);
   sim_.rejoin_isrs(102);
-  step();
-  step();
-  EXPECT_EQ(get("/readyz").first, 200);
+  EXPECT_TRUE(step_until_readyz([](int code, const std::string&) { return code == 200; }))
+      << get("/readyz?verbose").second;
+}
+
+// Down and back between two probes: metadata looks healthy to both; only the connection librdkafka lost
+// tells (its next statistics, within 1 s). The gate closes for brokers_reconnected, for one probe.
+TEST_F(KafkasimService, BrokerThatRestartedBetweenTwoProbesClosesTheGateForBrokersReconnected) {
+  ASSERT_FALSE(step()->last_error);
+  ASSERT_EQ(get("/readyz").first, 200);
+  sim_.broker_down(103);
+  sim_.broker_up(103);
+  sim_.elect_leaders(/*preferred=*/true);
+  ASSERT_TRUE(step_until_readyz(
+      [](int, const std::string& body) { return body == "not ready: brokers_reconnected\n"; }))
+      << get("/readyz?verbose").second;
+  const auto s = status();
+  ASSERT_EQ(codes(s["reasons"]), std::vector<std::string>{"brokers_reconnected"});
+  EXPECT_NE(s["reasons"][0]["detail"].get<std::string>().find("broker 103 ("), std::string::npos) << s["reasons"];
+  EXPECT_TRUE(step_until_readyz([](int code, const std::string&) { return code == 200; }))
+      << get("/readyz?verbose").second;
 }
 
 TEST_F(KafkasimService, AtMinIsrIsReportedAndBelowMinIsrCloses) {
@@ -308,11 +351,8 @@ TEST_F(KafkasimService, MinInsyncReplicasChangeReadThroughDescribeConfigsChanges
 TEST_F(KafkasimService, DisruptionAfterBrokerLossBlocksOnlyBrokersSharingDegradedPartitions) {
   ASSERT_TRUE(step()->snapshot);
   EXPECT_EQ(get("/v1/disruption?brokers=101").first, 200);
-  sim_.broker_down(102);
-  sim_.remove_from_isrs(102);
-  sim_.elect_leaders();
-  auto st = step();
-  ASSERT_TRUE(st->snapshot) << (st->last_error ? st->last_error->message : "");
+  auto st = lose_and_step(102);
+  ASSERT_TRUE(st->snapshot && !st->last_error) << (st->last_error ? st->last_error->message : "");
 
   auto [code, body] = get("/v1/disruption?brokers=101");
   EXPECT_EQ(code, 409) << body;
@@ -390,10 +430,7 @@ TEST_F(KafkasimRacked, RackQueriesResolveZonesReadThroughDescribeConfigs) {
 
   // Broker 102 (zone b) lost: zone a now takes the second of two in-sync replicas wherever it shares a
   // partition with 102; zone b (102's own, plus 2 and 103) likewise. Zone c too. No zone may go.
-  sim_.broker_down(102);
-  sim_.remove_from_isrs(102);
-  sim_.elect_leaders();
-  ASSERT_TRUE(step()->snapshot);
+  ASSERT_FALSE(lose_and_step(102)->last_error);
   auto lost = json::parse(get("/v1/disruption?rack=us-east-1a").second);
   EXPECT_EQ(lost["safe"], false);
   EXPECT_EQ(lost["blocking"]["total"], 9);  // every partition with a replica on 102 has one in zone a

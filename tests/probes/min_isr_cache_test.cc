@@ -122,6 +122,18 @@ TEST(MinIsrCache, FailedRefreshKeepsThePreviousValueUntilMaxAge) {
   EXPECT_EQ(cache.lookup("a", t0 + minutes(15) + seconds(1)), MinIsrOutcome::failed("REQUEST_TIMED_OUT"));
 }
 
+// Max age is inclusive, and the same whether or not a refresh failed at that moment: a value exactly
+// max_age old is still used, one a millisecond older is not.
+TEST(MinIsrCache, ValueExactlyMaxAgeOldIsStillUsedEvenIfItsRefreshJustFailed) {
+  MinIsrCache cache(kOptions);
+  plan_and_answer(cache, {"a", "b"}, t0, MinIsrOutcome::read(2));
+  EXPECT_EQ(cache.lookup("b", t0 + minutes(15)), MinIsrOutcome::read(2));
+  plan_and_answer(cache, {"a"}, t0 + minutes(15), MinIsrOutcome::failed("REQUEST_TIMED_OUT"));
+  EXPECT_EQ(cache.lookup("a", t0 + minutes(15)), MinIsrOutcome::read(2));
+  EXPECT_EQ(cache.lookup("a", t0 + minutes(15) + std::chrono::milliseconds(1)),
+            MinIsrOutcome::failed("REQUEST_TIMED_OUT"));
+}
+
 TEST(MinIsrCache, FailedFullRefreshIsNotRepeatedOnEveryProbe) {
   MinIsrCache cache(kOptions);
   plan_and_answer(cache, {"a", "b"}, t0, MinIsrOutcome::failed("DescribeConfigs: no answer"));

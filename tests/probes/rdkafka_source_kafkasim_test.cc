@@ -242,5 +242,50 @@ TEST(RdKafkaSourceKafkasim, TopicAndPartitionErrorsAreKept) {
   EXPECT_EQ(r.snapshot->topics[1].partitions.at(1).error, KafkaError{});
 }
 
+// Kafka refuses min.insync.replicas below 1, so an answer of 0 or a non-number is broken: the value is
+// unknown (the configured default applies, see service/verdict), never taken as written.
+TEST(RdKafkaSourceKafkasim, MinInsyncReplicasBelowOneOrNotANumberIsUnusable) {
+  kafkasim::ClusterSpec spec = three_brokers();
+  spec.topics.push_back(kafkasim::make_topic("junk", kafkasim::round_robin_partitions(1, 3, {1, 2, 3}),
+                                             {{"min.insync.replicas", "two"}}));
+  spec.topics.push_back(kafkasim::make_topic("zero", kafkasim::round_robin_partitions(1, 3, {1, 2, 3}),
+                                             {{"min.insync.replicas", "0"}}));
+  kafkasim::Cluster sim(spec);
+  sim.start();
+  RdKafkaSource source(config_for(sim, milliseconds(3000)));
+  const ProbeResult r = source.probe();
+  ASSERT_TRUE(r.ok()) << r;
+  ASSERT_EQ(r.snapshot->topics.size(), 3u);
+  EXPECT_EQ(r.snapshot->topics[0].min_insync_replicas, std::nullopt);  // junk
+  EXPECT_EQ(r.snapshot->topics[1].min_insync_replicas, 2);             // orders
+  EXPECT_EQ(r.snapshot->topics[2].min_insync_replicas, std::nullopt);  // zero
+  EXPECT_EQ(r.snapshot->config_errors,
+            (std::vector<std::string>{"topic junk: unusable min.insync.replicas value 'two'",
+                                      "topic zero: unusable min.insync.replicas value '0'"}));
+}
+
+// Real brokers answer topics and partitions in their own order (a hash map's): the snapshot sorts both, and
+// each partition keeps its own leader, replicas and ISR.
+TEST(RdKafkaSourceKafkasim, TopicsAndPartitionsAreSortedWhateverOrderTheBrokerAnswersIn) {
+  kafkasim::ClusterSpec spec = kafkasim::make_cluster({1, 2, 3});
+  spec.broker_defaults = {{"min.insync.replicas", "2"}};
+  spec.topics.push_back(kafkasim::make_topic("zeta", {kafkasim::make_partition(2, 3, {3, 1, 2}, {3, 1}),
+                                                      kafkasim::make_partition(0, 1, {1, 2, 3}, {1, 2, 3}),
+                                                      kafkasim::make_partition(1, 2, {2, 3, 1}, {2, 3})}));
+  spec.topics.push_back(kafkasim::make_topic("alpha", kafkasim::round_robin_partitions(1, 3, {1, 2, 3})));
+  kafkasim::Cluster sim(spec);
+  sim.start();
+  RdKafkaSource source(config_for(sim, milliseconds(3000)));
+  const ProbeResult r = source.probe();
+  ASSERT_TRUE(r.ok()) << r;
+  ASSERT_EQ(r.snapshot->topics.size(), 2u);
+  EXPECT_EQ(r.snapshot->topics[0].name, "alpha");
+  const TopicInfo& zeta = r.snapshot->topics[1];
+  EXPECT_EQ(zeta.name, "zeta");
+  EXPECT_EQ(zeta.partitions, (std::vector<PartitionInfo>{PartitionInfo{0, 1, {1, 2, 3}, {1, 2, 3}, {}},
+                                                         PartitionInfo{1, 2, {2, 3, 1}, {2, 3}, {}},
+                                                         PartitionInfo{2, 3, {3, 1, 2}, {3, 1}, {}}}));
+}
+
 }  // namespace
 }  // namespace isrguard::probes

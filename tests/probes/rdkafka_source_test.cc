@@ -173,6 +173,28 @@ TEST_F(RdKafkaSourceMock, AllBrokersDownFailsWithinTimeoutAndRecoversWhenBack) {
             << " ms after brokers came back\n";
 }
 
+// No broker reachable from the start: the probe first waits for a usable broker in short slices (to catch
+// authentication failures early), and that wait and the Metadata request after it share one budget. Each
+// probe ends within its timeout.
+TEST_F(RdKafkaSourceMock, NoBrokerReachableFromTheStartFailsEveryProbeWithinItsTimeout) {
+  for (BrokerId id : {1, 2, 3}) mock_.set_broker_down(id);
+  RdKafkaSource source(config_for(mock_));
+  for (int i = 0; i < 2; ++i) {
+    const auto start = SteadyClock::now();
+    const ProbeResult r = source.probe();
+    const auto took = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
+    ASSERT_FALSE(r.ok()) << r;
+    EXPECT_TRUE(r.error->kind == "transport" || r.error->kind == "timeout") << r;
+    // The broker failure that explains it, not librdkafka's "3/3 brokers are down" that follows it.
+    EXPECT_NE(r.error->message.find("last broker error: "), std::string::npos) << r;
+    EXPECT_EQ(r.error->message.find("brokers are down"), std::string::npos) << r;
+    std::cerr << "[measure] no broker reachable: probe " << i << " failed after " << took.count() << " ms with "
+              << *r.error << "\n";
+    // 1 s for a loaded machine; a Metadata request given the whole timeout after the wait takes twice it.
+    EXPECT_LT(took, kProbeTimeout + milliseconds(1000)) << "probe " << i;
+  }
+}
+
 TEST_F(RdKafkaSourceMock, HungBrokersFailTheProbeWithinItsTimeoutAndProbesWorkOnceTheyAnswer) {
   // Brokers that accept requests but do not answer (30 s response delay): the probe must still end within
   // its timeout, as a "timeout", and the client must not stay stuck once they answer again.

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
+#include <mutex>
 #include <thread>
 
 #include "service/reasons.h"
+#include "tests/support/await.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 
@@ -122,6 +125,55 @@ TEST(ProbeLoop, ScheduleIsJitteredByUpToAFifthOfTheInterval) {
   EXPECT_EQ(jittered_interval(milliseconds(5000), 0.5), milliseconds(5000));
   EXPECT_EQ(jittered_interval(milliseconds(5000), 1.0), milliseconds(6000));
   EXPECT_EQ(jittered_interval(milliseconds(5000), 7.0), milliseconds(6000));  // out-of-range u is clamped
+}
+
+// Records when each probe started (the loop's thread writes, the test reads after stop()).
+class TimedSource : public probes::MetadataSource {
+ public:
+  probes::ProbeResult probe() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    starts_.push_back(SteadyClock::now());
+    return ok(healthy());
+  }
+  std::size_t count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return starts_.size();
+  }
+  std::vector<milliseconds> gaps() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<milliseconds> out;
+    for (std::size_t i = 1; i < starts_.size(); ++i)
+      out.push_back(std::chrono::duration_cast<milliseconds>(starts_[i] - starts_[i - 1]));
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<SteadyClock::time_point> starts_;
+};
+
+// Runs the loop with u pinned to `u` until 4 probes have started; returns the 3 gaps between their starts.
+std::vector<milliseconds> gaps_with_jitter(double u, milliseconds interval) {
+  TimedSource src;
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(0)}, seconds(60));
+  std::thread runner([&] { loop.run(interval, [u] { return u; }); });
+  EXPECT_TRUE(testing::await([&] { return src.count() >= 4; }, seconds(30)));
+  loop.stop();
+  runner.join();
+  auto gaps = src.gaps();
+  gaps.resize(3);
+  return gaps;
+}
+
+// run() waits the jittered interval, not the interval: the wait never ends early (a lower bound that load
+// cannot break), and with u = 0 it is shorter than the interval (a wake-up later than 50 ms on every one of
+// three probes would be needed to hide that).
+TEST(ProbeLoop, RunWaitsTheJitteredIntervalFromEachProbesStart) {
+  constexpr milliseconds kInterval{250};
+  const auto shortest = gaps_with_jitter(0.0, kInterval);
+  for (const auto g : shortest) EXPECT_GE(g, milliseconds(200)) << g.count();
+  EXPECT_LT(*std::min_element(shortest.begin(), shortest.end()), kInterval) << shortest[0].count();
+  for (const auto g : gaps_with_jitter(1.0, kInterval)) EXPECT_GE(g, milliseconds(300)) << g.count();
 }
 
 TEST(ProbeLoop, ProbeFailureClosesAtOnceKeepsLastVerdictAndCountsByKind) {
