@@ -247,29 +247,51 @@ class OutcomeAcks {
         error_(acknowledgements_of(in_force, reason::kMetadataErrors)) {}
 
   // The entries covering partition `p` of `topic` with outcome `o` after S (empty: it still blocks). The
-  // scope is matched on the partition after S: its live in-sync replicas are isr_after.
+  // scope is matched on the partition after S: `after` gives its live in-sync replicas (isr_after).
+  template <typename After>
   std::vector<Override> covering(Outcome o, const std::string& topic, const PartitionInfo& p,
-                                 const BrokerSlots& slots, const SlotFlags& f) const {
+                                 After&& after) const {
     const AckScope* scope = o == Outcome::kOffline       ? &offline_
                             : o == Outcome::kUnderMinIsr ? &under_min_isr_
                             : o == Outcome::kError       ? &error_
                                                          : nullptr;
     if (!scope || !scope->any()) return {};
-    return service::covering(*scope, topic, p, isr_after(p, slots, f));
+    return service::covering(*scope, topic, p, after());
   }
 
  private:
   AckScope offline_, under_min_isr_, error_;
 };
 
-// Splits the reasons that make the answer unknown into those still unknown and those an operator fully
-// acknowledged (only acknowledgeable codes: never probe_failed, snapshot_stale, override_freeze).
+// Whether an operator fully acknowledged reason `r` (one that would make the answer unknown); only
+// acknowledgeable codes can be: never probe_failed, snapshot_stale, override_freeze.
+bool acknowledged_unknown(const Reason& r, const Verdict& verdict, std::span<const Override> in_force) {
+  return fully_acknowledged(r, verdict, acknowledgements_of(in_force, r.code));
+}
+// Splits the reasons that make the answer unknown into those still unknown and those acknowledged.
 void judge_unknown(DisruptionAnswer& a, std::span<const Reason> reasons, const Verdict& verdict,
                    std::span<const Override> in_force) {
-  for (auto& r : unknowable_reasons(reasons)) {
-    const bool acked = fully_acknowledged(r, verdict, acknowledgements_of(in_force, r.code));
-    (acked ? a.acknowledged_unknown : a.unknown).push_back(std::move(r));
-  }
+  for (auto& r : unknowable_reasons(reasons))
+    (acknowledged_unknown(r, verdict, in_force) ? a.acknowledged_unknown : a.unknown).push_back(std::move(r));
+}
+
+// The acknowledgements of `acks` still in force at acks.now (expires > now).
+std::vector<Override> in_force_at(const DisruptionAcks& acks) {
+  return split_expired(std::vector<Override>(acks.overrides.begin(), acks.overrides.end()), acks.now).active;
+}
+
+WallClock::time_point earliest_expiry(const std::vector<Override>& entries) {
+  WallClock::time_point t = WallClock::time_point::max();
+  for (const auto& o : entries) t = std::min(t, o.expires);
+  return t;
+}
+
+// The live in-sync replicas of `p` once broker `gone` (one of its replicas) stops: isr_after for S={gone}.
+std::vector<BrokerId> isr_without(const PartitionInfo& p, BrokerId gone, const BrokerSlots& slots,
+                                  const SlotFlags& f) {
+  std::vector<BrokerId> after = isr_after(p, slots, f);
+  after.erase(std::remove(after.begin(), after.end(), gone), after.end());
+  return after;
 }
 
 // One partition of the selected topics against S: counted, and listed when blocking, acknowledged or
@@ -288,7 +310,8 @@ void judge_partition(DisruptionAnswer& a, const std::string& topic, const Partit
   const auto cap = static_cast<std::int64_t>(options.list_cap);
   const Outcome o = outcome_after(b, removed);
   bool blocking = touched && harmful(o, removed) && !exempt(b, o, options);
-  std::vector<Override> acked_by = blocking ? acks.covering(o, topic, p, slots, f) : std::vector<Override>{};
+  std::vector<Override> acked_by =
+      blocking ? acks.covering(o, topic, p, [&] { return isr_after(p, slots, f); }) : std::vector<Override>{};
   if (!acked_by.empty()) blocking = false;
   if (touched) {
     count_outcome(a.counts, o);
@@ -369,8 +392,7 @@ std::optional<std::vector<DisruptionTarget>> resolve_disruption(const Disruption
 DisruptionAnswer assess_disruption(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
                                    std::vector<DisruptionTarget> targets, std::span<const Reason> reasons,
                                    const DisruptionAcks& acks, const DisruptionOptions& options) {
-  const std::vector<Override> in_force =
-      split_expired(std::vector<Override>(acks.overrides.begin(), acks.overrides.end()), acks.now).active;
+  const std::vector<Override> in_force = in_force_at(acks);
   DisruptionAnswer a;
   a.brokers = std::move(targets);
   judge_unknown(a, reasons, verdict, in_force);
@@ -397,11 +419,46 @@ DisruptionAnswer assess_disruption(const probes::ClusterSnapshot& snapshot, cons
   return a;
 }
 
+namespace {
+
+// The per-broker pass's findings, by broker slot.
+struct AloneTally {
+  std::vector<std::int64_t> blocking, acknowledged;
+  std::vector<WallClock::time_point> until;  // BrokerSafety::acknowledged_until
+
+  explicit AloneTally(std::size_t n)
+      : blocking(n, 0), acknowledged(n, 0), until(n, WallClock::time_point::max()) {}
+};
+
+// Partition `p` against each of its replicas alone, as judge_partition judges it for S = {that replica}.
+void judge_alone(AloneTally& t, const std::string& topic, const PartitionInfo& p, const Before& b,
+                 const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
+                 const DisruptionOptions& options) {
+  for (std::size_t i = 0; i < p.replicas.size(); ++i) {
+    const std::int32_t slot = slots.slot(p.replicas[i]);
+    if (slot < 0 || !first_occurrence(p.replicas, i)) continue;
+    const std::int32_t removed = live_in_sync(p, p.replicas[i], slot, f) ? 1 : 0;
+    const Outcome o = outcome_after(b, removed);
+    if (!harmful(o, removed) || exempt(b, o, options)) continue;
+    const auto k = static_cast<std::size_t>(slot);
+    const auto by = acks.covering(o, topic, p, [&] { return isr_without(p, p.replicas[i], slots, f); });
+    if (by.empty()) {
+      ++t.blocking[k];
+      continue;
+    }
+    ++t.acknowledged[k];
+    t.until[k] = std::min(t.until[k], earliest_expiry(by));
+  }
+}
+
+}  // namespace
+
 std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
-                                        const DisruptionOptions& options) {
+                                        const DisruptionOptions& options, const DisruptionAcks& acks) {
   const BrokerSlots slots(verdict.brokers);
   const SlotFlags f = absent_flags(verdict);
-  std::vector<std::int64_t> blocking(slots.size(), 0);
+  const OutcomeAcks outcome_acks(in_force_at(acks));
+  AloneTally tally(slots.size());
   TopicCursor topics(verdict);
   for (const auto& topic : snapshot.topics) {
     const TopicHealth* th = topics.find(topic.name);
@@ -415,13 +472,7 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
       if (exempt_topic && !partition_metadata_error(p)) continue;
       const Before b = before(p, *th, slots, f);
       if (survives_any_one(b)) continue;
-      for (std::size_t i = 0; i < p.replicas.size(); ++i) {
-        const std::int32_t slot = slots.slot(p.replicas[i]);
-        if (slot < 0 || !first_occurrence(p.replicas, i)) continue;
-        const std::int32_t removed = live_in_sync(p, p.replicas[i], slot, f) ? 1 : 0;
-        const Outcome o = outcome_after(b, removed);
-        if (harmful(o, removed) && !exempt(b, o, options)) ++blocking[static_cast<std::size_t>(slot)];
-      }
+      judge_alone(tally, topic.name, p, b, slots, f, outcome_acks, options);
     }
   }
   const bool topic_error = topic_errors(snapshot, verdict).count > 0;
@@ -429,9 +480,19 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
   for (std::size_t i = 0; i < verdict.brokers.size(); ++i) {
     const BrokerHealth& b = verdict.brokers[i];
     out.push_back(BrokerSafety{b.id, b.fleet, b.up ? rack_of(snapshot, b.id) : std::nullopt, b.up,
-                               blocking[i] == 0 && !topic_error, blocking[i]});
+                               tally.blocking[i] == 0 && !topic_error, tally.blocking[i],
+                               tally.acknowledged[i], tally.until[i]});
   }
   return out;
+}
+
+bool broker_safe_at(const BrokerSafety& b, const Verdict& verdict, std::span<const Reason> reasons,
+                    const DisruptionAcks& acks) {
+  if (!b.safe || acks.now >= b.acknowledged_until) return false;
+  const std::vector<Override> in_force = in_force_at(acks);
+  for (const auto& r : unknowable_reasons(reasons))
+    if (!acknowledged_unknown(r, verdict, in_force)) return false;
+  return true;
 }
 
 // ---- printers (for test failure messages) ----
@@ -480,8 +541,13 @@ std::ostream& operator<<(std::ostream& os, const DisruptionAnswer& a) {
   return os;
 }
 std::ostream& operator<<(std::ostream& os, const BrokerSafety& b) {
-  return os << "BrokerSafety{" << b.id << " fleet=" << b.fleet << " rack=" << b.rack.value_or("-")
-            << " up=" << b.up << " safe=" << b.safe << " blocking=" << b.blocking_partitions << '}';
+  os << "BrokerSafety{" << b.id << " fleet=" << b.fleet << " rack=" << b.rack.value_or("-") << " up=" << b.up
+     << " safe=" << b.safe << " blocking=" << b.blocking_partitions
+     << " acknowledged=" << b.acknowledged_partitions;
+  if (b.acknowledged_until != WallClock::time_point::max())  // as seconds since the epoch
+    os << " until="
+       << std::chrono::floor<std::chrono::seconds>(b.acknowledged_until).time_since_epoch().count();
+  return os << '}';
 }
 
 }  // namespace isrguard::service

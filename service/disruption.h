@@ -180,27 +180,42 @@ DisruptionAnswer assess_disruption(const probes::ClusterSnapshot& snapshot, cons
                                    const DisruptionAcks& acks, const DisruptionOptions& options);
 
 // Each broker alone: safe_to_disrupt and the number of partitions that block it, for every broker of the
-// verdict (present and absent). One pass over the partitions, O(partitions x RF); computed once per probe.
-// Probe failure and staleness are not known here: BrokerSafety::safe is the partitions' answer; readers
-// combine it with the read-time state (see safe_now).
+// verdict (present and absent). One pass over the partitions, O(partitions x RF); computed once per probe
+// (and again when the acknowledgements in force change), with the acknowledgements in force at `acks.now`
+// (the poll's wall time) matched exactly as assess_disruption matches them for the set {id}.
+// Probe failure, staleness and the unknowable reasons are not known here, and acknowledgements expire
+// between polls: BrokerSafety::safe is the partitions' answer at the poll; readers ask broker_safe_at.
 struct BrokerSafety {
   BrokerId id = 0;
   std::string fleet;
   std::optional<std::string> rack;
   bool up = false;
-  bool safe = false;                       // no blocking partition and no topic-level metadata error
+  bool safe = false;  // no blocking partition (after acknowledgements) and no topic-level metadata error
   std::int64_t blocking_partitions = 0;
+  std::int64_t acknowledged_partitions = 0;  // would block, but covered by an acknowledgement in force
+  // `safe` holds only before this wall time: the earliest expiry among the entries covering its
+  // acknowledged partitions (max() when it relies on none).
+  WallClock::time_point acknowledged_until = WallClock::time_point::max();
 
   bool operator==(const BrokerSafety&) const = default;
 };
 std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
-                                        const DisruptionOptions& options);
+                                        const DisruptionOptions& options, const DisruptionAcks& acks = {});
+
+// safe_to_disrupt of one broker at read time `acks.now`, as assess_disruption would answer {b.id} then:
+// the partitions allowed it at the poll, none of the acknowledgements that allowed it has expired since
+// (fail closed: once the earliest of them expires the answer is unsafe until the next poll recomputes it,
+// even when another entry still in force would cover the partition), and no reason in `reasons` (those
+// feeding the gate now, readiness_at) makes the answer unknown, acknowledgements in force at `acks.now`
+// applied as assess_disruption applies them. `verdict` is the one `b` was computed from.
+bool broker_safe_at(const BrokerSafety& b, const Verdict& verdict, std::span<const Reason> reasons,
+                    const DisruptionAcks& acks);
 
 // The reasons (of those currently feeding the gate) that make every disruption answer unknown: probe_failed
 // and snapshot_stale (no current facts), brokers_unresponsive (a hung leader keeps its partitions' ISR in
 // metadata, so the facts may be false), controller_unknown (leadership cannot move when a broker goes), and
-// override_freeze (an operator froze all voluntary disruption). These ignore acknowledgements (broker_safety
-// has none); assess_disruption applies them (see the top of this file).
+// override_freeze (an operator froze all voluntary disruption). These ignore acknowledgements;
+// assess_disruption and broker_safe_at apply them (see the top of this file).
 std::vector<Reason> unknowable_reasons(std::span<const Reason> reasons);
 
 std::ostream& operator<<(std::ostream& os, const DisruptionTarget& t);

@@ -182,7 +182,7 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
   if (req.path == "/v1/disruption")
     return disruption_response(*state, readiness, req, policy_, options_.disruption, now, wall_now);
   if (req.path == "/metrics") {
-    HttpResponse r = text(200, render_metrics(*state, readiness, policy_, options_.metrics, now));
+    HttpResponse r = text(200, render_metrics(*state, readiness, policy_, options_.metrics, now, wall_now));
     r.content_type = kPrometheus;
     return r;
   }

@@ -55,18 +55,21 @@ Labels broker_labels(const BrokerHealth& b) {
 }
 
 // Each broker alone (service/disruption.h): may it go now, and how many partitions say no.
-void broker_disruption(Families& out, const PublishedState& s, const Readiness& r) {
-  auto& safe = out.family("isrguard_broker_safe_to_disrupt",
-                          "1 when stopping this broker alone now leaves no partition offline or under min ISR "
-                          "(and isrguard can know: probe succeeding, snapshot fresh).",
-                          MetricType::Gauge);
+void broker_disruption(Families& out, const PublishedState& s, const Readiness& r,
+                       std::chrono::system_clock::time_point wall_now) {
+  auto& safe =
+      out.family("isrguard_broker_safe_to_disrupt",
+                 "1 when stopping this broker alone now leaves no partition offline or under min ISR "
+                 "(and isrguard can know: probe succeeding, snapshot fresh); operator acknowledgements "
+                 "honoured as by /v1/disruption?brokers=<id>.",
+                 MetricType::Gauge);
   auto& blocking = out.family("isrguard_broker_disruption_blocking_partitions",
                               "Partitions that would go offline or under min ISR if this broker stopped now.",
                               MetricType::Gauge);
   if (!s.broker_safety) return;
   for (const auto& b : *s.broker_safety) {
     const Labels labels{{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}, {"rack", b.rack.value_or("")}};
-    Families::gauge(safe, labels, broker_safe_now(b, r.reasons) ? 1 : 0);
+    Families::gauge(safe, labels, broker_safe_now(s, b, r.reasons, wall_now) ? 1 : 0);
     Families::gauge(blocking, labels, static_cast<double>(b.blocking_partitions));
   }
 }
@@ -286,7 +289,8 @@ void override_metrics(Families& out, const OverridesStatus& st) {
 }  // namespace
 
 std::string render_metrics(const PublishedState& s, const Readiness& r, const Policy& policy,
-                           const MetricsContext& ctx, SteadyClock::time_point now) {
+                           const MetricsContext& ctx, SteadyClock::time_point now,
+                           std::chrono::system_clock::time_point wall_now) {
   Families out;
   const Verdict* v = s.verdict.get();
   if (ctx.jmx_names) {
@@ -340,7 +344,7 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
   broker_responsiveness(out, v);
   isrguard_broker_partitions(out, v);
   broker_info(out, s.snapshot.get(), policy);
-  broker_disruption(out, s, r);
+  broker_disruption(out, s, r, wall_now);
 
   auto& partitions = out.family("isrguard_partitions",
                                 "Partitions of selected topics by state (a partition may count in several).",

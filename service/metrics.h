@@ -21,8 +21,11 @@ struct MetricsContext {
   std::string commit;
 };
 
-// `readiness` is readiness_at(state, now, ...) for the same `now`, so isrguard_ready matches /readyz.
+// `readiness` is readiness_at(state, now, ...) for the same `now`, so isrguard_ready matches /readyz;
+// `wall_now` is the same instant's wall time (acknowledgements expire by it: isrguard_broker_safe_to_disrupt
+// matches GET /v1/disruption?brokers=<id>).
 std::string render_metrics(const PublishedState& state, const Readiness& readiness, const Policy& policy,
-                           const MetricsContext& ctx, SteadyClock::time_point now);
+                           const MetricsContext& ctx, SteadyClock::time_point now,
+                           std::chrono::system_clock::time_point wall_now);
 
 }  // namespace isrguard::service

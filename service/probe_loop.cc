@@ -54,8 +54,6 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
     s.history =
         std::make_shared<const History>(advance(s.history ? *s.history : History{}, *snapshot, policy_, now));
     s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_, *s.history, now));
-    s.broker_safety =
-        std::make_shared<const std::vector<BrokerSafety>>(broker_safety(*snapshot, *s.verdict, disruption_));
     s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_, s.history.get()));
     s.snapshot = std::move(snapshot);
     s.unhealthy_partitions =
@@ -91,6 +89,7 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
                                policy_.gates(reason::kSnapshotStale)});
   }
   apply_operator_overrides(s, wall);
+  assess_broker_safety(s, result.ok(), wall);
   std::vector<std::string> gating;
   for (const auto& r : s.reasons)
     if (r.gating) gating.push_back(r.code);
@@ -130,6 +129,16 @@ void ProbeLoop::apply_operator_overrides(PublishedState& s, std::chrono::system_
     s.reasons.push_back(Reason{std::string(reason::kOverridesInvalid), 1,
                                s.overrides.path + ": " + s.overrides.error + " (the last valid set stays in force)",
                                policy_.gates(reason::kOverridesInvalid)});
+}
+
+// After the overrides: the per-broker pass honours the acknowledgements in force at this poll, so it is
+// recomputed with each new snapshot and whenever that set changed (a file edit while the probe fails).
+void ProbeLoop::assess_broker_safety(PublishedState& s, bool new_snapshot,
+                                     std::chrono::system_clock::time_point wall) {
+  if (!s.snapshot || !s.verdict || (!new_snapshot && s.overrides.active == safety_acks_)) return;
+  s.broker_safety = std::make_shared<const std::vector<BrokerSafety>>(
+      broker_safety(*s.snapshot, *s.verdict, disruption_, DisruptionAcks{s.overrides.active, wall}));
+  safety_acks_ = s.overrides.active;
 }
 
 void ProbeLoop::run(std::chrono::milliseconds interval, const std::function<double()>& draw_u) {

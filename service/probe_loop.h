@@ -54,6 +54,8 @@ class ProbeLoop : public StateSource {
   std::unique_ptr<OverridesFile> overrides_;  // loop-thread only; null = no overrides file
 
   void apply_operator_overrides(PublishedState& s, std::chrono::system_clock::time_point wall);
+  void assess_broker_safety(PublishedState& s, bool new_snapshot, std::chrono::system_clock::time_point wall);
+  std::vector<Override> safety_acks_;  // loop-thread only: the acknowledgements working_.broker_safety used
 
   mutable std::mutex mu_;
   std::shared_ptr<const PublishedState> published_;  // guarded by mu_

@@ -37,8 +37,10 @@ Readiness readiness_at(const PublishedState& state, SteadyClock::time_point now,
   return r;
 }
 
-bool broker_safe_now(const BrokerSafety& b, const std::vector<Reason>& reasons) {
-  return b.safe && unknowable_reasons(reasons).empty();
+bool broker_safe_now(const PublishedState& state, const BrokerSafety& b, const std::vector<Reason>& reasons,
+                     WallClock::time_point wall_now) {
+  return state.verdict &&
+         broker_safe_at(b, *state.verdict, reasons, DisruptionAcks{state.overrides.active, wall_now});
 }
 
 bool alive_at(const PublishedState& state, SteadyClock::time_point now,

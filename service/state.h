@@ -49,8 +49,9 @@ struct PublishedState {
   std::shared_ptr<const Verdict> verdict;
   // What the verdict remembered across snapshots, advanced with `snapshot` (null before the first success).
   std::shared_ptr<const History> history;
-  // Each broker alone: may it go now (by the partitions of `snapshot`)? Index-aligned with verdict->brokers;
-  // null with the verdict. Readers combine it with the read-time reasons (broker_safe_now).
+  // Each broker alone: may it go now (by the partitions of `snapshot`, with the acknowledgements of
+  // `overrides.active` at the poll)? Index-aligned with verdict->brokers; null with the verdict. Readers
+  // combine it with the read-time reasons and clock (broker_safe_now).
   std::shared_ptr<const std::vector<BrokerSafety>> broker_safety;
   // The same snapshot as Kafka's own JMX gauges would report it (the kafka_* metric families); null likewise.
   std::shared_ptr<const KafkaView> kafka;
@@ -86,9 +87,12 @@ struct Readiness {
 Readiness readiness_at(const PublishedState& state, SteadyClock::time_point now,
                        std::chrono::milliseconds stale_after, const Policy& policy);
 
-// safe_to_disrupt of one broker as readers show it: its partitions allow it and nothing makes the answer
-// unknown now (probe failing, snapshot stale).
-bool broker_safe_now(const BrokerSafety& b, const std::vector<Reason>& reasons);
+// safe_to_disrupt of one broker as readers show it at wall time `wall_now`: what GET
+// /v1/disruption?brokers=<id> answers then (broker_safe_at: the partitions allow it with the acknowledgements
+// of `state.overrides.active` still in force at `wall_now`, and nothing makes the answer unknown now).
+// `reasons` are readiness_at(...).reasons for the same instant.
+bool broker_safe_now(const PublishedState& state, const BrokerSafety& b, const std::vector<Reason>& reasons,
+                     WallClock::time_point wall_now);
 
 // Liveness: the loop has finished an iteration within `max_silence` (process and loop alive; never Kafka).
 bool alive_at(const PublishedState& state, SteadyClock::time_point now,

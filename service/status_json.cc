@@ -99,17 +99,19 @@ json counts_json(const Counts& c) {
 
 // Rack and the per-broker disruption answer (service/disruption.h) for the broker at `index` of the verdict.
 void add_broker_disruption(json& b, const PublishedState& s, std::size_t index,
-                           const std::vector<Reason>& reasons) {
+                           const std::vector<Reason>& reasons,
+                           std::chrono::system_clock::time_point wall_now) {
   if (!s.broker_safety || index >= s.broker_safety->size()) return;
   const BrokerSafety& safety = (*s.broker_safety)[index];
   b["rack"] = safety.rack ? json(*safety.rack) : json(nullptr);
-  b["safe_to_disrupt"] = broker_safe_now(safety, reasons);
+  b["safe_to_disrupt"] = broker_safe_now(s, safety, reasons, wall_now);
   b["disruption_blocking_partitions"] = safety.blocking_partitions;
 }
 
 // The verdict part shared by /v1/status and --once: null members before the first successful probe.
-// `reasons` are the ones feeding the gate now (they decide whether safe_to_disrupt can be known).
-void add_verdict(json& j, const PublishedState& s, std::size_t topic_cap, const std::vector<Reason>& reasons) {
+// `reasons` are the ones feeding the gate now and `wall_now` the read time (they decide safe_to_disrupt).
+void add_verdict(json& j, const PublishedState& s, std::size_t topic_cap, const std::vector<Reason>& reasons,
+                 std::chrono::system_clock::time_point wall_now) {
   if (!s.verdict || !s.snapshot) {
     j["cluster"] = nullptr;
     j["counts"] = nullptr;
@@ -129,7 +131,7 @@ void add_verdict(json& j, const PublishedState& s, std::size_t topic_cap, const 
   j["brokers"] = json::array();
   for (std::size_t i = 0; i < v.brokers.size(); ++i) {
     json b = broker_json(v.brokers[i]);
-    add_broker_disruption(b, s, i, reasons);
+    add_broker_disruption(b, s, i, reasons, wall_now);
     j["brokers"].push_back(std::move(b));
   }
   j["fleets"] = json::array();
@@ -279,7 +281,7 @@ json status_json(const PublishedState& s, const Readiness& r, const StatusContex
     j["snapshot_age_seconds"] = nullptr;
   }
   j["stale_after_seconds"] = ctx.stale_after.count() / 1000.0;
-  add_verdict(j, s, ctx.list_cap, r.reasons);
+  add_verdict(j, s, ctx.list_cap, r.reasons, wall_now);
   j["overrides"] = overrides_json(s.overrides);
   j["probe"] = probe_json(s);
   json config = json::object();
@@ -467,7 +469,8 @@ json once_json(const PublishedState& s, const Config& config) {
   j["healthy"] = once_healthy(s);
   j["reasons"] = json::array();
   for (const auto& reason : s.reasons) j["reasons"].push_back(reason_json(reason));
-  add_verdict(j, s, config.policy.list_cap, s.reasons);
+  // --once answers at its only poll: the overrides' poll time is the read time.
+  add_verdict(j, s, config.policy.list_cap, s.reasons, s.overrides.as_of);
   j["overrides"] = overrides_json(s.overrides);
   j["probe"] = probe_json(s);
   j["version"] = ISRGUARD_VERSION;
@@ -526,10 +529,10 @@ std::string once_table(const PublishedState& s, const Config& config) {
     const auto& b = v.brokers[i];
     const BrokerSafety* safety =
         s.broker_safety && i < s.broker_safety->size() ? &(*s.broker_safety)[i] : nullptr;
-    const std::string may_go =
-        !safety ? "?"
-                : broker_safe_now(*safety, s.reasons) ? "yes"
-                                                      : "no (" + std::to_string(safety->blocking_partitions) + ")";
+    const std::string may_go = !safety ? "?"
+                               : broker_safe_now(s, *safety, s.reasons, s.overrides.as_of)
+                                   ? "yes"
+                                   : "no (" + std::to_string(safety->blocking_partitions) + ")";
     o << std::setw(8) << (std::to_string(b.id) + (b.controller ? "*" : "")) << std::setw(10) << b.fleet
       << std::setw(14) << (safety && safety->rack ? *safety->rack : "-") << std::setw(9)
       << (b.up ? "up" : "MISSING") << std::setw(9) << b.leader_count << std::setw(10) << b.replica_count

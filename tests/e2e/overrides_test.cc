@@ -307,14 +307,19 @@ std::string accepted_problems(const std::string& expires) {
          expires + "\n    by: data-team\n    why: \"scratch-0 is disposable\"\n";
 }
 
+// The topic those problems are about: RF 2, min.insync.replicas 1.
+void add_scratch(kafkasim::Cluster& cluster) {
+  cluster.create_topic(kafkasim::make_topic("scratch",
+                                            {kafkasim::make_partition(0, 102, {102, 103}, {102, 103}),
+                                             kafkasim::make_partition(1, 101, {101, 102}, {101, 102})},
+                                            {{"min.insync.replicas", "1"}}));
+}
+
 // Broker 102 down; the question "may 103 go too?" is unsafe (it would take orders under min ISR and
 // scratch-0 offline) until both problems are acknowledged; "may 101 go?" would take scratch-1 offline,
 // which nobody acknowledged: it stays unsafe. `--once --disrupt-brokers` with the same file agrees.
 TEST_F(OverridesE2e, AcknowledgedProblemsLetADisruptionThroughOnlyWithinTheirScope) {
-  cluster_->create_topic(kafkasim::make_topic("scratch",
-                                              {kafkasim::make_partition(0, 102, {102, 103}, {102, 103}),
-                                               kafkasim::make_partition(1, 101, {101, 102}, {101, 102})},
-                                              {{"min.insync.replicas", "1"}}));
+  add_scratch(*cluster_);
   lose(102);
   start(ack102(in(seconds(3600))));
   ASSERT_TRUE(await_ready(200)) << get("/readyz?verbose") << slurp(err_);
@@ -374,6 +379,44 @@ TEST_F(OverridesE2e, AcknowledgedProblemsLetADisruptionThroughOnlyWithinTheirSco
   const auto no_file = testing::run({"--bootstrap-servers", cluster_->bootstrap_servers(),
                                      "--expected-brokers", "101-103", "--once", "--disrupt-brokers", "103"});
   EXPECT_EQ(no_file.exit_code, 1) << no_file.out << no_file.err;
+}
+
+// The per-broker answers (/v1/status brokers[].safe_to_disrupt, isrguard_broker_safe_to_disrupt) honour the
+// same acknowledgements as /v1/disruption?brokers=<id>, and stop saying "safe" when they expire.
+TEST_F(OverridesE2e, PerBrokerSafetyAgreesWithTheDisruptionApiUnderAcknowledgements) {
+  add_scratch(*cluster_);
+  lose(102);
+  start(accepted_problems(in(seconds(3600))));
+  auto disruption_ok = [&](int id) {
+    auto r = client_->Get("/v1/disruption?brokers=" + std::to_string(id));
+    return r ? r->status == 200 : false;
+  };
+  auto status_safe = [&](int id) {
+    const auto s = status();
+    for (const auto& b : s["brokers"])
+      if (b["id"] == id) return b.value("safe_to_disrupt", false);
+    return false;
+  };
+  auto metric_safe = [&](int id) {
+    const std::string series = "isrguard_broker_safe_to_disrupt{broker_id=\"" + std::to_string(id) + "\"";
+    const std::string body = get("/metrics");
+    const auto at = body.find(series);
+    if (at == std::string::npos) return -1;
+    const std::string line = body.substr(at, body.find('\n', at) - at);
+    return std::stod(line.substr(line.rfind(' ') + 1)) == 1 ? 1 : 0;
+  };
+  ASSERT_TRUE(await([&] { return disruption_ok(103); }, kBound)) << get("/v1/disruption?brokers=103");
+  EXPECT_TRUE(status_safe(103)) << status()["brokers"].dump(1);
+  EXPECT_EQ(metric_safe(103), 1) << get("/metrics");
+  // Broker 101 would take scratch-1 offline, which nobody acknowledged: unsafe on every surface.
+  EXPECT_FALSE(disruption_ok(101));
+  EXPECT_FALSE(status_safe(101));
+  EXPECT_EQ(metric_safe(101), 0);
+  // Once the acknowledgements expire, all three say unsafe for 103 too.
+  cm_.publish(accepted_problems(in(seconds(3))));
+  ASSERT_TRUE(await([&] { return !disruption_ok(103); }, kBound));
+  EXPECT_FALSE(status_safe(103)) << status()["brokers"].dump(1);
+  EXPECT_EQ(metric_safe(103), 0) << get("/metrics");
 }
 
 TEST(CheckOverrides, PrintsTheEffectiveSetOrThePreciseErrorWithoutKafka) {

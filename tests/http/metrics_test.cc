@@ -40,7 +40,8 @@ struct Metrics : ::testing::Test {
   }
   std::string render() {
     auto s = loop->current();
-    return render_metrics(*s, readiness_at(*s, t0, seconds(60), policy), policy, ctx, t0);
+    return render_metrics(*s, readiness_at(*s, t0, seconds(60), policy), policy, ctx, t0,
+                          std::chrono::system_clock::now());
   }
   // The value of the one series `name{labels}` (labels as rendered, sorted by name), or nullopt.
   static std::optional<double> value(const std::string& text, const std::string& series) {

@@ -328,7 +328,9 @@ TEST(Disruption, FreezeUnresponsiveBrokersAndNoControllerMakeTheAnswerUnknown) {
     const auto a = c.ask({{1}, {}, {}}, {}, {r});
     EXPECT_FALSE(a.safe) << r;
     EXPECT_EQ(a.unknown, std::vector<Reason>{r});
-    EXPECT_FALSE(broker_safe_now(broker_safety(c.snapshot, c.verdict, {})[0], {r})) << r;
+    EXPECT_FALSE(
+        broker_safe_at(broker_safety(c.snapshot, c.verdict, {})[0], c.verdict, std::vector<Reason>{r}, {}))
+        << r;
   }
 }
 
@@ -494,6 +496,79 @@ TEST(DisruptionAcks, AnAcknowledgedUnresponsiveBrokerCountsAsDown) {
   EXPECT_EQ(a.blocking[0].isr_after, Ids{2});
   EXPECT_EQ(a.blocking, without_broker_3().brokers({1}).blocking);
   EXPECT_TRUE(c.acked({6}, acks, {hung}).safe) << c.acked({6}, acks, {hung});
+}
+
+// ---- each broker alone (broker_safety / broker_safe_at) with acknowledgements ----
+
+// The per-broker answer at read time `now` for broker `id`, computed at the poll `polled`.
+bool alone(const Cluster& c, BrokerId id, const std::vector<Override>& acks, std::vector<Reason> reasons = {},
+           WallClock::time_point now = kNow, WallClock::time_point polled = kNow) {
+  for (const auto& b : broker_safety(c.snapshot, c.verdict, {}, DisruptionAcks{acks, polled}))
+    if (b.id == id) return broker_safe_at(b, c.verdict, reasons, DisruptionAcks{acks, now});
+  ADD_FAILURE() << "no broker " << id;
+  return false;
+}
+
+TEST(BrokerSafetyAcks, EachBrokerAloneAnswersAsTheSetQueryWithTheSameAcknowledgements) {
+  const Cluster c = without_broker_3();
+  const std::vector<std::vector<Override>> cases = {
+      {},
+      {ack("under_min_isr_partitions", topics({"orders"}))},
+      {ack("under_min_isr_partitions", brokers_scope({1, 3}))},
+      {ack("under_min_isr_partitions", brokers_scope({3}))},
+      {ack("under_min_isr_partitions", OverrideScope{{}, {}, {PartitionRef{"orders", 0}}})},
+      {ack("offline_partitions", topics({"orders"}))},
+      // Union of two entries: 1 and the missing 3 named by different entries.
+      {ack("under_min_isr_partitions", brokers_scope({1})),
+       ack("under_min_isr_partitions", brokers_scope({3}))},
+  };
+  bool some_acknowledged = false;
+  for (const auto& acks : cases) {
+    for (const auto& b : broker_safety(c.snapshot, c.verdict, {}, DisruptionAcks{acks, kNow})) {
+      const auto a = c.acked({b.id}, acks);
+      EXPECT_EQ(broker_safe_at(b, c.verdict, {}, DisruptionAcks{acks, kNow}), a.safe) << b << " vs " << a;
+      EXPECT_EQ(b.blocking_partitions, a.counts.blocking) << b << " vs " << a;
+      EXPECT_EQ(b.acknowledged_partitions, a.counts.acknowledged) << b << " vs " << a;
+      some_acknowledged = some_acknowledged || a.counts.acknowledged > 0;
+    }
+  }
+  EXPECT_TRUE(some_acknowledged);
+  EXPECT_TRUE(alone(c, 1, {ack("under_min_isr_partitions", topics({"orders"}))}));
+}
+
+// brokers_unresponsive and controller_unknown: unknown unless acknowledged at read time, as for the set.
+TEST(BrokerSafetyAcks, AcknowledgedUnknownReasonsAreJudgedAtReadTime) {
+  Cluster c(three_zones());
+  c.verdict.brokers[2].unresponsive = true;
+  const Reason hung{std::string(reason::kBrokersUnresponsive), 1, "1 broker not answering: 3", true};
+  const auto expires = kNow + std::chrono::minutes(10);
+  const std::vector<Override> acks = {ack("brokers_unresponsive", brokers_scope({3}), expires)};
+  for (const BrokerId id : {1, 6}) {
+    EXPECT_FALSE(alone(c, id, {}, {hung}));
+    EXPECT_EQ(alone(c, id, acks, {hung}), c.acked({id}, acks, {hung}).safe) << id;
+    EXPECT_FALSE(alone(c, id, acks, {hung}, expires)) << id;
+    EXPECT_EQ(alone(c, id, acks, {hung}, expires), c.acked({id}, acks, {hung}, expires).safe) << id;
+  }
+  EXPECT_TRUE(alone(c, 6, acks, {hung}));
+}
+
+// An acknowledgement expiring between two polls: the answer computed at the poll is not "safe" any more once
+// it has expired, exactly when the set query stops being safe. Fail closed when a second entry would still
+// cover the partition: unsafe from the first expiry until the next poll recomputes.
+TEST(BrokerSafetyAcks, AnAcknowledgementExpiringAfterThePollEndsTheSafeAnswer) {
+  const Cluster c = without_broker_3();
+  const auto expires = kNow + std::chrono::minutes(10);
+  const std::vector<Override> acks = {ack("under_min_isr_partitions", topics({"orders"}), expires)};
+  for (const auto read : {kNow, expires - std::chrono::seconds(1), expires, expires + std::chrono::hours(1)})
+    EXPECT_EQ(alone(c, 1, acks, {}, read), c.acked({1}, acks, {}, read).safe) << (read - kNow).count();
+  EXPECT_FALSE(alone(c, 1, acks, {}, expires));
+
+  const std::vector<Override> overlapping = {
+      acks[0], ack("under_min_isr_partitions", brokers_scope({1, 3}), expires + std::chrono::hours(1))};
+  EXPECT_TRUE(alone(c, 1, overlapping, {}, expires - std::chrono::seconds(1)));
+  EXPECT_FALSE(alone(c, 1, overlapping, {}, expires));          // until the next poll
+  EXPECT_TRUE(alone(c, 1, overlapping, {}, expires, expires));  // the next poll
+  EXPECT_TRUE(c.acked({1}, overlapping, {}, expires).safe);
 }
 
 // Whatever the file says (the parser already refuses these codes), no acknowledgement makes a failing probe,

@@ -459,21 +459,35 @@ TEST(OverridesFile, ReadsTheFileAndBoundsItsSize) {
 
 // ---- the probe loop applies them ----
 
-TEST(OverridesLoop, FreezeClosesAHealthyGateAndAcknowledgementOpensIt) {
-  const auto dir = std::filesystem::temp_directory_path() / ("isrguard-ovl-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const auto path = (dir / "o.yaml").string();
+// A probe loop reading its overrides from o.yaml in a private temporary directory (removed at the end).
+struct LoopWithFile {
+  std::filesystem::path dir;
+  std::string path;
   testing::ScriptedSource source;
-  source.set(
-      testing::ok(SnapshotBuilder().brokers({1, 2}).topic(healthy_topic("t", 2, 2, {1, 2}, 1)).build()));
+  ProbeLoop loop;
+
+  LoopWithFile(const std::string& tag, Policy policy)
+      : dir(std::filesystem::temp_directory_path() / ("isrguard-" + tag + "-" + std::to_string(::getpid()))),
+        path((dir / "o.yaml").string()),
+        loop(source, std::move(policy), GateConfig{seconds(0)}, seconds(60)) {
+    std::filesystem::create_directories(dir);
+    loop.use_overrides(std::make_unique<OverridesFile>(path, kTtl));
+  }
+  ~LoopWithFile() { std::filesystem::remove_all(dir); }
+  void write(const std::string& text) const { std::ofstream(path) << text; }
+};
+
+TEST(OverridesLoop, FreezeClosesAHealthyGateAndAcknowledgementOpensIt) {
   Policy p = Policy::with_defaults();
   p.expected_brokers = {1, 2, 3};
   p.compile();
-  ProbeLoop loop(source, p, GateConfig{seconds(0)}, seconds(60));
-  loop.use_overrides(std::make_unique<OverridesFile>(path, kTtl));
+  LoopWithFile f("ovl", p);
+  f.source.set(
+      testing::ok(SnapshotBuilder().brokers({1, 2}).topic(healthy_topic("t", 2, 2, {1, 2}, 1)).build()));
+  ProbeLoop& loop = f.loop;
   const auto t0 = SteadyClock::now();
   const auto wall = std::chrono::system_clock::now();
-  auto write = [&](const std::string& text) { std::ofstream(path) << text; };
+  auto write = [&](const std::string& text) { f.write(text); };
 
   write("overrides:\n" + ack("brokers_missing", "    brokers: [3]\n", format_time(wall + hours(1))));
   loop.run_once(t0, wall);
@@ -491,7 +505,44 @@ TEST(OverridesLoop, FreezeClosesAHealthyGateAndAcknowledgementOpensIt) {
   const Reason* invalid = find(loop.current()->reasons, reason::kOverridesInvalid);
   ASSERT_NE(invalid, nullptr);
   EXPECT_FALSE(invalid->gating);
-  std::filesystem::remove_all(dir);
+}
+
+// Each broker alone is judged with the acknowledgements of the same poll, and judged again when they change
+// even while the probe fails (the published per-broker answer never rests on a set no longer in force).
+TEST(OverridesLoop, PerBrokerSafetyFollowsTheAcknowledgementsInForce) {
+  Policy p = Policy::with_defaults();
+  p.compile();
+  LoopWithFile f("ovb", p);
+  testing::ScriptedSource& source = f.source;
+  // Broker 3 out of sync: broker 1 or 2 alone would leave t-0 under min ISR.
+  source.set(testing::ok(SnapshotBuilder()
+                             .brokers({1, 2, 3})
+                             .topic(TopicBuilder("t").min_isr(2).p(1, {1, 2, 3}, {1, 2}))
+                             .build()));
+  ProbeLoop& loop = f.loop;
+  const auto t0 = SteadyClock::now();
+  const auto wall = std::chrono::system_clock::now();
+  auto write = [&](const std::string& text) { f.write(text); };
+  auto broker1 = [&] {
+    const auto s = loop.current();
+    const BrokerSafety& b = s->broker_safety->front();
+    EXPECT_EQ(b.id, 1);
+    return std::make_pair(
+        broker_safe_now(*s, b, readiness_at(*s, t0, seconds(60), p).reasons, wall + seconds(3)),
+        b.acknowledged_partitions);
+  };
+
+  write("overrides: []\n");
+  loop.run_once(t0, wall);
+  EXPECT_EQ(broker1(), std::make_pair(false, std::int64_t{0}));
+  write("overrides:\n" + ack("under_min_isr_partitions", "    topics: [t]\n", format_time(wall + hours(1))));
+  loop.run_once(t0 + seconds(1), wall + seconds(1));
+  EXPECT_EQ(broker1(), std::make_pair(true, std::int64_t{1}));
+
+  source.set(testing::fail("transport"));
+  write("overrides: []\n");
+  loop.run_once(t0 + seconds(2), wall + seconds(2));
+  EXPECT_EQ(broker1(), std::make_pair(false, std::int64_t{0}));
 }
 
 }  // namespace
