@@ -178,6 +178,11 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
 PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
                                    std::int32_t usual_replicas, std::int32_t min_isr,
                                    const Baseline& baseline = {});
+// Kafka's replication factor for Partition.isUnderReplicated (ISR < replicas - adding): the distinct replicas
+// minus those a reassignment is adding, by the rules of classify_partition ("wanted"). For the kafka_* gauges
+// (service/kafka_view.h), so they read reassignments exactly as the verdict does.
+std::int32_t replicas_not_being_added(const PartitionInfo& p, std::int32_t usual_replicas,
+                                      const Baseline& baseline = {});
 // The two error rules of classify_partition, for other judgements over the same partitions:
 // offline = no leader or LEADER_NOT_AVAILABLE; metadata error = any other error but REPLICA_NOT_AVAILABLE.
 bool partition_offline(const PartitionInfo& p);
