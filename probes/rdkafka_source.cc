@@ -12,12 +12,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <set>
 #include <span>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
+#include <thread>
 #include <utility>
 
 namespace isrguard::probes {
@@ -369,6 +371,96 @@ std::ostream& operator<<(std::ostream& os, const MockTopicSpec& t) {
   return os << "MockTopic{" << t.name << " partitions=" << t.partitions << '}';
 }
 
+// ---- Metadata -------------------------------------------------------------------------------------------
+
+// One all-topics Metadata answer (or the error), with the controller and cluster ids cached from it.
+struct MetadataAnswer {
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md;
+  std::int32_t controller_id = -1;
+  std::string cluster_id;
+  std::string failure;  // set when a retry also failed: what was tried, for the probe error
+};
+// The answer a probe uses, and a Metadata call of this probe still waiting on a hung broker (bounded by the
+// probe deadline): joined when the fetch is destroyed, at the end of the probe.
+struct MetadataFetch : MetadataAnswer {
+  MetadataFetch() = default;
+  MetadataFetch(MetadataAnswer a) : MetadataAnswer(std::move(a)) {}  // NOLINT: implicit by design
+  std::vector<std::future<MetadataAnswer>> pending;
+};
+
+// A broker of the last snapshot, as the Metadata retry addresses it.
+struct KnownBroker {
+  std::int32_t id = 0;
+  std::string address;  // host:port
+  std::string text() const { return std::to_string(id) + " (" + address + ")"; }
+};
+
+// At most this many brokers are asked at once when Metadata is retried: enough that one hung broker among
+// them cannot stop the retry, few enough that the short-lived clients stay cheap.
+constexpr std::size_t kMetadataRetryBrokers = 3;
+
+MetadataAnswer ask_metadata(rd_kafka_t* rk, Clock::time_point deadline) {
+  MetadataAnswer f;
+  const rd_kafka_metadata_t* raw = nullptr;
+  f.err = rd_kafka_metadata(rk, 1, nullptr, &raw, remaining_ms(deadline));
+  f.md.reset(raw);
+  if (f.err != RD_KAFKA_RESP_ERR_NO_ERROR) return f;
+  // Both are cached from the metadata response just received, so these return at once; the budget only
+  // matters for brokers too old to report them (then they return "unknown" without waiting, see librdkafka).
+  f.controller_id = rd_kafka_controllerid(rk, remaining_ms(deadline));
+  if (char* id = rd_kafka_clusterid(rk, remaining_ms(deadline))) {
+    f.cluster_id = id;
+    rd_kafka_mem_free(rk, id);
+  }
+  return f;
+}
+
+// Metadata from one broker only: a short-lived client (the probe's own configuration, security included)
+// bootstrapped to that broker's address alone, so its request can go nowhere else. No statistics: the
+// probe's disconnect counts come from the long-lived client only.
+MetadataAnswer ask_broker_alone(const rd_kafka_conf_t* conf_template, const std::string& address,
+                                Clock::time_point deadline) {
+  MetadataAnswer a;
+  char errstr[512] = "";
+  rd_kafka_conf_t* conf = rd_kafka_conf_dup(conf_template);
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", address.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
+      rd_kafka_conf_set(conf, "statistics.interval.ms", "0", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    a.err = RD_KAFKA_RESP_ERR__INVALID_ARG;
+    return a;
+  }
+  rd_kafka_t* client = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!client) {
+    rd_kafka_conf_destroy(conf);  // not consumed on failure
+    a.err = RD_KAFKA_RESP_ERR__FAIL;
+    return a;
+  }
+  a = ask_metadata(client, deadline);
+  rd_kafka_destroy_flags(client, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);  // the metadata outlives the client
+  return a;
+}
+
+// Takes the first successful answer among `calls` (checked every few ms); the others stay in `calls`, still
+// running. Returns nullopt when every call ended without an answer.
+std::optional<MetadataAnswer> first_answer(std::vector<std::future<MetadataAnswer>>& calls) {
+  constexpr milliseconds kPollEvery{5};
+  while (true) {
+    bool running = false;
+    for (auto& c : calls) {
+      if (!c.valid()) continue;
+      if (c.wait_for(milliseconds(0)) != std::future_status::ready) {
+        running = true;
+        continue;
+      }
+      MetadataAnswer a = c.get();  // leaves `c` invalid
+      if (a.err == RD_KAFKA_RESP_ERR_NO_ERROR) return a;
+    }
+    if (!running) return std::nullopt;
+    std::this_thread::sleep_for(kPollEvery);
+  }
+}
+
 // ---- Impl -----------------------------------------------------------------------------------------------
 
 struct RdKafkaSource::Impl {
@@ -382,6 +474,10 @@ struct RdKafkaSource::Impl {
   MinIsrCache min_isr;
   std::map<std::int32_t, std::uint64_t> disconnects_seen;  // cumulative counts at the previous probe
   bool wait_in_slices = true;  // until a broker has been usable; see await_usable_broker
+  // Brokers of the last snapshot (the Metadata retry's candidates); empty before the first.
+  std::vector<KnownBroker> known_brokers;
+  std::size_t retry_offset = 0;  // rotates the retry's candidates from one retry to the next
+  bool metadata_retried = false;  // the last probe needed the Metadata retry (logged on change only)
   bool metadata_seen = false;  // a probe's metadata request has succeeded on `rk`
 
   explicit Impl(RdKafkaSourceConfig c)
@@ -402,6 +498,7 @@ struct RdKafkaSource::Impl {
   bool try_create();
   ProbeResult probe();
   std::optional<ProbeError> await_usable_broker(Clock::time_point deadline);
+  MetadataFetch fetch_metadata(Clock::time_point start, Clock::time_point deadline);
   bool metadata_arrived_within(int slice_ms);
   ProbeError metadata_failure(rd_kafka_resp_err_t err);
   std::string security_hint(const std::string& broker_error) const;
@@ -566,8 +663,8 @@ ProbeResult RdKafkaSource::Impl::probe() {
   if (wait_in_slices) {
     if (auto security = await_usable_broker(deadline)) return fail(security->kind, security_message(*security));
   }
-  const rd_kafka_metadata_t* raw = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &raw, remaining_ms(deadline));
+  MetadataFetch fetch = fetch_metadata(start, deadline);
+  const rd_kafka_resp_err_t err = fetch.err;
   // No usable broker for the whole call: the next probe waits in slices again (see await_usable_broker).
   wait_in_slices = err == RD_KAFKA_RESP_ERR__TRANSPORT;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -575,11 +672,12 @@ ProbeResult RdKafkaSource::Impl::probe() {
     if (auto security = sink->security_error(); security && err == RD_KAFKA_RESP_ERR__TRANSPORT)
       return fail(security->kind, security_message(*security));
     ProbeError e = metadata_failure(err);
+    if (!fetch.failure.empty()) e.message = fetch.failure + "; " + e.message;
     return fail(std::move(e.kind), std::move(e.message));
   }
   sink->clear_last_error();
   metadata_seen = true;
-  std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
+  const rd_kafka_metadata_t* md = fetch.md.get();
   spdlog::debug("probe: metadata of {} topics after {} ms", md->topic_cnt,
                 std::chrono::duration_cast<milliseconds>(elapsed()).count());
 
@@ -593,13 +691,11 @@ ProbeResult RdKafkaSource::Impl::probe() {
   std::sort(snap.brokers.begin(), snap.brokers.end(),
             [](const Broker& a, const Broker& b) { return a.id < b.id; });
 
-  // Both are cached from the metadata response just received, so these return at once; the budget only
-  // matters for brokers too old to report them (then they return "unknown" without waiting, see librdkafka).
-  snap.controller_id = rd_kafka_controllerid(rk, remaining_ms(deadline));
-  if (char* id = rd_kafka_clusterid(rk, remaining_ms(deadline))) {
-    snap.cluster_id = id;
-    rd_kafka_mem_free(rk, id);
-  }
+  snap.controller_id = fetch.controller_id;
+  snap.cluster_id = fetch.cluster_id;
+  known_brokers.clear();
+  for (const auto& b : snap.brokers)
+    known_brokers.push_back({b.id, b.host + ":" + std::to_string(b.port)});
 
   // The DescribeConfigs requests go out before the topics are converted: the brokers answer them while this
   // thread converts (at 1M partitions both take about as long as the metadata call itself).
@@ -609,7 +705,7 @@ ProbeResult RdKafkaSource::Impl::probe() {
   std::string unstorable;
   read_configs(snap, names, deadline, [&] {
     unstorable = convert_topics(*md, snap);
-    md.reset();  // librdkafka's copy is no longer needed: free it while the answers come in
+    fetch.md.reset();  // librdkafka's copy is no longer needed: free it while the answers come in
   });
   if (!unstorable.empty()) return fail("metadata", std::move(unstorable));
   count_disconnects(snap);
@@ -647,6 +743,56 @@ std::optional<ProbeError> RdKafkaSource::Impl::await_usable_broker(Clock::time_p
     if (auto security = sink->security_error()) return security;
     if (remaining_ms(deadline) <= 0) return std::nullopt;
   }
+}
+
+// All-topics Metadata within the probe budget, retried on other brokers when the broker librdkafka picked does
+// not answer. librdkafka 2.0.2 has no API to choose the broker for Metadata, and asking the same client again
+// went to the same hung broker in about half of the runs against kafkasim: so the retry asks up to
+// kMetadataRetryBrokers brokers of the last snapshot at once, each through a short-lived client bootstrapped
+// to that broker alone, and takes the first answer. The budget (T = probe timeout):
+//   - the first call may wait the whole budget (a slow broker answering late is still used), on its own
+//     thread;
+//   - if it has not answered by T/2, the retry's calls may take until 3T/4, leaving at least T/4 for the
+//     DescribeConfigs round (read_configs), whose unanswered per-broker check names the silent broker
+//     (brokers_unresponsive): it stays in the snapshot, never reported healthy;
+//   - the first answer of any call is used; with none, the probe fails naming the brokers asked.
+// Without a previous snapshot listing two brokers or more (nothing else to ask) or against the mock cluster,
+// one call gets the whole budget.
+MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock::time_point deadline) {
+  if (known_brokers.size() < 2 || config.mock_brokers > 0) return ask_metadata(rk, deadline);
+  std::vector<std::future<MetadataAnswer>> calls;
+  rd_kafka_t* client = rk;
+  calls.push_back(std::async(std::launch::async, [client, deadline] { return ask_metadata(client, deadline); }));
+  if (calls[0].wait_until(start + config.probe_timeout / 2) == std::future_status::ready) {
+    if (metadata_retried) spdlog::info("metadata answered again without a retry");
+    metadata_retried = false;
+    return calls[0].get();
+  }
+
+  const auto retry_deadline = start + config.probe_timeout * 3 / 4;
+  std::string asked;
+  const std::size_t n = std::min(kMetadataRetryBrokers, known_brokers.size());
+  for (std::size_t k = 0; k < n; ++k) {
+    const KnownBroker& b = known_brokers[(retry_offset + k) % known_brokers.size()];
+    asked += (asked.empty() ? "" : ", ") + b.text();
+    calls.push_back(std::async(std::launch::async, ask_broker_alone, conf_template, b.address, retry_deadline));
+  }
+  retry_offset += n;
+  std::optional<MetadataAnswer> answer = first_answer(calls);
+  MetadataFetch fetch = answer ? std::move(*answer) : MetadataAnswer{};
+  fetch.pending = std::move(calls);  // still running: joined at the end of the probe, each bounded
+  const std::string note = "no metadata within " + std::to_string((config.probe_timeout / 2).count()) +
+                           " ms; asked brokers " + asked + " each alone";
+  if (!answer) {
+    fetch.failure = note + ", and none answered";  // the probe error says it (logged by the probe loop)
+    return fetch;
+  }
+  if (!metadata_retried)
+    spdlog::warn("{}: one answered (the silent broker shows as unresponsive; logged once until Metadata "
+                 "is answered without a retry again)",
+                 note);
+  metadata_retried = true;
+  return fetch;
 }
 
 // True when a broker answered a Metadata request within `slice_ms` (or before). librdkafka sends a

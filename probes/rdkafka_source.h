@@ -8,7 +8,10 @@
 // of `probe_timeout`: (when due) one batched DescribeConfigs for min.insync.replicas and the per-broker
 // check — one DescribeConfigs per broker for its own BROKER resource, which librdkafka sends to that broker
 // (`broker.rack`, `process.roles`; see ClusterSnapshot::broker_responses). No call gets more than the
-// remaining budget.
+// remaining budget. When the broker librdkafka picked for Metadata does not answer within half the budget,
+// Metadata is asked again (librdkafka then sends it to another broker) within what is left, up to 3/4 of it;
+// the silent broker stays in the snapshot and its unanswered per-broker check names it (the split is
+// documented at RdKafkaSource::Impl::fetch_metadata, probes/rdkafka_source.cc).
 //
 // Threads: probe() is called from one thread only (the probe loop). librdkafka's own threads only call the
 // log / error callbacks, which log to spdlog (stderr) and are internally synchronised.

@@ -26,13 +26,13 @@ KafkaBrokerGauges* find(std::vector<KafkaBrokerGauges>& brokers, probes::BrokerI
 }
 
 // One partition's contribution to the ReplicaManager gauges of its leader and replicas (Partition.scala).
-void add_partition(probes::PartitionView p, std::int32_t usual_replicas, std::int32_t min_isr,
-                   std::vector<KafkaBrokerGauges>& brokers) {
+void add_partition(probes::PartitionView p, std::int32_t usual_replicas, const Baseline& baseline,
+                   std::int32_t min_isr, std::vector<KafkaBrokerGauges>& brokers) {
   const std::int32_t replicas = distinct_count(p.replicas);
   const std::int32_t isr = distinct_count(p.isr);
   // Kafka's replication factor leaves out replicas being added by a reassignment; metadata does not say which
-  // those are, so a partition with more replicas than its topic usually has counts with the usual number.
-  const std::int32_t replication_factor = replicas > usual_replicas ? usual_replicas : replicas;
+  // those are: the verdict's rule tells (the partition's history baseline, else the usual-count rule).
+  const std::int32_t replication_factor = replicas_not_being_added(p, usual_replicas, baseline);
   // effectiveMinIsr: min(min.insync.replicas, every assigned replica including ones being added).
   const std::int32_t effective_min_isr = std::min(min_isr, replicas);
   if (KafkaBrokerGauges* leader = find(brokers, p.leader)) {
@@ -79,7 +79,7 @@ KafkaMode kafka_mode(const probes::ClusterSnapshot& s) {
   return all_read ? KafkaMode::kZooKeeper : KafkaMode::kUnknown;
 }
 
-KafkaView kafka_view(const probes::ClusterSnapshot& snapshot, const Policy& policy) {
+KafkaView kafka_view(const probes::ClusterSnapshot& snapshot, const Policy& policy, const History* history) {
   KafkaView v;
   v.mode = kafka_mode(snapshot);
   for (const auto& b : snapshot.brokers) v.brokers.push_back({b.id, policy.fleet_of(b.id, b.host)});
@@ -89,10 +89,11 @@ KafkaView kafka_view(const probes::ClusterSnapshot& snapshot, const Policy& poli
                   v.brokers.end());
   for (const auto& topic : snapshot.topics) {
     ++v.global_topics;
-    const std::int32_t usual = usual_replica_count(topic);
+    const TopicBaselines* baselines = history ? history->topic(topic.name) : nullptr;
+    const std::int32_t usual = usual_replica_count(topic, baselines);
     const std::int32_t min_isr = topic.min_insync_replicas.value_or(policy.default_min_isr);
     for (const auto& p : topic.partitions) {
-      add_partition(p, usual, min_isr, v.brokers);
+      add_partition(p, usual, baselines ? baselines->get(p.id) : Baseline{}, min_isr, v.brokers);
       add_controller_counts(p, v);
     }
   }

@@ -2,7 +2,8 @@
 
 // What the brokers' own JMX gauges would read for one snapshot: the facts behind isrguard's `kafka_*` metric
 // families, kept apart from isrguard's judgement (service/verdict.h) because the two differ on purpose.
-// Pure: snapshot + policy -> view; computed once per probe by the probe loop, read by every /metrics scrape.
+// Pure: snapshot + policy + the verdict's history -> view; computed once per probe by the probe loop, read by
+// every /metrics scrape.
 //
 // Reference: Apache Kafka 3.8.0 (identical in 3.7.x and on trunk for 4.0), checked in the source:
 //   core/.../cluster/Partition.scala      isUnderReplicated, isUnderMinIsr, isAtMinIsr, effectiveMinIsr
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "service/history.h"
 #include "service/policy.h"
 
 namespace isrguard::service {
@@ -37,7 +39,7 @@ struct KafkaBrokerGauges {
   std::string fleet;
   std::int64_t leader_count = 0;      // partitions it leads (all topics)
   std::int64_t partition_count = 0;   // partitions it hosts a replica of (all topics)
-  std::int64_t under_replicated = 0;  // led, ISR size < replication factor
+  std::int64_t under_replicated = 0;  // led, ISR size < replication factor (replicas - being added)
   std::int64_t under_min_isr = 0;     // led, ISR size < min(min.insync.replicas, replica count)
   std::int64_t at_min_isr = 0;        // led, ISR size == min(min.insync.replicas, replica count)
   bool operator==(const KafkaBrokerGauges&) const = default;
@@ -58,7 +60,12 @@ struct KafkaView {
   bool operator==(const KafkaView&) const = default;
 };
 
-KafkaView kafka_view(const probes::ClusterSnapshot& snapshot, const Policy& policy);
+// `history`: the verdict's history advanced with this snapshot (service/history.h), or null. Under-replicated
+// partitions are counted with the verdict's reassignment rule (replicas_not_being_added, service/verdict.h):
+// a partition's replicas beyond its baseline are being added. The history keeps baselines only for selected
+// topics; other topics (and a null history) use the usual-count rule.
+KafkaView kafka_view(const probes::ClusterSnapshot& snapshot, const Policy& policy,
+                     const History* history = nullptr);
 
 std::ostream& operator<<(std::ostream& os, const KafkaBrokerGauges& b);
 std::ostream& operator<<(std::ostream& os, const KafkaView& v);

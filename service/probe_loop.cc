@@ -54,7 +54,7 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
     s.history =
         std::make_shared<const History>(advance(s.history ? *s.history : History{}, *snapshot, policy_, now));
     s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_, *s.history, now));
-    s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_));
+    s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_, s.history.get()));
     s.snapshot = std::move(snapshot);
     s.unhealthy_partitions =
         std::make_shared<const std::vector<IndexedPartition>>(index_unhealthy_partitions(s, policy_));

@@ -101,22 +101,21 @@ std::int32_t in_sync_replicas(PartitionView p) {
   return n;
 }
 
+// Replicas minus those a reassignment is adding (classify_partition's "wanted"): the baseline's size when it
+// is usable, else the usual-count rule.
+std::int32_t wanted_in_sync(PartitionView p, std::int32_t usual_replicas, const PartitionBaseline& base) {
+  if (base.usable) return static_cast<std::int32_t>(base.base.replicas.size());
+  return std::min(distinct(p.replicas), usual_replicas);
+}
+
 // The rules of classify_partition (service/verdict.h).
 Assessment assess(PartitionView p, std::int32_t usual_replicas, std::int32_t min_isr,
                   const PartitionBaseline& base) {
   Assessment a;
   a.in_sync = in_sync_replicas(p);
   a.by_history = base.usable;
-  const std::int32_t n_replicas = distinct(p.replicas);
-  std::int32_t wanted = n_replicas;
-  bool reassigning = false;
-  if (a.by_history) {
-    wanted = static_cast<std::int32_t>(base.base.replicas.size());  // replicas minus those being added
-    reassigning = n_replicas > wanted;
-  } else if (n_replicas > usual_replicas) {
-    wanted = usual_replicas;
-    reassigning = true;
-  }
+  const std::int32_t wanted = wanted_in_sync(p, usual_replicas, base);
+  const bool reassigning = distinct(p.replicas) > wanted;
   const bool offline = partition_offline(p);
   // An offline partition is only "offline": it has no leader to report URP or min-ISR state (as in Kafka).
   if (offline) a.bits |= kBitOffline;
@@ -453,6 +452,11 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
   UsualCount usual;
   for (const auto& p : topic.partitions) usual.add(settled_replicas(p, baseline_of(baselines, p)));
   return usual.result();
+}
+
+std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replicas,
+                                      const Baseline& baseline) {
+  return wanted_in_sync(p, usual_replicas, with_usability(baseline, p));
 }
 
 bool partition_offline(PartitionView p) {

@@ -176,8 +176,14 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
 //   [1,2,3,4]      [1,2,3]    none (predates us) ?      3      3       reassigning: usual-count rule, says so
 //   [1,2,3,4]      [1,2,3]    [1,2,3,4] created  -      4      3       URP (new partition: nothing added)
 // clang-format on
-PartitionHealth classify_partition(const std::string& topic, PartitionView p, std::int32_t usual_replicas,
-                                   std::int32_t min_isr, const Baseline& baseline = {});
+PartitionHealth classify_partition(const std::string& topic, PartitionView p,
+                                   std::int32_t usual_replicas, std::int32_t min_isr,
+                                   const Baseline& baseline = {});
+// Kafka's replication factor for Partition.isUnderReplicated (ISR < replicas - adding): the distinct replicas
+// minus those a reassignment is adding, by the rules of classify_partition ("wanted"). For the kafka_* gauges
+// (service/kafka_view.h), so they read reassignments exactly as the verdict does.
+std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replicas,
+                                      const Baseline& baseline = {});
 // The two error rules of classify_partition, for other judgements over the same partitions:
 // offline = no leader or LEADER_NOT_AVAILABLE; metadata error = any other error but REPLICA_NOT_AVAILABLE.
 bool partition_offline(PartitionView p);

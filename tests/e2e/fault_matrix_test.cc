@@ -4,11 +4,13 @@
 // in docs/faults.md; short flags keep the whole matrix to well under a minute.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <functional>
 #include <iostream>
+#include <thread>
 
 #include "tests/kafkasim/cluster.h"
 #include "tests/support/await.h"
@@ -66,10 +68,11 @@ class FaultMatrix : public ::testing::Test {
         << testing::slurp(err_);
   }
 
-  bool await_readyz(const std::function<bool(int, const std::string&)>& want, milliseconds within) {
+  bool await_readyz(const std::function<bool(int, const std::string&)>& want, milliseconds within,
+                    const std::string& path = "/readyz") {
     return testing::await(
         [&] {
-          auto r = http_->Get("/readyz");
+          auto r = http_->Get(path);
           if (r) last_ = r->body;
           return r && want(r->status, r->body);
         },
@@ -79,15 +82,16 @@ class FaultMatrix : public ::testing::Test {
   // Injects the fault, checks /readyz closes naming `reason` within kCloseBound, clears the fault, and checks
   // the gate reopens, not before the hold has passed since it was cleared.
   void check_fault(const std::string& name, const std::string& reason, const std::function<void()>& inject,
-                   const std::function<void()>& clear) {
+                   const std::function<void()>& clear, const std::string& readyz_path = "/readyz") {
     start_isrguard();
     const auto t0 = Clock::now();
     inject();
     const bool closed = await_readyz(
         [&](int code, const std::string& body) {
+          saw_probe_failed_ |= body.find("[-]probe_failed") != std::string::npos;
           return code == 503 && body.find(reason) != std::string::npos;
         },
-        kCloseBound + seconds(10));
+        kCloseBound + seconds(10), readyz_path);
     const auto to_close = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
     ASSERT_TRUE(closed) << name << ": last /readyz: " << last_;
     EXPECT_LE(to_close, kCloseBound) << name;
@@ -105,6 +109,7 @@ class FaultMatrix : public ::testing::Test {
   kafkasim::Cluster sim_;
   pid_t pid_ = -1;
   std::string err_, last_;
+  bool saw_probe_failed_ = false;  // any /readyz body read while awaiting the gate to close
   std::unique_ptr<httplib::Client> http_;
 };
 
@@ -114,6 +119,40 @@ TEST_F(FaultMatrix, HungBrokerIsUnresponsive) {
 
 TEST_F(FaultMatrix, HungControllerIsUnresponsive) {
   check_fault("controller hung", "brokers_unresponsive", [&] { sim_.broker_hang(1); }, [&] { sim_.broker_up(1); });
+}
+
+// The broker librdkafka uses for Metadata hangs on its open connection: the probe retries Metadata on
+// another broker within its timeout, so the gate closes naming the hung broker as unresponsive — never
+// probe_failed (which would hide which broker) — and reopens after the hold once it answers again.
+TEST_F(FaultMatrix, BrokerHungWhileServingMetadataIsUnresponsiveNotProbeFailed) {
+  bool saw_probe_failed = false;
+  std::string named;
+  check_fault(
+      "broker hung while serving Metadata", "brokers_unresponsive",
+      [&] { sim_.hang_next_metadata_broker(); },
+      [&] {
+        const int32_t hung = sim_.hung_for_metadata();
+        ASSERT_NE(hung, -1);
+        // Watch the gate for several more probes before clearing: never probe_failed, always naming it.
+        const auto until = Clock::now() + kPoll * 4 + kTimeout;
+        while (Clock::now() < until) {
+          auto r = http_->Get("/readyz?verbose");
+          if (!r) continue;
+          saw_probe_failed |= r->body.find("[-]probe_failed") != std::string::npos;
+          EXPECT_EQ(r->status, 503) << r->body;
+          if (r->body.find("broker " + std::to_string(hung) + " (") != std::string::npos) named = r->body;
+          std::this_thread::sleep_for(milliseconds(20));
+        }
+        // No probe failed at all while it was hung (the probe counts failures by kind).
+        auto status = http_->Get("/v1/status");
+        ASSERT_TRUE(status);
+        EXPECT_EQ(nlohmann::json::parse(status->body).at("probe").at("failures"), nlohmann::json::object())
+            << status->body;
+        sim_.broker_up(hung);
+      },
+      /*readyz_path=*/"/readyz?verbose");
+  EXPECT_FALSE(saw_probe_failed || saw_probe_failed_) << testing::slurp(err_);
+  EXPECT_FALSE(named.empty()) << "the hung broker was never named; last /readyz: " << last_;
 }
 
 TEST_F(FaultMatrix, BrokerSlowerThanTheLimitIsUnresponsive) {

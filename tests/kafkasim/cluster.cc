@@ -557,6 +557,17 @@ void Cluster::broker_up(int32_t id) { set_listening_status(id, BrokerStatus::kUp
 
 void Cluster::broker_hang(int32_t id) { set_listening_status(id, BrokerStatus::kHung); }
 
+void Cluster::hang_next_metadata_broker() {
+  std::lock_guard lock(mu_);
+  hang_next_metadata_ = true;
+  hung_for_metadata_ = -1;
+}
+
+int32_t Cluster::hung_for_metadata() const {
+  std::lock_guard lock(mu_);
+  return hung_for_metadata_;
+}
+
 void Cluster::set_listening_status(int32_t id, BrokerStatus status) {
   std::lock_guard ops(ops_mu_);
   BrokerRuntime* b = nullptr;
@@ -637,6 +648,13 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
       case proto::kApiMetadata: {
         if (h.api_version < 0 || h.api_version > proto::kMetadataMaxVersion) return HandlerResult::close();
         const auto req = proto::decode_metadata_request(r, h.api_version);
+        if (hang_next_metadata_ && !req.topics) {
+          hang_next_metadata_ = false;
+          hung_for_metadata_ = broker_id;
+          for (auto& b : brokers_)
+            if (b->view.spec.id == broker_id) b->view.status = BrokerStatus::kHung;
+          return HandlerResult::drop();
+        }
         const int16_t injected = take_injected();
         std::set<int32_t> down;
         proto::MetadataResponse resp;

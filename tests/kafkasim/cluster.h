@@ -30,6 +30,8 @@
 //     see rejoin_isrs(id) / elect_leaders().
 //   broker_hang(id): accepts connections and reads requests but never answers (client-side timeouts);
 //     still listed in Metadata. broker_up(id) ends the hang.
+//   hang_next_metadata_broker(): the next broker asked for all-topics Metadata hangs (as broker_hang), so
+//     a test can hang exactly the broker a client uses for Metadata, on its open connection.
 //   set_latency(id, d): every answer from that broker is delayed by d.
 //   inject_error(e): the next e.remaining requests of e.api_key get error e.error_code (see InjectedError).
 //
@@ -112,6 +114,11 @@ class Cluster {
   void broker_down(int32_t id);
   void broker_up(int32_t id);
   void broker_hang(int32_t id);
+  // Hangs the broker a client picks for Metadata, after it connected: the next broker that receives an
+  // all-topics Metadata request drops it and hangs from then on (as broker_hang; broker_up ends it).
+  // hung_for_metadata() names that broker (-1 until one was picked).
+  void hang_next_metadata_broker();
+  int32_t hung_for_metadata() const;
   void set_latency(int32_t id, std::chrono::milliseconds latency);
   void inject_error(InjectedError e);
   void clear_injected_errors();
@@ -151,6 +158,8 @@ class Cluster {
   std::vector<std::unique_ptr<BrokerRuntime>> brokers_;
   std::vector<InjectedError> injected_;
   std::map<int16_t, uint64_t> served_;
+  bool hang_next_metadata_ = false;
+  int32_t hung_for_metadata_ = -1;
   ListenerSecurity security_;  // guarded by ops_mu_
   bool started_ = false;
 };

@@ -310,6 +310,31 @@ TEST(KafkasimCluster, HungBrokerReadsButNeverAnswers) {
   EXPECT_EQ(metadata(other, 1).brokers.size(), 3u);  // hung broker still listed
 }
 
+// The broker a client asks for all-topics Metadata hangs on that open connection; a brokers-only Metadata
+// (no topics) does not trigger it, and only the first broker asked hangs.
+TEST(KafkasimCluster, HangNextMetadataBrokerHangsTheBrokerAskedOnItsOpenConnection) {
+  Cluster c(three_brokers());
+  c.start();
+  RawClient first(c.port(2));
+  RawClient other(c.port(3));
+  c.hang_next_metadata_broker();
+  proto::MetadataRequest brokers_only;
+  brokers_only.topics = std::vector<std::string>{};
+  first.send_bytes(request(proto::kApiMetadata, 1, 1, brokers_only));
+  EXPECT_TRUE(first.read_frame());  // answered: not an all-topics request
+  EXPECT_EQ(c.hung_for_metadata(), -1);
+  timeval tv{.tv_sec = 0, .tv_usec = 300000};
+  ::setsockopt(first.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  first.send_bytes(request(proto::kApiMetadata, 1, 2, proto::MetadataRequest{}));
+  EXPECT_FALSE(first.read_frame());  // dropped: broker 2 hangs from now on
+  EXPECT_EQ(c.hung_for_metadata(), 2);
+  EXPECT_EQ(c.brokers().at(1).status, BrokerStatus::kHung);
+  EXPECT_EQ(metadata(other, 1).brokers.size(), 3u);  // the next all-topics request is answered; 2 still listed
+  c.broker_up(2);
+  RawClient again(c.port(2));
+  EXPECT_EQ(metadata(again, 1).brokers.size(), 3u);
+}
+
 TEST(KafkasimCluster, ManyConcurrentClients) {
   Cluster c(three_brokers());
   c.start();

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "service/probe_loop.h"
 #include "service/verdict.h"
 #include "tests/support/builders.h"
+#include "tests/support/scripted_source.h"
 
 namespace isrguard::service {
 namespace {
@@ -137,6 +139,89 @@ TEST(KafkaView, ActiveControllerOnlyInZooKeeperMode) {
   EXPECT_EQ(
       kafka_view(SnapshotBuilder().brokers({1, 2}).controller(2).build(), policy_with()).active_controller,
       -1);  // process.roles not read: unknown mode, no claim
+}
+
+// ---- UnderReplicatedPartitions during reassignments: the verdict's per-partition history baselines ----
+// Kafka counts a led partition under-replicated when ISR < replicas - replicas being added. Metadata does not
+// say which are being added; the kafka_* gauges read them from the same baselines the verdict uses
+// (service/history.h, classify_partition), so both agree. Driven through the probe loop, which owns the
+// history: "the cluster looked like A, then like B".
+
+using Ids = std::vector<BrokerId>;
+
+// The published state after one probe per snapshot, 5 s apart.
+std::shared_ptr<const PublishedState> after_probes(const std::vector<probes::ClusterSnapshot>& snapshots) {
+  testing::ScriptedSource src;
+  for (const auto& s : snapshots) src.push(testing::ok(s));
+  const Policy policy = policy_with();
+  ProbeLoop loop(src, policy, GateConfig{std::chrono::seconds(0)}, std::chrono::seconds(60));
+  const SteadyClock::time_point t0 = SteadyClock::time_point{} + std::chrono::hours(1);
+  const auto w0 = std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 365 * 50);
+  for (std::size_t i = 0; i < snapshots.size(); ++i)
+    loop.run_once(t0 + std::chrono::seconds(5 * i), w0 + std::chrono::seconds(5 * i));
+  return loop.current();
+}
+
+std::int64_t kafka_urp(const KafkaView& v) {
+  std::int64_t n = 0;
+  for (const auto& b : v.brokers) n += b.under_replicated;
+  return n;
+}
+
+probes::TopicInfo uniform_topic(const std::string& name, int partitions, const Ids& replicas, const Ids& isr) {
+  TopicBuilder t(name);
+  t.min_isr(2);
+  for (int i = 0; i < partitions; ++i) t.p(isr.front(), replicas, isr);
+  return t.build();
+}
+
+probes::ClusterSnapshot six_brokers(probes::TopicInfo topic) {
+  return SnapshotBuilder().brokers({1, 2, 3, 4, 5, 6}).topic(std::move(topic)).build();
+}
+
+// A whole-topic move 1,2,3 -> 4,5,6: every partition lists 6 replicas with the original 3 in sync, so the
+// usual-count rule (usual = 6) called every one under-replicated for the whole move.
+TEST(KafkaView, WholeTopicMoveIsNotUnderReplicatedAsInTheVerdict) {
+  const auto state = after_probes({six_brokers(uniform_topic("orders", 3, {1, 2, 3}, {1, 2, 3})),
+                                   six_brokers(uniform_topic("orders", 3, {4, 5, 6, 1, 2, 3}, {1, 2, 3}))});
+  EXPECT_EQ(state->verdict->counts.under_replicated, 0) << *state->verdict;
+  EXPECT_EQ(kafka_urp(*state->kafka), 0) << *state->kafka;
+  EXPECT_EQ(state->kafka->brokers.at(0), gauges(1, "ec2", 3, 3, 0, 0, 0));
+}
+
+// A one-partition topic being moved: its only partition sets the usual count.
+TEST(KafkaView, SinglePartitionTopicMoveIsNotUnderReplicatedAsInTheVerdict) {
+  const auto state = after_probes({six_brokers(uniform_topic("solo", 1, {1, 2, 3}, {1, 2, 3})),
+                                   six_brokers(uniform_topic("solo", 1, {1, 2, 3, 4}, {1, 2, 3}))});
+  EXPECT_EQ(state->verdict->counts.under_replicated, 0) << *state->verdict;
+  EXPECT_EQ(kafka_urp(*state->kafka), 0) << *state->kafka;
+}
+
+// An RF-3 topic with one partition assigned 4 replicas, all 4 once in sync (nothing is being added): when the
+// 4th falls out, Kafka counts it (ISR 3 < 4 - 0); the usual-count rule took it for a reassignment.
+TEST(KafkaView, FourReplicaPartitionWithThreeInSyncInAnRf3TopicIsUnderReplicated) {
+  auto with_p0 = [](const Ids& isr) {
+    return six_brokers(
+        TopicBuilder("orders").min_isr(2).p(1, {1, 2, 3, 4}, isr).p(2, {2, 3, 1}, {2, 3, 1}).p(3, {3, 1, 2}, {3, 1, 2}));
+  };
+  const auto state = after_probes({with_p0({1, 2, 3, 4}), with_p0({1, 2, 3})});
+  EXPECT_EQ(state->verdict->counts.under_replicated, 1) << *state->verdict;
+  EXPECT_EQ(kafka_urp(*state->kafka), 1) << *state->kafka;
+  EXPECT_EQ(state->kafka->brokers.at(0).under_replicated, 1) << *state->kafka;  // its leader
+}
+
+// With no history (the move was under way before isrguard started) both fall back to the usual-count rule.
+TEST(KafkaView, WithoutHistoryAMidMovePartitionUsesTheUsualCountRuleAsInTheVerdict) {
+  const auto topic = TopicBuilder("orders")
+                         .min_isr(2)
+                         .p(1, {1, 2, 3}, {1, 2, 3})
+                         .p(2, {2, 3, 1}, {2, 3, 1})
+                         .p(3, {3, 1, 2, 4}, {3, 1, 2})  // predates us: taken as adding 4
+                         .build();
+  const auto state = after_probes({six_brokers(topic)});
+  EXPECT_EQ(state->verdict->counts.under_replicated, 0) << *state->verdict;
+  EXPECT_EQ(state->verdict->counts.reassigning, 1) << *state->verdict;
+  EXPECT_EQ(kafka_urp(*state->kafka), 0) << *state->kafka;
 }
 
 }  // namespace
