@@ -15,6 +15,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -270,38 +271,59 @@ std::string min_isr_not_askable(const ClusterSnapshot& snap) {
   return "";
 }
 
-// Topics and partitions of a metadata answer into `snap`, sorted by name and by partition id.
-void convert_topics(const rd_kafka_metadata_t& md, ClusterSnapshot& snap) {
-  auto kafka_error = [](rd_kafka_resp_err_t e) {
-    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? KafkaError{}
-                                           : KafkaError{static_cast<std::int32_t>(e), rd_kafka_err2name(e)};
+// One topic's partitions into its table: one pass to size the table exactly, one to fill it (no copy
+// per partition). "" or why the topic cannot be stored: a list longer than the table allows (librdkafka
+// itself refuses lists longer than its RD_KAFKAP_BROKERS_MAX; this guards the table, whatever it accepts).
+std::string convert_partitions(const rd_kafka_metadata_topic_t& t, PartitionTable& out) {
+  auto replicas = [](const rd_kafka_metadata_partition_t& p) {
+    return std::span<const BrokerId>(p.replicas, static_cast<std::size_t>(std::max(p.replica_cnt, 0)));
   };
+  auto isr = [](const rd_kafka_metadata_partition_t& p) {
+    return std::span<const BrokerId>(p.isrs, static_cast<std::size_t>(std::max(p.isr_cnt, 0)));
+  };
+  std::size_t ids = 0;
+  bool sorted = true;
+  for (int j = 0; j < t.partition_cnt; ++j) {
+    const auto& p = t.partitions[j];
+    if (replicas(p).size() > PartitionTable::kMaxListLength || isr(p).size() > PartitionTable::kMaxListLength)
+      return "topic " + std::string(t.topic ? t.topic : "") + " partition " + std::to_string(p.id) +
+             " lists " + std::to_string(p.replica_cnt) + " replicas and " + std::to_string(p.isr_cnt) +
+             " ISR ids (at most " + std::to_string(PartitionTable::kMaxListLength) + " are supported)";
+    ids += PartitionTable::ids_needed(replicas(p), isr(p));
+    sorted = sorted && (j == 0 || t.partitions[j - 1].id < p.id);
+  }
+  out.reserve(static_cast<std::size_t>(std::max(t.partition_cnt, 0)), ids);
+  for (int j = 0; j < t.partition_cnt; ++j) {
+    const auto& p = t.partitions[j];
+    out.push_back(PartitionView{p.id, p.leader, replicas(p), isr(p), KafkaError{p.err}});
+  }
+  if (!sorted) out.sort_by_id();
+  return "";
+}
+
+// Topics and partitions of a metadata answer into `snap`, sorted by name and by partition id. "" or why they
+// cannot be stored.
+std::string convert_topics(const rd_kafka_metadata_t& md, ClusterSnapshot& snap) {
+  snap.topics.reserve(static_cast<std::size_t>(std::max(md.topic_cnt, 0)));
   for (int i = 0; i < md.topic_cnt; ++i) {
     const auto& t = md.topics[i];
-    TopicInfo topic;
+    TopicInfo& topic = snap.topics.emplace_back();
     topic.name = t.topic ? t.topic : "";
-    topic.error = kafka_error(t.err);
-    for (int j = 0; j < t.partition_cnt; ++j) {
-      const auto& p = t.partitions[j];
-      PartitionInfo part;
-      part.id = p.id;
-      part.leader = p.leader;
-      part.replicas.assign(p.replicas, p.replicas + p.replica_cnt);
-      part.isr.assign(p.isrs, p.isrs + p.isr_cnt);
-      part.error = kafka_error(p.err);
-      topic.partitions.push_back(std::move(part));
-    }
-    std::sort(topic.partitions.begin(), topic.partitions.end(),
-              [](const PartitionInfo& a, const PartitionInfo& b) { return a.id < b.id; });
-    snap.topics.push_back(std::move(topic));
+    topic.error = KafkaError{t.err};
+    if (std::string why = convert_partitions(t, topic.partitions); !why.empty()) return why;
   }
   std::sort(snap.topics.begin(), snap.topics.end(),
             [](const TopicInfo& a, const TopicInfo& b) { return a.name < b.name; });
+  return "";
 }
 
 }  // namespace
 
 // ---- public helpers -------------------------------------------------------------------------------------
+
+std::string error_name(std::int32_t code) {
+  return rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code));
+}
 
 std::vector<MockTopicSpec> demo_mock_topics() { return {{"audit-log", 1}, {"orders", 6}, {"payments", 3}}; }
 
@@ -661,6 +683,7 @@ ProbeResult RdKafkaSource::Impl::probe() {
 
   ClusterSnapshot snap;
   snap.taken_at = taken_at;
+  snap.brokers.reserve(static_cast<std::size_t>(std::max(md->broker_cnt, 0)));
   for (int i = 0; i < md->broker_cnt; ++i) {
     const auto& b = md->brokers[i];
     snap.brokers.push_back(Broker{b.id, b.host ? b.host : "", b.port, std::nullopt, std::nullopt});
@@ -679,7 +702,12 @@ ProbeResult RdKafkaSource::Impl::probe() {
   std::vector<std::string> names;
   names.reserve(static_cast<std::size_t>(md->topic_cnt));
   for (int i = 0; i < md->topic_cnt; ++i) names.emplace_back(md->topics[i].topic ? md->topics[i].topic : "");
-  read_configs(snap, names, deadline, [&] { convert_topics(*md, snap); });
+  std::string unstorable;
+  read_configs(snap, names, deadline, [&] {
+    unstorable = convert_topics(*md, snap);
+    fetch.md.reset();  // librdkafka's copy is no longer needed: free it while the answers come in
+  });
+  if (!unstorable.empty()) return fail("metadata", std::move(unstorable));
   count_disconnects(snap);
 
   snap.duration = elapsed();

@@ -1,14 +1,112 @@
 #include "probes/snapshot.h"
 
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
 namespace isrguard::probes {
 namespace {
-template <typename T>
-std::ostream& print_list(std::ostream& os, const std::vector<T>& v) {
+template <typename Range>
+std::ostream& print_list(std::ostream& os, const Range& v) {
   os << '[';
-  for (std::size_t i = 0; i < v.size(); ++i) os << (i ? "," : "") << v[i];
+  bool first = true;
+  for (const auto& x : v) {
+    os << (first ? "" : ",") << x;
+    first = false;
+  }
   return os << ']';
 }
+
+std::size_t string_heap_bytes(const std::string& s) {
+  // Short strings live inside the object (libstdc++: up to 15 characters).
+  return s.capacity() > 15 ? s.capacity() + 1 : 0;
+}
+
+bool same_ids(std::span<const BrokerId> a, std::span<const BrokerId> b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
 }  // namespace
+
+// ---- PartitionTable ----
+
+PartitionView PartitionTable::operator[](std::size_t i) const {
+  const Row& r = rows_[i];
+  const BrokerId* base = ids_.data() + r.first;
+  const BrokerId* isr = r.isr_shared ? base : base + r.replicas;
+  return PartitionView{r.id, r.leader, {base, r.replicas}, {isr, r.isr}, KafkaError{r.error}};
+}
+
+PartitionView PartitionTable::at(std::size_t i) const {
+  if (i >= rows_.size())
+    throw std::out_of_range("partition index " + std::to_string(i) + " of " + std::to_string(rows_.size()));
+  return (*this)[i];
+}
+
+std::size_t PartitionTable::ids_needed(std::span<const BrokerId> replicas, std::span<const BrokerId> isr) {
+  return replicas.size() + (same_ids(replicas, isr) ? 0 : isr.size());
+}
+
+void PartitionTable::reserve(std::size_t partitions, std::size_t ids) {
+  rows_.reserve(partitions);
+  ids_.reserve(ids);
+}
+
+void PartitionTable::push_back(PartitionView p) {
+  if (p.replicas.size() > kMaxListLength || p.isr.size() > kMaxListLength)
+    throw std::length_error("partition " + std::to_string(p.id) + " lists more than " +
+                            std::to_string(kMaxListLength) + " replicas or ISR ids");
+  if (p.error.code < std::numeric_limits<std::int16_t>::min() ||
+      p.error.code > std::numeric_limits<std::int16_t>::max())
+    throw std::out_of_range("partition error code " + std::to_string(p.error.code) + " is not an int16");
+  if (ids_.size() + p.replicas.size() + p.isr.size() > std::numeric_limits<std::uint32_t>::max())
+    throw std::length_error("topic lists more than 2^32 replica and ISR ids");
+  Row r;
+  r.id = p.id;
+  r.leader = p.leader;
+  r.first = static_cast<std::uint32_t>(ids_.size());
+  r.replicas = static_cast<std::uint16_t>(p.replicas.size());
+  r.isr = static_cast<std::uint16_t>(p.isr.size());
+  r.error = static_cast<std::int16_t>(p.error.code);
+  r.isr_shared = same_ids(p.replicas, p.isr) ? 1 : 0;
+  ids_.insert(ids_.end(), p.replicas.begin(), p.replicas.end());
+  if (!r.isr_shared) ids_.insert(ids_.end(), p.isr.begin(), p.isr.end());
+  rows_.push_back(r);
+}
+
+void PartitionTable::sort_by_id() {
+  std::stable_sort(rows_.begin(), rows_.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
+}
+
+bool PartitionTable::operator==(const PartitionTable& o) const {
+  if (rows_.size() != o.rows_.size()) return false;
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    const PartitionView a = (*this)[i];
+    const PartitionView b = o[i];
+    if (a.id != b.id || a.leader != b.leader || a.error != b.error || !same_ids(a.replicas, b.replicas) ||
+        !same_ids(a.isr, b.isr))
+      return false;
+  }
+  return true;
+}
+
+std::size_t TopicInfo::heap_bytes() const { return string_heap_bytes(name) + partitions.heap_bytes(); }
+
+std::size_t ClusterSnapshot::heap_bytes() const {
+  std::size_t n = brokers.capacity() * sizeof(Broker) + topics.capacity() * sizeof(TopicInfo) +
+                  config_errors.capacity() * sizeof(std::string) +
+                  broker_responses.capacity() * sizeof(BrokerResponse) + string_heap_bytes(cluster_id);
+  for (const auto& b : brokers) {
+    n += string_heap_bytes(b.host);
+    if (b.rack) n += string_heap_bytes(*b.rack);
+    if (b.process_roles) n += string_heap_bytes(*b.process_roles);
+  }
+  for (const auto& t : topics) n += t.heap_bytes();
+  for (const auto& e : config_errors) n += string_heap_bytes(e);
+  for (const auto& r : broker_responses) n += string_heap_bytes(r.error);
+  return n;
+}
+
+// ---- printers ----
 
 std::ostream& operator<<(std::ostream& os, const Broker& b) {
   os << "Broker{" << b.id << ' ' << b.host << ':' << b.port;
@@ -24,21 +122,24 @@ std::ostream& operator<<(std::ostream& os, const BrokerResponse& r) {
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const KafkaError& e) {
-  return os << e.code << (e.name.empty() ? "" : "/") << e.name;
+  os << e.code;
+  if (!e.ok()) os << '/' << e.name();
+  return os;
 }
-std::ostream& operator<<(std::ostream& os, const PartitionInfo& p) {
+std::ostream& operator<<(std::ostream& os, const PartitionView& p) {
   os << "P{" << p.id << " leader=" << p.leader << " replicas=";
   print_list(os, p.replicas) << " isr=";
   print_list(os, p.isr);
   if (!p.error.ok()) os << " error=" << p.error;
   return os << '}';
 }
+std::ostream& operator<<(std::ostream& os, const PartitionInfo& p) { return os << p.view(); }
+std::ostream& operator<<(std::ostream& os, const PartitionTable& t) { return print_list(os, t); }
 std::ostream& operator<<(std::ostream& os, const TopicInfo& t) {
   os << "Topic{" << t.name << " min_isr=";
   if (t.min_insync_replicas) os << *t.min_insync_replicas; else os << "?";
   if (!t.error.ok()) os << " error=" << t.error;
-  os << ' ';
-  return print_list(os, t.partitions) << '}';
+  return os << ' ' << t.partitions << '}';
 }
 std::ostream& operator<<(std::ostream& os, const ClusterSnapshot& s) {
   os << "Snapshot{cluster=" << s.cluster_id << " controller=" << s.controller_id << " brokers=";

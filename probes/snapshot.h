@@ -2,11 +2,18 @@
 
 // The facts isrguard knows about a Kafka cluster at one instant. Produced by a MetadataSource (probe
 // thread), consumed by the verdict (service/). Plain value types: copyable, compared whole in tests.
+//
+// Memory: a snapshot is the one structure that grows with the partitions (a 1M-partition cluster is held
+// twice while the next snapshot is built), so partitions are stored flat per topic (PartitionTable: ~32
+// bytes per RF-3 partition, no heap block per partition) and errors as codes. Budget: docs/memory.md.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,33 +56,130 @@ struct BrokerResponse {
   bool operator==(const BrokerResponse&) const = default;
 };
 
-// Kafka error code as the broker returned it (0 = none) and librdkafka's name for it.
+// librdkafka's name for a Kafka or librdkafka error code ("LEADER_NOT_AVAILABLE"; "ERR_<n>?" for a code it
+// does not know). Defined in the librdkafka adapter, the one place that includes librdkafka.
+std::string error_name(std::int32_t code);
+
+// Kafka error code as the broker (or librdkafka) reported it; 0 = none. Only the code is kept: the name is
+// looked up when rendered (error_name), so a snapshot holds no string per errored partition.
 struct KafkaError {
   std::int32_t code = 0;
-  std::string name;
 
   bool ok() const { return code == 0; }
+  std::string name() const { return error_name(code); }
   bool operator==(const KafkaError&) const = default;
 };
 
+// One partition as its topic's PartitionTable stores it: spans into the table, valid while the table lives
+// unchanged. Cheap to copy: pass by value.
+struct PartitionView {
+  std::int32_t id = 0;
+  BrokerId leader = kNoLeader;
+  std::span<const BrokerId> replicas;  // as reported (assignment order; first is the preferred leader)
+  std::span<const BrokerId> isr;       // as reported; may contain ids outside `replicas` during reassignment
+  KafkaError error;
+};
+
+// One partition owning its lists: for the few partitions a verdict or disruption answer lists (capped), and
+// for building snapshots in tests. Converts to a PartitionView implicitly (like std::string to string_view).
 struct PartitionInfo {
   std::int32_t id = 0;
   BrokerId leader = kNoLeader;
-  std::vector<BrokerId> replicas;  // as reported (assignment order; first is the preferred leader)
-  std::vector<BrokerId> isr;       // as reported; may contain ids outside `replicas` during reassignment
+  std::vector<BrokerId> replicas;
+  std::vector<BrokerId> isr;
   KafkaError error;
 
+  static PartitionInfo of(PartitionView v) {
+    return {v.id, v.leader, {v.replicas.begin(), v.replicas.end()}, {v.isr.begin(), v.isr.end()}, v.error};
+  }
+  PartitionView view() const { return {id, leader, replicas, isr, error}; }
+  operator PartitionView() const { return view(); }  // NOLINT: a view of an owner, as string -> string_view
   bool operator==(const PartitionInfo&) const = default;
+};
+
+// The partitions of one topic, stored flat: one 20-byte row per partition and one id buffer for the whole
+// topic holding each partition's replicas followed by its ISR (the ISR shares the replicas' ids when it is
+// the same list, as in a healthy cluster). An RF-3 partition costs 32 bytes in sync, 44 out of sync, and the
+// table two heap blocks, instead of two blocks per partition. Compared by content.
+class PartitionTable {
+ public:
+  // Longest replica or ISR list a partition may have (Kafka has no such limit, but no cluster has brokers
+  // enough to come near it; the librdkafka adapter reports a longer one as a metadata error).
+  static constexpr std::size_t kMaxListLength = 0xffff;
+
+  class Iterator {
+   public:
+    using value_type = PartitionView;
+    using difference_type = std::ptrdiff_t;
+    using reference = PartitionView;
+    using pointer = void;
+    using iterator_category = std::input_iterator_tag;
+
+    Iterator() = default;
+    Iterator(const PartitionTable* t, std::size_t i) : t_(t), i_(i) {}
+    PartitionView operator*() const { return (*t_)[i_]; }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    Iterator operator++(int) {
+      Iterator before = *this;
+      ++i_;
+      return before;
+    }
+    bool operator==(const Iterator&) const = default;
+
+   private:
+    const PartitionTable* t_ = nullptr;
+    std::size_t i_ = 0;
+  };
+
+  std::size_t size() const { return rows_.size(); }
+  bool empty() const { return rows_.empty(); }
+  PartitionView operator[](std::size_t i) const;
+  PartitionView at(std::size_t i) const;  // throws std::out_of_range
+  Iterator begin() const { return {this, 0}; }
+  Iterator end() const { return {this, rows_.size()}; }
+
+  // Ids push_back(p) stores for a partition with these lists: what reserve() wants to know.
+  static std::size_t ids_needed(std::span<const BrokerId> replicas, std::span<const BrokerId> isr);
+  // Room for `partitions` partitions holding `ids` ids in all, so a table filled once allocates once.
+  void reserve(std::size_t partitions, std::size_t ids);
+  // Appends a copy of `p`. Throws std::length_error when a list is longer than kMaxListLength.
+  void push_back(PartitionView p);
+  // Orders the partitions by id (stable), without moving their ids.
+  void sort_by_id();
+
+  // Bytes this table holds on the heap (capacity, not size).
+  std::size_t heap_bytes() const {
+    return rows_.capacity() * sizeof(Row) + ids_.capacity() * sizeof(BrokerId);
+  }
+  bool operator==(const PartitionTable& o) const;
+
+ private:
+  struct Row {
+    std::int32_t id = 0;
+    BrokerId leader = kNoLeader;
+    std::uint32_t first = 0;       // offset of its replicas in ids_
+    std::uint16_t replicas = 0;    // count
+    std::uint16_t isr = 0;         // count
+    std::int16_t error = 0;        // Kafka error codes are int16 on the wire, librdkafka's own -200..-1
+    std::uint16_t isr_shared = 0;  // 1: the ISR is the replicas list itself (same ids, same order)
+  };
+  static_assert(sizeof(Row) == 20);
+  std::vector<Row> rows_;
+  std::vector<BrokerId> ids_;
 };
 
 struct TopicInfo {
   std::string name;
-  std::vector<PartitionInfo> partitions;
+  PartitionTable partitions;  // by id
   KafkaError error;  // topic-level error from metadata
   // min.insync.replicas as read through DescribeConfigs; nullopt when it could not be read (the service
   // then falls back to its configured default and reports the topic).
   std::optional<std::int32_t> min_insync_replicas;
 
+  std::size_t heap_bytes() const;  // the name's and the partitions' heap blocks (capacity)
   bool operator==(const TopicInfo&) const = default;
 };
 
@@ -92,6 +196,9 @@ struct ClusterSnapshot {
   // check brokers (test fakes).
   std::vector<BrokerResponse> broker_responses;
 
+  // Bytes the snapshot holds on the heap, by capacity (requested sizes: the allocator's own overhead of a
+  // few bytes per block comes on top). Checked against an allocator hook in tests/memory.
+  std::size_t heap_bytes() const;
   bool operator==(const ClusterSnapshot&) const = default;
 };
 
@@ -119,7 +226,9 @@ struct ProbeResult {
 std::ostream& operator<<(std::ostream& os, const Broker& b);
 std::ostream& operator<<(std::ostream& os, const BrokerResponse& r);
 std::ostream& operator<<(std::ostream& os, const KafkaError& e);
+std::ostream& operator<<(std::ostream& os, const PartitionView& p);
 std::ostream& operator<<(std::ostream& os, const PartitionInfo& p);
+std::ostream& operator<<(std::ostream& os, const PartitionTable& t);
 std::ostream& operator<<(std::ostream& os, const TopicInfo& t);
 std::ostream& operator<<(std::ostream& os, const ClusterSnapshot& s);
 std::ostream& operator<<(std::ostream& os, const ProbeError& e);

@@ -11,10 +11,10 @@ namespace {
 namespace outcome = disruption_outcome;
 
 // Replica and ISR lists are tiny (RF <= ~7): linear scans, no allocation (as in the verdict).
-bool contains(const std::vector<BrokerId>& v, BrokerId id) {
+bool contains(std::span<const BrokerId> v, BrokerId id) {
   return std::find(v.begin(), v.end(), id) != v.end();
 }
-bool first_occurrence(const std::vector<BrokerId>& v, std::size_t i) {
+bool first_occurrence(std::span<const BrokerId> v, std::size_t i) {
   return std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) ==
          v.begin() + static_cast<std::ptrdiff_t>(i);
 }
@@ -102,14 +102,14 @@ struct Before {
 };
 
 // Whether replica `id` (with `slot`) is a live in-sync replica of `p`.
-bool live_in_sync(const PartitionInfo& p, BrokerId id, std::int32_t slot, const SlotFlags& f) {
+bool live_in_sync(PartitionView p, BrokerId id, std::int32_t slot, const SlotFlags& f) {
   return contains(p.isr, id) && !flag(f.absent, slot);
 }
 bool absent(BrokerId id, const BrokerSlots& slots, const SlotFlags& f) {
   return f.any_absent && flag(f.absent, slots.slot(id));
 }
 
-Before before(const PartitionInfo& p, const TopicHealth& t, const BrokerSlots& slots, const SlotFlags& f) {
+Before before(PartitionView p, const TopicHealth& t, const BrokerSlots& slots, const SlotFlags& f) {
   Before b;
   b.offline = partition_offline(p);
   b.error = partition_metadata_error(p);
@@ -147,15 +147,6 @@ bool exempt(const Before& b, Outcome o, const DisruptionOptions& opt) {
   return o != Outcome::kError && b.risk && !opt.block_min_isr_risk;
 }
 
-// The pass is bound by memory latency: each partition's replica and ISR lists live in their own heap blocks.
-// Asking for the lists a few partitions ahead overlaps those misses (measured: docs/benchmarks.md).
-constexpr std::size_t kPrefetchAhead = 8;
-void prefetch_lists(const std::vector<PartitionInfo>& parts, std::size_t k) {
-  if (k >= parts.size()) return;
-  __builtin_prefetch(parts[k].replicas.data());
-  __builtin_prefetch(parts[k].isr.data());
-}
-
 // Topics of the verdict (the selected ones) for each snapshot topic, or nullptr when not selected.
 const TopicHealth* topic_health(const Verdict& v, const std::string& name) {
   auto it = std::lower_bound(v.topics.begin(), v.topics.end(), name,
@@ -187,7 +178,7 @@ std::optional<std::string> rack_of(const probes::ClusterSnapshot& s, BrokerId id
 }
 
 // (ISR ∩ replicas) − S − brokers counted as down, in ISR order.
-std::vector<BrokerId> isr_after(const PartitionInfo& p, const BrokerSlots& slots, const SlotFlags& f) {
+std::vector<BrokerId> isr_after(PartitionView p, const BrokerSlots& slots, const SlotFlags& f) {
   std::vector<BrokerId> out;
   for (std::size_t i = 0; i < p.isr.size(); ++i) {
     const std::int32_t slot = slots.slot(p.isr[i]);
@@ -198,11 +189,11 @@ std::vector<BrokerId> isr_after(const PartitionInfo& p, const BrokerSlots& slots
   return out;
 }
 
-DisruptedPartition materialize(const std::string& topic, const PartitionInfo& p, const Before& b,
+DisruptedPartition materialize(const std::string& topic, PartitionView p, const Before& b,
                                const BrokerSlots& slots, const SlotFlags& f, Outcome o, bool blocking) {
   DisruptedPartition d;
   d.topic = topic;
-  d.partition = p;
+  d.partition = PartitionInfo::of(p);
   d.isr_after = isr_after(p, slots, f);
   d.min_isr = b.min_isr;
   d.outcome = std::string(info(o).code);
@@ -222,8 +213,7 @@ Reason topic_errors(const probes::ClusterSnapshot& snapshot, const Verdict& verd
   for (const auto& t : snapshot.topics) {
     if (t.error.ok() || !topic_health(verdict, t.name)) continue;
     if (r.count++ < 3)
-      r.detail += std::string(r.detail.empty() ? "" : "; ") + "topic " + t.name +
-                  " error=" + (t.error.name.empty() ? std::to_string(t.error.code) : t.error.name);
+      r.detail += std::string(r.detail.empty() ? "" : "; ") + "topic " + t.name + " error=" + t.error.name();
   }
   if (r.count > 3) r.detail += "; ...";
   if (r.count > 0)
@@ -249,8 +239,7 @@ class OutcomeAcks {
   // The entries covering partition `p` of `topic` with outcome `o` after S (empty: it still blocks). The
   // scope is matched on the partition after S: `after` gives its live in-sync replicas (isr_after).
   template <typename After>
-  std::vector<Override> covering(Outcome o, const std::string& topic, const PartitionInfo& p,
-                                 After&& after) const {
+  std::vector<Override> covering(Outcome o, const std::string& topic, PartitionView p, After&& after) const {
     const AckScope* scope = o == Outcome::kOffline       ? &offline_
                             : o == Outcome::kUnderMinIsr ? &under_min_isr_
                             : o == Outcome::kError       ? &error_
@@ -287,7 +276,7 @@ WallClock::time_point earliest_expiry(const std::vector<Override>& entries) {
 }
 
 // The live in-sync replicas of `p` once broker `gone` (one of its replicas) stops: isr_after for S={gone}.
-std::vector<BrokerId> isr_without(const PartitionInfo& p, BrokerId gone, const BrokerSlots& slots,
+std::vector<BrokerId> isr_without(PartitionView p, BrokerId gone, const BrokerSlots& slots,
                                   const SlotFlags& f) {
   std::vector<BrokerId> after = isr_after(p, slots, f);
   after.erase(std::remove(after.begin(), after.end(), gone), after.end());
@@ -296,7 +285,7 @@ std::vector<BrokerId> isr_without(const PartitionInfo& p, BrokerId gone, const B
 
 // One partition of the selected topics against S: counted, and listed when blocking, acknowledged or
 // already unhealthy.
-void judge_partition(DisruptionAnswer& a, const std::string& topic, const PartitionInfo& p, const Before& b,
+void judge_partition(DisruptionAnswer& a, const std::string& topic, PartitionView p, const Before& b,
                      const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
                      const DisruptionOptions& options) {
   bool touched = false;
@@ -431,7 +420,7 @@ struct AloneTally {
 };
 
 // Partition `p` against each of its replicas alone, as judge_partition judges it for S = {that replica}.
-void judge_alone(AloneTally& t, const std::string& topic, const PartitionInfo& p, const Before& b,
+void judge_alone(AloneTally& t, const std::string& topic, PartitionView p, const Before& b,
                  const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
                  const DisruptionOptions& options) {
   for (std::size_t i = 0; i < p.replicas.size(); ++i) {
@@ -465,10 +454,7 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
     if (!th) continue;
     // Partitions of a min ISR risk topic block nobody by default, unless they carry an error.
     const bool exempt_topic = th->min_isr_risk && !options.block_min_isr_risk;
-    const auto& parts = topic.partitions;
-    for (std::size_t k = 0; k < parts.size(); ++k) {
-      const PartitionInfo& p = parts[k];
-      prefetch_lists(parts, k + kPrefetchAhead);
+    for (const PartitionView p : topic.partitions) {
       if (exempt_topic && !partition_metadata_error(p)) continue;
       const Before b = before(p, *th, slots, f);
       if (survives_any_one(b)) continue;
@@ -498,7 +484,7 @@ bool broker_safe_at(const BrokerSafety& b, const Verdict& verdict, std::span<con
 // ---- printers (for test failure messages) ----
 
 namespace {
-std::ostream& print_ids(std::ostream& os, const std::vector<BrokerId>& v) {
+std::ostream& print_ids(std::ostream& os, std::span<const BrokerId> v) {
   os << '[';
   for (std::size_t i = 0; i < v.size(); ++i) os << (i ? "," : "") << v[i];
   return os << ']';

@@ -117,7 +117,7 @@ std::optional<std::vector<DisruptionTarget>> resolve_disruption(const Disruption
 // One partition with a replica in S (or already unhealthy), as judged.
 struct DisruptedPartition {
   std::string topic;
-  PartitionInfo partition;
+  PartitionInfo partition;          // an owned copy (listed partitions are capped)
   std::vector<BrokerId> isr_after;  // (ISR ∩ replicas) − S − absent brokers, in ISR order
   std::int32_t min_isr = 0;         // effective min ISR
   std::string outcome;              // disruption_outcome code

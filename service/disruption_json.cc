@@ -27,7 +27,7 @@ json partition_json(const DisruptedPartition& p, bool with_blocking,
   j["outcome"] = p.outcome;
   j["min_isr_risk"] = p.min_isr_risk;
   if (with_blocking) j["blocking"] = p.blocking;
-  if (!p.partition.error.ok()) j["error"] = p.partition.error.name;
+  if (!p.partition.error.ok()) j["error"] = p.partition.error.name();
   if (!p.acknowledged_by.empty()) {
     json by = json::array();
     for (const auto& o : p.acknowledged_by) by.push_back(override_json(o, now));

@@ -7,7 +7,7 @@ namespace isrguard::service {
 namespace {
 
 using probes::BrokerId;
-using probes::PartitionInfo;
+using probes::PartitionView;
 using probes::TopicInfo;
 
 // Replica lists are tiny: plain loops, no allocation.
@@ -16,7 +16,7 @@ bool contains(std::span<const BrokerId> v, BrokerId id) {
     if (x == id) return true;
   return false;
 }
-std::size_t distinct(const std::vector<BrokerId>& v) {
+std::size_t distinct(std::span<const BrokerId> v) {
   std::size_t n = 0;
   for (std::size_t i = 0; i < v.size(); ++i) n += contains({v.data(), i}, v[i]) ? 0 : 1;
   return n;
@@ -29,7 +29,7 @@ struct SortedSet {
   std::size_t size = 0;
   bool fits = true;
 
-  explicit SortedSet(const std::vector<BrokerId>& replicas) {
+  explicit SortedSet(std::span<const BrokerId> replicas) {
     for (BrokerId id : replicas) {
       if (contains(view(), id)) continue;
       if (size == ids.size()) {
@@ -44,7 +44,7 @@ struct SortedSet {
   std::span<const BrokerId> view() const { return {ids.data(), size}; }
 };
 
-bool fully_in_sync(const PartitionInfo& p) {
+bool fully_in_sync(PartitionView p) {
   if (p.replicas.empty() || p.leader == probes::kNoLeader) return false;
   for (BrokerId r : p.replicas)
     if (!contains(p.isr, r)) return false;
@@ -58,7 +58,7 @@ struct Decision {
   std::size_t size = 0;
 };
 
-Decision decide(const PartitionInfo& p, const TopicBaselines* prev, bool primed) {
+Decision decide(PartitionView p, const TopicBaselines* prev, bool primed) {
   const Baseline before = prev ? prev->get(p.id) : Baseline{};
   // Fully in sync: the current assignment is the baseline (too many replicas to remember: none). Most
   // partitions are in sync with their remembered set: carry it without sorting.
@@ -94,7 +94,7 @@ TopicPtr advance_topic(const TopicInfo& t, const TopicPtr& prev_ptr, bool primed
   std::size_t width = 0;
   bool unchanged = prev && prev->listed() && prev->partitions() == n;
   for (std::size_t i = 0; i < n; ++i) {
-    const PartitionInfo& p = t.partitions[i];
+    PartitionView p = t.partitions[i];
     if (p.id < 0 || static_cast<std::size_t>(p.id) >= n) {  // never sent by Kafka: not remembered
       unchanged = false;
       continue;
@@ -107,7 +107,7 @@ TopicPtr advance_topic(const TopicInfo& t, const TopicPtr& prev_ptr, bool primed
   auto next_ptr = std::make_shared<TopicBaselines>(n, width, true);
   TopicBaselines& next = *next_ptr;
   for (std::size_t i = 0; i < n; ++i) {
-    const PartitionInfo& p = t.partitions[i];
+    PartitionView p = t.partitions[i];
     const Decision& d = decisions[i];
     if (d.origin == BaselineOrigin::kNone) continue;
     if (d.from_replicas)

@@ -8,11 +8,11 @@ namespace isrguard::service {
 namespace {
 
 // Kafka keeps replicas and ISR as sets; metadata lists are tiny, so duplicates are found by scanning.
-bool first_occurrence(const std::vector<probes::BrokerId>& v, std::size_t i) {
+bool first_occurrence(std::span<const probes::BrokerId> v, std::size_t i) {
   const auto end = v.begin() + static_cast<std::ptrdiff_t>(i);
   return std::find(v.begin(), end, v[i]) == end;
 }
-std::int32_t distinct_count(const std::vector<probes::BrokerId>& v) {
+std::int32_t distinct_count(std::span<const probes::BrokerId> v) {
   std::int32_t n = 0;
   for (std::size_t i = 0; i < v.size(); ++i) n += first_occurrence(v, i) ? 1 : 0;
   return n;
@@ -26,7 +26,7 @@ KafkaBrokerGauges* find(std::vector<KafkaBrokerGauges>& brokers, probes::BrokerI
 }
 
 // One partition's contribution to the ReplicaManager gauges of its leader and replicas (Partition.scala).
-void add_partition(const probes::PartitionInfo& p, std::int32_t usual_replicas, const Baseline& baseline,
+void add_partition(probes::PartitionView p, std::int32_t usual_replicas, const Baseline& baseline,
                    std::int32_t min_isr, std::vector<KafkaBrokerGauges>& brokers) {
   const std::int32_t replicas = distinct_count(p.replicas);
   const std::int32_t isr = distinct_count(p.isr);
@@ -48,7 +48,7 @@ void add_partition(const probes::PartitionInfo& p, std::int32_t usual_replicas, 
 }
 
 // The active controller's partition gauges (KRaft ControllerMetricsChanges; ZooKeeper ControllerContext).
-void add_controller_counts(const probes::PartitionInfo& p, KafkaView& v) {
+void add_controller_counts(probes::PartitionView p, KafkaView& v) {
   ++v.global_partitions;
   if (p.leader == probes::kNoLeader) ++v.offline_partitions;
   const probes::BrokerId preferred = p.replicas.empty() ? probes::kNoLeader : p.replicas.front();

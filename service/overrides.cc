@@ -244,7 +244,7 @@ bool broker_up(const Verdict& v, BrokerId id) {
 }
 
 // The in-sync replicas of `p` that are present in metadata (what `covering` calls live).
-std::vector<BrokerId> live_isr(const PartitionInfo& p, const Verdict& v) {
+std::vector<BrokerId> live_isr(probes::PartitionView p, const Verdict& v) {
   std::vector<BrokerId> out;
   for (BrokerId r : p.isr)
     if (broker_up(v, r)) out.push_back(r);
@@ -257,7 +257,7 @@ bool contains(std::span<const BrokerId> ids, BrokerId id) {
 
 // A partition's problem is explained by brokers B when the replicas that are not live in-sync replicas are
 // not none and all in B (e.g. every partition that lost only broker 3). `hits` gets the brokers of B used.
-bool explained_by(const PartitionInfo& p, std::span<const BrokerId> live, const std::set<BrokerId>& b,
+bool explained_by(probes::PartitionView p, std::span<const BrokerId> live, const std::set<BrokerId>& b,
                   std::set<BrokerId>* hits) {
   if (b.empty()) return false;
   bool any = false;
@@ -490,7 +490,7 @@ AckScope acknowledgements_of(std::span<const Override> active, std::string_view 
   return a;
 }
 
-std::vector<Override> covering(const AckScope& a, std::string_view topic, const PartitionInfo& p,
+std::vector<Override> covering(const AckScope& a, std::string_view topic, probes::PartitionView p,
                                std::span<const BrokerId> live) {
   std::set<BrokerId> hits;
   const PartitionRef ref{std::string(topic), p.id};

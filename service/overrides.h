@@ -138,7 +138,7 @@ AckScope acknowledgements_of(std::span<const Override> active, std::string_view 
 // brokers that explain it: every replica that is not in `live_isr` (its in-sync replicas that are up) is one
 // of the scope's brokers, and there is at least one such replica. Returns the entries that put it in scope
 // (empty: not covered).
-std::vector<Override> covering(const AckScope& scope, std::string_view topic, const PartitionInfo& p,
+std::vector<Override> covering(const AckScope& scope, std::string_view topic, probes::PartitionView p,
                                std::span<const BrokerId> live_isr);
 
 // Whether the acknowledgements cover every item of reason `r` as judged against `verdict` (the gate's test

@@ -23,7 +23,7 @@ json partition_json(const PartitionHealth& p) {
   j["baseline"] = p.baseline.empty() ? json(nullptr) : json(p.baseline);
   j["adding"] = p.adding;
   j["detail"] = p.detail;
-  if (!p.partition.error.ok()) j["error"] = p.partition.error.name;
+  if (!p.partition.error.ok()) j["error"] = p.partition.error.name();
   return j;
 }
 
@@ -179,7 +179,7 @@ std::string join(const std::vector<BrokerId>& ids) {
 
 }  // namespace
 
-json partition_facts_json(const std::string& topic, const PartitionInfo& p) {
+json partition_facts_json(const std::string& topic, PartitionView p) {
   return json{{"topic", topic},
               {"partition", p.id},
               {"leader", p.leader},
@@ -364,7 +364,7 @@ std::optional<json> partitions_json(const PublishedState& s, const Policy& polic
   json items = json::array();
   std::int64_t total = 0;
   // Classified as bits first: only the listed few are built in full.
-  auto take = [&](const std::string& topic, const PartitionInfo& p, const TopicHealth& th,
+  auto take = [&](const std::string& topic, PartitionView p, const TopicHealth& th,
                   const Baseline& base) {
     ++total;
     if (items.size() < q.limit)

@@ -85,7 +85,7 @@ std::string overrides_text(const std::string& path, const std::vector<Override>&
 
 // A partition's identity and metadata as every partition list shows them: topic, partition, leader, replicas,
 // isr (callers append their own judgement).
-nlohmann::ordered_json partition_facts_json(const std::string& topic, const PartitionInfo& p);
+nlohmann::ordered_json partition_facts_json(const std::string& topic, PartitionView p);
 
 // One reason as /v1/status lists it: code, count, gating, detail.
 nlohmann::ordered_json reason_json(const Reason& r);

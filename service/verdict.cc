@@ -16,17 +16,17 @@ constexpr std::size_t kDetailExamples = 3;
 
 // Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing. Plain
 // loops rather than std::find, whose unrolled body keeps the compiler from inlining these at every use.
-bool contains(const std::vector<BrokerId>& v, BrokerId id) {
+bool contains(std::span<const BrokerId> v, BrokerId id) {
   for (BrokerId x : v)
     if (x == id) return true;
   return false;
 }
-bool first_occurrence(const std::vector<BrokerId>& v, std::size_t i) {
+bool first_occurrence(std::span<const BrokerId> v, std::size_t i) {
   for (std::size_t j = 0; j < i; ++j)
     if (v[j] == v[i]) return false;
   return true;
 }
-std::int32_t distinct(const std::vector<BrokerId>& v) {
+std::int32_t distinct(std::span<const BrokerId> v) {
   std::int32_t n = 0;
   for (std::size_t i = 0; i < v.size(); ++i) n += first_occurrence(v, i) ? 1 : 0;
   return n;
@@ -46,7 +46,7 @@ static_assert(pstate::kAll.size() == 7 && pstate::kAll[6] == pstate::kHealthy);
 
 // True when every id of `baseline` is a replica: the partition can be mid-move from that baseline (Kafka
 // keeps the original replicas in the assignment until the move completes).
-bool within(std::span<const BrokerId> baseline, const std::vector<BrokerId>& replicas) {
+bool within(std::span<const BrokerId> baseline, std::span<const BrokerId> replicas) {
   return std::all_of(baseline.begin(), baseline.end(), [&](BrokerId id) { return contains(replicas, id); });
 }
 
@@ -56,15 +56,15 @@ struct PartitionBaseline {
   Baseline base;
   bool usable = false;
 };
-PartitionBaseline with_usability(const Baseline& base, const PartitionInfo& p) {
+PartitionBaseline with_usability(const Baseline& base, PartitionView p) {
   return {base, base.known() && within(base.replicas, p.replicas)};
 }
-PartitionBaseline baseline_of(const TopicBaselines* baselines, const PartitionInfo& p) {
+PartitionBaseline baseline_of(const TopicBaselines* baselines, PartitionView p) {
   return with_usability(baselines ? baselines->get(p.id) : Baseline{}, p);
 }
 
 // The replica count a partition settles at: its usable baseline's size, else its distinct replicas.
-std::int32_t settled_replicas(const PartitionInfo& p, const PartitionBaseline& b) {
+std::int32_t settled_replicas(PartitionView p, const PartitionBaseline& b) {
   return b.usable ? static_cast<std::int32_t>(b.base.replicas.size()) : distinct(p.replicas);
 }
 
@@ -94,7 +94,7 @@ struct Assessment {
   bool by_history = false;  // judged against the baseline; else by the usual-count rule
 };
 
-std::int32_t in_sync_replicas(const PartitionInfo& p) {
+std::int32_t in_sync_replicas(PartitionView p) {
   std::int32_t n = 0;
   for (std::size_t i = 0; i < p.isr.size(); ++i)
     if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i])) ++n;
@@ -103,13 +103,13 @@ std::int32_t in_sync_replicas(const PartitionInfo& p) {
 
 // Replicas minus those a reassignment is adding (classify_partition's "wanted"): the baseline's size when it
 // is usable, else the usual-count rule.
-std::int32_t wanted_in_sync(const PartitionInfo& p, std::int32_t usual_replicas, const PartitionBaseline& base) {
+std::int32_t wanted_in_sync(PartitionView p, std::int32_t usual_replicas, const PartitionBaseline& base) {
   if (base.usable) return static_cast<std::int32_t>(base.base.replicas.size());
   return std::min(distinct(p.replicas), usual_replicas);
 }
 
 // The rules of classify_partition (service/verdict.h).
-Assessment assess(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr,
+Assessment assess(PartitionView p, std::int32_t usual_replicas, std::int32_t min_isr,
                   const PartitionBaseline& base) {
   Assessment a;
   a.in_sync = in_sync_replicas(p);
@@ -149,11 +149,11 @@ std::string history_detail(std::int32_t usual_replicas, const PartitionBaseline&
   return "reassigning (adding " + adding + ")";
 }
 
-PartitionHealth materialize(const std::string& topic, const PartitionInfo& p, std::int32_t usual_replicas,
+PartitionHealth materialize(const std::string& topic, PartitionView p, std::int32_t usual_replicas,
                             std::int32_t min_isr, const PartitionBaseline& base, const Assessment& a) {
   PartitionHealth h;
   h.topic = topic;
-  h.partition = p;
+  h.partition = PartitionInfo::of(p);
   h.usual_replicas = usual_replicas;
   h.min_isr = min_isr;
   h.isr_in_replicas = a.in_sync;
@@ -191,14 +191,10 @@ struct Tally {
   }
 };
 
-std::string error_name(const probes::KafkaError& e) {
-  return e.name.empty() ? std::to_string(e.code) : e.name;
-}
-
-std::string partition_example(const std::string& topic, const PartitionInfo& p) {
+std::string partition_example(const std::string& topic, PartitionView p) {
   std::string s = topic + "-" + std::to_string(p.id) + " leader=" + std::to_string(p.leader) +
                   " replicas=" + ids(p.replicas) + " isr=" + ids(p.isr);
-  if (!p.error.ok()) s += " error=" + error_name(p.error);
+  if (!p.error.ok()) s += " error=" + p.error.name();
   return s;
 }
 
@@ -277,7 +273,7 @@ class Judgement {
     if (th.min_isr_from_default) unknown_min_isr_.add([&] { return topic.name; });
     if (!topic.error.ok()) {
       ++th.errors;
-      errors_.add([&] { return "topic " + topic.name + " error=" + error_name(topic.error); });
+      errors_.add([&] { return "topic " + topic.name + " error=" + topic.error.name(); });
     }
     return th;
   }
@@ -314,7 +310,7 @@ class Judgement {
     return history_.topic(name);  // a snapshot not in name order still finds its topics
   }
 
-  void judge_partition(const TopicInfo& topic, const PartitionInfo& p, const PartitionBaseline& base,
+  void judge_partition(const TopicInfo& topic, PartitionView p, const PartitionBaseline& base,
                        TopicHealth& th) {
     const Assessment a = assess(p, th.usual_replicas, th.effective_min_isr, base);
     ++v_.counts.partitions;
@@ -327,7 +323,7 @@ class Judgement {
           materialize(topic.name, p, th.usual_replicas, th.effective_min_isr, base, a));
   }
 
-  void count_states(const TopicInfo& topic, const PartitionInfo& p, unsigned bits, TopicHealth& th) {
+  void count_states(const TopicInfo& topic, PartitionView p, unsigned bits, TopicHealth& th) {
     auto example = [&] { return partition_example(topic.name, p); };
     auto tally = [&](unsigned bit, std::int64_t& count, Tally* t) {
       if (!(bits & bit)) return;
@@ -343,7 +339,7 @@ class Judgement {
   }
 
   // Per-broker gauges as Kafka's JMX reports them: URP / min-ISR counts on the leader, replicas on hosts.
-  void attribute_to_brokers(const PartitionInfo& p, unsigned bits) {
+  void attribute_to_brokers(PartitionView p, unsigned bits) {
     if (p.leader != probes::kNoLeader) {
       BrokerHealth& leader = broker(p.leader);
       ++leader.leader_count;
@@ -458,26 +454,25 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
   return usual.result();
 }
 
-std::int32_t replicas_not_being_added(const PartitionInfo& p, std::int32_t usual_replicas,
+std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replicas,
                                       const Baseline& baseline) {
   return wanted_in_sync(p, usual_replicas, with_usability(baseline, p));
 }
 
-bool partition_offline(const PartitionInfo& p) {
+bool partition_offline(PartitionView p) {
   return p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
 }
-bool partition_metadata_error(const PartitionInfo& p) {
+bool partition_metadata_error(PartitionView p) {
   return !p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable;
 }
 
-PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
-                                   std::int32_t usual_replicas, std::int32_t min_isr,
-                                   const Baseline& baseline) {
+PartitionHealth classify_partition(const std::string& topic, PartitionView p, std::int32_t usual_replicas,
+                                   std::int32_t min_isr, const Baseline& baseline) {
   const PartitionBaseline base = with_usability(baseline, p);
   return materialize(topic, p, usual_replicas, min_isr, base, assess(p, usual_replicas, min_isr, base));
 }
 
-unsigned partition_state_bits(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr,
+unsigned partition_state_bits(PartitionView p, std::int32_t usual_replicas, std::int32_t min_isr,
                               const Baseline& baseline) {
   const unsigned bits = assess(p, usual_replicas, min_isr, with_usability(baseline, p)).bits;
   return bits ? bits : kBitHealthy;

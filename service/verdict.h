@@ -19,6 +19,7 @@ namespace isrguard::service {
 
 using probes::ClusterSnapshot;
 using probes::PartitionInfo;
+using probes::PartitionView;
 using probes::TopicInfo;
 
 struct Reason {
@@ -33,7 +34,7 @@ struct Reason {
 // Per-partition judgement. `states` holds pstate codes in pstate::kAll order ("healthy" alone if none).
 struct PartitionHealth {
   std::string topic;
-  PartitionInfo partition;
+  PartitionInfo partition;  // an owned copy: listed partitions are few (capped), the snapshot's are views
   std::int32_t usual_replicas = 0;   // the topic's usual replica count (see classify_partition)
   std::int32_t min_isr = 0;          // effective min ISR: min(min.insync.replicas, usual_replicas)
   std::int32_t isr_in_replicas = 0;  // |ISR ∩ replicas|
@@ -175,22 +176,22 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
 //   [1,2,3,4]      [1,2,3]    none (predates us) ?      3      3       reassigning: usual-count rule, says so
 //   [1,2,3,4]      [1,2,3]    [1,2,3,4] created  -      4      3       URP (new partition: nothing added)
 // clang-format on
-PartitionHealth classify_partition(const std::string& topic, const PartitionInfo& p,
+PartitionHealth classify_partition(const std::string& topic, PartitionView p,
                                    std::int32_t usual_replicas, std::int32_t min_isr,
                                    const Baseline& baseline = {});
 // Kafka's replication factor for Partition.isUnderReplicated (ISR < replicas - adding): the distinct replicas
 // minus those a reassignment is adding, by the rules of classify_partition ("wanted"). For the kafka_* gauges
 // (service/kafka_view.h), so they read reassignments exactly as the verdict does.
-std::int32_t replicas_not_being_added(const PartitionInfo& p, std::int32_t usual_replicas,
+std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replicas,
                                       const Baseline& baseline = {});
 // The two error rules of classify_partition, for other judgements over the same partitions:
 // offline = no leader or LEADER_NOT_AVAILABLE; metadata error = any other error but REPLICA_NOT_AVAILABLE.
-bool partition_offline(const PartitionInfo& p);
-bool partition_metadata_error(const PartitionInfo& p);
+bool partition_offline(PartitionView p);
+bool partition_metadata_error(PartitionView p);
 
 // The states classify_partition would give, as bits in pstate::kAll order (bit i = pstate::kAll[i]; the
 // "healthy" bit alone when no other applies), without building a PartitionHealth: for filtering many.
-unsigned partition_state_bits(const PartitionInfo& p, std::int32_t usual_replicas, std::int32_t min_isr,
+unsigned partition_state_bits(PartitionView p, std::int32_t usual_replicas, std::int32_t min_isr,
                               const Baseline& baseline = {});
 
 // The whole verdict at `now` (steady clock), with `history` already advanced with this snapshot

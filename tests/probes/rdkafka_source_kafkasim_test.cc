@@ -129,7 +129,7 @@ TEST(RdKafkaSourceKafkasim, HungLeaderStillListedIsReportedUnansweredWithinTheTi
   EXPECT_GE(hung.latency, microseconds(kTimeout) / 4) << hung;
   // Metadata still lists broker 2 and the partition it leads keeps its full ISR.
   EXPECT_EQ(r.snapshot->brokers.size(), 3u);
-  const PartitionInfo& led_by_2 = r.snapshot->topics.at(0).partitions.at(1);
+  const auto led_by_2 = PartitionInfo::of(r.snapshot->topics.at(0).partitions.at(1));
   EXPECT_EQ(led_by_2.leader, 2);
   EXPECT_EQ(led_by_2.isr, (std::vector<BrokerId>{2, 3, 1}));
   EXPECT_EQ(r.snapshot->topics.at(0).min_insync_replicas, 2);  // the controller (1) answered
@@ -237,8 +237,10 @@ TEST(RdKafkaSourceKafkasim, TopicAndPartitionErrorsAreKept) {
   ASSERT_TRUE(r.ok()) << r;
   ASSERT_EQ(r.snapshot->topics.size(), 2u);
   EXPECT_EQ(r.snapshot->topics[0].name, "denied");
-  EXPECT_EQ(r.snapshot->topics[0].error, (KafkaError{29, "TOPIC_AUTHORIZATION_FAILED"}));
-  EXPECT_EQ(r.snapshot->topics[1].partitions.at(2).error, (KafkaError{9, "REPLICA_NOT_AVAILABLE"}));
+  EXPECT_EQ(r.snapshot->topics[0].error, KafkaError{29});
+  EXPECT_EQ(r.snapshot->topics[0].error.name(), "TOPIC_AUTHORIZATION_FAILED");
+  EXPECT_EQ(r.snapshot->topics[1].partitions.at(2).error, KafkaError{9});
+  EXPECT_EQ(r.snapshot->topics[1].partitions.at(2).error.name(), "REPLICA_NOT_AVAILABLE");
   EXPECT_EQ(r.snapshot->topics[1].partitions.at(1).error, KafkaError{});
 }
 
@@ -282,7 +284,9 @@ TEST(RdKafkaSourceKafkasim, TopicsAndPartitionsAreSortedWhateverOrderTheBrokerAn
   EXPECT_EQ(r.snapshot->topics[0].name, "alpha");
   const TopicInfo& zeta = r.snapshot->topics[1];
   EXPECT_EQ(zeta.name, "zeta");
-  EXPECT_EQ(zeta.partitions, (std::vector<PartitionInfo>{PartitionInfo{0, 1, {1, 2, 3}, {1, 2, 3}, {}},
+  std::vector<PartitionInfo> parts;
+  for (const PartitionView p : zeta.partitions) parts.push_back(PartitionInfo::of(p));
+  EXPECT_EQ(parts, (std::vector<PartitionInfo>{PartitionInfo{0, 1, {1, 2, 3}, {1, 2, 3}, {}},
                                                          PartitionInfo{1, 2, {2, 3, 1}, {2, 3}, {}},
                                                          PartitionInfo{2, 3, {3, 1, 2}, {3, 1}, {}}}));
 }

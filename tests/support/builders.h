@@ -4,7 +4,9 @@
 //   auto s = SnapshotBuilder().brokers({1, 2, 3}).topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 2)).build();
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,9 +16,24 @@ namespace isrguard::testing {
 
 using probes::BrokerId;
 
+// A Kafka error as tests write it, {5, "LEADER_NOT_AVAILABLE"}: the snapshot keeps the code only, and the
+// name must be librdkafka's for that code (checked, so a test cannot render a name the service never would).
+struct Err {
+  std::int32_t code = 0;
+  std::string_view name;
+
+  operator probes::KafkaError() const {  // NOLINT: builder convenience
+    const probes::KafkaError e{code};
+    if (code != 0 && e.name() != name)
+      throw std::invalid_argument("test error " + std::to_string(code) + " is " + e.name() + ", not " +
+                                  std::string(name));
+    return e;
+  }
+};
+
 inline probes::PartitionInfo partition(std::int32_t id, BrokerId leader, std::vector<BrokerId> replicas,
-                                       std::vector<BrokerId> isr, probes::KafkaError error = {}) {
-  return probes::PartitionInfo{id, leader, std::move(replicas), std::move(isr), std::move(error)};
+                                       std::vector<BrokerId> isr, Err error = {}) {
+  return probes::PartitionInfo{id, leader, std::move(replicas), std::move(isr), error};
 }
 
 class TopicBuilder {
@@ -30,19 +47,18 @@ class TopicBuilder {
     t_.min_insync_replicas.reset();
     return *this;
   }
-  TopicBuilder& error(std::int32_t code, std::string name) {
-    t_.error = {code, std::move(name)};
+  TopicBuilder& error(std::int32_t code, std::string_view name) {
+    t_.error = Err{code, name};
     return *this;
   }
-  TopicBuilder& add(probes::PartitionInfo p) {
-    t_.partitions.push_back(std::move(p));
+  TopicBuilder& add(const probes::PartitionInfo& p) {
+    t_.partitions.push_back(p);
     return *this;
   }
   // Appends partition `id` (next free) with the given leader/replicas/isr.
-  TopicBuilder& p(BrokerId leader, std::vector<BrokerId> replicas, std::vector<BrokerId> isr,
-                  probes::KafkaError err = {}) {
+  TopicBuilder& p(BrokerId leader, std::vector<BrokerId> replicas, std::vector<BrokerId> isr, Err err = {}) {
     return add(partition(static_cast<std::int32_t>(t_.partitions.size()), leader, std::move(replicas),
-                         std::move(isr), std::move(err)));
+                         std::move(isr), err));
   }
   probes::TopicInfo build() const { return t_; }
   operator probes::TopicInfo() const { return t_; }  // NOLINT: builder convenience
@@ -63,6 +79,18 @@ inline probes::TopicInfo healthy_topic(const std::string& name, int partitions, 
     t.p(replicas.front(), replicas, replicas);
   }
   return t.build();
+}
+
+// Changes partition `index` of a built topic: `edit` gets an owned copy to change (the table is rebuilt).
+template <typename Edit>
+void edit_partition(probes::TopicInfo& t, std::size_t index, Edit&& edit) {
+  probes::PartitionTable rebuilt;
+  for (std::size_t i = 0; i < t.partitions.size(); ++i) {
+    probes::PartitionInfo p = probes::PartitionInfo::of(t.partitions[i]);
+    if (i == index) edit(p);
+    rebuilt.push_back(p);
+  }
+  t.partitions = std::move(rebuilt);
 }
 
 class SnapshotBuilder {

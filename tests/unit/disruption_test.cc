@@ -154,7 +154,8 @@ TEST(Disruption, TwoZonesAnswerListsOutcomesAndIsrAfter) {
 
 TEST(Disruption, OneFollowerOutOfSyncBlocksExactlyTheOtherIsrMembers) {
   auto s = three_zones();
-  s.topics[0].partitions[0].isr = {1, 2};  // orders-0 replicas [1,2,3]: 3 fell behind
+  // orders-0 replicas [1,2,3]: 3 fell behind
+  testing::edit_partition(s.topics[0], 0, [](auto& p) { p.isr = {1, 2}; });
   const Cluster c(s);
   for (const auto& b : broker_safety(c.snapshot, c.verdict, {})) {
     const bool other_isr_member = b.id == 1 || b.id == 2;
@@ -270,7 +271,8 @@ TEST(Disruption, ABrokerAbsentFromTheClusterIsReportedAndChangesNothing) {
 
 TEST(Disruption, AlreadyUnderMinIsrBlocksOnlyWhenTheSetTakesAnInSyncReplica) {
   auto s = three_zones();
-  s.topics[0].partitions[0].isr = {1};  // orders-0 [1,2,3] already under min ISR
+  // orders-0 [1,2,3] already under min ISR
+  testing::edit_partition(s.topics[0], 0, [](auto& p) { p.isr = {1}; });
   const Cluster c(s);
   const auto follower = c.brokers({2});
   EXPECT_TRUE(follower.safe) << follower;

@@ -324,7 +324,7 @@ TEST(History, RemembersFullyInSyncReplicasSortedAndKeepsThemWhileOutOfSync) {
 
 TEST(History, AnOfflinePartitionTeachesNothing) {
   auto s = cluster({topic("orders", 1, {1, 2, 3}, {1, 2, 3})});
-  s.topics[0].partitions[0].leader = probes::kNoLeader;
+  testing::edit_partition(s.topics[0], 0, [](auto& p) { p.leader = probes::kNoLeader; });
   EXPECT_FALSE(advance_all({s}).topic("orders")->get(0).known());
 }
 
@@ -382,7 +382,7 @@ TEST(History, AnErroredTopicKeepsWhatWasKnownAndItsUnlistedPartitionsAreNotNew) 
 
 TEST(History, PartitionIdsOutsideTheListedRangeAreNotRemembered) {
   auto s = cluster({topic("orders", 1, {1, 2, 3}, {1, 2, 3})});
-  s.topics[0].partitions[0].id = 7;
+  testing::edit_partition(s.topics[0], 0, [](auto& p) { p.id = 7; });
   const History h = advance_all({s});
   EXPECT_FALSE(h.topic("orders")->get(7).known());
   EXPECT_EQ(h.topic("orders")->partitions(), 1u);
