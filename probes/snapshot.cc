@@ -22,8 +22,13 @@ std::size_t string_heap_bytes(const std::string& s) {
   return s.capacity() > 15 ? s.capacity() + 1 : 0;
 }
 
+// Called twice per partition while converting: a plain loop, not std::equal (which becomes a memcmp call,
+// ~4% of --once's CPU at 1M partitions for lists of three ids).
 bool same_ids(std::span<const BrokerId> a, std::span<const BrokerId> b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
 }
 }  // namespace
 

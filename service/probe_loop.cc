@@ -19,6 +19,10 @@ std::string join_codes(const std::vector<std::string>& codes) {
   return s.empty() ? "none" : s;
 }
 
+std::int64_t ms_between(SteadyClock::time_point a, SteadyClock::time_point b) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
+}
+
 }  // namespace
 
 std::chrono::milliseconds jittered_interval(std::chrono::milliseconds interval, double u) {
@@ -50,14 +54,20 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
 
   const bool was_failing = s.last_error.has_value();
   if (result.ok()) {
+    const auto t0 = SteadyClock::now();
     auto snapshot = std::make_shared<const probes::ClusterSnapshot>(std::move(*result.snapshot));
     s.history =
         std::make_shared<const History>(advance(s.history ? *s.history : History{}, *snapshot, policy_, now));
+    const auto t1 = SteadyClock::now();
     s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_, *s.history, now));
-    s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_, s.history.get()));
+    const auto t2 = SteadyClock::now();
+    if (serve_views_) s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_, s.history.get()));
     s.snapshot = std::move(snapshot);
-    s.unhealthy_partitions =
-        std::make_shared<const std::vector<IndexedPartition>>(index_unhealthy_partitions(s, policy_));
+    if (serve_views_)
+      s.unhealthy_partitions =
+          std::make_shared<const std::vector<IndexedPartition>>(index_unhealthy_partitions(s, policy_));
+    spdlog::debug("probe: history {} ms, judge {} ms, serve views {} ms", ms_between(t0, t1), ms_between(t1, t2),
+                  ms_between(t2, SteadyClock::now()));
     s.last_success = now;
     s.last_success_wall = wall;
     if (was_failing)
@@ -89,7 +99,9 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
                                policy_.gates(reason::kSnapshotStale)});
   }
   apply_operator_overrides(s, wall);
+  const auto safety_start = SteadyClock::now();
   assess_broker_safety(s, result.ok(), wall);
+  spdlog::debug("probe: broker safety {} ms", ms_between(safety_start, SteadyClock::now()));
   std::vector<std::string> gating;
   for (const auto& r : s.reasons)
     if (r.gating) gating.push_back(r.code);

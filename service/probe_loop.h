@@ -32,6 +32,11 @@ class ProbeLoop : public StateSource {
   // Operator overrides read from `file` every iteration (before run(); the loop owns it from then on).
   void use_overrides(std::unique_ptr<OverridesFile> file) { overrides_ = std::move(file); }
 
+  // --once prints the verdict, the per-broker safety and the probe's counters only: off, each iteration
+  // skips what only the HTTP endpoints read (the kafka_* view for /metrics and the /v1/partitions index),
+  // leaving PublishedState::kafka and ::unhealthy_partitions null.
+  void publish_serve_views(bool on) { serve_views_ = on; }
+
   // One iteration starting at `now` (steady) / `wall` (system); the gate observes at now + the probe's
   // duration (when its answer is known). Thread: the loop's (or a test's).
   void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);
@@ -52,6 +57,7 @@ class ProbeLoop : public StateSource {
   const DisruptionOptions disruption_;
   PublishedState working_;  // loop-thread only
   std::unique_ptr<OverridesFile> overrides_;  // loop-thread only; null = no overrides file
+  bool serve_views_ = true;  // loop-thread only
 
   void apply_operator_overrides(PublishedState& s, std::chrono::system_clock::time_point wall);
   void assess_broker_safety(PublishedState& s, bool new_snapshot, std::chrono::system_clock::time_point wall);

@@ -222,9 +222,19 @@ class Judgement {
   }
 
  private:
+  // Called for the leader and every replica of every partition: ids below kDirectBrokerIds are looked up in
+  // a vector of pointers into brokers_ (a map's nodes never move) instead of searching the map each time.
+  static constexpr BrokerId kDirectBrokerIds = 1 << 16;
   BrokerHealth& broker(BrokerId id) {
+    const bool direct = id >= 0 && id < kDirectBrokerIds;
+    const auto slot = static_cast<std::size_t>(id);
+    if (direct && slot < by_id_.size() && by_id_[slot]) return *by_id_[slot];
     auto [it, inserted] = brokers_.try_emplace(id);
     if (inserted) it->second.id = id;
+    if (direct) {
+      if (slot >= by_id_.size()) by_id_.resize(slot + 1, nullptr);
+      by_id_[slot] = &it->second;
+    }
     return it->second;
   }
 
@@ -428,6 +438,7 @@ class Judgement {
   History::Topics::const_iterator next_topic_ = history_.topics.begin();
   std::vector<PartitionBaseline> bases_;      // judge_topic's scratch: one per partition of the current topic
   std::map<BrokerId, BrokerHealth> brokers_;  // present, expected, remembered-missing, hosting replicas
+  std::vector<BrokerHealth*> by_id_;          // brokers_ by id, for ids below kDirectBrokerIds
   Tally offline_, urp_, under_min_, at_min_, missing_, errors_, risk_, unknown_min_isr_;
 };
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "service/reasons.h"
+#include "service/status_json.h"
 #include "tests/support/await.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
@@ -259,6 +260,45 @@ TEST(ProbeLoop, LivenessFollowsTheHeartbeat) {
   auto st = loop.current();
   EXPECT_TRUE(alive_at(*st, st->loop_heartbeat + seconds(10), seconds(10)));
   EXPECT_FALSE(alive_at(*st, st->loop_heartbeat + seconds(11), seconds(10)));
+}
+
+TEST(ProbeLoop, WithoutTheServeViewsOnceOutputIsUnchangedAndOnlyTheServeViewsAreSkipped) {
+  // --once skips the kafka_* view and the /v1/partitions index (publish_serve_views(false)): its JSON and
+  // table, exit status and per-broker safety must be what they are with every view computed.
+  const auto snapshot = SnapshotBuilder()
+                            .brokers({1, 2})
+                            .topic(TopicBuilder("orders").min_isr(2).p(0, {1, 2, 3}, {1, 2}).p(1, {2, 3, 1}, {2}))
+                            .topic(healthy_topic("audit", 4, 2, {1, 2}, 1))
+                            .topic(TopicBuilder("moving").min_isr(1).p(0, {1, 2, 3, 4}, {1, 2}))
+                            .build();
+  Config config;
+  config.policy = expect123();
+  auto run = [&](bool serve_views) {
+    ScriptedSource src;
+    src.push(ok(snapshot));
+    auto loop = std::make_unique<ProbeLoop>(src, config.policy, GateConfig{seconds(0)}, seconds(60));
+    loop->publish_serve_views(serve_views);
+    loop->run_once(t0, w0);
+    return loop->current();
+  };
+  const auto all = run(true);
+  const auto once = run(false);
+  EXPECT_EQ(once_json(*once, config).dump(2), once_json(*all, config).dump(2));
+  EXPECT_EQ(once_table(*once, config), once_table(*all, config));
+  EXPECT_EQ(once_healthy(*once), once_healthy(*all));
+  EXPECT_FALSE(once_healthy(*once));
+  ASSERT_TRUE(once->broker_safety);
+  EXPECT_EQ(once->broker_safety->size(), all->broker_safety->size());
+  EXPECT_TRUE(all->kafka && all->unhealthy_partitions && !all->unhealthy_partitions->empty());
+  EXPECT_FALSE(once->kafka);
+  EXPECT_FALSE(once->unhealthy_partitions);
+  // Every top-level field --once printed before is still there.
+  const auto j = once_json(*once, config);
+  for (const char* key : {"healthy", "reasons", "cluster", "counts", "brokers", "fleets", "unhealthy_topics",
+                          "unhealthy_partitions", "overrides", "probe", "version"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_TRUE(j["brokers"][0].contains("safe_to_disrupt"));
+  EXPECT_GT(j["unhealthy_partitions"]["total"].get<int>(), 0);
 }
 
 TEST(ProbeLoop, RunStopsPromptlyWhenStopped) {
