@@ -377,5 +377,35 @@ TEST_F(Served, StopIsPromptWhateverTheClientsDo) {
   EXPECT_TRUE(closed);
 }
 
+// libmicrohttpd 0.9.75's MHD_quiesce_daemon removes the listening socket from each worker's epoll set from the
+// caller's thread while a busy worker may remove it too (at its connection limit, or on seeing the quiesce
+// flag); the loser's epoll_ctl(DEL) fails and libmicrohttpd aborts the process. So stop() is exercised many
+// times with workers kept busy by a flood that also holds connections at their limit.
+TEST_F(Served, StopUnderAConnectionFloodNeverAborts) {
+  options.threads = 8;  // the default: each worker is one more thread racing stop()
+  options.max_connections = 2;
+  for (int round = 0; round < 300; ++round) {
+    HttpServer server(*loop, options);
+    const int port = server.start();
+    std::atomic<bool> done{false};
+    std::atomic<int> connected{0};
+    std::vector<std::thread> flood;
+    for (int t = 0; t < 2; ++t) {
+      flood.emplace_back([&] {
+        while (!done.load()) {  // every connect wakes every worker (each has the listener in its epoll set)
+          RawConnection c(port);
+          if (c.fd() >= 0) ++connected;
+        }
+      });
+    }
+    testing::await([&] { return connected.load() >= 10; }, kGrace);
+    const auto start = SteadyClock::now();
+    server.stop();
+    EXPECT_LT(SteadyClock::now() - start, kGrace) << round;
+    done = true;
+    for (auto& t : flood) t.join();
+  }
+}
+
 }  // namespace
 }  // namespace isrguard::service
