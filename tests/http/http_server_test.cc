@@ -377,14 +377,14 @@ TEST_F(Served, StopIsPromptWhateverTheClientsDo) {
   EXPECT_TRUE(closed);
 }
 
-// libmicrohttpd 0.9.75's MHD_quiesce_daemon removes the listening socket from each worker's epoll set from the
-// caller's thread while a busy worker may remove it too (at its connection limit, or on seeing the quiesce
-// flag); the loser's epoll_ctl(DEL) fails and libmicrohttpd aborts the process. So stop() is exercised many
-// times with workers kept busy by a flood that also holds connections at their limit.
+// libmicrohttpd 0.9.75's MHD_quiesce_daemon deletes the listening socket from each worker's epoll set from the
+// caller's thread after flagging the worker as quiesced; a worker that is awake sees the flag and deletes it
+// too, and the loser's epoll_ctl(DEL) fails with ENOENT, which aborts the process (daemon.c:5531). A connect
+// flood keeps every worker awake; many rounds make the race likely (unfixed: most runs abort).
 TEST_F(Served, StopUnderAConnectionFloodNeverAborts) {
   options.threads = 8;  // the default: each worker is one more thread racing stop()
   options.max_connections = 2;
-  for (int round = 0; round < 300; ++round) {
+  for (int round = 0; round < 250; ++round) {
     HttpServer server(*loop, options);
     const int port = server.start();
     std::atomic<bool> done{false};
@@ -398,7 +398,7 @@ TEST_F(Served, StopUnderAConnectionFloodNeverAborts) {
         }
       });
     }
-    testing::await([&] { return connected.load() >= 10; }, kGrace);
+    testing::await([&] { return connected.load() >= 10; }, kGrace);  // ~20 ms of flood per round
     const auto start = SteadyClock::now();
     server.stop();
     EXPECT_LT(SteadyClock::now() - start, kGrace) << round;
