@@ -134,7 +134,10 @@ bool unhealthy(unsigned bits) { return (bits & ~static_cast<unsigned>(kBitReassi
 
 std::string ids(std::span<const BrokerId> v) {
   std::string s = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(v[i]);
+  }
   return s + "]";
 }
 
@@ -145,7 +148,10 @@ std::string history_detail(std::int32_t usual_replicas, const PartitionBaseline&
   if (!base.usable) return "history " + ids(base.base.replicas) + " not within replicas: " + rule;
   if (h.adding.empty()) return "";
   std::string adding;
-  for (BrokerId id : h.adding) adding += (adding.empty() ? "" : ",") + std::to_string(id);
+  for (BrokerId id : h.adding) {
+    if (!adding.empty()) adding += ',';
+    adding += std::to_string(id);
+  }
   return "reassigning (adding " + adding + ")";
 }
 
