@@ -251,7 +251,6 @@ struct HttpServer::Impl {
   Watchdog watchdog{milliseconds(50)};
   RateLimitedLog rejected{std::chrono::seconds(10)};
   MHD_Daemon* daemon = nullptr;
-  int listen_fd = -1;
 };
 
 namespace {
@@ -374,7 +373,6 @@ int HttpServer::start() {
   Impl& s = *impl_;
   const HttpOptions& o = s.options;
   const Listener l = listen_on(o.address, o.port);
-  s.listen_fd = l.fd;
   unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC;
   if (l.ipv6) flags |= MHD_USE_IPv6;
   const unsigned int threads = static_cast<unsigned int>(std::max(1, o.threads));
@@ -390,8 +388,8 @@ int HttpServer::start() {
       MHD_OPTION_NOTIFY_COMPLETED, &Impl::on_completed, &s,                               //
       MHD_OPTION_END);
   if (!s.daemon) {
-    ::close(l.fd);
-    s.listen_fd = -1;
+    // No close here: libmicrohttpd 0.9.75 already closes the socket it was given on almost every failure
+    // path of MHD_start_daemon, and closing it twice could close a descriptor another thread just opened.
     throw std::runtime_error("HTTP server did not start on " + o.address + ":" + std::to_string(l.port));
   }
   s.watchdog.start();
@@ -401,13 +399,12 @@ int HttpServer::start() {
 void HttpServer::stop() {
   if (!impl_ || !impl_->daemon) return;
   Impl& s = *impl_;
-  // Quiesce first: libmicrohttpd hands the listening socket back instead of closing it, so we close it
-  // exactly once (we created it).
-  MHD_quiesce_daemon(s.daemon);
+  // No MHD_quiesce_daemon: in libmicrohttpd 0.9.75 it deletes the listening socket from each worker's epoll
+  // set from this thread while a busy worker may delete it too, and the loser aborts the process (see
+  // docs/http.md). MHD_stop_daemon signals and joins the workers first, then closes the socket we handed it
+  // with MHD_OPTION_LISTEN_SOCKET: from start() on, libmicrohttpd owns it.
   MHD_stop_daemon(s.daemon);  // closes every connection and joins its threads; handlers are short
   s.daemon = nullptr;
-  if (s.listen_fd >= 0) ::close(s.listen_fd);
-  s.listen_fd = -1;
   s.watchdog.stop();
 }
 
