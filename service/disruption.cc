@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "probes/split.h"
 #include "service/reasons.h"
 
 namespace isrguard::service {
@@ -417,6 +418,14 @@ struct AloneTally {
 
   explicit AloneTally(std::size_t n)
       : blocking(n, 0), acknowledged(n, 0), until(n, WallClock::time_point::max()) {}
+  // Adds the findings of another part of the topics.
+  void absorb(const AloneTally& o) {
+    for (std::size_t k = 0; k < blocking.size(); ++k) {
+      blocking[k] += o.blocking[k];
+      acknowledged[k] += o.acknowledged[k];
+      until[k] = std::min(until[k], o.until[k]);
+    }
+  }
 };
 
 // Partition `p` against each of its replicas alone, as judge_partition judges it for S = {that replica}.
@@ -443,23 +452,38 @@ void judge_alone(AloneTally& t, const std::string& topic, PartitionView p, const
 }  // namespace
 
 std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
-                                        const DisruptionOptions& options, const DisruptionAcks& acks) {
+                                        const DisruptionOptions& options, const DisruptionAcks& acks,
+                                        std::size_t split_from) {
   const BrokerSlots slots(verdict.brokers);
   const SlotFlags f = absent_flags(verdict);
   const OutcomeAcks outcome_acks(in_force_at(acks));
-  AloneTally tally(slots.size());
-  TopicCursor topics(verdict);
-  for (const auto& topic : snapshot.topics) {
-    const TopicHealth* th = topics.find(topic.name);
-    if (!th) continue;
-    // Partitions of a min ISR risk topic block nobody by default, unless they carry an error.
-    const bool exempt_topic = th->min_isr_risk && !options.block_min_isr_risk;
-    for (const PartitionView p : topic.partitions) {
-      if (exempt_topic && !partition_metadata_error(p)) continue;
-      const Before b = before(p, *th, slots, f);
-      if (survives_any_one(b)) continue;
-      judge_alone(tally, topic.name, p, b, slots, f, outcome_acks, options);
+  // Snapshot topics [begin, end) into `t`.
+  auto tally_topics = [&](std::size_t begin, std::size_t end, AloneTally& t) {
+    TopicCursor topics(verdict);
+    for (std::size_t i = begin; i < end; ++i) {
+      const probes::TopicInfo& topic = snapshot.topics[i];
+      const TopicHealth* th = topics.find(topic.name);
+      if (!th) continue;
+      // Partitions of a min ISR risk topic block nobody by default, unless they carry an error.
+      const bool exempt_topic = th->min_isr_risk && !options.block_min_isr_risk;
+      for (const PartitionView p : topic.partitions) {
+        if (exempt_topic && !partition_metadata_error(p)) continue;
+        const Before b = before(p, *th, slots, f);
+        if (survives_any_one(b)) continue;
+        judge_alone(t, topic.name, p, b, slots, f, outcome_acks, options);
+      }
     }
+  };
+  const std::size_t n = snapshot.topics.size();
+  const std::size_t k = probes::split_index(
+      n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
+  AloneTally tally(slots.size());
+  if (k == n) {
+    tally_topics(0, n, tally);
+  } else {
+    AloneTally later(slots.size());
+    probes::run_both([&] { tally_topics(0, k, tally); }, [&] { tally_topics(k, n, later); });
+    tally.absorb(later);
   }
   const bool topic_error = topic_errors(snapshot, verdict).count > 0;
   std::vector<BrokerSafety> out;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "probes/split.h"
+
 namespace isrguard::service {
 namespace {
 
@@ -182,15 +184,30 @@ bool History::operator==(const History& o) const {
 }
 
 History advance(const History& prev, const probes::ClusterSnapshot& snapshot, const Policy& policy,
-                SteadyClock::time_point now) {
+                SteadyClock::time_point now, std::size_t split_from) {
+  // Topics [begin, end) into `out`, in snapshot order: the first of two same-named topics wins (as one
+  // map built in order would keep it).
+  auto advance_topics = [&](std::size_t begin, std::size_t end, History::Topics& out) {
+    std::vector<Decision> scratch;
+    for (std::size_t i = begin; i < end; ++i) {
+      const TopicInfo& t = snapshot.topics[i];
+      if (!policy.topic_selected(t.name)) continue;
+      const auto before = prev.topics.find(t.name);
+      out.emplace_hint(out.end(), t.name,
+                       advance_topic(t, before == prev.topics.end() ? nullptr : before->second, prev.primed,
+                                     scratch));
+    }
+  };
   History next;
-  std::vector<Decision> scratch;
-  for (const auto& t : snapshot.topics) {
-    if (!policy.topic_selected(t.name)) continue;
-    const auto before = prev.topics.find(t.name);
-    next.topics.emplace_hint(
-        next.topics.end(), t.name,
-        advance_topic(t, before == prev.topics.end() ? nullptr : before->second, prev.primed, scratch));
+  const std::size_t n = snapshot.topics.size();
+  const std::size_t k = probes::split_index(
+      n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
+  if (k == n) {
+    advance_topics(0, n, next.topics);
+  } else {
+    History::Topics later;
+    probes::run_both([&] { advance_topics(0, k, next.topics); }, [&] { advance_topics(k, n, later); });
+    next.topics.merge(later);  // moves nodes; a name already in the first part stays as it was
   }
   next.brokers = advance_brokers(prev.brokers, snapshot.brokers, policy, now);
   next.primed = true;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "probes/split.h"
 #include "service/gate.h"
 #include "service/policy.h"
 
@@ -101,8 +102,10 @@ struct History {
 };
 
 // The next history: `prev` updated with one successful snapshot taken at `now` (steady clock). Pure.
+// Topics of `split_from` partitions or more are advanced on two threads (probes/split.h); the result is the
+// same either way.
 History advance(const History& prev, const probes::ClusterSnapshot& snapshot, const Policy& policy,
-                SteadyClock::time_point now);
+                SteadyClock::time_point now, std::size_t split_from = probes::default_split_from());
 
 std::ostream& operator<<(std::ostream& os, const Baseline& b);
 std::ostream& operator<<(std::ostream& os, const SeenBroker& b);

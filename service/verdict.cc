@@ -1,9 +1,11 @@
 #include "service/verdict.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <span>
 
+#include "probes/split.h"
 #include "service/reasons.h"
 #include "service/responsiveness.h"
 
@@ -185,6 +187,12 @@ struct Tally {
     ++count;
     if (examples.size() < kDetailExamples) examples.push_back(make());
   }
+  // Takes in the tally of what came after.
+  void absorb(Tally& later) {
+    count += later.count;
+    for (auto& e : later.examples)
+      if (examples.size() < kDetailExamples) examples.push_back(std::move(e));
+  }
   // `one` / `many`: the noun phrase for a count of 1 and for any other count.
   std::string detail(std::string_view one, std::string_view many) const {
     std::string d = std::to_string(count) + " " + std::string(count == 1 ? one : many);
@@ -209,17 +217,44 @@ std::string seconds_text(std::chrono::milliseconds d) { return std::to_string(d.
 // One judge() call: the passes over brokers, topics and partitions, each filling part of the verdict.
 class Judgement {
  public:
+  // Notes the brokers present, expected and remembered; then judge_topics() makes the topic pass.
   Judgement(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
             SteadyClock::time_point now)
-      : snapshot_(snapshot), policy_(policy), history_(history), now_(now) {}
-
-  Verdict run() && {
-    v_.controller_id = snapshot_.controller_id;
-    v_.cluster_id = snapshot_.cluster_id;
+      : snapshot_(snapshot), policy_(policy), history_(history), now_(now) {
     note_present_brokers();
     note_expected_brokers();
     note_remembered_brokers();
-    for (const auto& topic : snapshot_.topics) judge_topic(topic);
+  }
+
+  // The topic pass over snapshot topics [begin, end).
+  void judge_topics(std::size_t begin, std::size_t end) {
+    if (begin < end) next_topic_ = history_.topics.lower_bound(snapshot_.topics[begin].name);
+    for (std::size_t i = begin; i < end; ++i) judge_topic(snapshot_.topics[i]);
+  }
+
+  // Takes in the topic pass of `later`, made over the topics right after this one's (same snapshot, policy,
+  // history and time): the result is as if this Judgement had made both.
+  void absorb(Judgement&& later) {
+    for (auto& [id, from] : later.brokers_) add_topic_counts(broker(id), from);
+    add_counts(v_.counts, later.v_.counts);
+    std::move(later.v_.topics.begin(), later.v_.topics.end(), std::back_inserter(v_.topics));
+    for (auto& p : later.v_.unhealthy_partitions) {
+      if (v_.unhealthy_partitions.size() >= policy_.list_cap) break;
+      v_.unhealthy_partitions.push_back(std::move(p));
+    }
+    v_.unhealthy_partitions_total += later.v_.unhealthy_partitions_total;
+    offline_.absorb(later.offline_);
+    urp_.absorb(later.urp_);
+    under_min_.absorb(later.under_min_);
+    at_min_.absorb(later.at_min_);
+    errors_.absorb(later.errors_);
+    risk_.absorb(later.risk_);
+    unknown_min_isr_.absorb(later.unknown_min_isr_);
+  }
+
+  Verdict finish() && {
+    v_.controller_id = snapshot_.controller_id;
+    v_.cluster_id = snapshot_.cluster_id;
     std::sort(v_.topics.begin(), v_.topics.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
     summarize_brokers_and_fleets();
@@ -228,6 +263,32 @@ class Judgement {
   }
 
  private:
+  // What the topic pass adds up per broker (the rest of BrokerHealth is noted before it, the same in every
+  // part).
+  static void add_topic_counts(BrokerHealth& into, const BrokerHealth& from) {
+    into.leader_count += from.leader_count;
+    into.replica_count += from.replica_count;
+    into.urp_led += from.urp_led;
+    into.under_min_isr_led += from.under_min_isr_led;
+    into.at_min_isr_led += from.at_min_isr_led;
+    into.out_of_sync_hosted += from.out_of_sync_hosted;
+    into.preferred_leader_not_leading += from.preferred_leader_not_leading;
+  }
+  static void add_counts(Counts& into, const Counts& from) {
+    into.topics += from.topics;
+    into.partitions += from.partitions;
+    into.offline += from.offline;
+    into.under_replicated += from.under_replicated;
+    into.under_min_isr += from.under_min_isr;
+    into.at_min_isr += from.at_min_isr;
+    into.reassigning += from.reassigning;
+    into.errors += from.errors;
+    into.preferred_replica_imbalance += from.preferred_replica_imbalance;
+    into.brokers_up += from.brokers_up;
+    into.brokers_missing += from.brokers_missing;
+    into.excluded_topics += from.excluded_topics;
+  }
+
   // Called for the leader and every replica of every partition: ids below kDirectBrokerIds are looked up in
   // a vector of pointers into brokers_ (a map's nodes never move) instead of searching the map each time.
   static constexpr BrokerId kDirectBrokerIds = 1 << 16;
@@ -496,8 +557,19 @@ unsigned partition_state_bits(PartitionView p, std::int32_t usual_replicas, std:
 }
 
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
-              SteadyClock::time_point now) {
-  Verdict v = Judgement(snapshot, policy, history, now).run();
+              SteadyClock::time_point now, std::size_t split_from) {
+  const std::size_t n = snapshot.topics.size();
+  const std::size_t k = probes::split_index(
+      n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
+  Judgement whole(snapshot, policy, history, now);
+  if (k == n) {
+    whole.judge_topics(0, n);
+  } else {
+    Judgement later(snapshot, policy, history, now);
+    probes::run_both([&] { whole.judge_topics(0, k); }, [&] { later.judge_topics(k, n); });
+    whole.absorb(std::move(later));
+  }
+  Verdict v = std::move(whole).finish();
   judge_responsiveness(snapshot, policy, v);
   return v;
 }

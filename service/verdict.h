@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "probes/split.h"
 #include "service/history.h"
 #include "service/policy.h"
 
@@ -196,9 +197,10 @@ unsigned partition_state_bits(PartitionView p, std::int32_t usual_replicas, std:
 
 // The whole verdict at `now` (steady clock), with `history` already advanced with this snapshot
 // (service/history.h). Reasons probe_failed / snapshot_stale are not produced here: the probe loop adds
-// them (ProbeLoop::run_once in service/probe_loop.cc).
+// them (ProbeLoop::run_once in service/probe_loop.cc). Topics of `split_from` partitions or more are judged on
+// two threads (probes/split.h); the verdict is the same either way.
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
-              SteadyClock::time_point now);
+              SteadyClock::time_point now, std::size_t split_from = probes::default_split_from());
 // A freshly started isrguard's verdict: the history of this one snapshot.
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy);
 
