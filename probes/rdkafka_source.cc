@@ -1,7 +1,5 @@
 #include "probes/rdkafka_source.h"
 
-#include "probes/split.h"
-
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <spdlog/spdlog.h>
@@ -15,7 +13,7 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
-#include <iterator>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <span>
@@ -311,10 +309,10 @@ std::string convert_partitions(const rd_kafka_metadata_topic_t& t, PartitionTabl
 // conversion runs while the calling thread sends the DescribeConfigs requests; finish() joins in.
 class TopicConversion {
  public:
-  TopicConversion(const rd_kafka_metadata_t& md, std::vector<TopicInfo>& out)
+  TopicConversion(const rd_kafka_metadata_t& md, std::vector<TopicInfo>& out, std::size_t split_from)
       : md_(md),
         out_((out.assign(static_cast<std::size_t>(std::max(md.topic_cnt, 0)), TopicInfo{}), out)),
-        loop_(out_.size(), kChunk, [this](std::size_t i) { convert(i); }, large(md)) {}
+        loop_(out_.size(), kChunk, [this](std::size_t i) { convert(i); }, large(md, split_from)) {}
 
   // Converts what is left, then sorts the topics by name. "" or why (the first unstorable topic in the
   // answer's order) they cannot be stored.
@@ -328,10 +326,11 @@ class TopicConversion {
  private:
   static constexpr std::size_t kChunk = 32;  // topics claimed at a time
 
-  static bool large(const rd_kafka_metadata_t& md) {
+  static bool large(const rd_kafka_metadata_t& md, std::size_t split_from) {
     std::size_t partitions = 0;
-    for (int i = 0; i < md.topic_cnt; ++i) partitions += static_cast<std::size_t>(std::max(md.topics[i].partition_cnt, 0));
-    return partitions >= default_split_from();
+    for (int i = 0; i < md.topic_cnt; ++i)
+      partitions += static_cast<std::size_t>(std::max(md.topics[i].partition_cnt, 0));
+    return split_from != kNeverSplit && partitions >= split_from;
   }
 
   void convert(std::size_t i) {
@@ -739,7 +738,7 @@ ProbeResult RdKafkaSource::Impl::probe() {
   // The topics are converted while the DescribeConfigs requests are built and sent (a large answer on a
   // helper thread from now on), and while the brokers answer them (on this thread too, once they are sent):
   // at 1M partitions each of these takes tens of milliseconds.
-  TopicConversion conversion(*md, snap.topics);
+  TopicConversion conversion(*md, snap.topics, config.split_from_partitions);
   std::vector<std::string> names;
   names.reserve(static_cast<std::size_t>(md->topic_cnt));
   for (int i = 0; i < md->topic_cnt; ++i) names.emplace_back(md->topics[i].topic ? md->topics[i].topic : "");
