@@ -1,5 +1,7 @@
 #include "probes/split.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <exception>
 #include <system_error>
@@ -7,6 +9,11 @@
 #include <utility>
 
 namespace isrguard::probes {
+namespace {
+
+void name_this_thread() { pthread_setname_np(pthread_self(), kHelperThreadName); }
+
+}  // namespace
 
 std::size_t default_split_from() {
   return std::thread::hardware_concurrency() >= 2 ? kSplitFromPartitions : kNeverSplit;
@@ -28,6 +35,7 @@ void run_both(const std::function<void()>& first, const std::function<void()>& s
   std::thread worker;
   try {
     worker = std::thread([&] {
+      name_this_thread();
       try {
         second();
       } catch (...) {
@@ -54,7 +62,10 @@ SharedLoop::SharedLoop(std::size_t n, std::size_t chunk, std::function<void(std:
     : n_(n), chunk_(std::max<std::size_t>(chunk, 1)), work_(std::move(work)) {
   if (!helped || n_ <= chunk_) return;
   try {
-    helper_ = std::thread([this] { drain(helper_error_); });
+    helper_ = std::thread([this] {
+      name_this_thread();
+      drain(helper_error_);
+    });
   } catch (const std::system_error&) {  // no thread to be had: finish() does it all
   }
 }

@@ -19,6 +19,8 @@ namespace isrguard::probes {
 // microseconds, and small clusters take well under a millisecond per pass.
 inline constexpr std::size_t kSplitFromPartitions = 50'000;
 inline constexpr std::size_t kNeverSplit = std::numeric_limits<std::size_t>::max();
+// The helper threads' name (top -H shows it; the memory test counts their allocations by it).
+inline constexpr char kHelperThreadName[] = "isrguard-split";
 
 // kSplitFromPartitions, or kNeverSplit when the machine reports one CPU (or cannot tell).
 std::size_t default_split_from();
