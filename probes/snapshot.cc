@@ -34,13 +34,6 @@ bool same_ids(std::span<const BrokerId> a, std::span<const BrokerId> b) {
 
 // ---- PartitionTable ----
 
-PartitionView PartitionTable::operator[](std::size_t i) const {
-  const Row& r = rows_[i];
-  const BrokerId* base = ids_.data() + r.first;
-  const BrokerId* isr = r.isr_shared ? base : base + r.replicas;
-  return PartitionView{r.id, r.leader, {base, r.replicas}, {isr, r.isr}, KafkaError{r.error}};
-}
-
 PartitionView PartitionTable::at(std::size_t i) const {
   if (i >= rows_.size())
     throw std::out_of_range("partition index " + std::to_string(i) + " of " + std::to_string(rows_.size()));

@@ -11,13 +11,17 @@ namespace {
 
 namespace outcome = disruption_outcome;
 
-// Replica and ISR lists are tiny (RF <= ~7): linear scans, no allocation (as in the verdict).
+// Replica and ISR lists are tiny (RF <= ~7): linear scans, no allocation (as in the verdict). Plain loops
+// rather than std::find, whose unrolled body keeps the compiler from inlining these.
 bool contains(std::span<const BrokerId> v, BrokerId id) {
-  return std::find(v.begin(), v.end(), id) != v.end();
+  for (BrokerId x : v)
+    if (x == id) return true;
+  return false;
 }
 bool first_occurrence(std::span<const BrokerId> v, std::size_t i) {
-  return std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) ==
-         v.begin() + static_cast<std::ptrdiff_t>(i);
+  for (std::size_t j = 0; j < i; ++j)
+    if (v[j] == v[i]) return false;
+  return true;
 }
 
 // Broker id -> dense slot (the position in Verdict::brokers), so the per-partition passes index flat arrays
@@ -103,19 +107,23 @@ struct Before {
 };
 
 // Whether replica `id` (with `slot`) is a live in-sync replica of `p`.
-bool live_in_sync(PartitionView p, BrokerId id, std::int32_t slot, const SlotFlags& f) {
+bool live_in_sync(const PartitionView& p, BrokerId id, std::int32_t slot, const SlotFlags& f) {
   return contains(p.isr, id) && !flag(f.absent, slot);
 }
 bool absent(BrokerId id, const BrokerSlots& slots, const SlotFlags& f) {
   return f.any_absent && flag(f.absent, slots.slot(id));
 }
 
-Before before(PartitionView p, const TopicHealth& t, const BrokerSlots& slots, const SlotFlags& f) {
+Before before(const PartitionView& p, const TopicHealth& t, const BrokerSlots& slots, const SlotFlags& f) {
   Before b;
   b.offline = partition_offline(p);
   b.error = partition_metadata_error(p);
   b.min_isr = t.effective_min_isr;
   b.risk = t.min_isr_risk;
+  if (p.isr_is_replicas() && !f.any_absent) {  // most partitions: every distinct replica is a live ISR member
+    for (std::size_t i = 0; i < p.replicas.size(); ++i) b.in_sync += first_occurrence(p.replicas, i) ? 1 : 0;
+    return b;
+  }
   for (std::size_t i = 0; i < p.isr.size(); ++i)
     if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !absent(p.isr[i], slots, f)) ++b.in_sync;
   return b;
@@ -286,7 +294,7 @@ std::vector<BrokerId> isr_without(PartitionView p, BrokerId gone, const BrokerSl
 
 // One partition of the selected topics against S: counted, and listed when blocking, acknowledged or
 // already unhealthy.
-void judge_partition(DisruptionAnswer& a, const std::string& topic, PartitionView p, const Before& b,
+void judge_partition(DisruptionAnswer& a, const std::string& topic, const PartitionView& p, const Before& b,
                      const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
                      const DisruptionOptions& options) {
   bool touched = false;
@@ -429,7 +437,7 @@ struct AloneTally {
 };
 
 // Partition `p` against each of its replicas alone, as judge_partition judges it for S = {that replica}.
-void judge_alone(AloneTally& t, const std::string& topic, PartitionView p, const Before& b,
+void judge_alone(AloneTally& t, const std::string& topic, const PartitionView& p, const Before& b,
                  const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
                  const DisruptionOptions& options) {
   for (std::size_t i = 0; i < p.replicas.size(); ++i) {

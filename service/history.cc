@@ -48,6 +48,7 @@ struct SortedSet {
 
 bool fully_in_sync(PartitionView p) {
   if (p.replicas.empty() || p.leader == probes::kNoLeader) return false;
+  if (p.isr_is_replicas()) return true;
   for (BrokerId r : p.replicas)
     if (!contains(p.isr, r)) return false;
   return true;
@@ -155,14 +156,6 @@ std::string_view to_string(BaselineOrigin o) {
 
 TopicBaselines::TopicBaselines(std::size_t partitions, std::size_t width, bool listed)
     : width_(width), listed_(listed), slots_(partitions * width), rows_(partitions) {}
-
-Baseline TopicBaselines::get(std::int32_t partition) const {
-  if (partition < 0 || static_cast<std::size_t>(partition) >= rows_.size()) return {};
-  const Row& row = rows_[static_cast<std::size_t>(partition)];
-  if (row.origin == BaselineOrigin::kNone) return {};
-  return {std::span<const BrokerId>(slots_.data() + static_cast<std::size_t>(partition) * width_, row.size),
-          row.origin};
-}
 
 void TopicBaselines::set(std::int32_t partition, std::span<const BrokerId> sorted, BaselineOrigin origin) {
   if (partition < 0 || static_cast<std::size_t>(partition) >= rows_.size() || sorted.size() > width_) return;

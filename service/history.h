@@ -60,7 +60,13 @@ class TopicBaselines {
   // partition.
   TopicBaselines(std::size_t partitions, std::size_t width, bool listed);
 
-  Baseline get(std::int32_t partition) const;  // kNone when out of range or unknown
+  Baseline get(std::int32_t partition) const {  // kNone when out of range or unknown; inline: once per partition
+    if (partition < 0 || static_cast<std::size_t>(partition) >= rows_.size()) return {};
+    const Row& row = rows_[static_cast<std::size_t>(partition)];
+    if (row.origin == BaselineOrigin::kNone) return {};
+    return {std::span<const BrokerId>(slots_.data() + static_cast<std::size_t>(partition) * width_, row.size),
+            row.origin};
+  }
   // `sorted` must be ascending, distinct and at most width() long.
   void set(std::int32_t partition, std::span<const probes::BrokerId> sorted, BaselineOrigin origin);
   std::size_t partitions() const { return rows_.size(); }

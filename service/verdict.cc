@@ -12,8 +12,6 @@
 namespace isrguard::service {
 namespace {
 
-constexpr std::int32_t kLeaderNotAvailable = 5;
-constexpr std::int32_t kReplicaNotAvailable = 9;  // informational: some replica offline; judged from ISR
 constexpr std::size_t kDetailExamples = 3;
 
 // Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing. Plain
@@ -58,36 +56,49 @@ struct PartitionBaseline {
   Baseline base;
   bool usable = false;
 };
-PartitionBaseline with_usability(const Baseline& base, PartitionView p) {
+PartitionBaseline with_usability(const Baseline& base, const PartitionView& p) {
   return {base, base.known() && within(base.replicas, p.replicas)};
 }
-PartitionBaseline baseline_of(const TopicBaselines* baselines, PartitionView p) {
+PartitionBaseline baseline_of(const TopicBaselines* baselines, const PartitionView& p) {
   return with_usability(baselines ? baselines->get(p.id) : Baseline{}, p);
 }
 
 // The replica count a partition settles at: its usable baseline's size, else its distinct replicas.
-std::int32_t settled_replicas(PartitionView p, const PartitionBaseline& b) {
+std::int32_t settled_replicas(const PartitionView& p, const PartitionBaseline& b) {
   return b.usable ? static_cast<std::int32_t>(b.base.replicas.size()) : distinct(p.replicas);
 }
 
-// The most common replica count (ties -> the smaller), fed one partition at a time.
+// The most common replica count (ties -> the smaller), fed one partition at a time. A topic has one or a few
+// distinct counts: a short list searched linearly, reused across topics (clear()).
 class UsualCount {
  public:
-  void add(std::int32_t replicas) { ++freq_[replicas]; }
+  void add(std::int32_t replicas) {
+    if (!freq_.empty() && freq_.back().first == replicas) {  // most often the same as the last one
+      ++freq_.back().second;
+      return;
+    }
+    for (auto& [rf, n] : freq_)
+      if (rf == replicas) {
+        ++n;
+        return;
+      }
+    freq_.emplace_back(replicas, 1);
+  }
   std::int32_t result() const {
     std::int32_t best = 0;
     std::int64_t best_n = -1;
-    for (const auto& [rf, n] : freq_) {  // ascending rf: ties keep the smaller
-      if (n > best_n) {
+    for (const auto& [rf, n] : freq_) {
+      if (n > best_n || (n == best_n && rf < best)) {  // ties keep the smaller
         best = rf;
         best_n = n;
       }
     }
     return best;
   }
+  void clear() { freq_.clear(); }
 
  private:
-  std::map<std::int32_t, std::int64_t> freq_;
+  std::vector<std::pair<std::int32_t, std::int64_t>> freq_;
 };
 
 struct Assessment {
@@ -96,7 +107,7 @@ struct Assessment {
   bool by_history = false;  // judged against the baseline; else by the usual-count rule
 };
 
-std::int32_t in_sync_replicas(PartitionView p) {
+std::int32_t in_sync_replicas(const PartitionView& p) {
   std::int32_t n = 0;
   for (std::size_t i = 0; i < p.isr.size(); ++i)
     if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i])) ++n;
@@ -104,20 +115,21 @@ std::int32_t in_sync_replicas(PartitionView p) {
 }
 
 // Replicas minus those a reassignment is adding (classify_partition's "wanted"): the baseline's size when it
-// is usable, else the usual-count rule.
-std::int32_t wanted_in_sync(PartitionView p, std::int32_t usual_replicas, const PartitionBaseline& base) {
+// is usable, else the usual-count rule. `replicas`: distinct(p.replicas).
+std::int32_t wanted_in_sync(std::int32_t replicas, std::int32_t usual_replicas, const PartitionBaseline& base) {
   if (base.usable) return static_cast<std::int32_t>(base.base.replicas.size());
-  return std::min(distinct(p.replicas), usual_replicas);
+  return std::min(replicas, usual_replicas);
 }
 
 // The rules of classify_partition (service/verdict.h).
-Assessment assess(PartitionView p, std::int32_t usual_replicas, std::int32_t min_isr,
+Assessment assess(const PartitionView& p, std::int32_t usual_replicas, std::int32_t min_isr,
                   const PartitionBaseline& base) {
   Assessment a;
-  a.in_sync = in_sync_replicas(p);
+  const std::int32_t replicas = distinct(p.replicas);
+  a.in_sync = p.isr_is_replicas() ? replicas : in_sync_replicas(p);
   a.by_history = base.usable;
-  const std::int32_t wanted = wanted_in_sync(p, usual_replicas, base);
-  const bool reassigning = distinct(p.replicas) > wanted;
+  const std::int32_t wanted = wanted_in_sync(replicas, usual_replicas, base);
+  const bool reassigning = replicas > wanted;
   const bool offline = partition_offline(p);
   // An offline partition is only "offline": it has no leader to report URP or min-ISR state (as in Kafka).
   if (offline) a.bits |= kBitOffline;
@@ -362,7 +374,8 @@ class Judgement {
     }
     const TopicBaselines* baselines = topic_baselines(topic.name);
     bases_.clear();  // reused across topics: no allocation per topic once grown
-    UsualCount usual;
+    UsualCount& usual = usual_;
+    usual.clear();
     for (const auto& p : topic.partitions) {
       bases_.push_back(baseline_of(baselines, p));
       usual.add(settled_replicas(p, bases_.back()));
@@ -387,7 +400,7 @@ class Judgement {
     return history_.topic(name);  // a snapshot not in name order still finds its topics
   }
 
-  void judge_partition(const TopicInfo& topic, PartitionView p, const PartitionBaseline& base,
+  void judge_partition(const TopicInfo& topic, const PartitionView& p, const PartitionBaseline& base,
                        TopicHealth& th) {
     const Assessment a = assess(p, th.usual_replicas, th.effective_min_isr, base);
     ++v_.counts.partitions;
@@ -400,7 +413,8 @@ class Judgement {
           materialize(topic.name, p, th.usual_replicas, th.effective_min_isr, base, a));
   }
 
-  void count_states(const TopicInfo& topic, PartitionView p, unsigned bits, TopicHealth& th) {
+  void count_states(const TopicInfo& topic, const PartitionView& p, unsigned bits, TopicHealth& th) {
+    if (bits == 0) return;  // healthy, not reassigning: most partitions
     auto example = [&] { return partition_example(topic.name, p); };
     auto tally = [&](unsigned bit, std::int64_t& count, Tally* t) {
       if (!(bits & bit)) return;
@@ -416,7 +430,7 @@ class Judgement {
   }
 
   // Per-broker gauges as Kafka's JMX reports them: URP / min-ISR counts on the leader, replicas on hosts.
-  void attribute_to_brokers(PartitionView p, unsigned bits) {
+  void attribute_to_brokers(const PartitionView& p, unsigned bits) {
     if (p.leader != probes::kNoLeader) {
       BrokerHealth& leader = broker(p.leader);
       ++leader.leader_count;
@@ -428,11 +442,12 @@ class Judgement {
         ++broker(p.replicas.front()).preferred_leader_not_leading;
       }
     }
+    const bool all_in_sync = p.isr_is_replicas();
     for (std::size_t i = 0; i < p.replicas.size(); ++i) {
       if (!first_occurrence(p.replicas, i)) continue;
       BrokerHealth& b = broker(p.replicas[i]);
       ++b.replica_count;
-      if (!contains(p.isr, p.replicas[i])) ++b.out_of_sync_hosted;
+      if (!all_in_sync && !contains(p.isr, p.replicas[i])) ++b.out_of_sync_hosted;
     }
   }
 
@@ -504,6 +519,7 @@ class Judgement {
   Verdict v_;
   History::Topics::const_iterator next_topic_ = history_.topics.begin();
   std::vector<PartitionBaseline> bases_;      // judge_topic's scratch: one per partition of the current topic
+  UsualCount usual_;                          // judge_topic's scratch
   std::map<BrokerId, BrokerHealth> brokers_;  // present, expected, remembered-missing, hosting replicas
   std::vector<BrokerHealth*> by_id_;          // brokers_ by id, for ids below kDirectBrokerIds
   Tally offline_, urp_, under_min_, at_min_, missing_, errors_, risk_, unknown_min_isr_;
@@ -534,14 +550,7 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
 
 std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replicas,
                                       const Baseline& baseline) {
-  return wanted_in_sync(p, usual_replicas, with_usability(baseline, p));
-}
-
-bool partition_offline(PartitionView p) {
-  return p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
-}
-bool partition_metadata_error(PartitionView p) {
-  return !p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable;
+  return wanted_in_sync(distinct(p.replicas), usual_replicas, with_usability(baseline, p));
 }
 
 PartitionHealth classify_partition(const std::string& topic, PartitionView p, std::int32_t usual_replicas,

@@ -187,8 +187,15 @@ std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replic
                                       const Baseline& baseline = {});
 // The two error rules of classify_partition, for other judgements over the same partitions:
 // offline = no leader or LEADER_NOT_AVAILABLE; metadata error = any other error but REPLICA_NOT_AVAILABLE.
-bool partition_offline(PartitionView p);
-bool partition_metadata_error(PartitionView p);
+// Inline: called for every partition by each pass.
+inline constexpr std::int32_t kLeaderNotAvailable = 5;
+inline constexpr std::int32_t kReplicaNotAvailable = 9;  // informational: some replica offline; judged from ISR
+inline bool partition_offline(PartitionView p) {
+  return p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
+}
+inline bool partition_metadata_error(PartitionView p) {
+  return !p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable;
+}
 
 // The states classify_partition would give, as bits in pstate::kAll order (bit i = pstate::kAll[i]; the
 // "healthy" bit alone when no other applies), without building a PartitionHealth: for filtering many.
