@@ -49,7 +49,7 @@ void PartitionTable::reserve(std::size_t partitions, std::size_t ids) {
   ids_.reserve(ids);
 }
 
-void PartitionTable::push_back(PartitionView p) {
+void PartitionTable::push_back(const PartitionView& p) {
   if (p.replicas.size() > kMaxListLength || p.isr.size() > kMaxListLength)
     throw std::length_error("partition " + std::to_string(p.id) + " lists more than " +
                             std::to_string(kMaxListLength) + " replicas or ISR ids");
@@ -66,8 +66,10 @@ void PartitionTable::push_back(PartitionView p) {
   r.isr = static_cast<std::uint16_t>(p.isr.size());
   r.error = static_cast<std::int16_t>(p.error.code);
   r.isr_shared = same_ids(p.replicas, p.isr) ? 1 : 0;
-  ids_.insert(ids_.end(), p.replicas.begin(), p.replicas.end());
-  if (!r.isr_shared) ids_.insert(ids_.end(), p.isr.begin(), p.isr.end());
+  // Plain loops: a few ids each, where insert() would call memmove per list.
+  for (BrokerId id : p.replicas) ids_.push_back(id);
+  if (!r.isr_shared)
+    for (BrokerId id : p.isr) ids_.push_back(id);
   rows_.push_back(r);
 }
 

@@ -155,7 +155,7 @@ class PartitionTable {
   // Room for `partitions` partitions holding `ids` ids in all, so a table filled once allocates once.
   void reserve(std::size_t partitions, std::size_t ids);
   // Appends a copy of `p`. Throws std::length_error when a list is longer than kMaxListLength.
-  void push_back(PartitionView p);
+  void push_back(const PartitionView& p);
   // Orders the partitions by id (stable), without moving their ids.
   void sort_by_id();
 
