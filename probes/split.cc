@@ -58,12 +58,21 @@ void run_both(const std::function<void()>& first, const std::function<void()>& s
   if (second_error) std::rethrow_exception(second_error);
 }
 
-SharedLoop::SharedLoop(std::size_t n, std::size_t chunk, std::function<void(std::size_t)> work, bool helped)
-    : n_(n), chunk_(std::max<std::size_t>(chunk, 1)), work_(std::move(work)) {
+SharedLoop::SharedLoop(std::size_t n, std::size_t chunk, std::function<void(std::size_t)> work, bool helped,
+                       std::function<void()> before)
+    : n_(n), chunk_(std::max<std::size_t>(chunk, 1)), work_(std::move(work)), before_(std::move(before)) {
   if (!helped || n_ <= chunk_) return;
   try {
     helper_ = std::thread([this] {
       name_this_thread();
+      try {
+        if (before_) before_();
+      } catch (...) {
+        helper_error_ = std::current_exception();
+        next_ = n_;  // nothing may run without it
+      }
+      ready_ = true;
+      ready_.notify_one();
       drain(helper_error_);
     });
   } catch (const std::system_error&) {  // no thread to be had: finish() does it all
@@ -91,6 +100,11 @@ void SharedLoop::drain(std::exception_ptr& error) {
 
 void SharedLoop::finish() {
   std::exception_ptr error;
+  if (helper_.joinable()) {
+    ready_.wait(false);
+  } else if (before_) {
+    before_();
+  }
   drain(error);
   if (helper_.joinable()) helper_.join();
   if (error) std::rethrow_exception(error);

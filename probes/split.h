@@ -38,10 +38,12 @@ void run_both(const std::function<void()>& first, const std::function<void()>& s
 // work(i) for every i in [0, n), shared by the calling thread and, when `helped`, one helper thread started
 // at construction: each claims the next `chunk` items in turn, so the calling thread may do something else
 // first and join in later (finish()). For passes whose results do not depend on which thread made them
-// (each item writes only its own slot).
+// (each item writes only its own slot). `before` (optional) runs once before any item: first thing on the
+// helper, or in finish() when there is none (e.g. sizing the slots, off the calling thread's path).
 class SharedLoop {
  public:
-  SharedLoop(std::size_t n, std::size_t chunk, std::function<void(std::size_t)> work, bool helped);
+  SharedLoop(std::size_t n, std::size_t chunk, std::function<void(std::size_t)> work, bool helped,
+             std::function<void()> before = {});
   ~SharedLoop();  // waits for the helper
   SharedLoop(const SharedLoop&) = delete;
   SharedLoop& operator=(const SharedLoop&) = delete;
@@ -55,7 +57,9 @@ class SharedLoop {
 
   const std::size_t n_, chunk_;
   const std::function<void(std::size_t)> work_;
+  const std::function<void()> before_;
   std::atomic<std::size_t> next_{0};
+  std::atomic<bool> ready_{false};  // before_ has ended (on the helper)
   std::exception_ptr helper_error_;
   std::thread helper_;
 };

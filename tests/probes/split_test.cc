@@ -101,5 +101,35 @@ TEST(SharedLoop, AFailedItemStopsNothingAndIsRethrownByFinish) {
   for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].load(), 1) << "item " << i;
 }
 
+TEST(SharedLoop, BeforeRunsOnceAheadOfEveryItemOnTheHelperOrInFinish) {
+  for (const bool helped : {false, true}) {
+    std::vector<int> slots;  // sized by `before`, as the conversion sizes its topics
+    std::thread::id before_on;
+    SharedLoop loop(
+        500, 4, [&](std::size_t i) { slots.at(i) += 1; }, helped,
+        [&] {
+          before_on = std::this_thread::get_id();
+          slots.assign(500, 0);
+        });
+    loop.finish();
+    EXPECT_EQ(slots, std::vector<int>(500, 1)) << "helped=" << helped;
+    if (helped) {
+      EXPECT_NE(before_on, std::this_thread::get_id());
+    } else {
+      EXPECT_EQ(before_on, std::this_thread::get_id());
+    }
+  }
+}
+
+TEST(SharedLoop, BeforeThatFailsRunsNoItemAndIsRethrown) {
+  for (const bool helped : {false, true}) {
+    std::atomic<int> items{0};
+    SharedLoop loop(
+        100, 4, [&](std::size_t) { ++items; }, helped, [] { throw std::runtime_error("no room"); });
+    EXPECT_THROW(loop.finish(), std::runtime_error) << "helped=" << helped;
+    EXPECT_EQ(items.load(), 0) << "helped=" << helped;
+  }
+}
+
 }  // namespace
 }  // namespace isrguard::probes
