@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <span>
@@ -303,19 +304,61 @@ std::string convert_partitions(const rd_kafka_metadata_topic_t& t, PartitionTabl
 
 // Topics and partitions of a metadata answer into `snap`, sorted by name and by partition id. "" or why they
 // cannot be stored.
-std::string convert_topics(const rd_kafka_metadata_t& md, ClusterSnapshot& snap) {
-  snap.topics.reserve(static_cast<std::size_t>(std::max(md.topic_cnt, 0)));
-  for (int i = 0; i < md.topic_cnt; ++i) {
-    const auto& t = md.topics[i];
-    TopicInfo& topic = snap.topics.emplace_back();
+// Converts the topics of a metadata answer into snap.topics (one slot per topic, filled in any order):
+// started at construction, on a helper thread too when the answer is large (probes/split.h), so the
+// conversion runs while the calling thread sends the DescribeConfigs requests; finish() joins in.
+class TopicConversion {
+ public:
+  TopicConversion(const rd_kafka_metadata_t& md, std::vector<TopicInfo>& out, std::size_t split_from)
+      : md_(md),
+        out_(out),
+        loop_(static_cast<std::size_t>(std::max(md.topic_cnt, 0)), kChunk, [this](std::size_t i) { convert(i); },
+              large(md, split_from),
+              // Sizing the slots touches ~100 bytes per topic of fresh memory: on the helper, when there is one.
+              [this, n = static_cast<std::size_t>(std::max(md.topic_cnt, 0))] { out_.assign(n, TopicInfo{}); }) {}
+
+  // Converts what is left, then sorts the topics by name. "" or why (the first unstorable topic in the
+  // answer's order) they cannot be stored.
+  std::string finish() {
+    loop_.finish();
+    if (!why_.empty()) return why_;
+    auto by_name = [](const TopicInfo& a, const TopicInfo& b) { return a.name < b.name; };
+    if (!std::is_sorted(out_.begin(), out_.end(), by_name)) std::sort(out_.begin(), out_.end(), by_name);
+    return "";
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 32;  // topics claimed at a time
+
+  static bool large(const rd_kafka_metadata_t& md, std::size_t split_from) {
+    std::size_t partitions = 0;
+    if (split_from == kNeverSplit) return false;
+    for (int i = 0; i < md.topic_cnt && partitions < split_from; ++i)
+      partitions += static_cast<std::size_t>(std::max(md.topics[i].partition_cnt, 0));
+    return partitions >= split_from;
+  }
+
+  void convert(std::size_t i) {
+    const auto& t = md_.topics[i];
+    TopicInfo& topic = out_[i];
     topic.name = t.topic ? t.topic : "";
     topic.error = KafkaError{t.err};
-    if (std::string why = convert_partitions(t, topic.partitions); !why.empty()) return why;
+    if (std::string why = convert_partitions(t, topic.partitions); !why.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (i < why_at_) {
+        why_at_ = i;
+        why_ = std::move(why);
+      }
+    }
   }
-  std::sort(snap.topics.begin(), snap.topics.end(),
-            [](const TopicInfo& a, const TopicInfo& b) { return a.name < b.name; });
-  return "";
-}
+
+  const rd_kafka_metadata_t& md_;
+  std::vector<TopicInfo>& out_;
+  std::mutex mu_;
+  std::size_t why_at_ = std::numeric_limits<std::size_t>::max();
+  std::string why_;
+  SharedLoop loop_;  // last: starts converting once the rest is set up
+};
 
 }  // namespace
 
@@ -697,14 +740,16 @@ ProbeResult RdKafkaSource::Impl::probe() {
   for (const auto& b : snap.brokers)
     known_brokers.push_back({b.id, b.host + ":" + std::to_string(b.port)});
 
-  // The DescribeConfigs requests go out before the topics are converted: the brokers answer them while this
-  // thread converts (at 1M partitions both take about as long as the metadata call itself).
+  // The topics are converted while the DescribeConfigs requests are built and sent (a large answer on a
+  // helper thread from now on), and while the brokers answer them (on this thread too, once they are sent):
+  // at 1M partitions each of these takes tens of milliseconds.
+  TopicConversion conversion(*md, snap.topics, config.split_from_partitions);
   std::vector<std::string> names;
   names.reserve(static_cast<std::size_t>(md->topic_cnt));
   for (int i = 0; i < md->topic_cnt; ++i) names.emplace_back(md->topics[i].topic ? md->topics[i].topic : "");
   std::string unstorable;
   read_configs(snap, names, deadline, [&] {
-    unstorable = convert_topics(*md, snap);
+    unstorable = conversion.finish();
     fetch.md.reset();  // librdkafka's copy is no longer needed: free it while the answers come in
   });
   if (!unstorable.empty()) return fail("metadata", std::move(unstorable));

@@ -25,6 +25,7 @@
 
 #include "probes/metadata_source.h"
 #include "probes/min_isr_cache.h"
+#include "probes/split.h"
 
 namespace isrguard::probes {
 
@@ -47,6 +48,8 @@ struct RdKafkaSourceConfig {
   // > 0: ignore bootstrap.servers and run against librdkafka's built-in mock cluster with this many brokers
   // (test.mock.num.brokers), pre-populated with demo_mock_topics(). Demo and tests only.
   int mock_brokers = 0;
+  // Answers of this many partitions or more are converted on two threads (probes/split.h). Tests only.
+  std::size_t split_from_partitions = default_split_from();
 
   bool operator==(const RdKafkaSourceConfig&) const = default;
 };

@@ -34,13 +34,6 @@ bool same_ids(std::span<const BrokerId> a, std::span<const BrokerId> b) {
 
 // ---- PartitionTable ----
 
-PartitionView PartitionTable::operator[](std::size_t i) const {
-  const Row& r = rows_[i];
-  const BrokerId* base = ids_.data() + r.first;
-  const BrokerId* isr = r.isr_shared ? base : base + r.replicas;
-  return PartitionView{r.id, r.leader, {base, r.replicas}, {isr, r.isr}, KafkaError{r.error}};
-}
-
 PartitionView PartitionTable::at(std::size_t i) const {
   if (i >= rows_.size())
     throw std::out_of_range("partition index " + std::to_string(i) + " of " + std::to_string(rows_.size()));
@@ -56,7 +49,7 @@ void PartitionTable::reserve(std::size_t partitions, std::size_t ids) {
   ids_.reserve(ids);
 }
 
-void PartitionTable::push_back(PartitionView p) {
+void PartitionTable::push_back(const PartitionView& p) {
   if (p.replicas.size() > kMaxListLength || p.isr.size() > kMaxListLength)
     throw std::length_error("partition " + std::to_string(p.id) + " lists more than " +
                             std::to_string(kMaxListLength) + " replicas or ISR ids");
@@ -73,8 +66,10 @@ void PartitionTable::push_back(PartitionView p) {
   r.isr = static_cast<std::uint16_t>(p.isr.size());
   r.error = static_cast<std::int16_t>(p.error.code);
   r.isr_shared = same_ids(p.replicas, p.isr) ? 1 : 0;
-  ids_.insert(ids_.end(), p.replicas.begin(), p.replicas.end());
-  if (!r.isr_shared) ids_.insert(ids_.end(), p.isr.begin(), p.isr.end());
+  // Plain loops: a few ids each, where insert() would call memmove per list.
+  for (BrokerId id : p.replicas) ids_.push_back(id);
+  if (!r.isr_shared)
+    for (BrokerId id : p.isr) ids_.push_back(id);
   rows_.push_back(r);
 }
 

@@ -78,6 +78,10 @@ struct PartitionView {
   std::span<const BrokerId> replicas;  // as reported (assignment order; first is the preferred leader)
   std::span<const BrokerId> isr;       // as reported; may contain ids outside `replicas` during reassignment
   KafkaError error;
+
+  // True when the ISR is the replicas list itself (PartitionTable stores an equal list once): the same ids
+  // in the same order, known without comparing them. False says nothing: compare the lists.
+  bool isr_is_replicas() const { return isr.data() == replicas.data() && isr.size() == replicas.size(); }
 };
 
 // One partition owning its lists: for the few partitions a verdict or disruption answer lists (capped), and
@@ -136,7 +140,12 @@ class PartitionTable {
 
   std::size_t size() const { return rows_.size(); }
   bool empty() const { return rows_.empty(); }
-  PartitionView operator[](std::size_t i) const;
+  PartitionView operator[](std::size_t i) const {  // inline: every pass over the partitions calls it
+    const Row& r = rows_[i];
+    const BrokerId* base = ids_.data() + r.first;
+    return PartitionView{r.id, r.leader, {base, r.replicas}, {r.isr_shared ? base : base + r.replicas, r.isr},
+                         KafkaError{r.error}};
+  }
   PartitionView at(std::size_t i) const;  // throws std::out_of_range
   Iterator begin() const { return {this, 0}; }
   Iterator end() const { return {this, rows_.size()}; }
@@ -146,7 +155,7 @@ class PartitionTable {
   // Room for `partitions` partitions holding `ids` ids in all, so a table filled once allocates once.
   void reserve(std::size_t partitions, std::size_t ids);
   // Appends a copy of `p`. Throws std::length_error when a list is longer than kMaxListLength.
-  void push_back(PartitionView p);
+  void push_back(const PartitionView& p);
   // Orders the partitions by id (stable), without moving their ids.
   void sort_by_id();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "probes/split.h"
 #include "service/reasons.h"
 
 namespace isrguard::service {
@@ -10,13 +11,17 @@ namespace {
 
 namespace outcome = disruption_outcome;
 
-// Replica and ISR lists are tiny (RF <= ~7): linear scans, no allocation (as in the verdict).
+// Replica and ISR lists are tiny (RF <= ~7): linear scans, no allocation (as in the verdict). Plain loops
+// rather than std::find, whose unrolled body keeps the compiler from inlining these.
 bool contains(std::span<const BrokerId> v, BrokerId id) {
-  return std::find(v.begin(), v.end(), id) != v.end();
+  for (BrokerId x : v)
+    if (x == id) return true;
+  return false;
 }
 bool first_occurrence(std::span<const BrokerId> v, std::size_t i) {
-  return std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) ==
-         v.begin() + static_cast<std::ptrdiff_t>(i);
+  for (std::size_t j = 0; j < i; ++j)
+    if (v[j] == v[i]) return false;
+  return true;
 }
 
 // Broker id -> dense slot (the position in Verdict::brokers), so the per-partition passes index flat arrays
@@ -102,19 +107,23 @@ struct Before {
 };
 
 // Whether replica `id` (with `slot`) is a live in-sync replica of `p`.
-bool live_in_sync(PartitionView p, BrokerId id, std::int32_t slot, const SlotFlags& f) {
+bool live_in_sync(const PartitionView& p, BrokerId id, std::int32_t slot, const SlotFlags& f) {
   return contains(p.isr, id) && !flag(f.absent, slot);
 }
 bool absent(BrokerId id, const BrokerSlots& slots, const SlotFlags& f) {
   return f.any_absent && flag(f.absent, slots.slot(id));
 }
 
-Before before(PartitionView p, const TopicHealth& t, const BrokerSlots& slots, const SlotFlags& f) {
+Before before(const PartitionView& p, const TopicHealth& t, const BrokerSlots& slots, const SlotFlags& f) {
   Before b;
   b.offline = partition_offline(p);
   b.error = partition_metadata_error(p);
   b.min_isr = t.effective_min_isr;
   b.risk = t.min_isr_risk;
+  if (p.isr_is_replicas() && !f.any_absent) {  // most partitions: every distinct replica is a live ISR member
+    for (std::size_t i = 0; i < p.replicas.size(); ++i) b.in_sync += first_occurrence(p.replicas, i) ? 1 : 0;
+    return b;
+  }
   for (std::size_t i = 0; i < p.isr.size(); ++i)
     if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !absent(p.isr[i], slots, f)) ++b.in_sync;
   return b;
@@ -285,7 +294,7 @@ std::vector<BrokerId> isr_without(PartitionView p, BrokerId gone, const BrokerSl
 
 // One partition of the selected topics against S: counted, and listed when blocking, acknowledged or
 // already unhealthy.
-void judge_partition(DisruptionAnswer& a, const std::string& topic, PartitionView p, const Before& b,
+void judge_partition(DisruptionAnswer& a, const std::string& topic, const PartitionView& p, const Before& b,
                      const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
                      const DisruptionOptions& options) {
   bool touched = false;
@@ -417,10 +426,18 @@ struct AloneTally {
 
   explicit AloneTally(std::size_t n)
       : blocking(n, 0), acknowledged(n, 0), until(n, WallClock::time_point::max()) {}
+  // Adds the findings of another part of the topics.
+  void absorb(const AloneTally& o) {
+    for (std::size_t k = 0; k < blocking.size(); ++k) {
+      blocking[k] += o.blocking[k];
+      acknowledged[k] += o.acknowledged[k];
+      until[k] = std::min(until[k], o.until[k]);
+    }
+  }
 };
 
 // Partition `p` against each of its replicas alone, as judge_partition judges it for S = {that replica}.
-void judge_alone(AloneTally& t, const std::string& topic, PartitionView p, const Before& b,
+void judge_alone(AloneTally& t, const std::string& topic, const PartitionView& p, const Before& b,
                  const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
                  const DisruptionOptions& options) {
   for (std::size_t i = 0; i < p.replicas.size(); ++i) {
@@ -443,23 +460,38 @@ void judge_alone(AloneTally& t, const std::string& topic, PartitionView p, const
 }  // namespace
 
 std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
-                                        const DisruptionOptions& options, const DisruptionAcks& acks) {
+                                        const DisruptionOptions& options, const DisruptionAcks& acks,
+                                        std::size_t split_from) {
   const BrokerSlots slots(verdict.brokers);
   const SlotFlags f = absent_flags(verdict);
   const OutcomeAcks outcome_acks(in_force_at(acks));
-  AloneTally tally(slots.size());
-  TopicCursor topics(verdict);
-  for (const auto& topic : snapshot.topics) {
-    const TopicHealth* th = topics.find(topic.name);
-    if (!th) continue;
-    // Partitions of a min ISR risk topic block nobody by default, unless they carry an error.
-    const bool exempt_topic = th->min_isr_risk && !options.block_min_isr_risk;
-    for (const PartitionView p : topic.partitions) {
-      if (exempt_topic && !partition_metadata_error(p)) continue;
-      const Before b = before(p, *th, slots, f);
-      if (survives_any_one(b)) continue;
-      judge_alone(tally, topic.name, p, b, slots, f, outcome_acks, options);
+  // Snapshot topics [begin, end) into `t`.
+  auto tally_topics = [&](std::size_t begin, std::size_t end, AloneTally& t) {
+    TopicCursor topics(verdict);
+    for (std::size_t i = begin; i < end; ++i) {
+      const probes::TopicInfo& topic = snapshot.topics[i];
+      const TopicHealth* th = topics.find(topic.name);
+      if (!th) continue;
+      // Partitions of a min ISR risk topic block nobody by default, unless they carry an error.
+      const bool exempt_topic = th->min_isr_risk && !options.block_min_isr_risk;
+      for (const PartitionView p : topic.partitions) {
+        if (exempt_topic && !partition_metadata_error(p)) continue;
+        const Before b = before(p, *th, slots, f);
+        if (survives_any_one(b)) continue;
+        judge_alone(t, topic.name, p, b, slots, f, outcome_acks, options);
+      }
     }
+  };
+  const std::size_t n = snapshot.topics.size();
+  const std::size_t k = probes::split_index(
+      n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
+  AloneTally tally(slots.size());
+  if (k == n) {
+    tally_topics(0, n, tally);
+  } else {
+    AloneTally later(slots.size());
+    probes::run_both([&] { tally_topics(0, k, tally); }, [&] { tally_topics(k, n, later); });
+    tally.absorb(later);
   }
   const bool topic_error = topic_errors(snapshot, verdict).count > 0;
   std::vector<BrokerSafety> out;

@@ -61,6 +61,7 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "probes/split.h"
 #include "service/overrides.h"
 #include "service/policy.h"
 #include "service/verdict.h"
@@ -199,8 +200,10 @@ struct BrokerSafety {
 
   bool operator==(const BrokerSafety&) const = default;
 };
+// Topics of `split_from` partitions or more are assessed on two threads (probes/split.h), with the same result.
 std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
-                                        const DisruptionOptions& options, const DisruptionAcks& acks = {});
+                                        const DisruptionOptions& options, const DisruptionAcks& acks = {},
+                                        std::size_t split_from = probes::default_split_from());
 
 // safe_to_disrupt of one broker at read time `acks.now`, as assess_disruption would answer {b.id} then:
 // the partitions allowed it at the poll, none of the acknowledgements that allowed it has expired since

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "probes/split.h"
+
 namespace isrguard::service {
 namespace {
 
@@ -46,6 +48,7 @@ struct SortedSet {
 
 bool fully_in_sync(PartitionView p) {
   if (p.replicas.empty() || p.leader == probes::kNoLeader) return false;
+  if (p.isr_is_replicas()) return true;
   for (BrokerId r : p.replicas)
     if (!contains(p.isr, r)) return false;
   return true;
@@ -154,14 +157,6 @@ std::string_view to_string(BaselineOrigin o) {
 TopicBaselines::TopicBaselines(std::size_t partitions, std::size_t width, bool listed)
     : width_(width), listed_(listed), slots_(partitions * width), rows_(partitions) {}
 
-Baseline TopicBaselines::get(std::int32_t partition) const {
-  if (partition < 0 || static_cast<std::size_t>(partition) >= rows_.size()) return {};
-  const Row& row = rows_[static_cast<std::size_t>(partition)];
-  if (row.origin == BaselineOrigin::kNone) return {};
-  return {std::span<const BrokerId>(slots_.data() + static_cast<std::size_t>(partition) * width_, row.size),
-          row.origin};
-}
-
 void TopicBaselines::set(std::int32_t partition, std::span<const BrokerId> sorted, BaselineOrigin origin) {
   if (partition < 0 || static_cast<std::size_t>(partition) >= rows_.size() || sorted.size() > width_) return;
   const std::size_t at = static_cast<std::size_t>(partition) * width_;
@@ -182,15 +177,30 @@ bool History::operator==(const History& o) const {
 }
 
 History advance(const History& prev, const probes::ClusterSnapshot& snapshot, const Policy& policy,
-                SteadyClock::time_point now) {
+                SteadyClock::time_point now, std::size_t split_from) {
+  // Topics [begin, end) into `out`, in snapshot order: the first of two same-named topics wins (as one
+  // map built in order would keep it).
+  auto advance_topics = [&](std::size_t begin, std::size_t end, History::Topics& out) {
+    std::vector<Decision> scratch;
+    for (std::size_t i = begin; i < end; ++i) {
+      const TopicInfo& t = snapshot.topics[i];
+      if (!policy.topic_selected(t.name)) continue;
+      const auto before = prev.topics.find(t.name);
+      out.emplace_hint(out.end(), t.name,
+                       advance_topic(t, before == prev.topics.end() ? nullptr : before->second, prev.primed,
+                                     scratch));
+    }
+  };
   History next;
-  std::vector<Decision> scratch;
-  for (const auto& t : snapshot.topics) {
-    if (!policy.topic_selected(t.name)) continue;
-    const auto before = prev.topics.find(t.name);
-    next.topics.emplace_hint(
-        next.topics.end(), t.name,
-        advance_topic(t, before == prev.topics.end() ? nullptr : before->second, prev.primed, scratch));
+  const std::size_t n = snapshot.topics.size();
+  const std::size_t k = probes::split_index(
+      n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
+  if (k == n) {
+    advance_topics(0, n, next.topics);
+  } else {
+    History::Topics later;
+    probes::run_both([&] { advance_topics(0, k, next.topics); }, [&] { advance_topics(k, n, later); });
+    next.topics.merge(later);  // moves nodes; a name already in the first part stays as it was
   }
   next.brokers = advance_brokers(prev.brokers, snapshot.brokers, policy, now);
   next.primed = true;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "probes/split.h"
 #include "service/gate.h"
 #include "service/policy.h"
 
@@ -59,7 +60,13 @@ class TopicBaselines {
   // partition.
   TopicBaselines(std::size_t partitions, std::size_t width, bool listed);
 
-  Baseline get(std::int32_t partition) const;  // kNone when out of range or unknown
+  Baseline get(std::int32_t partition) const {  // kNone when out of range or unknown; inline: once per partition
+    if (partition < 0 || static_cast<std::size_t>(partition) >= rows_.size()) return {};
+    const Row& row = rows_[static_cast<std::size_t>(partition)];
+    if (row.origin == BaselineOrigin::kNone) return {};
+    return {std::span<const BrokerId>(slots_.data() + static_cast<std::size_t>(partition) * width_, row.size),
+            row.origin};
+  }
   // `sorted` must be ascending, distinct and at most width() long.
   void set(std::int32_t partition, std::span<const probes::BrokerId> sorted, BaselineOrigin origin);
   std::size_t partitions() const { return rows_.size(); }
@@ -101,8 +108,10 @@ struct History {
 };
 
 // The next history: `prev` updated with one successful snapshot taken at `now` (steady clock). Pure.
+// Topics of `split_from` partitions or more are advanced on two threads (probes/split.h); the result is the
+// same either way.
 History advance(const History& prev, const probes::ClusterSnapshot& snapshot, const Policy& policy,
-                SteadyClock::time_point now);
+                SteadyClock::time_point now, std::size_t split_from = probes::default_split_from());
 
 std::ostream& operator<<(std::ostream& os, const Baseline& b);
 std::ostream& operator<<(std::ostream& os, const SeenBroker& b);

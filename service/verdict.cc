@@ -1,17 +1,17 @@
 #include "service/verdict.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <span>
 
+#include "probes/split.h"
 #include "service/reasons.h"
 #include "service/responsiveness.h"
 
 namespace isrguard::service {
 namespace {
 
-constexpr std::int32_t kLeaderNotAvailable = 5;
-constexpr std::int32_t kReplicaNotAvailable = 9;  // informational: some replica offline; judged from ISR
 constexpr std::size_t kDetailExamples = 3;
 
 // Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing. Plain
@@ -56,36 +56,49 @@ struct PartitionBaseline {
   Baseline base;
   bool usable = false;
 };
-PartitionBaseline with_usability(const Baseline& base, PartitionView p) {
+PartitionBaseline with_usability(const Baseline& base, const PartitionView& p) {
   return {base, base.known() && within(base.replicas, p.replicas)};
 }
-PartitionBaseline baseline_of(const TopicBaselines* baselines, PartitionView p) {
+PartitionBaseline baseline_of(const TopicBaselines* baselines, const PartitionView& p) {
   return with_usability(baselines ? baselines->get(p.id) : Baseline{}, p);
 }
 
 // The replica count a partition settles at: its usable baseline's size, else its distinct replicas.
-std::int32_t settled_replicas(PartitionView p, const PartitionBaseline& b) {
+std::int32_t settled_replicas(const PartitionView& p, const PartitionBaseline& b) {
   return b.usable ? static_cast<std::int32_t>(b.base.replicas.size()) : distinct(p.replicas);
 }
 
-// The most common replica count (ties -> the smaller), fed one partition at a time.
+// The most common replica count (ties -> the smaller), fed one partition at a time. A topic has one or a few
+// distinct counts: a short list searched linearly, reused across topics (clear()).
 class UsualCount {
  public:
-  void add(std::int32_t replicas) { ++freq_[replicas]; }
+  void add(std::int32_t replicas) {
+    if (!freq_.empty() && freq_.back().first == replicas) {  // most often the same as the last one
+      ++freq_.back().second;
+      return;
+    }
+    for (auto& [rf, n] : freq_)
+      if (rf == replicas) {
+        ++n;
+        return;
+      }
+    freq_.emplace_back(replicas, 1);
+  }
   std::int32_t result() const {
     std::int32_t best = 0;
     std::int64_t best_n = -1;
-    for (const auto& [rf, n] : freq_) {  // ascending rf: ties keep the smaller
-      if (n > best_n) {
+    for (const auto& [rf, n] : freq_) {
+      if (n > best_n || (n == best_n && rf < best)) {  // ties keep the smaller
         best = rf;
         best_n = n;
       }
     }
     return best;
   }
+  void clear() { freq_.clear(); }
 
  private:
-  std::map<std::int32_t, std::int64_t> freq_;
+  std::vector<std::pair<std::int32_t, std::int64_t>> freq_;
 };
 
 struct Assessment {
@@ -94,7 +107,7 @@ struct Assessment {
   bool by_history = false;  // judged against the baseline; else by the usual-count rule
 };
 
-std::int32_t in_sync_replicas(PartitionView p) {
+std::int32_t in_sync_replicas(const PartitionView& p) {
   std::int32_t n = 0;
   for (std::size_t i = 0; i < p.isr.size(); ++i)
     if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i])) ++n;
@@ -102,20 +115,21 @@ std::int32_t in_sync_replicas(PartitionView p) {
 }
 
 // Replicas minus those a reassignment is adding (classify_partition's "wanted"): the baseline's size when it
-// is usable, else the usual-count rule.
-std::int32_t wanted_in_sync(PartitionView p, std::int32_t usual_replicas, const PartitionBaseline& base) {
+// is usable, else the usual-count rule. `replicas`: distinct(p.replicas).
+std::int32_t wanted_in_sync(std::int32_t replicas, std::int32_t usual_replicas, const PartitionBaseline& base) {
   if (base.usable) return static_cast<std::int32_t>(base.base.replicas.size());
-  return std::min(distinct(p.replicas), usual_replicas);
+  return std::min(replicas, usual_replicas);
 }
 
 // The rules of classify_partition (service/verdict.h).
-Assessment assess(PartitionView p, std::int32_t usual_replicas, std::int32_t min_isr,
+Assessment assess(const PartitionView& p, std::int32_t usual_replicas, std::int32_t min_isr,
                   const PartitionBaseline& base) {
   Assessment a;
-  a.in_sync = in_sync_replicas(p);
+  const std::int32_t replicas = distinct(p.replicas);
+  a.in_sync = p.isr_is_replicas() ? replicas : in_sync_replicas(p);
   a.by_history = base.usable;
-  const std::int32_t wanted = wanted_in_sync(p, usual_replicas, base);
-  const bool reassigning = distinct(p.replicas) > wanted;
+  const std::int32_t wanted = wanted_in_sync(replicas, usual_replicas, base);
+  const bool reassigning = replicas > wanted;
   const bool offline = partition_offline(p);
   // An offline partition is only "offline": it has no leader to report URP or min-ISR state (as in Kafka).
   if (offline) a.bits |= kBitOffline;
@@ -185,6 +199,12 @@ struct Tally {
     ++count;
     if (examples.size() < kDetailExamples) examples.push_back(make());
   }
+  // Takes in the tally of what came after.
+  void absorb(Tally& later) {
+    count += later.count;
+    for (auto& e : later.examples)
+      if (examples.size() < kDetailExamples) examples.push_back(std::move(e));
+  }
   // `one` / `many`: the noun phrase for a count of 1 and for any other count.
   std::string detail(std::string_view one, std::string_view many) const {
     std::string d = std::to_string(count) + " " + std::string(count == 1 ? one : many);
@@ -209,17 +229,44 @@ std::string seconds_text(std::chrono::milliseconds d) { return std::to_string(d.
 // One judge() call: the passes over brokers, topics and partitions, each filling part of the verdict.
 class Judgement {
  public:
+  // Notes the brokers present, expected and remembered; then judge_topics() makes the topic pass.
   Judgement(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
             SteadyClock::time_point now)
-      : snapshot_(snapshot), policy_(policy), history_(history), now_(now) {}
-
-  Verdict run() && {
-    v_.controller_id = snapshot_.controller_id;
-    v_.cluster_id = snapshot_.cluster_id;
+      : snapshot_(snapshot), policy_(policy), history_(history), now_(now) {
     note_present_brokers();
     note_expected_brokers();
     note_remembered_brokers();
-    for (const auto& topic : snapshot_.topics) judge_topic(topic);
+  }
+
+  // The topic pass over snapshot topics [begin, end).
+  void judge_topics(std::size_t begin, std::size_t end) {
+    if (begin < end) next_topic_ = history_.topics.lower_bound(snapshot_.topics[begin].name);
+    for (std::size_t i = begin; i < end; ++i) judge_topic(snapshot_.topics[i]);
+  }
+
+  // Takes in the topic pass of `later`, made over the topics right after this one's (same snapshot, policy,
+  // history and time): the result is as if this Judgement had made both.
+  void absorb(Judgement&& later) {
+    for (auto& [id, from] : later.brokers_) add_topic_counts(broker(id), from);
+    add_counts(v_.counts, later.v_.counts);
+    std::move(later.v_.topics.begin(), later.v_.topics.end(), std::back_inserter(v_.topics));
+    for (auto& p : later.v_.unhealthy_partitions) {
+      if (v_.unhealthy_partitions.size() >= policy_.list_cap) break;
+      v_.unhealthy_partitions.push_back(std::move(p));
+    }
+    v_.unhealthy_partitions_total += later.v_.unhealthy_partitions_total;
+    offline_.absorb(later.offline_);
+    urp_.absorb(later.urp_);
+    under_min_.absorb(later.under_min_);
+    at_min_.absorb(later.at_min_);
+    errors_.absorb(later.errors_);
+    risk_.absorb(later.risk_);
+    unknown_min_isr_.absorb(later.unknown_min_isr_);
+  }
+
+  Verdict finish() && {
+    v_.controller_id = snapshot_.controller_id;
+    v_.cluster_id = snapshot_.cluster_id;
     std::sort(v_.topics.begin(), v_.topics.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
     summarize_brokers_and_fleets();
@@ -228,6 +275,32 @@ class Judgement {
   }
 
  private:
+  // What the topic pass adds up per broker (the rest of BrokerHealth is noted before it, the same in every
+  // part).
+  static void add_topic_counts(BrokerHealth& into, const BrokerHealth& from) {
+    into.leader_count += from.leader_count;
+    into.replica_count += from.replica_count;
+    into.urp_led += from.urp_led;
+    into.under_min_isr_led += from.under_min_isr_led;
+    into.at_min_isr_led += from.at_min_isr_led;
+    into.out_of_sync_hosted += from.out_of_sync_hosted;
+    into.preferred_leader_not_leading += from.preferred_leader_not_leading;
+  }
+  static void add_counts(Counts& into, const Counts& from) {
+    into.topics += from.topics;
+    into.partitions += from.partitions;
+    into.offline += from.offline;
+    into.under_replicated += from.under_replicated;
+    into.under_min_isr += from.under_min_isr;
+    into.at_min_isr += from.at_min_isr;
+    into.reassigning += from.reassigning;
+    into.errors += from.errors;
+    into.preferred_replica_imbalance += from.preferred_replica_imbalance;
+    into.brokers_up += from.brokers_up;
+    into.brokers_missing += from.brokers_missing;
+    into.excluded_topics += from.excluded_topics;
+  }
+
   // Called for the leader and every replica of every partition: ids below kDirectBrokerIds are looked up in
   // a vector of pointers into brokers_ (a map's nodes never move) instead of searching the map each time.
   static constexpr BrokerId kDirectBrokerIds = 1 << 16;
@@ -301,7 +374,8 @@ class Judgement {
     }
     const TopicBaselines* baselines = topic_baselines(topic.name);
     bases_.clear();  // reused across topics: no allocation per topic once grown
-    UsualCount usual;
+    UsualCount& usual = usual_;
+    usual.clear();
     for (const auto& p : topic.partitions) {
       bases_.push_back(baseline_of(baselines, p));
       usual.add(settled_replicas(p, bases_.back()));
@@ -326,7 +400,7 @@ class Judgement {
     return history_.topic(name);  // a snapshot not in name order still finds its topics
   }
 
-  void judge_partition(const TopicInfo& topic, PartitionView p, const PartitionBaseline& base,
+  void judge_partition(const TopicInfo& topic, const PartitionView& p, const PartitionBaseline& base,
                        TopicHealth& th) {
     const Assessment a = assess(p, th.usual_replicas, th.effective_min_isr, base);
     ++v_.counts.partitions;
@@ -339,7 +413,8 @@ class Judgement {
           materialize(topic.name, p, th.usual_replicas, th.effective_min_isr, base, a));
   }
 
-  void count_states(const TopicInfo& topic, PartitionView p, unsigned bits, TopicHealth& th) {
+  void count_states(const TopicInfo& topic, const PartitionView& p, unsigned bits, TopicHealth& th) {
+    if (bits == 0) return;  // healthy, not reassigning: most partitions
     auto example = [&] { return partition_example(topic.name, p); };
     auto tally = [&](unsigned bit, std::int64_t& count, Tally* t) {
       if (!(bits & bit)) return;
@@ -355,7 +430,7 @@ class Judgement {
   }
 
   // Per-broker gauges as Kafka's JMX reports them: URP / min-ISR counts on the leader, replicas on hosts.
-  void attribute_to_brokers(PartitionView p, unsigned bits) {
+  void attribute_to_brokers(const PartitionView& p, unsigned bits) {
     if (p.leader != probes::kNoLeader) {
       BrokerHealth& leader = broker(p.leader);
       ++leader.leader_count;
@@ -367,11 +442,12 @@ class Judgement {
         ++broker(p.replicas.front()).preferred_leader_not_leading;
       }
     }
+    const bool all_in_sync = p.isr_is_replicas();
     for (std::size_t i = 0; i < p.replicas.size(); ++i) {
       if (!first_occurrence(p.replicas, i)) continue;
       BrokerHealth& b = broker(p.replicas[i]);
       ++b.replica_count;
-      if (!contains(p.isr, p.replicas[i])) ++b.out_of_sync_hosted;
+      if (!all_in_sync && !contains(p.isr, p.replicas[i])) ++b.out_of_sync_hosted;
     }
   }
 
@@ -443,6 +519,7 @@ class Judgement {
   Verdict v_;
   History::Topics::const_iterator next_topic_ = history_.topics.begin();
   std::vector<PartitionBaseline> bases_;      // judge_topic's scratch: one per partition of the current topic
+  UsualCount usual_;                          // judge_topic's scratch
   std::map<BrokerId, BrokerHealth> brokers_;  // present, expected, remembered-missing, hosting replicas
   std::vector<BrokerHealth*> by_id_;          // brokers_ by id, for ids below kDirectBrokerIds
   Tally offline_, urp_, under_min_, at_min_, missing_, errors_, risk_, unknown_min_isr_;
@@ -473,14 +550,7 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
 
 std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replicas,
                                       const Baseline& baseline) {
-  return wanted_in_sync(p, usual_replicas, with_usability(baseline, p));
-}
-
-bool partition_offline(PartitionView p) {
-  return p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
-}
-bool partition_metadata_error(PartitionView p) {
-  return !p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable;
+  return wanted_in_sync(distinct(p.replicas), usual_replicas, with_usability(baseline, p));
 }
 
 PartitionHealth classify_partition(const std::string& topic, PartitionView p, std::int32_t usual_replicas,
@@ -496,8 +566,19 @@ unsigned partition_state_bits(PartitionView p, std::int32_t usual_replicas, std:
 }
 
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
-              SteadyClock::time_point now) {
-  Verdict v = Judgement(snapshot, policy, history, now).run();
+              SteadyClock::time_point now, std::size_t split_from) {
+  const std::size_t n = snapshot.topics.size();
+  const std::size_t k = probes::split_index(
+      n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
+  Judgement whole(snapshot, policy, history, now);
+  if (k == n) {
+    whole.judge_topics(0, n);
+  } else {
+    Judgement later(snapshot, policy, history, now);
+    probes::run_both([&] { whole.judge_topics(0, k); }, [&] { later.judge_topics(k, n); });
+    whole.absorb(std::move(later));
+  }
+  Verdict v = std::move(whole).finish();
   judge_responsiveness(snapshot, policy, v);
   return v;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "probes/split.h"
 #include "service/history.h"
 #include "service/policy.h"
 
@@ -186,8 +187,15 @@ std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replic
                                       const Baseline& baseline = {});
 // The two error rules of classify_partition, for other judgements over the same partitions:
 // offline = no leader or LEADER_NOT_AVAILABLE; metadata error = any other error but REPLICA_NOT_AVAILABLE.
-bool partition_offline(PartitionView p);
-bool partition_metadata_error(PartitionView p);
+// Inline: called for every partition by each pass.
+inline constexpr std::int32_t kLeaderNotAvailable = 5;
+inline constexpr std::int32_t kReplicaNotAvailable = 9;  // informational: some replica offline; judged from ISR
+inline bool partition_offline(PartitionView p) {
+  return p.leader == probes::kNoLeader || p.error.code == kLeaderNotAvailable;
+}
+inline bool partition_metadata_error(PartitionView p) {
+  return !p.error.ok() && p.error.code != kLeaderNotAvailable && p.error.code != kReplicaNotAvailable;
+}
 
 // The states classify_partition would give, as bits in pstate::kAll order (bit i = pstate::kAll[i]; the
 // "healthy" bit alone when no other applies), without building a PartitionHealth: for filtering many.
@@ -196,9 +204,10 @@ unsigned partition_state_bits(PartitionView p, std::int32_t usual_replicas, std:
 
 // The whole verdict at `now` (steady clock), with `history` already advanced with this snapshot
 // (service/history.h). Reasons probe_failed / snapshot_stale are not produced here: the probe loop adds
-// them (ProbeLoop::run_once in service/probe_loop.cc).
+// them (ProbeLoop::run_once in service/probe_loop.cc). Topics of `split_from` partitions or more are judged on
+// two threads (probes/split.h); the verdict is the same either way.
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
-              SteadyClock::time_point now);
+              SteadyClock::time_point now, std::size_t split_from = probes::default_split_from());
 // A freshly started isrguard's verdict: the history of this one snapshot.
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy);
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "probes/rdkafka_source.h"
+#include "probes/split.h"
 #include "service/disruption.h"
 #include "service/http_api.h"
 #include "service/probe_loop.h"
@@ -46,6 +47,10 @@ service::History steady_history(const probes::ClusterSnapshot& snapshot, const s
   return service::advance(service::advance({}, snapshot, policy, now), snapshot, policy, now);
 }
 
+// The second argument of the per-partition passes: 1 = one thread, 2 = split in two (probes/split.h) at any
+// size. Wall time is what a probe waits; the CPU column counts the calling thread only.
+std::size_t split_from(const benchmark::State& state) { return state.range(1) == 2 ? 0 : probes::kNeverSplit; }
+
 // judge() alone, against the steady-state history (the probe loop runs advance() then judge() per probe).
 void BM_Judge(benchmark::State& state) {
   const auto snapshot = cluster(static_cast<int>(state.range(0)));
@@ -53,10 +58,14 @@ void BM_Judge(benchmark::State& state) {
   policy.compile();
   const auto history = steady_history(snapshot, policy);
   const auto now = service::SteadyClock::now();
-  for (auto _ : state) benchmark::DoNotOptimize(service::judge(snapshot, policy, history, now));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(service::judge(snapshot, policy, history, now, split_from(state)));
   state.counters["partitions"] = static_cast<double>(state.range(0));
 }
-BENCHMARK(BM_Judge)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(200000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Judge)
+    ->ArgsProduct({{1000, 10000, 100000, 200000}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // advance(): the next history from the previous one and a snapshot; history_bytes = the baselines' slots and
 // rows (what grows with partitions; map nodes and topic names come on top, one per topic).
@@ -66,13 +75,27 @@ void BM_AdvanceHistory(benchmark::State& state) {
   policy.compile();
   const auto prev = steady_history(snapshot, policy);
   const auto now = service::SteadyClock::now();
-  for (auto _ : state) benchmark::DoNotOptimize(service::advance(prev, snapshot, policy, now));
+  for (auto _ : state) benchmark::DoNotOptimize(service::advance(prev, snapshot, policy, now, split_from(state)));
   std::size_t bytes = 0;
   for (const auto& [name, t] : prev.topics) bytes += t->partitions() * (t->width() * sizeof(probes::BrokerId) + 2);
   state.counters["partitions"] = static_cast<double>(state.range(0));
   state.counters["history_bytes"] = static_cast<double>(bytes);
 }
-BENCHMARK(BM_AdvanceHistory)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AdvanceHistory)->ArgsProduct({{10000, 200000}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// advance() from nothing: a first probe (--once), where every partition's baseline is written.
+void BM_AdvanceHistoryFirst(benchmark::State& state) {
+  const auto snapshot = cluster(static_cast<int>(state.range(0)));
+  auto policy = service::Policy::with_defaults();
+  policy.compile();
+  const auto now = service::SteadyClock::now();
+  for (auto _ : state) benchmark::DoNotOptimize(service::advance({}, snapshot, policy, now, split_from(state)));
+  state.counters["partitions"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_AdvanceHistoryFirst)
+    ->ArgsProduct({{200000}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The per-broker disruption pass run after each verdict (service/disruption.h): every broker alone, one
 // pass over the partitions. Aim: under 25% of BM_Judge at the same size.
@@ -81,10 +104,11 @@ void BM_BrokerSafety(benchmark::State& state) {
   auto policy = service::Policy::with_defaults();
   policy.compile();
   const auto verdict = service::judge(snapshot, policy);
-  for (auto _ : state) benchmark::DoNotOptimize(service::broker_safety(snapshot, verdict, {}));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(service::broker_safety(snapshot, verdict, {}, {}, split_from(state)));
   state.counters["partitions"] = static_cast<double>(state.range(0));
 }
-BENCHMARK(BM_BrokerSafety)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BrokerSafety)->ArgsProduct({{10000, 200000}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // One HTTP request's work (routing + rendering from the published state), without the socket.
 void request(benchmark::State& state, const std::string& path,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -18,11 +19,18 @@ using nlohmann::json;
 
 const std::string kScenarios = KAFKASIM_SCENARIO_DIR;
 
-std::string temp_file(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "kafkasim_" + std::to_string(::getpid()) + "_" + name;
-  std::ofstream(path) << content;
-  return path;
-}
+// A file under the test temp dir, removed when the test ends.
+struct TempFile {
+  explicit TempFile(const std::string& name)
+      : path(::testing::TempDir() + "kafkasim_" + std::to_string(::getpid()) + "_" + name) {}
+  TempFile(const std::string& name, const std::string& content) : TempFile(name) {
+    std::ofstream(path) << content;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string path;
+};
 
 // A running kafkasim process with its announced endpoints.
 struct Running {
@@ -81,18 +89,16 @@ TEST(KafkasimExecutable, BadInputExitsWithCode2AndAMessage) {
     std::vector<std::string> args;
     std::string message;
   };
-  const std::string bad_json = temp_file("bad.json", "{\"brokers\": [");
-  const std::string bad_action =
-      temp_file("bad_action.json", R"({"brokers":[{"id":1}],"steps":[{"at":1,"action":"explode"}]})");
-  const std::string bad_field = temp_file("bad_field.json", R"({"brokers":[{"id":1,"prot":5}]})");
-  const std::string bad_rf =
-      temp_file("bad_rf.json",
+  const TempFile bad_json("bad.json", "{\"brokers\": [");
+  const TempFile bad_action("bad_action.json", R"({"brokers":[{"id":1}],"steps":[{"at":1,"action":"explode"}]})");
+  const TempFile bad_field("bad_field.json", R"({"brokers":[{"id":1,"prot":5}]})");
+  const TempFile bad_rf("bad_rf.json",
                 R"({"brokers":[{"id":1}],"topics":[{"name":"t","partitions":2,"replication_factor":3}]})");
   const std::vector<Row> rows = {
-      {"invalid JSON", {bad_json}, "invalid JSON"},
-      {"unknown action", {bad_action}, "steps[0]"},
-      {"unknown field", {bad_field}, "unknown field 'prot'"},
-      {"replication factor", {bad_rf}, "replication factor"},
+      {"invalid JSON", {bad_json.path}, "invalid JSON"},
+      {"unknown action", {bad_action.path}, "steps[0]"},
+      {"unknown field", {bad_field.path}, "unknown field 'prot'"},
+      {"replication factor", {bad_rf.path}, "replication factor"},
       {"missing file", {"/nonexistent/scenario.json"}, "cannot open"},
       {"negative time scale", {kScenarios + "/small.json", "--time-scale", "-1"}, ""},
       {"unknown option", {kScenarios + "/small.json", "--frobnicate"}, ""},
@@ -108,9 +114,9 @@ TEST(KafkasimExecutable, BadInputExitsWithCode2AndAMessage) {
 }
 
 TEST(KafkasimExecutable, ManualAdvanceAppliesStepsSeenByKcat) {
-  const std::string bs_file = ::testing::TempDir() + "kafkasim_bs_" + std::to_string(::getpid());
-  Running k({kScenarios + "/small.json", "--manual", "--bootstrap-file", bs_file});
-  std::ifstream in(bs_file);
+  const TempFile bs_file("bootstrap");
+  Running k({kScenarios + "/small.json", "--manual", "--bootstrap-file", bs_file.path});
+  std::ifstream in(bs_file.path);
   std::string from_file;
   std::getline(in, from_file);
   EXPECT_EQ(from_file, k.bootstrap);

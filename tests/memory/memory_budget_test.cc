@@ -3,17 +3,22 @@
 // kBudgetPerPartition bytes per partition, and a probe holds at most the previous state plus the snapshot
 // being built. Counted, not timed: operator new/delete are replaced in this executable and count the heap
 // blocks allocated by the thread being measured (the test thread, where the probe converts librdkafka's
-// metadata and the verdict is judged), as glibc malloc sizes them (8 bytes of header, 16-byte granules,
-// at least 32 bytes). librdkafka's own memory (malloc, its threads) is the floor and is not counted.
+// metadata and the verdict is judged, and the helper threads it starts for large passes, probes/split.h), as
+// glibc malloc sizes them (8 bytes of header, 16-byte granules, at least 32 bytes). librdkafka's own memory
+// (malloc, its threads) is the floor and is not counted, nor is kafkasim's (its threads).
 #include <gtest/gtest.h>
+
+#include <pthread.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "probes/rdkafka_source.h"
+#include "probes/split.h"
 #include "service/disruption.h"
 #include "service/history.h"
 #include "service/kafka_view.h"
@@ -33,7 +38,15 @@ struct alignas(16) Header {
 };
 static_assert(sizeof(Header) == 16);
 
-thread_local bool t_counting = false;
+thread_local bool t_counting = false;  // the test thread, while a Counting lives
+std::atomic<bool> g_counting{false};   // a Counting lives: split helper threads count too
+
+// A helper thread of probes/split.h (named at its start, before it allocates anything).
+bool split_helper() {
+  char name[16] = {};
+  return pthread_getname_np(pthread_self(), name, sizeof name) == 0 &&
+         std::strcmp(name, isrguard::probes::kHelperThreadName) == 0;
+}
 std::atomic<std::int64_t> g_live{0};       // glibc chunk bytes of counted blocks now live
 std::atomic<std::int64_t> g_peak{0};       // highest g_live since the last reset_peak()
 std::atomic<std::int64_t> g_requested{0};  // requested bytes of counted allocations (never decremented)
@@ -48,7 +61,7 @@ void* allocate(std::size_t size) {
   if (!raw) throw std::bad_alloc();
   auto* h = static_cast<Header*>(raw);
   h->size = size;
-  h->counted = t_counting ? 1 : 0;
+  h->counted = t_counting || (g_counting.load(std::memory_order_relaxed) && split_helper()) ? 1 : 0;
   if (h->counted) {
     const std::int64_t live = g_live.fetch_add(chunk_bytes(size)) + chunk_bytes(size);
     std::int64_t peak = g_peak.load();
@@ -100,8 +113,12 @@ class Counting {
   Counting() : live_at_start_(g_live.load()), requested_at_start_(g_requested.load()) {
     g_peak.store(live_at_start_);
     t_counting = true;
+    g_counting = true;
   }
-  ~Counting() { t_counting = false; }
+  ~Counting() {
+    t_counting = false;
+    g_counting = false;
+  }
   std::int64_t retained() const { return g_live.load() - live_at_start_; }  // allocated and still live
   std::int64_t peak() const { return g_peak.load() - live_at_start_; }      // highest retained so far
   std::int64_t requested() const { return g_requested.load() - requested_at_start_; }

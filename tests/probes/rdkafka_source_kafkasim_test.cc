@@ -3,6 +3,7 @@
 // metadata, slow brokers, topic and partition errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -289,6 +290,37 @@ TEST(RdKafkaSourceKafkasim, TopicsAndPartitionsAreSortedWhateverOrderTheBrokerAn
   EXPECT_EQ(parts, (std::vector<PartitionInfo>{PartitionInfo{0, 1, {1, 2, 3}, {1, 2, 3}, {}},
                                                          PartitionInfo{1, 2, {2, 3, 1}, {2, 3}, {}},
                                                          PartitionInfo{2, 3, {3, 1, 2}, {3, 1}, {}}}));
+}
+
+// Large answers are converted on two threads (split_from_partitions; forced here on a small cluster): the
+// snapshot is the same as converted on one, topics sorted by name whatever thread made them.
+TEST(RdKafkaSourceKafkasim, AnswerConvertedOnTwoThreadsIsTheSameAsOnOne) {
+  kafkasim::ClusterSpec spec = kafkasim::make_cluster({1, 2, 3, 4});
+  spec.broker_defaults = {{"min.insync.replicas", "2"}};
+  for (int t = 0; t < 150; ++t) {  // names in reverse order; partition counts from 0 to 12
+    auto parts = kafkasim::round_robin_partitions(t % 13, 1 + t % 3, {1, 2, 3, 4});
+    for (std::size_t p = 0; p < parts.size(); p += 4) parts[p].isr.resize(1);  // some shrunk ISRs
+    spec.topics.push_back(kafkasim::make_topic("t" + std::to_string(1000 - t), parts));
+  }
+  spec.topics.push_back(kafkasim::make_topic("denied", {}));
+  spec.topics.back().error_code = 29;
+  kafkasim::Cluster sim(spec);
+  sim.start();
+  RdKafkaSourceConfig one = config_for(sim, milliseconds(5000));
+  one.split_from_partitions = kNeverSplit;
+  RdKafkaSourceConfig two = one;
+  two.split_from_partitions = 0;
+  const ProbeResult a = RdKafkaSource(one).probe();
+  const ProbeResult b = RdKafkaSource(two).probe();
+  ASSERT_TRUE(a.ok()) << a;
+  ASSERT_TRUE(b.ok()) << b;
+  ASSERT_EQ(a.snapshot->topics.size(), 151u);
+  EXPECT_EQ(a.snapshot->topics.front().name, "denied");
+  EXPECT_EQ(a.snapshot->topics.back().name, "t999");
+  EXPECT_TRUE(std::is_sorted(a.snapshot->topics.begin(), a.snapshot->topics.end(),
+                             [](const TopicInfo& x, const TopicInfo& y) { return x.name < y.name; }));
+  EXPECT_EQ(b.snapshot->topics, a.snapshot->topics);
+  EXPECT_EQ(b.snapshot->brokers, a.snapshot->brokers);
 }
 
 }  // namespace
