@@ -19,6 +19,7 @@
 #include <span>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 #include <unordered_map>
 #include <thread>
 #include <utility>
@@ -312,10 +313,14 @@ class TopicConversion {
   TopicConversion(const rd_kafka_metadata_t& md, std::vector<TopicInfo>& out, std::size_t split_from)
       : md_(md),
         out_(out),
+        large_(is_large(md, split_from)),
         loop_(static_cast<std::size_t>(std::max(md.topic_cnt, 0)), kChunk, [this](std::size_t i) { convert(i); },
-              large(md, split_from),
+              large_,
               // Sizing the slots touches ~100 bytes per topic of fresh memory: on the helper, when there is one.
               [this, n = static_cast<std::size_t>(std::max(md.topic_cnt, 0))] { out_.assign(n, TopicInfo{}); }) {}
+
+  // True when the answer is large enough for two threads.
+  bool large() const { return large_; }
 
   // Converts what is left, then sorts the topics by name. "" or why (the first unstorable topic in the
   // answer's order) they cannot be stored.
@@ -330,7 +335,7 @@ class TopicConversion {
  private:
   static constexpr std::size_t kChunk = 32;  // topics claimed at a time
 
-  static bool large(const rd_kafka_metadata_t& md, std::size_t split_from) {
+  static bool is_large(const rd_kafka_metadata_t& md, std::size_t split_from) {
     std::size_t partitions = 0;
     if (split_from == kNeverSplit) return false;
     for (int i = 0; i < md.topic_cnt && partitions < split_from; ++i)
@@ -357,6 +362,7 @@ class TopicConversion {
   std::mutex mu_;
   std::size_t why_at_ = std::numeric_limits<std::size_t>::max();
   std::string why_;
+  const bool large_;
   SharedLoop loop_;  // last: starts converting once the rest is set up
 };
 
@@ -748,9 +754,18 @@ ProbeResult RdKafkaSource::Impl::probe() {
   names.reserve(static_cast<std::size_t>(md->topic_cnt));
   for (int i = 0; i < md->topic_cnt; ++i) names.emplace_back(md->topics[i].topic ? md->topics[i].topic : "");
   std::string unstorable;
+  std::jthread freeing;  // joined when the probe returns, whichever way
   read_configs(snap, names, deadline, [&] {
     unstorable = conversion.finish();
-    fetch.md.reset();  // librdkafka's copy is no longer needed: free it while the answers come in
+    // librdkafka's copy is no longer needed: free it while the answers come in. A large one on a thread of its
+    // own: unmapping ~100 MB at 1M partitions takes milliseconds this thread spends on the answers.
+    if (conversion.large()) {
+      try {
+        freeing = std::jthread([md = std::move(fetch.md)]() mutable { md.reset(); });
+      } catch (const std::system_error&) {  // no thread to be had: freed here, with the lambda that held it
+      }
+    }
+    fetch.md.reset();
   });
   if (!unstorable.empty()) return fail("metadata", std::move(unstorable));
   count_disconnects(snap);

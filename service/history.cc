@@ -46,7 +46,7 @@ struct SortedSet {
   std::span<const BrokerId> view() const { return {ids.data(), size}; }
 };
 
-bool fully_in_sync(PartitionView p) {
+bool fully_in_sync(const PartitionView& p) {
   if (p.replicas.empty() || p.leader == probes::kNoLeader) return false;
   if (p.isr_is_replicas()) return true;
   for (BrokerId r : p.replicas)
@@ -61,7 +61,7 @@ struct Decision {
   std::size_t size = 0;
 };
 
-Decision decide(PartitionView p, const TopicBaselines* prev, bool primed) {
+Decision decide(const PartitionView& p, const TopicBaselines* prev, bool primed) {
   const Baseline before = prev ? prev->get(p.id) : Baseline{};
   // Fully in sync: the current assignment is the baseline (too many replicas to remember: none). Most
   // partitions are in sync with their remembered set: carry it without sorting.
@@ -141,6 +141,16 @@ std::map<BrokerId, SeenBroker> advance_brokers(const std::map<BrokerId, SeenBrok
 }
 
 }  // namespace
+
+Baseline first_baseline(const probes::PartitionView& p, std::size_t partitions,
+                        std::array<BrokerId, kMaxBaselineReplicas>& scratch) {
+  if (p.id < 0 || static_cast<std::size_t>(p.id) >= partitions) return {};  // not remembered (advance_topic)
+  const Decision d = decide(p, nullptr, false);
+  if (d.origin == BaselineOrigin::kNone) return {};
+  const SortedSet sorted(p.replicas);  // decide() took the replicas themselves: it had no previous baseline
+  for (std::size_t i = 0; i < sorted.size; ++i) scratch[i] = sorted.ids[i];
+  return {std::span<const BrokerId>(scratch.data(), sorted.size), d.origin};
+}
 
 std::string_view to_string(BaselineOrigin o) {
   switch (o) {

@@ -17,6 +17,7 @@
 // are not remembered: usual-count rule). Brokers: those seen within Policy::forget_missing_brokers_after, at
 // most Policy::remembered_brokers_cap (the ones gone longest are forgotten first).
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -106,6 +107,13 @@ struct History {
   const TopicBaselines* topic(std::string_view name) const;  // nullptr when not remembered
   bool operator==(const History& o) const;                   // compares baselines, not pointers
 };
+
+// The baseline advance(History{}, ...) gives partition `p` of a topic listed without a topic error with
+// `partitions` partitions (a first snapshot's): its distinct replicas, sorted into `scratch`, when it has a
+// leader and every replica is in the ISR (at most kMaxBaselineReplicas of them), else none. For judging a
+// first snapshot without building its history (judge_first in service/verdict.h).
+Baseline first_baseline(const probes::PartitionView& p, std::size_t partitions,
+                        std::array<probes::BrokerId, kMaxBaselineReplicas>& scratch);
 
 // The next history: `prev` updated with one successful snapshot taken at `now` (steady clock). Pure.
 // Topics of `split_from` partitions or more are advanced on two threads (probes/split.h); the result is the

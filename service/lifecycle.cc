@@ -240,7 +240,9 @@ RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource>
   auto loop = std::make_unique<ProbeLoop>(*source, c.policy, GateConfig{std::chrono::milliseconds(0)},
                                          c.stale_after, c.disruption);
   loop->use_overrides(overrides_file(c));
-  loop->publish_serve_views(false);  // once_json / once_table read neither the kafka_* view nor the index
+  // One probe: no history for a next one, and no kafka_* view or /v1/partitions index (once_json and
+  // once_table read neither).
+  loop->single_probe();
   auto probing = std::make_unique<Worker>(
       [&loop = *loop] { loop.run_once(SteadyClock::now(), std::chrono::system_clock::now()); });
   const int sig = probing->wait_for_end_or_signal();

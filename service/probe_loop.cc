@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <stdexcept>
 #include <utility>
 
 #include "service/memory.h"
@@ -47,6 +48,8 @@ ProbeLoop::ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig g
 }
 
 void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall) {
+  if (single_probe_ && working_.probes_total > 0)
+    throw std::logic_error("ProbeLoop::single_probe(): run_once() called a second time");
   probes::ProbeResult result = source_.probe();
   PublishedState& s = working_;
   ++s.probes_total;
@@ -56,10 +59,12 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   if (result.ok()) {
     const auto t0 = SteadyClock::now();
     auto snapshot = std::make_shared<const probes::ClusterSnapshot>(std::move(*result.snapshot));
-    s.history =
-        std::make_shared<const History>(advance(s.history ? *s.history : History{}, *snapshot, policy_, now));
+    if (!single_probe_)
+      s.history =
+          std::make_shared<const History>(advance(s.history ? *s.history : History{}, *snapshot, policy_, now));
     const auto t1 = SteadyClock::now();
-    s.verdict = std::make_shared<const Verdict>(judge(*snapshot, policy_, *s.history, now));
+    s.verdict = std::make_shared<const Verdict>(single_probe_ ? judge_first(*snapshot, policy_, now)
+                                                              : judge(*snapshot, policy_, *s.history, now));
     const auto t2 = SteadyClock::now();
     if (serve_views_) s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_, s.history.get()));
     s.snapshot = std::move(snapshot);

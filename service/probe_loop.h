@@ -37,6 +37,14 @@ class ProbeLoop : public StateSource {
   // leaving PublishedState::kafka and ::unhealthy_partitions null.
   void publish_serve_views(bool on) { serve_views_ = on; }
 
+  // --once: this loop makes one probe and no other. The history, which only a next probe and the serve views
+  // read, is then not built (PublishedState::history stays null): the verdict is judge_first's, the same one
+  // (service/verdict.h). Turns the serve views off too. A second run_once() throws std::logic_error.
+  void single_probe() {
+    single_probe_ = true;
+    serve_views_ = false;
+  }
+
   // One iteration starting at `now` (steady) / `wall` (system); the gate observes at now + the probe's
   // duration (when its answer is known). Thread: the loop's (or a test's).
   void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);
@@ -58,6 +66,7 @@ class ProbeLoop : public StateSource {
   PublishedState working_;  // loop-thread only
   std::unique_ptr<OverridesFile> overrides_;  // loop-thread only; null = no overrides file
   bool serve_views_ = true;  // loop-thread only
+  bool single_probe_ = false;  // loop-thread only
 
   void apply_operator_overrides(PublishedState& s, std::chrono::system_clock::time_point wall);
   void assess_broker_safety(PublishedState& s, bool new_snapshot, std::chrono::system_clock::time_point wall);

@@ -1,6 +1,7 @@
 #include "service/verdict.h"
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <map>
 #include <span>
@@ -230,9 +231,10 @@ std::string seconds_text(std::chrono::milliseconds d) { return std::to_string(d.
 class Judgement {
  public:
   // Notes the brokers present, expected and remembered; then judge_topics() makes the topic pass.
+  // `first`: judge a first snapshot, as if `history` were advance(History{}, snapshot, ...) (empty then).
   Judgement(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
-            SteadyClock::time_point now)
-      : snapshot_(snapshot), policy_(policy), history_(history), now_(now) {
+            SteadyClock::time_point now, bool first = false)
+      : snapshot_(snapshot), policy_(policy), history_(history), now_(now), first_(first) {
     note_present_brokers();
     note_expected_brokers();
     note_remembered_brokers();
@@ -372,12 +374,13 @@ class Judgement {
       ++v_.counts.excluded_topics;
       return;
     }
-    const TopicBaselines* baselines = topic_baselines(topic.name);
+    const TopicBaselines* baselines = first_ ? nullptr : topic_baselines(topic.name);
     bases_.clear();  // reused across topics: no allocation per topic once grown
+    if (first_) reserve_first_ids(topic);
     UsualCount& usual = usual_;
     usual.clear();
     for (const auto& p : topic.partitions) {
-      bases_.push_back(baseline_of(baselines, p));
+      bases_.push_back(first_ ? first_baseline_of(topic, p) : baseline_of(baselines, p));
       usual.add(settled_replicas(p, bases_.back()));
     }
     TopicHealth th = topic_health(topic, usual.result());
@@ -391,6 +394,25 @@ class Judgement {
     v_.counts.errors += th.errors;
     ++v_.counts.topics;
     v_.topics.push_back(std::move(th));
+  }
+
+  // A first snapshot's baselines (first_baseline), kept in first_ids_ for the topic being judged: room for
+  // all of them first, so the spans into it stay valid.
+  void reserve_first_ids(const TopicInfo& topic) {
+    std::size_t ids = 0;
+    for (const auto& p : topic.partitions) ids += std::min(p.replicas.size(), kMaxBaselineReplicas);
+    if (first_ids_.size() < ids) first_ids_.resize(ids);
+    first_used_ = 0;
+  }
+  PartitionBaseline first_baseline_of(const TopicInfo& topic, const PartitionView& p) {
+    if (!topic.error.ok()) return {};  // advance() remembers nothing for an errored topic's partitions
+    std::array<BrokerId, kMaxBaselineReplicas> scratch;
+    const Baseline b = first_baseline(p, topic.partitions.size(), scratch);
+    BrokerId* out = first_ids_.data() + first_used_;
+    for (std::size_t i = 0; i < b.replicas.size(); ++i) out[i] = b.replicas[i];
+    first_used_ += b.replicas.size();
+    // A first baseline is the partition's own replicas: within them whenever it is known.
+    return {Baseline{std::span<const BrokerId>(out, b.replicas.size()), b.origin}, b.known()};
   }
 
   // Snapshot and history both list topics by name: walk them side by side instead of searching each time.
@@ -518,7 +540,10 @@ class Judgement {
   const SteadyClock::time_point now_;
   Verdict v_;
   History::Topics::const_iterator next_topic_ = history_.topics.begin();
+  const bool first_;
   std::vector<PartitionBaseline> bases_;      // judge_topic's scratch: one per partition of the current topic
+  std::vector<BrokerId> first_ids_;           // judge_topic's scratch when first_ (see reserve_first_ids)
+  std::size_t first_used_ = 0;                // of first_ids_, by the current topic
   UsualCount usual_;                          // judge_topic's scratch
   std::map<BrokerId, BrokerHealth> brokers_;  // present, expected, remembered-missing, hosting replicas
   std::vector<BrokerHealth*> by_id_;          // brokers_ by id, for ids below kDirectBrokerIds
@@ -565,22 +590,39 @@ unsigned partition_state_bits(PartitionView p, std::int32_t usual_replicas, std:
   return bits ? bits : kBitHealthy;
 }
 
-Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
-              SteadyClock::time_point now, std::size_t split_from) {
+namespace {
+
+Verdict judge_with(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
+                   SteadyClock::time_point now, std::size_t split_from, bool first) {
   const std::size_t n = snapshot.topics.size();
   const std::size_t k = probes::split_index(
       n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
-  Judgement whole(snapshot, policy, history, now);
+  Judgement whole(snapshot, policy, history, now, first);
   if (k == n) {
     whole.judge_topics(0, n);
   } else {
-    Judgement later(snapshot, policy, history, now);
+    Judgement later(snapshot, policy, history, now, first);
     probes::run_both([&] { whole.judge_topics(0, k); }, [&] { later.judge_topics(k, n); });
     whole.absorb(std::move(later));
   }
   Verdict v = std::move(whole).finish();
   judge_responsiveness(snapshot, policy, v);
   return v;
+}
+
+}  // namespace
+
+Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
+              SteadyClock::time_point now, std::size_t split_from) {
+  return judge_with(snapshot, policy, history, now, split_from, false);
+}
+
+Verdict judge_first(const ClusterSnapshot& snapshot, const Policy& policy, SteadyClock::time_point now,
+                    std::size_t split_from) {
+  // The first history's brokers are the ones present, which the verdict notes anyway: none is remembered
+  // missing, and none needs a remembered host. So an empty History stands in for it.
+  static const History kNone;
+  return judge_with(snapshot, policy, kNone, now, split_from, true);
 }
 
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy) {

@@ -210,6 +210,11 @@ Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy, const Histo
               SteadyClock::time_point now, std::size_t split_from = probes::default_split_from());
 // A freshly started isrguard's verdict: the history of this one snapshot.
 Verdict judge(const ClusterSnapshot& snapshot, const Policy& policy);
+// The same verdict as judge(snapshot, policy, advance(History{}, snapshot, policy, now), now), without building
+// that history (each partition's first baseline is worked out as it is judged): for a probe no other follows
+// (--once, ProbeLoop::single_probe).
+Verdict judge_first(const ClusterSnapshot& snapshot, const Policy& policy, SteadyClock::time_point now,
+                    std::size_t split_from = probes::default_split_from());
 
 std::ostream& operator<<(std::ostream& os, const Reason& r);
 std::ostream& operator<<(std::ostream& os, const PartitionHealth& p);

@@ -67,6 +67,29 @@ BENCHMARK(BM_Judge)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// A first snapshot's verdict two ways: advance() from nothing then judge() (serve mode's first probe), and
+// judge_first() (--once, which builds no history).
+void BM_FirstVerdict(benchmark::State& state) {
+  const auto snapshot = cluster(static_cast<int>(state.range(0)));
+  auto policy = service::Policy::with_defaults();
+  policy.compile();
+  const auto now = service::SteadyClock::now();
+  for (auto _ : state) {
+    if (state.range(2) == 1) {
+      benchmark::DoNotOptimize(service::judge_first(snapshot, policy, now, split_from(state)));
+    } else {
+      const auto history = service::advance({}, snapshot, policy, now, split_from(state));
+      benchmark::DoNotOptimize(service::judge(snapshot, policy, history, now, split_from(state)));
+    }
+  }
+  state.counters["partitions"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_FirstVerdict)
+    ->ArgsProduct({{200000}, {1, 2}, {0, 1}})
+    ->ArgNames({"", "threads", "judge_first"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 // advance(): the next history from the previous one and a snapshot; history_bytes = the baselines' slots and
 // rows (what grows with partitions; map nodes and topic names come on top, one per topic).
 void BM_AdvanceHistory(benchmark::State& state) {

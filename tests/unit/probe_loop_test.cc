@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "service/reasons.h"
@@ -299,6 +300,44 @@ TEST(ProbeLoop, WithoutTheServeViewsOnceOutputIsUnchangedAndOnlyTheServeViewsAre
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_TRUE(j["brokers"][0].contains("safe_to_disrupt"));
   EXPECT_GT(j["unhealthy_partitions"]["total"].get<int>(), 0);
+}
+
+TEST(ProbeLoop, SingleProbeBuildsNoHistoryYetPrintsTheSameAndRefusesASecondProbe) {
+  // --once (single_probe()): the verdict is judge_first's, the history is not built, the serve views are off;
+  // the output must be what a serving loop's first probe gives. Partitions mid-move, shrunk and offline, so
+  // the first baselines matter.
+  const auto snapshot = SnapshotBuilder()
+                            .brokers({1, 2, 3})
+                            .topic(TopicBuilder("orders").min_isr(2).p(1, {1, 2, 3}, {1, 2}).p(2, {2, 3, 1}, {2}))
+                            .topic(healthy_topic("audit", 4, 2, {1, 2}, 1))
+                            .topic(TopicBuilder("moving").min_isr(1).p(1, {1, 2, 3, 4}, {1, 2, 3, 4}).p(-1, {3}, {}))
+                            .build();
+  Config config;
+  config.policy = expect123();
+  auto run = [&](bool single) {
+    ScriptedSource src;
+    src.push(ok(snapshot));
+    auto loop = std::make_unique<ProbeLoop>(src, config.policy, GateConfig{seconds(0)}, seconds(60));
+    if (single) loop->single_probe();
+    loop->run_once(t0, w0);
+    if (single) {
+      src.push(ok(snapshot));
+      EXPECT_THROW(loop->run_once(t0 + seconds(1), w0 + seconds(1)), std::logic_error);
+    }
+    return loop->current();
+  };
+  const auto serving = run(false);
+  const auto once = run(true);
+  ASSERT_TRUE(once->verdict);
+  EXPECT_EQ(*once->verdict, *serving->verdict);
+  EXPECT_EQ(once_json(*once, config).dump(2), once_json(*serving, config).dump(2));
+  EXPECT_EQ(once_table(*once, config), once_table(*serving, config));
+  EXPECT_EQ(*once->broker_safety, *serving->broker_safety);
+  EXPECT_TRUE(serving->history);
+  EXPECT_FALSE(once->history);
+  EXPECT_FALSE(once->kafka);
+  EXPECT_FALSE(once->unhealthy_partitions);
+  EXPECT_EQ(once->probes_total, 1u);
 }
 
 TEST(ProbeLoop, RunStopsPromptlyWhenStopped) {

@@ -125,6 +125,28 @@ TEST_P(Split, HistoryVerdictAndBrokerSafetyAreTheSameSplitOrNot) {
   }
 }
 
+// judge_first() is the verdict of advance() from nothing then judge(), without the history, on one thread
+// and on two. The random clusters get the first-baseline edge cases on top: more replicas than a baseline
+// holds, a replica listed twice, and a partition id beyond the topic's partition count.
+TEST_P(Split, FirstVerdictWithoutAHistoryIsTheFirstProbesVerdict) {
+  std::mt19937 rng(GetParam());
+  const Policy pol = policy();
+  auto snap = random_cluster(rng, 60);
+  std::vector<BrokerId> seventeen;
+  for (BrokerId id = 1; id <= 12; ++id) seventeen.push_back(id);
+  for (BrokerId id = 20; id <= 24; ++id) seventeen.push_back(id);
+  snap.topics.push_back(testing::TopicBuilder("topic-9000")
+                            .min_isr(2)
+                            .add(PartitionInfo{0, 1, seventeen, seventeen, {}})
+                            .add(PartitionInfo{1, 2, {2, 2, 3}, {2, 3}, {}})
+                            .add(PartitionInfo{7, 3, {3, 1, 2}, {3, 1, 2}, {}})
+                            .build());
+  const SteadyClock::time_point t0{};
+  const Verdict expected = judge(snap, pol, advance({}, snap, pol, t0, kNeverSplit), t0, kNeverSplit);
+  EXPECT_EQ(judge_first(snap, pol, t0, kNeverSplit), expected) << "seed " << GetParam();
+  EXPECT_EQ(judge_first(snap, pol, t0, 0), expected) << "seed " << GetParam();
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, Split, ::testing::Range(1u, 21u));
 
 // A split only ever puts whole topics on each side: one large topic stays whole (nothing to compare), two
