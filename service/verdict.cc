@@ -277,30 +277,23 @@ class Judgement {
   }
 
  private:
+  // into.m += from.m for each member m listed.
+  template <typename T, typename... Members>
+  static void add_members(T& into, const T& from, Members T::*... members) {
+    ((into.*members += from.*members), ...);
+  }
   // What the topic pass adds up per broker (the rest of BrokerHealth is noted before it, the same in every
   // part).
   static void add_topic_counts(BrokerHealth& into, const BrokerHealth& from) {
-    into.leader_count += from.leader_count;
-    into.replica_count += from.replica_count;
-    into.urp_led += from.urp_led;
-    into.under_min_isr_led += from.under_min_isr_led;
-    into.at_min_isr_led += from.at_min_isr_led;
-    into.out_of_sync_hosted += from.out_of_sync_hosted;
-    into.preferred_leader_not_leading += from.preferred_leader_not_leading;
+    add_members(into, from, &BrokerHealth::leader_count, &BrokerHealth::replica_count, &BrokerHealth::urp_led,
+                &BrokerHealth::under_min_isr_led, &BrokerHealth::at_min_isr_led, &BrokerHealth::out_of_sync_hosted,
+                &BrokerHealth::preferred_leader_not_leading);
   }
   static void add_counts(Counts& into, const Counts& from) {
-    into.topics += from.topics;
-    into.partitions += from.partitions;
-    into.offline += from.offline;
-    into.under_replicated += from.under_replicated;
-    into.under_min_isr += from.under_min_isr;
-    into.at_min_isr += from.at_min_isr;
-    into.reassigning += from.reassigning;
-    into.errors += from.errors;
-    into.preferred_replica_imbalance += from.preferred_replica_imbalance;
-    into.brokers_up += from.brokers_up;
-    into.brokers_missing += from.brokers_missing;
-    into.excluded_topics += from.excluded_topics;
+    add_members(into, from, &Counts::topics, &Counts::partitions, &Counts::offline, &Counts::under_replicated,
+                &Counts::under_min_isr, &Counts::at_min_isr, &Counts::reassigning, &Counts::errors,
+                &Counts::preferred_replica_imbalance, &Counts::brokers_up, &Counts::brokers_missing,
+                &Counts::excluded_topics);
   }
 
   // Called for the leader and every replica of every partition: ids below kDirectBrokerIds are looked up in
