@@ -303,8 +303,6 @@ std::string convert_partitions(const rd_kafka_metadata_topic_t& t, PartitionTabl
   return "";
 }
 
-// Topics and partitions of a metadata answer into `snap`, sorted by name and by partition id. "" or why they
-// cannot be stored.
 // Converts the topics of a metadata answer into snap.topics (one slot per topic, filled in any order):
 // started at construction, on a helper thread too when the answer is large (probes/split.h), so the
 // conversion runs while the calling thread sends the DescribeConfigs requests; finish() joins in.
