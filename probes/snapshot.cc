@@ -21,15 +21,6 @@ std::size_t string_heap_bytes(const std::string& s) {
   // Short strings live inside the object (libstdc++: up to 15 characters).
   return s.capacity() > 15 ? s.capacity() + 1 : 0;
 }
-
-// Called twice per partition while converting: a plain loop, not std::equal (which becomes a memcmp call,
-// ~4% of --once's CPU at 1M partitions for lists of three ids).
-bool same_ids(std::span<const BrokerId> a, std::span<const BrokerId> b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i] != b[i]) return false;
-  return true;
-}
 }  // namespace
 
 // ---- PartitionTable ----

@@ -70,8 +70,37 @@ struct KafkaError {
   bool operator==(const KafkaError&) const = default;
 };
 
+// Replica and ISR id lists are tiny (RF <= ~7): linear scans, no allocation. Plain loops rather than std::find
+// or std::equal, whose unrolled bodies (or memcmp calls) keep the compiler from inlining these in the passes
+// over every partition. Shared by the conversion, the history, the verdict and the disruption passes.
+inline bool contains_id(std::span<const BrokerId> v, BrokerId id) {
+  for (BrokerId x : v)
+    if (x == id) return true;
+  return false;
+}
+// True when v[i] does not occur before index i.
+inline bool first_occurrence(std::span<const BrokerId> v, std::size_t i) {
+  for (std::size_t j = 0; j < i; ++j)
+    if (v[j] == v[i]) return false;
+  return true;
+}
+// How many distinct ids `v` holds (Kafka keeps replicas and ISR as sets; metadata may list one twice).
+inline std::int32_t distinct_ids(std::span<const BrokerId> v) {
+  std::int32_t n = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) n += first_occurrence(v, i) ? 1 : 0;
+  return n;
+}
+// The same ids in the same order.
+inline bool same_ids(std::span<const BrokerId> a, std::span<const BrokerId> b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 // One partition as its topic's PartitionTable stores it: spans into the table, valid while the table lives
-// unchanged. Cheap to copy: pass by value.
+// unchanged. 48 bytes: the per-partition helpers of the passes take it by const reference (by value it went
+// through the stack on every call, ~30% of the verdict's time).
 struct PartitionView {
   std::int32_t id = 0;
   BrokerId leader = kNoLeader;

@@ -16,7 +16,9 @@ void name_this_thread() { pthread_setname_np(pthread_self(), kHelperThreadName);
 }  // namespace
 
 std::size_t default_split_from() {
-  return std::thread::hardware_concurrency() >= 2 ? kSplitFromPartitions : kNeverSplit;
+  // hardware_concurrency() reads /sys on every call; the passes ask on every probe.
+  static const std::size_t from = std::thread::hardware_concurrency() >= 2 ? kSplitFromPartitions : kNeverSplit;
+  return from;
 }
 
 std::size_t split_index(std::size_t n, const std::function<std::size_t(std::size_t)>& weight,
@@ -28,6 +30,10 @@ std::size_t split_index(std::size_t n, const std::function<std::size_t(std::size
   for (std::size_t sum = 0; k < n && 2 * (sum + weight(k)) <= total; ++k) sum += weight(k);
   // At least one item on each side, so both threads have work.
   return std::clamp<std::size_t>(k, 1, n - 1);
+}
+
+std::size_t split_topics(const std::vector<TopicInfo>& topics, std::size_t split_from) {
+  return split_index(topics.size(), [&](std::size_t i) { return topics[i].partitions.size(); }, split_from);
 }
 
 void run_both(const std::function<void()>& first, const std::function<void()>& second) {

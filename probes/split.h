@@ -12,6 +12,9 @@
 #include <functional>
 #include <limits>
 #include <thread>
+#include <vector>
+
+#include "probes/snapshot.h"
 
 namespace isrguard::probes {
 
@@ -22,13 +25,15 @@ inline constexpr std::size_t kNeverSplit = std::numeric_limits<std::size_t>::max
 // The helper threads' name (top -H shows it; the memory test counts their allocations by it).
 inline constexpr char kHelperThreadName[] = "isrguard-split";
 
-// kSplitFromPartitions, or kNeverSplit when the machine reports one CPU (or cannot tell).
+// kSplitFromPartitions, or kNeverSplit when the machine reports one CPU (or cannot tell). Asked once.
 std::size_t default_split_from();
 
 // The index k that splits items [0, n) into [0, k) and [k, n) of about equal total weight (weight(i) for item
 // i), or n when the total is below `split_from` (no split).
 std::size_t split_index(std::size_t n, const std::function<std::size_t(std::size_t)>& weight,
                         std::size_t split_from);
+// split_index over a snapshot's topics, weighed by their partitions: the split of the service's passes.
+std::size_t split_topics(const std::vector<TopicInfo>& topics, std::size_t split_from);
 
 // Runs first() on the calling thread and second() on a new one, and returns once both have ended; an
 // exception from either is rethrown then (the first part's first). When no thread can be started, runs

@@ -11,18 +11,9 @@ namespace {
 
 namespace outcome = disruption_outcome;
 
-// Replica and ISR lists are tiny (RF <= ~7): linear scans, no allocation (as in the verdict). Plain loops
-// rather than std::find, whose unrolled body keeps the compiler from inlining these.
-bool contains(std::span<const BrokerId> v, BrokerId id) {
-  for (BrokerId x : v)
-    if (x == id) return true;
-  return false;
-}
-bool first_occurrence(std::span<const BrokerId> v, std::size_t i) {
-  for (std::size_t j = 0; j < i; ++j)
-    if (v[j] == v[i]) return false;
-  return true;
-}
+using probes::contains_id;
+using probes::distinct_ids;
+using probes::first_occurrence;
 
 // Broker id -> dense slot (the position in Verdict::brokers), so the per-partition passes index flat arrays
 // instead of hashing. Ids below kDenseLimit use a direct table; others (rare) a binary search.
@@ -108,7 +99,7 @@ struct Before {
 
 // Whether replica `id` (with `slot`) is a live in-sync replica of `p`.
 bool live_in_sync(const PartitionView& p, BrokerId id, std::int32_t slot, const SlotFlags& f) {
-  return contains(p.isr, id) && !flag(f.absent, slot);
+  return contains_id(p.isr, id) && !flag(f.absent, slot);
 }
 bool absent(BrokerId id, const BrokerSlots& slots, const SlotFlags& f) {
   return f.any_absent && flag(f.absent, slots.slot(id));
@@ -121,11 +112,11 @@ Before before(const PartitionView& p, const TopicHealth& t, const BrokerSlots& s
   b.min_isr = t.effective_min_isr;
   b.risk = t.min_isr_risk;
   if (p.isr_is_replicas() && !f.any_absent) {  // most partitions: every distinct replica is a live ISR member
-    for (std::size_t i = 0; i < p.replicas.size(); ++i) b.in_sync += first_occurrence(p.replicas, i) ? 1 : 0;
+    b.in_sync = distinct_ids(p.replicas);
     return b;
   }
   for (std::size_t i = 0; i < p.isr.size(); ++i)
-    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !absent(p.isr[i], slots, f)) ++b.in_sync;
+    if (first_occurrence(p.isr, i) && contains_id(p.replicas, p.isr[i]) && !absent(p.isr[i], slots, f)) ++b.in_sync;
   return b;
 }
 
@@ -191,7 +182,7 @@ std::vector<BrokerId> isr_after(PartitionView p, const BrokerSlots& slots, const
   std::vector<BrokerId> out;
   for (std::size_t i = 0; i < p.isr.size(); ++i) {
     const std::int32_t slot = slots.slot(p.isr[i]);
-    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i]) && !flag(f.absent, slot) &&
+    if (first_occurrence(p.isr, i) && contains_id(p.replicas, p.isr[i]) && !flag(f.absent, slot) &&
         !flag(f.in_set, slot))
       out.push_back(p.isr[i]);
   }
@@ -483,8 +474,7 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
     }
   };
   const std::size_t n = snapshot.topics.size();
-  const std::size_t k = probes::split_index(
-      n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
+  const std::size_t k = probes::split_topics(snapshot.topics, split_from);
   AloneTally tally(slots.size());
   if (k == n) {
     tally_topics(0, n, tally);

@@ -12,17 +12,8 @@ using probes::BrokerId;
 using probes::PartitionView;
 using probes::TopicInfo;
 
-// Replica lists are tiny: plain loops, no allocation.
-bool contains(std::span<const BrokerId> v, BrokerId id) {
-  for (BrokerId x : v)
-    if (x == id) return true;
-  return false;
-}
-std::size_t distinct(std::span<const BrokerId> v) {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < v.size(); ++i) n += contains({v.data(), i}, v[i]) ? 0 : 1;
-  return n;
-}
+using probes::contains_id;
+using probes::distinct_ids;
 
 // A replica set sorted into a fixed buffer (no allocation per partition); `fits` is false when it has more
 // than kMaxBaselineReplicas distinct replicas.
@@ -33,7 +24,7 @@ struct SortedSet {
 
   explicit SortedSet(std::span<const BrokerId> replicas) {
     for (BrokerId id : replicas) {
-      if (contains(view(), id)) continue;
+      if (contains_id(view(), id)) continue;
       if (size == ids.size()) {
         fits = false;
         return;
@@ -50,7 +41,7 @@ bool fully_in_sync(const PartitionView& p) {
   if (p.replicas.empty() || p.leader == probes::kNoLeader) return false;
   if (p.isr_is_replicas()) return true;
   for (BrokerId r : p.replicas)
-    if (!contains(p.isr, r)) return false;
+    if (!contains_id(p.isr, r)) return false;
   return true;
 }
 
@@ -66,11 +57,11 @@ Decision decide(const PartitionView& p, const TopicBaselines* prev, bool primed)
   // Fully in sync: the current assignment is the baseline (too many replicas to remember: none). Most
   // partitions are in sync with their remembered set: carry it without sorting.
   if (fully_in_sync(p)) {
-    const std::size_t n = distinct(p.replicas);
+    const auto n = static_cast<std::size_t>(distinct_ids(p.replicas));
     if (n > kMaxBaselineReplicas) return {};
     const bool same = before.known() && before.replicas.size() == n &&
                       std::all_of(before.replicas.begin(), before.replicas.end(),
-                                  [&](BrokerId id) { return contains(p.replicas, id); });
+                                  [&](BrokerId id) { return contains_id(p.replicas, id); });
     return {BaselineOrigin::kInSync, !same, n};
   }
   if (before.known()) return {before.origin, false, before.replicas.size()};
@@ -78,7 +69,7 @@ Decision decide(const PartitionView& p, const TopicBaselines* prev, bool primed)
   // replicas as created are its baseline. (Ids beyond an errored, unlisted topic's are not known to be new.)
   const bool created =
       primed && (!prev || (prev->listed() && static_cast<std::size_t>(p.id) >= prev->partitions()));
-  const std::size_t n = distinct(p.replicas);
+  const auto n = static_cast<std::size_t>(distinct_ids(p.replicas));
   if (created && n > 0 && n <= kMaxBaselineReplicas) return {BaselineOrigin::kCreated, true, n};
   return {};
 }
@@ -203,8 +194,7 @@ History advance(const History& prev, const probes::ClusterSnapshot& snapshot, co
   };
   History next;
   const std::size_t n = snapshot.topics.size();
-  const std::size_t k = probes::split_index(
-      n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
+  const std::size_t k = probes::split_topics(snapshot.topics, split_from);
   if (k == n) {
     advance_topics(0, n, next.topics);
   } else {

@@ -7,16 +7,8 @@
 namespace isrguard::service {
 namespace {
 
-// Kafka keeps replicas and ISR as sets; metadata lists are tiny, so duplicates are found by scanning.
-bool first_occurrence(std::span<const probes::BrokerId> v, std::size_t i) {
-  const auto end = v.begin() + static_cast<std::ptrdiff_t>(i);
-  return std::find(v.begin(), end, v[i]) == end;
-}
-std::int32_t distinct_count(std::span<const probes::BrokerId> v) {
-  std::int32_t n = 0;
-  for (std::size_t i = 0; i < v.size(); ++i) n += first_occurrence(v, i) ? 1 : 0;
-  return n;
-}
+using probes::distinct_ids;
+using probes::first_occurrence;
 
 // Looks brokers up by id in the (id-sorted) gauges; null for ids absent from metadata.
 KafkaBrokerGauges* find(std::vector<KafkaBrokerGauges>& brokers, probes::BrokerId id) {
@@ -28,8 +20,8 @@ KafkaBrokerGauges* find(std::vector<KafkaBrokerGauges>& brokers, probes::BrokerI
 // One partition's contribution to the ReplicaManager gauges of its leader and replicas (Partition.scala).
 void add_partition(probes::PartitionView p, std::int32_t usual_replicas, const Baseline& baseline,
                    std::int32_t min_isr, std::vector<KafkaBrokerGauges>& brokers) {
-  const std::int32_t replicas = distinct_count(p.replicas);
-  const std::int32_t isr = distinct_count(p.isr);
+  const std::int32_t replicas = distinct_ids(p.replicas);
+  const std::int32_t isr = distinct_ids(p.isr);
   // Kafka's replication factor leaves out replicas being added by a reassignment; metadata does not say which
   // those are: the verdict's rule tells (the partition's history baseline, else the usual-count rule).
   const std::int32_t replication_factor = replicas_not_being_added(p, usual_replicas, baseline);

@@ -251,10 +251,6 @@ std::vector<BrokerId> live_isr(probes::PartitionView p, const Verdict& v) {
   return out;
 }
 
-bool contains(std::span<const BrokerId> ids, BrokerId id) {
-  return std::find(ids.begin(), ids.end(), id) != ids.end();
-}
-
 // A partition's problem is explained by brokers B when the replicas that are not live in-sync replicas are
 // not none and all in B (e.g. every partition that lost only broker 3). `hits` gets the brokers of B used.
 bool explained_by(probes::PartitionView p, std::span<const BrokerId> live, const std::set<BrokerId>& b,
@@ -262,7 +258,7 @@ bool explained_by(probes::PartitionView p, std::span<const BrokerId> live, const
   if (b.empty()) return false;
   bool any = false;
   for (BrokerId r : p.replicas) {
-    if (contains(live, r)) continue;
+    if (probes::contains_id(live, r)) continue;
     if (b.count(r) == 0) return false;
     if (hits) hits->insert(r);
     any = true;

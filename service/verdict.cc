@@ -15,23 +15,9 @@ namespace {
 
 constexpr std::size_t kDetailExamples = 3;
 
-// Replica and ISR lists are tiny (RF <= ~7): linear scans beat sorting copies, and allocate nothing. Plain
-// loops rather than std::find, whose unrolled body keeps the compiler from inlining these at every use.
-bool contains(std::span<const BrokerId> v, BrokerId id) {
-  for (BrokerId x : v)
-    if (x == id) return true;
-  return false;
-}
-bool first_occurrence(std::span<const BrokerId> v, std::size_t i) {
-  for (std::size_t j = 0; j < i; ++j)
-    if (v[j] == v[i]) return false;
-  return true;
-}
-std::int32_t distinct(std::span<const BrokerId> v) {
-  std::int32_t n = 0;
-  for (std::size_t i = 0; i < v.size(); ++i) n += first_occurrence(v, i) ? 1 : 0;
-  return n;
-}
+using probes::contains_id;
+using probes::distinct_ids;
+using probes::first_occurrence;
 
 // Partition states as bits, in pstate::kAll order, so judge() can classify without allocating.
 enum StateBit : unsigned {
@@ -48,7 +34,7 @@ static_assert(pstate::kAll.size() == 7 && pstate::kAll[6] == pstate::kHealthy);
 // True when every id of `baseline` is a replica: the partition can be mid-move from that baseline (Kafka
 // keeps the original replicas in the assignment until the move completes).
 bool within(std::span<const BrokerId> baseline, std::span<const BrokerId> replicas) {
-  return std::all_of(baseline.begin(), baseline.end(), [&](BrokerId id) { return contains(replicas, id); });
+  return std::all_of(baseline.begin(), baseline.end(), [&](BrokerId id) { return contains_id(replicas, id); });
 }
 
 // A partition's remembered baseline and whether it is usable: known and within the replicas (worked out once
@@ -66,7 +52,7 @@ PartitionBaseline baseline_of(const TopicBaselines* baselines, const PartitionVi
 
 // The replica count a partition settles at: its usable baseline's size, else its distinct replicas.
 std::int32_t settled_replicas(const PartitionView& p, const PartitionBaseline& b) {
-  return b.usable ? static_cast<std::int32_t>(b.base.replicas.size()) : distinct(p.replicas);
+  return b.usable ? static_cast<std::int32_t>(b.base.replicas.size()) : distinct_ids(p.replicas);
 }
 
 // The most common replica count (ties -> the smaller), fed one partition at a time. A topic has one or a few
@@ -111,12 +97,12 @@ struct Assessment {
 std::int32_t in_sync_replicas(const PartitionView& p) {
   std::int32_t n = 0;
   for (std::size_t i = 0; i < p.isr.size(); ++i)
-    if (first_occurrence(p.isr, i) && contains(p.replicas, p.isr[i])) ++n;
+    if (first_occurrence(p.isr, i) && contains_id(p.replicas, p.isr[i])) ++n;
   return n;
 }
 
 // Replicas minus those a reassignment is adding (classify_partition's "wanted"): the baseline's size when it
-// is usable, else the usual-count rule. `replicas`: distinct(p.replicas).
+// is usable, else the usual-count rule. `replicas`: distinct_ids(p.replicas).
 std::int32_t wanted_in_sync(std::int32_t replicas, std::int32_t usual_replicas, const PartitionBaseline& base) {
   if (base.usable) return static_cast<std::int32_t>(base.base.replicas.size());
   return std::min(replicas, usual_replicas);
@@ -126,7 +112,7 @@ std::int32_t wanted_in_sync(std::int32_t replicas, std::int32_t usual_replicas, 
 Assessment assess(const PartitionView& p, std::int32_t usual_replicas, std::int32_t min_isr,
                   const PartitionBaseline& base) {
   Assessment a;
-  const std::int32_t replicas = distinct(p.replicas);
+  const std::int32_t replicas = distinct_ids(p.replicas);
   a.in_sync = p.isr_is_replicas() ? replicas : in_sync_replicas(p);
   a.by_history = base.usable;
   const std::int32_t wanted = wanted_in_sync(replicas, usual_replicas, base);
@@ -184,7 +170,7 @@ PartitionHealth materialize(const std::string& topic, PartitionView p, std::int3
   if (a.by_history) {
     h.baseline.assign(base.base.replicas.begin(), base.base.replicas.end());
     for (std::size_t i = 0; i < p.replicas.size(); ++i)
-      if (first_occurrence(p.replicas, i) && !contains(h.baseline, p.replicas[i]))
+      if (first_occurrence(p.replicas, i) && !contains_id(h.baseline, p.replicas[i]))
         h.adding.push_back(p.replicas[i]);
   }
   h.detail = history_detail(usual_replicas, base, h);
@@ -462,7 +448,7 @@ class Judgement {
       if (!first_occurrence(p.replicas, i)) continue;
       BrokerHealth& b = broker(p.replicas[i]);
       ++b.replica_count;
-      if (!all_in_sync && !contains(p.isr, p.replicas[i])) ++b.out_of_sync_hosted;
+      if (!all_in_sync && !contains_id(p.isr, p.replicas[i])) ++b.out_of_sync_hosted;
     }
   }
 
@@ -568,7 +554,7 @@ std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* b
 
 std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replicas,
                                       const Baseline& baseline) {
-  return wanted_in_sync(distinct(p.replicas), usual_replicas, with_usability(baseline, p));
+  return wanted_in_sync(distinct_ids(p.replicas), usual_replicas, with_usability(baseline, p));
 }
 
 PartitionHealth classify_partition(const std::string& topic, PartitionView p, std::int32_t usual_replicas,
@@ -588,8 +574,7 @@ namespace {
 Verdict judge_with(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
                    SteadyClock::time_point now, std::size_t split_from, bool first) {
   const std::size_t n = snapshot.topics.size();
-  const std::size_t k = probes::split_index(
-      n, [&](std::size_t i) { return snapshot.topics[i].partitions.size(); }, split_from);
+  const std::size_t k = probes::split_topics(snapshot.topics, split_from);
   Judgement whole(snapshot, policy, history, now, first);
   if (k == n) {
     whole.judge_topics(0, n);

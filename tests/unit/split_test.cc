@@ -157,9 +157,7 @@ TEST(Split, TwoTopicsSplitAtTheirBoundary) {
                      .topic(testing::healthy_topic("a", 5, 3, {1, 2, 3}, 2))
                      .topic(testing::healthy_topic("b", 5, 3, {1, 2, 3}, 2))
                      .build();
-  EXPECT_EQ(probes::split_index(
-                2, [&](std::size_t i) { return s.topics[i].partitions.size(); }, 0),
-            1u);
+  EXPECT_EQ(probes::split_topics(s.topics, 0), 1u);
   const Policy pol = Policy::with_defaults();
   EXPECT_EQ(judge(s, pol, advance({}, s, pol, {}, 0), {}, 0), judge(s, pol));
 }
