@@ -1,6 +1,6 @@
 // /metrics: the contract in docs/metrics.md, series of vanished brokers vanish, caps hold, and every state's
 // exposition passes Prometheus' own `promtool check metrics`.
-#include "service/metrics.h"
+#include "service/views/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <regex>
 #include <sstream>
 
-#include "service/probe_loop.h"
+#include "service/runtime/probe_loop.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 

@@ -1,6 +1,6 @@
-#include "service/config.h"
+#include "service/config/config.h"
 
-#include "service/kafka_properties.h"
+#include "service/config/kafka_properties.h"
 
 #include "probes/rdkafka_source.h"
 

@@ -1,12 +1,12 @@
-#include "service/disruption.h"
+#include "service/judge/disruption.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "service/overrides.h"
-#include "service/reasons.h"
-#include "service/state.h"
+#include "service/judge/overrides.h"
+#include "service/judge/reasons.h"
+#include "service/views/state.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::service {

@@ -1,11 +1,11 @@
 // The kafka_* facts follow Apache Kafka 3.8.0's own gauge definitions (service/kafka_view.h), not isrguard's
 // judgement: each test names the Kafka rule it pins and, where isrguard judges differently, shows both.
-#include "service/kafka_view.h"
+#include "service/judge/jmx_view.h"
 
 #include <gtest/gtest.h>
 
-#include "service/probe_loop.h"
-#include "service/verdict.h"
+#include "service/runtime/probe_loop.h"
+#include "service/judge/verdict.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 

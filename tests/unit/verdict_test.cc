@@ -1,8 +1,8 @@
-#include "service/verdict.h"
+#include "service/judge/verdict.h"
 
 #include <gtest/gtest.h>
 
-#include "service/reasons.h"
+#include "service/judge/reasons.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::service {
