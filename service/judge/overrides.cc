@@ -8,7 +8,7 @@
 #include <set>
 
 #include "service/judge/reasons.h"
-#include "service/views/status_report.h"
+#include "service/judge/wall_time.h"
 
 namespace isrguard::service {
 namespace {
@@ -553,6 +553,15 @@ std::ostream& operator<<(std::ostream& os, const OverridesAt& a) {
   for (const auto& o : a.active) os << o << ' ';
   os << "] expired=[";
   for (const auto& o : a.expired) os << o << ' ';
+  return os << "]}";
+}
+
+std::ostream& operator<<(std::ostream& os, const OverridesStatus& s) {
+  os << "OverridesStatus{" << (s.path.empty() ? "<none>" : s.path)
+     << (s.valid ? " valid" : " INVALID: " + s.error) << " reload_errors=" << s.reload_errors << " active=[";
+  for (const auto& o : s.active) os << o << ' ';
+  os << "] expired=[";
+  for (const auto& o : s.expired) os << o << ' ';
   return os << "]}";
 }
 

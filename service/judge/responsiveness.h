@@ -14,7 +14,7 @@
 //   the field is a random live broker, so -1 means none is live. Either way leadership cannot move when a
 //   broker goes, so a voluntary disruption is unsafe.
 
-#include "service/judge/verdict.h"
+#include "service/judge/verdict_types.h"
 
 namespace isrguard::service {
 

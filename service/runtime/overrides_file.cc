@@ -76,13 +76,4 @@ void OverridesFile::log_changes(const std::vector<Override>& before, WallClock::
     if (!has(before, o)) spdlog::info("override in force: {}", describe(o, now));
 }
 
-std::ostream& operator<<(std::ostream& os, const OverridesStatus& s) {
-  os << "OverridesStatus{" << (s.path.empty() ? "<none>" : s.path)
-     << (s.valid ? " valid" : " INVALID: " + s.error) << " reload_errors=" << s.reload_errors << " active=[";
-  for (const auto& o : s.active) os << o << ' ';
-  os << "] expired=[";
-  for (const auto& o : s.expired) os << o << ' ';
-  return os << "]}";
-}
-
 }  // namespace isrguard::service

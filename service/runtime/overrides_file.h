@@ -20,20 +20,6 @@
 
 namespace isrguard::service {
 
-struct OverridesStatus {
-  std::string path;   // empty = no overrides file configured
-  bool valid = true;  // the file's current content is readable and valid
-  std::string error;  // why not, with line and field ("line 4: overrides[0].by: required")
-  std::uint64_t reload_errors = 0;                 // failed reads or parses since start (per distinct content)
-  std::optional<WallClock::time_point> loaded_at;  // when the set in force was read; none before a valid read
-  std::vector<Override> active;                    // in force at the last poll, file order
-  std::vector<Override> expired;                   // in the set in force but past their expiry
-  WallClock::time_point as_of{};                   // wall time of the poll that produced this status
-
-  bool operator==(const OverridesStatus&) const = default;
-};
-std::ostream& operator<<(std::ostream& os, const OverridesStatus& s);
-
 // The file's bytes, or why they could not be read. Larger than `max_bytes` is an error (never read whole).
 struct FileRead {
   std::optional<std::string> text;

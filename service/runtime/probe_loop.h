@@ -12,6 +12,7 @@
 
 #include "probes/metadata_source.h"
 #include "service/config/config.h"
+#include "service/runtime/overrides_file.h"
 #include "service/views/state.h"
 
 namespace isrguard::service {

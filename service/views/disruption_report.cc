@@ -1,3 +1,4 @@
+#include "service/judge/wall_time.h"
 #include "service/views/disruption_report.h"
 
 #include <iomanip>

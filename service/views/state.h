@@ -16,7 +16,6 @@
 #include "service/judge/disruption.h"
 #include "service/judge/gate.h"
 #include "service/judge/history.h"
-#include "service/runtime/overrides_file.h"
 #include "service/judge/jmx_view.h"
 #include "service/judge/policy.h"
 #include "service/judge/verdict.h"

@@ -90,7 +90,4 @@ nlohmann::ordered_json partition_facts_json(const std::string& topic, PartitionV
 // One reason as /v1/status lists it: code, count, gating, detail.
 nlohmann::ordered_json reason_json(const Reason& r);
 
-// RFC 3339 UTC with milliseconds, e.g. 2026-11-23T14:05:09.123Z.
-std::string format_time(std::chrono::system_clock::time_point t);
-
 }  // namespace isrguard::service

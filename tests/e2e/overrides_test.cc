@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "service/judge/wall_time.h"
 #include "service/judge/overrides.h"
 #include "service/views/status_report.h"
 #include "tests/kafkasim/cluster.h"
