@@ -55,12 +55,13 @@ struct Config {
   // Export the kafka_* families named like Kafka's JMX metrics (off where the brokers' JMX is scraped too).
   bool jmx_metrics = true;
 
-  // Disruption questions (service/disruption.h). With --once and a --disrupt-* flag, isrguard answers "may
+  // Disruption questions (service/judge/disruption.h). With --once and a --disrupt-* flag, isrguard answers "may
   // these brokers go now?" instead of printing the verdict.
   DisruptionQuery disrupt;                    // --disrupt-brokers / --disrupt-fleet / --disrupt-rack (union)
   std::chrono::milliseconds wait_safe{0};     // --wait-safe: re-probe until safe or this long (0 = ask once)
   DisruptionOptions disruption;               // --disruption-block-min-isr-risk; list_cap = --list-cap
-  // Operator overrides (service/overrides.h): YAML file re-read every poll; empty = none.
+  // Operator overrides (service/judge/overrides.h, read by service/config/overrides_yaml.h): YAML file re-read
+  // every poll; empty = none.
   std::string overrides_file;
   std::chrono::milliseconds max_override_ttl{std::chrono::hours(24)};  // furthest `expires` accepted
 

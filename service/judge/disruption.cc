@@ -4,6 +4,7 @@
 #include <set>
 
 #include "probes/split.h"
+#include "service/judge/partition_rules.h"
 #include "service/judge/reasons.h"
 
 namespace isrguard::service {
@@ -87,7 +88,7 @@ constexpr OutcomeInfo kOutcomes[] = {{outcome::kOk, &DisruptionCounts::ok},
 const OutcomeInfo& info(Outcome o) { return kOutcomes[static_cast<std::size_t>(o)]; }
 
 // One partition before any disruption.
-struct Before {
+struct PartitionBefore {
   bool offline = false;
   bool error = false;
   std::int32_t in_sync = 0;  // distinct ISR ∩ replicas, present in metadata
@@ -105,8 +106,10 @@ bool absent(BrokerId id, const BrokerSlots& slots, const SlotFlags& f) {
   return f.any_absent && flag(f.absent, slots.slot(id));
 }
 
-Before before(const PartitionView& p, const TopicHealth& t, const BrokerSlots& slots, const SlotFlags& f) {
-  Before b;
+// Partition `p` of topic `t` before any disruption; brokers counted as down (`f`) are not in sync.
+PartitionBefore measure_before(const PartitionView& p, const TopicHealth& t, const BrokerSlots& slots,
+                               const SlotFlags& f) {
+  PartitionBefore b;
   b.offline = partition_offline(p);
   b.error = partition_metadata_error(p);
   b.min_isr = t.effective_min_isr;
@@ -123,12 +126,12 @@ Before before(const PartitionView& p, const TopicHealth& t, const BrokerSlots& s
 // True when no single broker can make the partition block: it keeps a leader and at least min (and at least
 // one) in-sync replicas whichever one replica goes. Most partitions of a healthy cluster; lets the per-broker
 // pass skip their replicas.
-bool survives_any_one(const Before& b) {
+bool survives_any_one(const PartitionBefore& b) {
   return !b.error && !b.offline && b.in_sync - 1 >= std::max(b.min_isr, std::int32_t{1});
 }
 
 // What is left after `removed` live in-sync replicas go (see the table in disruption.h).
-Outcome outcome_after(const Before& b, std::int32_t removed) {
+Outcome outcome_after(const PartitionBefore& b, std::int32_t removed) {
   if (b.error) return Outcome::kError;
   const std::int32_t after = b.in_sync - removed;
   if (b.offline || after <= 0) return Outcome::kOffline;
@@ -143,25 +146,25 @@ bool harmful(Outcome o, std::int32_t removed) {
   if (o == Outcome::kError) return true;
   return (o == Outcome::kOffline || o == Outcome::kUnderMinIsr) && removed > 0;
 }
-bool exempt(const Before& b, Outcome o, const DisruptionOptions& opt) {
+bool exempt(const PartitionBefore& b, Outcome o, const DisruptionOptions& opt) {
   return o != Outcome::kError && b.risk && !opt.block_min_isr_risk;
 }
 
 // Topics of the verdict (the selected ones) for each snapshot topic, or nullptr when not selected.
-const TopicHealth* topic_health(const Verdict& v, const std::string& name) {
+const TopicHealth* verdict_topic(const Verdict& v, const std::string& name) {
   auto it = std::lower_bound(v.topics.begin(), v.topics.end(), name,
                              [](const TopicHealth& h, const std::string& n) { return h.name < n; });
   return it != v.topics.end() && it->name == name ? &*it : nullptr;
 }
 
-// topic_health for the snapshot's topics in order: both lists are sorted by name, so the next verdict topic
+// verdict_topic for the snapshot's topics in order: both lists are sorted by name, so the next verdict topic
 // is usually the one (one comparison instead of a search); falls back to the search otherwise.
 class TopicCursor {
  public:
   explicit TopicCursor(const Verdict& v) : v_(v) {}
   const TopicHealth* find(const std::string& name) {
     if (next_ < v_.topics.size() && v_.topics[next_].name == name) return &v_.topics[next_++];
-    const TopicHealth* t = topic_health(v_, name);
+    const TopicHealth* t = verdict_topic(v_, name);
     if (t) next_ = static_cast<std::size_t>(t - v_.topics.data()) + 1;
     return t;
   }
@@ -189,8 +192,9 @@ std::vector<BrokerId> isr_after(PartitionView p, const BrokerSlots& slots, const
   return out;
 }
 
-DisruptedPartition materialize(const std::string& topic, PartitionView p, const Before& b,
-                               const BrokerSlots& slots, const SlotFlags& f, Outcome o, bool blocking) {
+DisruptedPartition disrupted_partition(const std::string& topic, PartitionView p, const PartitionBefore& b,
+                                       const BrokerSlots& slots, const SlotFlags& f, Outcome o,
+                                       bool blocking) {
   DisruptedPartition d;
   d.topic = topic;
   d.partition = PartitionInfo::of(p);
@@ -211,7 +215,7 @@ void count_outcome(DisruptionCounts& c, Outcome o) {
 Reason topic_errors(const probes::ClusterSnapshot& snapshot, const Verdict& verdict) {
   Reason r{std::string(reason::kMetadataErrors), 0, "", true};
   for (const auto& t : snapshot.topics) {
-    if (t.error.ok() || !topic_health(verdict, t.name)) continue;
+    if (t.error.ok() || !verdict_topic(verdict, t.name)) continue;
     if (r.count++ < 3)
       r.detail += std::string(r.detail.empty() ? "" : "; ") + "topic " + t.name + " error=" + t.error.name();
   }
@@ -285,9 +289,9 @@ std::vector<BrokerId> isr_without(PartitionView p, BrokerId gone, const BrokerSl
 
 // One partition of the selected topics against S: counted, and listed when blocking, acknowledged or
 // already unhealthy.
-void judge_partition(DisruptionAnswer& a, const std::string& topic, const PartitionView& p, const Before& b,
-                     const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
-                     const DisruptionOptions& options) {
+void judge_against_set(DisruptionAnswer& a, const std::string& topic, const PartitionView& p,
+                       const PartitionBefore& b, const BrokerSlots& slots, const SlotFlags& f,
+                       const OutcomeAcks& acks, const DisruptionOptions& options) {
   bool touched = false;
   std::int32_t removed = 0;
   for (std::size_t i = 0; i < p.replicas.size(); ++i) {
@@ -306,14 +310,14 @@ void judge_partition(DisruptionAnswer& a, const std::string& topic, const Partit
     count_outcome(a.counts, o);
     if (harmful(o, removed) && exempt(b, o, options)) ++a.counts.not_blocking_min_isr_risk;
     if (blocking && a.counts.blocking++ < cap)
-      a.blocking.push_back(materialize(topic, p, b, slots, f, o, true));
+      a.blocking.push_back(disrupted_partition(topic, p, b, slots, f, o, true));
     if (!acked_by.empty() && a.counts.acknowledged++ < cap) {
-      a.acknowledged.push_back(materialize(topic, p, b, slots, f, o, false));
+      a.acknowledged.push_back(disrupted_partition(topic, p, b, slots, f, o, false));
       a.acknowledged.back().acknowledged_by = acked_by;
     }
   }
   if (b.already_unhealthy() && a.already_unhealthy_total++ < cap) {
-    a.already_unhealthy.push_back(materialize(topic, p, b, slots, f, o, blocking));
+    a.already_unhealthy.push_back(disrupted_partition(topic, p, b, slots, f, o, blocking));
     a.already_unhealthy.back().acknowledged_by = std::move(acked_by);
   }
 }
@@ -402,7 +406,7 @@ DisruptionAnswer assess_disruption(const probes::ClusterSnapshot& snapshot, cons
     const TopicHealth* th = topics.find(topic.name);
     if (!th) continue;
     for (const auto& p : topic.partitions)
-      judge_partition(a, topic.name, p, before(p, *th, slots, f), slots, f, outcome_acks, options);
+      judge_against_set(a, topic.name, p, measure_before(p, *th, slots, f), slots, f, outcome_acks, options);
   }
   a.safe = a.unknown.empty() && a.counts.blocking == 0;
   return a;
@@ -427,10 +431,10 @@ struct AloneTally {
   }
 };
 
-// Partition `p` against each of its replicas alone, as judge_partition judges it for S = {that replica}.
-void judge_alone(AloneTally& t, const std::string& topic, const PartitionView& p, const Before& b,
-                 const BrokerSlots& slots, const SlotFlags& f, const OutcomeAcks& acks,
-                 const DisruptionOptions& options) {
+// Partition `p` against each of its replicas alone, as judge_against_set judges it for S = {that replica}.
+void judge_alone(AloneTally& t, const std::string& topic, const PartitionView& p,
+                 const PartitionBefore& b, const BrokerSlots& slots, const SlotFlags& f,
+                 const OutcomeAcks& acks, const DisruptionOptions& options) {
   for (std::size_t i = 0; i < p.replicas.size(); ++i) {
     const std::int32_t slot = slots.slot(p.replicas[i]);
     if (slot < 0 || !first_occurrence(p.replicas, i)) continue;
@@ -467,7 +471,7 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
       const bool exempt_topic = th->min_isr_risk && !options.block_min_isr_risk;
       for (const PartitionView p : topic.partitions) {
         if (exempt_topic && !partition_metadata_error(p)) continue;
-        const Before b = before(p, *th, slots, f);
+        const PartitionBefore b = measure_before(p, *th, slots, f);
         if (survives_any_one(b)) continue;
         judge_alone(t, topic.name, p, b, slots, f, outcome_acks, options);
       }

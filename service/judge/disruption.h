@@ -23,7 +23,7 @@
 //     in-sync replicas (stopping a broker that is not in sync changes nothing for it), and
 //   - a partition with a replica in S carries a metadata error, or a topic has a topic-level error (its
 //     replicas are unknown), or the probe is failing, or the snapshot is stale (isrguard cannot know).
-// Operator acknowledgements (service/overrides.h) are honoured as the gate honours them, and never change
+// Operator acknowledgements (service/judge/overrides.h) are honoured as the gate honours them, and never change
 // the physical facts above:
 //   - a partition that would block stops blocking only when an active acknowledgement of exactly its
 //     outcome's reason code (offline -> offline_partitions, under_min_isr -> under_min_isr_partitions,

@@ -4,7 +4,8 @@
 //  - each partition's baseline: its replica set the last time every replica was in the ISR, or, for a
 //    partition that appeared while we watched, the replicas it was created with. Metadata does not say which
 //    replicas a reassignment is adding; Kafka keeps the original replicas in the assignment until the move
-//    completes, so the replicas beyond the baseline are the ones being added (see service/verdict.h).
+//    completes, so the replicas beyond the baseline are the ones being added (see
+//    service/judge/partition_rules.h).
 //  - every broker seen, and when it was last seen, so one that vanishes is missing even when it hosts no
 //    replica of a selected topic and no --expected-brokers names it.
 // Owned by the probe loop: after each successful probe, advance() makes the next History from the previous
@@ -13,9 +14,10 @@
 //
 // Bounds: baselines only for partitions of selected topics in the last snapshot (deleted topics and
 // partitions are dropped), stored flat per topic (one slot row per partition, as wide as the topic's largest
-// baseline: 12 bytes + 2 per RF-3 partition); at most kMaxBaselineReplicas replicas per baseline (larger sets
-// are not remembered: usual-count rule). Brokers: those seen within Policy::forget_missing_brokers_after, at
-// most Policy::remembered_brokers_cap (the ones gone longest are forgotten first).
+// baseline, plus a small per-partition row header; sizes in docs/scale.md); at most kMaxBaselineReplicas
+// replicas per baseline (larger sets are not remembered: usual-count rule). Brokers: those seen within
+// Policy::forget_missing_brokers_after, at most Policy::remembered_brokers_cap (the ones gone longest are
+// forgotten first).
 
 #include <array>
 #include <chrono>
@@ -111,7 +113,7 @@ struct History {
 // The baseline advance(History{}, ...) gives partition `p` of a topic listed without a topic error with
 // `partitions` partitions (a first snapshot's): its distinct replicas, sorted into `scratch`, when it has a
 // leader and every replica is in the ISR (at most kMaxBaselineReplicas of them), else none. For judging a
-// first snapshot without building its history (judge_first in service/verdict.h).
+// first snapshot without building its history (judge_first in service/judge/verdict.h).
 Baseline first_baseline(const probes::PartitionView& p, std::size_t partitions,
                         std::array<probes::BrokerId, kMaxBaselineReplicas>& scratch);
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "service/judge/verdict.h"
+#include "service/judge/partition_rules.h"
 
 namespace isrguard::service {
 namespace {

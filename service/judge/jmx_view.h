@@ -1,7 +1,7 @@
 #pragma once
 
 // What the brokers' own JMX gauges would read for one snapshot: the facts behind isrguard's `kafka_*` metric
-// families, kept apart from isrguard's judgement (service/verdict.h) because the two differ on purpose.
+// families, kept apart from isrguard's judgement (service/judge/verdict.h) because the two differ on purpose.
 // Pure: snapshot + policy + the verdict's history -> view; computed once per probe by the probe loop, read by
 // every /metrics scrape.
 //
@@ -60,10 +60,10 @@ struct KafkaView {
   bool operator==(const KafkaView&) const = default;
 };
 
-// `history`: the verdict's history advanced with this snapshot (service/history.h), or null. Under-replicated
-// partitions are counted with the verdict's reassignment rule (replicas_not_being_added, service/verdict.h):
-// a partition's replicas beyond its baseline are being added. The history keeps baselines only for selected
-// topics; other topics (and a null history) use the usual-count rule.
+// `history`: the verdict's history advanced with this snapshot (service/judge/history.h), or null.
+// Under-replicated partitions are counted with the verdict's reassignment rule (replicas_not_being_added,
+// service/judge/partition_rules.h): a partition's replicas beyond its baseline are being added. The history
+// keeps baselines only for selected topics; other topics (and a null history) use the usual-count rule.
 KafkaView kafka_view(const probes::ClusterSnapshot& snapshot, const Policy& policy,
                      const History* history = nullptr);
 

@@ -2,10 +2,12 @@
 
 // Operator overrides: a freeze (close the gate whatever the health) or an acknowledgement (stop one reason
 // from gating, within a scope), each with a mandatory expiry, author and justification. Read from a YAML
-// file (normally a mounted ConfigMap; see service/overrides_file.h for the reloading).
+// file (normally a mounted ConfigMap): parse_overrides in service/config/overrides_yaml.h reads it, and
+// service/runtime/overrides_file.h reloads it.
 //
-// Pure functions over value types: parse_overrides(text, now, max_ttl) and apply_overrides(reasons, verdict,
-// active, now). yaml-cpp is included only in overrides.cc.
+// The rules over the entries read, pure functions over value types: split_expired(all, now),
+// apply_overrides(reasons, verdict, active, now), the acknowledgement matching shared with the disruption
+// judgement, and the one-line descriptions.
 //
 // Fail closed: an acknowledgement removes a reason's gating only when every affected item is PROVEN to be
 // inside its scope. The verdict lists unhealthy partitions up to Policy::list_cap; when that list is capped,
@@ -60,40 +62,8 @@ struct Override {
   bool operator==(const Override&) const = default;
 };
 
-// Limits on the file's content (the file size itself is bounded by the reader).
-inline constexpr std::size_t kMaxOverrides = 64;
-inline constexpr std::size_t kMaxScopeItems = 1000;  // per list
-inline constexpr std::size_t kMaxTextField = 1024;   // by / why / names, in bytes
-
-struct OverridesParse {
-  std::optional<std::vector<Override>> overrides;  // set when the whole file is valid (may be empty)
-  std::string error;                               // otherwise: "line L: overrides[i].field: problem"
-
-  bool operator==(const OverridesParse&) const = default;
-};
-
 // Equal but for the line they sit on (an edit above an entry moves it; it is still the same entry).
 bool same_entry(const Override& a, const Override& b);
-
-// Which entries may carry an expiry that has already passed without making the file invalid; they are
-// parsed as usual and split_expired then reports them as expired. The default tolerates none.
-struct PastExpiry {
-  bool any = false;  // every such entry: no valid set has been loaded yet (start-up)
-  std::vector<Override>
-      known;  // these entries (by same_entry): the last valid set, they expired while loaded
-  bool allows(const Override& o) const;
-};
-
-// Parses the file's text. Every entry must be valid for the file to be: an unknown action/reason/key,
-// a missing by/why/expires, an expiry more than `max_ttl` ahead of `now`, an expiry at or before `now`
-// that `tolerate` does not allow (a new entry with a past expiry is an operator's typo), or a scope that
-// does not fit the reason makes the whole file invalid (the caller then keeps its last valid set).
-// An empty document, `overrides:` and `overrides: []` are valid and empty.
-OverridesParse parse_overrides(std::string_view text, WallClock::time_point now,
-                               std::chrono::milliseconds max_ttl, const PastExpiry& tolerate = {});
-
-// RFC 3339 ("2026-12-01T06:00:00Z", "...T06:00:00.5+02:00") -> time point; nullopt when malformed.
-std::optional<WallClock::time_point> parse_rfc3339(std::string_view text);
 
 // Codes an acknowledgement may name (probe_failed, snapshot_stale and the override reasons may not: an
 // acknowledgement must never open the gate on data we do not have).
@@ -116,7 +86,7 @@ std::vector<Reason> apply_overrides(const std::vector<Reason>& reasons, const Ve
                                     const std::vector<Override>& active, WallClock::time_point now);
 
 // ---- acknowledgement matching: one definition, used by the gate (apply_overrides) and the disruption
-// judgement (service/disruption.h) ----
+// judgement (service/judge/disruption.h) ----
 
 // The active acknowledgements of one reason code, their scopes merged (a union: a partition that lost
 // brokers 3 and 4 is explained by one entry naming [3] and another naming [4]).
@@ -153,7 +123,6 @@ std::string scope_text(const OverrideScope& s);     // "brokers=[3]", "topics=[a
 std::string duration_text(std::chrono::seconds s);  // "2h5m", "45s"
 
 std::ostream& operator<<(std::ostream& os, const Override& o);
-std::ostream& operator<<(std::ostream& os, const OverridesParse& p);
 std::ostream& operator<<(std::ostream& os, const OverridesAt& a);
 
 // The overrides file as last read (service/runtime/overrides_file.h fills it; views publish it).

@@ -42,7 +42,7 @@ struct Policy {
   // it has been gone longer than this (--forget-missing-brokers-after; 0 = forget at once). With
   // expected_brokers, those are the brokers that must be present and memory adds none.
   std::chrono::milliseconds forget_missing_brokers_after{std::chrono::hours(24)};
-  // At most this many brokers are remembered (service/history.h): the ones gone longest are forgotten first.
+  // At most this many brokers are remembered (service/judge/history.h): the ones gone longest are forgotten first.
   std::size_t remembered_brokers_cap = 1024;
   // A broker answering the per-broker check slower than this is brokers_unresponsive (--broker-slow-after).
   std::chrono::milliseconds broker_slow_after{std::chrono::seconds(2)};

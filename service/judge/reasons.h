@@ -13,7 +13,7 @@ inline constexpr std::string_view kUnderMinIsrPartitions = "under_min_isr_partit
 inline constexpr std::string_view kAtMinIsrPartitions = "at_min_isr_partitions";
 inline constexpr std::string_view kBrokersMissing = "brokers_missing";
 // A broker listed in metadata that did not answer the per-broker check in time or answered slower than
-// --broker-slow-after (service/responsiveness.h).
+// --broker-slow-after (service/judge/responsiveness.h).
 inline constexpr std::string_view kBrokersUnresponsive = "brokers_unresponsive";
 // A broker's connection dropped since the previous probe (it restarted, or was cut off, between two probes):
 // a recent failure, so the gate closes for that probe and the recovery hold starts again.
@@ -28,7 +28,7 @@ inline constexpr std::string_view kSnapshotStale = "snapshot_stale";
 // stops producers with acks=all), and topics whose min.insync.replicas could not be read.
 inline constexpr std::string_view kMinIsrRiskTopics = "min_isr_risk_topics";
 inline constexpr std::string_view kMinIsrUnknownTopics = "min_isr_unknown_topics";
-// Operator overrides (service/overrides.h): a freeze always gates; an invalid overrides file is reported
+// Operator overrides (service/judge/overrides.h): a freeze always gates; an invalid overrides file is reported
 // (the last valid set stays in force) and gates only when listed in --gating-reasons.
 inline constexpr std::string_view kOverrideFreeze = "override_freeze";
 inline constexpr std::string_view kOverridesInvalid = "overrides_invalid";

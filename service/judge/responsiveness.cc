@@ -15,7 +15,7 @@ std::string ms_text(std::chrono::microseconds d) {
 }
 
 // "broker 2 (no answer within the probe timeout after 1500ms)", "broker 3 (answered in 2400ms, slow)".
-std::string describe(const probes::BrokerResponse& r) {
+std::string response_text(const probes::BrokerResponse& r) {
   std::string s = "broker " + std::to_string(r.id) + " (";
   if (r.answered)
     s += "answered in " + ms_text(r.latency) + ", slower than the limit";
@@ -48,7 +48,7 @@ void judge_responsiveness(const ClusterSnapshot& snapshot, const Policy& policy,
     }
     if (!bad) continue;
     if (count++ < static_cast<std::int64_t>(kDetailExamples))
-      examples += (examples.empty() ? "" : "; ") + describe(r);
+      examples += (examples.empty() ? "" : "; ") + response_text(r);
   }
   if (count > 0) {
     if (count > static_cast<std::int64_t>(kDetailExamples)) examples += "; ...";

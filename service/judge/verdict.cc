@@ -7,6 +7,7 @@
 #include <span>
 
 #include "probes/split.h"
+#include "service/judge/partition_rules.h"
 #include "service/judge/reasons.h"
 #include "service/judge/responsiveness.h"
 
@@ -16,166 +17,8 @@ namespace {
 constexpr std::size_t kDetailExamples = 3;
 
 using probes::contains_id;
-using probes::distinct_ids;
 using probes::first_occurrence;
-
-// Partition states as bits, in pstate::kAll order, so judge() can classify without allocating.
-enum StateBit : unsigned {
-  kBitOffline = 1u << 0,
-  kBitUnderReplicated = 1u << 1,
-  kBitUnderMinIsr = 1u << 2,
-  kBitAtMinIsr = 1u << 3,
-  kBitReassigning = 1u << 4,
-  kBitError = 1u << 5,
-  kBitHealthy = 1u << 6,  // set alone, by partition_state_bits, when no other applies
-};
-static_assert(pstate::kAll.size() == 7 && pstate::kAll[6] == pstate::kHealthy);
-
-// True when every id of `baseline` is a replica: the partition can be mid-move from that baseline (Kafka
-// keeps the original replicas in the assignment until the move completes).
-bool within(std::span<const BrokerId> baseline, std::span<const BrokerId> replicas) {
-  return std::all_of(baseline.begin(), baseline.end(), [&](BrokerId id) { return contains_id(replicas, id); });
-}
-
-// A partition's remembered baseline and whether it is usable: known and within the replicas (worked out once
-// per partition; judge() needs it for the topic's usual count and again for the partition).
-struct PartitionBaseline {
-  Baseline base;
-  bool usable = false;
-};
-PartitionBaseline with_usability(const Baseline& base, const PartitionView& p) {
-  return {base, base.known() && within(base.replicas, p.replicas)};
-}
-PartitionBaseline baseline_of(const TopicBaselines* baselines, const PartitionView& p) {
-  return with_usability(baselines ? baselines->get(p.id) : Baseline{}, p);
-}
-
-// The replica count a partition settles at: its usable baseline's size, else its distinct replicas.
-std::int32_t settled_replicas(const PartitionView& p, const PartitionBaseline& b) {
-  return b.usable ? static_cast<std::int32_t>(b.base.replicas.size()) : distinct_ids(p.replicas);
-}
-
-// The most common replica count (ties -> the smaller), fed one partition at a time. A topic has one or a few
-// distinct counts: a short list searched linearly, reused across topics (clear()).
-class UsualCount {
- public:
-  void add(std::int32_t replicas) {
-    if (!freq_.empty() && freq_.back().first == replicas) {  // most often the same as the last one
-      ++freq_.back().second;
-      return;
-    }
-    for (auto& [rf, n] : freq_)
-      if (rf == replicas) {
-        ++n;
-        return;
-      }
-    freq_.emplace_back(replicas, 1);
-  }
-  std::int32_t result() const {
-    std::int32_t best = 0;
-    std::int64_t best_n = -1;
-    for (const auto& [rf, n] : freq_) {
-      if (n > best_n || (n == best_n && rf < best)) {  // ties keep the smaller
-        best = rf;
-        best_n = n;
-      }
-    }
-    return best;
-  }
-  void clear() { freq_.clear(); }
-
- private:
-  std::vector<std::pair<std::int32_t, std::int64_t>> freq_;
-};
-
-struct Assessment {
-  unsigned bits = 0;
-  std::int32_t in_sync = 0;
-  bool by_history = false;  // judged against the baseline; else by the usual-count rule
-};
-
-std::int32_t in_sync_replicas(const PartitionView& p) {
-  std::int32_t n = 0;
-  for (std::size_t i = 0; i < p.isr.size(); ++i)
-    if (first_occurrence(p.isr, i) && contains_id(p.replicas, p.isr[i])) ++n;
-  return n;
-}
-
-// Replicas minus those a reassignment is adding (classify_partition's "wanted"): the baseline's size when it
-// is usable, else the usual-count rule. `replicas`: distinct_ids(p.replicas).
-std::int32_t wanted_in_sync(std::int32_t replicas, std::int32_t usual_replicas, const PartitionBaseline& base) {
-  if (base.usable) return static_cast<std::int32_t>(base.base.replicas.size());
-  return std::min(replicas, usual_replicas);
-}
-
-// The rules of classify_partition (service/verdict.h).
-Assessment assess(const PartitionView& p, std::int32_t usual_replicas, std::int32_t min_isr,
-                  const PartitionBaseline& base) {
-  Assessment a;
-  const std::int32_t replicas = distinct_ids(p.replicas);
-  a.in_sync = p.isr_is_replicas() ? replicas : in_sync_replicas(p);
-  a.by_history = base.usable;
-  const std::int32_t wanted = wanted_in_sync(replicas, usual_replicas, base);
-  const bool reassigning = replicas > wanted;
-  const bool offline = partition_offline(p);
-  // An offline partition is only "offline": it has no leader to report URP or min-ISR state (as in Kafka).
-  if (offline) a.bits |= kBitOffline;
-  if (!offline && a.in_sync < wanted) a.bits |= kBitUnderReplicated;
-  if (!offline && a.in_sync < min_isr) a.bits |= kBitUnderMinIsr;
-  // At min ISR only when degraded: a fully replicated partition whose replica count equals min ISR is a
-  // configuration risk (min_isr_risk_topics), not a live state.
-  if (!offline && a.in_sync == min_isr && a.in_sync < wanted) a.bits |= kBitAtMinIsr;
-  if (reassigning) a.bits |= kBitReassigning;
-  if (partition_metadata_error(p)) a.bits |= kBitError;
-  return a;
-}
-
-// Unhealthy = any state but "reassigning" alone.
-bool unhealthy(unsigned bits) { return (bits & ~static_cast<unsigned>(kBitReassigning)) != 0; }
-
-std::string ids(std::span<const BrokerId> v) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) s += ',';
-    s += std::to_string(v[i]);
-  }
-  return s + "]";
-}
-
-std::string history_detail(std::int32_t usual_replicas, const PartitionBaseline& base,
-                           const PartitionHealth& h) {
-  const std::string rule = "usual-count rule (" + std::to_string(usual_replicas) + " replicas)";
-  if (!base.base.known()) return h.has(pstate::kHealthy) ? "" : "no history: " + rule;
-  if (!base.usable) return "history " + ids(base.base.replicas) + " not within replicas: " + rule;
-  if (h.adding.empty()) return "";
-  std::string adding;
-  for (BrokerId id : h.adding) {
-    if (!adding.empty()) adding += ',';
-    adding += std::to_string(id);
-  }
-  return "reassigning (adding " + adding + ")";
-}
-
-PartitionHealth materialize(const std::string& topic, PartitionView p, std::int32_t usual_replicas,
-                            std::int32_t min_isr, const PartitionBaseline& base, const Assessment& a) {
-  PartitionHealth h;
-  h.topic = topic;
-  h.partition = PartitionInfo::of(p);
-  h.usual_replicas = usual_replicas;
-  h.min_isr = min_isr;
-  h.isr_in_replicas = a.in_sync;
-  for (std::size_t i = 0; i + 1 < pstate::kAll.size(); ++i)  // the last code is "healthy"
-    if (a.bits & (1u << i)) h.states.emplace_back(pstate::kAll[i]);
-  if (h.states.empty()) h.states.emplace_back(pstate::kHealthy);
-  if (a.by_history) {
-    h.baseline.assign(base.base.replicas.begin(), base.base.replicas.end());
-    for (std::size_t i = 0; i < p.replicas.size(); ++i)
-      if (first_occurrence(p.replicas, i) && !contains_id(h.baseline, p.replicas[i]))
-        h.adding.push_back(p.replicas[i]);
-  }
-  h.detail = history_detail(usual_replicas, base, h);
-  return h;
-}
+using namespace partition_rules;  // the rules in steps: StateBit, PartitionBaseline, UsualCount, assess, ...
 
 // Collects the count and a few examples for one reason's detail line.
 struct Tally {
@@ -206,7 +49,7 @@ struct Tally {
 
 std::string partition_example(const std::string& topic, PartitionView p) {
   std::string s = topic + "-" + std::to_string(p.id) + " leader=" + std::to_string(p.leader) +
-                  " replicas=" + ids(p.replicas) + " isr=" + ids(p.isr);
+                  " replicas=" + id_list(p.replicas) + " isr=" + id_list(p.isr);
   if (!p.error.ok()) s += " error=" + p.error.name();
   return s;
 }
@@ -364,7 +207,7 @@ class Judgement {
     }
     TopicHealth th = topic_health(topic, usual.result());
     for (std::size_t i = 0; i < topic.partitions.size(); ++i)
-      judge_partition(topic, topic.partitions[i], bases_[i], th);
+      judge_partition_health(topic, topic.partitions[i], bases_[i], th);
     v_.counts.offline += th.offline;
     v_.counts.under_replicated += th.under_replicated;
     v_.counts.under_min_isr += th.under_min_isr;
@@ -401,8 +244,10 @@ class Judgement {
     return history_.topic(name);  // a snapshot not in name order still finds its topics
   }
 
-  void judge_partition(const TopicInfo& topic, const PartitionView& p, const PartitionBaseline& base,
-                       TopicHealth& th) {
+  // One partition of `topic`: counted in `th` and the verdict, attributed to its brokers, listed when
+  // unhealthy.
+  void judge_partition_health(const TopicInfo& topic, const PartitionView& p, const PartitionBaseline& base,
+                              TopicHealth& th) {
     const Assessment a = assess(p, th.usual_replicas, th.effective_min_isr, base);
     ++v_.counts.partitions;
     count_states(topic, p, a.bits, th);
@@ -411,7 +256,7 @@ class Judgement {
     ++v_.unhealthy_partitions_total;
     if (v_.unhealthy_partitions.size() < policy_.list_cap)
       v_.unhealthy_partitions.push_back(
-          materialize(topic.name, p, th.usual_replicas, th.effective_min_isr, base, a));
+          partition_health(topic.name, p, th.usual_replicas, th.effective_min_isr, base, a));
   }
 
   void count_states(const TopicInfo& topic, const PartitionView& p, unsigned bits, TopicHealth& th) {
@@ -546,29 +391,6 @@ std::vector<std::string> Verdict::gating_codes() const {
   return out;
 }
 
-std::int32_t usual_replica_count(const TopicInfo& topic, const TopicBaselines* baselines) {
-  UsualCount usual;
-  for (const auto& p : topic.partitions) usual.add(settled_replicas(p, baseline_of(baselines, p)));
-  return usual.result();
-}
-
-std::int32_t replicas_not_being_added(PartitionView p, std::int32_t usual_replicas,
-                                      const Baseline& baseline) {
-  return wanted_in_sync(distinct_ids(p.replicas), usual_replicas, with_usability(baseline, p));
-}
-
-PartitionHealth classify_partition(const std::string& topic, PartitionView p, std::int32_t usual_replicas,
-                                   std::int32_t min_isr, const Baseline& baseline) {
-  const PartitionBaseline base = with_usability(baseline, p);
-  return materialize(topic, p, usual_replicas, min_isr, base, assess(p, usual_replicas, min_isr, base));
-}
-
-unsigned partition_state_bits(PartitionView p, std::int32_t usual_replicas, std::int32_t min_isr,
-                              const Baseline& baseline) {
-  const unsigned bits = assess(p, usual_replicas, min_isr, with_usability(baseline, p)).bits;
-  return bits ? bits : kBitHealthy;
-}
-
 namespace {
 
 Verdict judge_with(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
@@ -618,7 +440,7 @@ std::ostream& operator<<(std::ostream& os, const PartitionHealth& p) {
   os << "PartitionHealth{" << p.topic << ' ' << p.partition << " usual=" << p.usual_replicas
      << " min_isr=" << p.min_isr << " in_sync=" << p.isr_in_replicas << " states=";
   for (const auto& s : p.states) os << s << ' ';
-  os << "baseline=" << ids(p.baseline) << " adding=" << ids(p.adding);
+  os << "baseline=" << id_list(p.baseline) << " adding=" << id_list(p.adding);
   if (!p.detail.empty()) os << " '" << p.detail << "'";
   return os << '}';
 }

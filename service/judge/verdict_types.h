@@ -23,7 +23,7 @@ using probes::PartitionView;
 using probes::TopicInfo;
 
 struct Reason {
-  std::string code;        // one of service/reasons.h
+  std::string code;        // one of service/judge/reasons.h
   std::int64_t count = 0;  // partitions, brokers or topics affected
   std::string detail;      // one human line, e.g. "3 partitions; first: orders-2 isr=[1] replicas=[1,2,3]"
   bool gating = false;     // true when Policy::gates(code)

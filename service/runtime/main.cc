@@ -9,6 +9,7 @@
 
 #include "probes/rdkafka_source.h"
 #include "service/config/config.h"
+#include "service/config/overrides_yaml.h"
 #include "service/runtime/lifecycle.h"
 #include "service/runtime/malloc_tuning.h"
 #include "service/runtime/overrides_file.h"

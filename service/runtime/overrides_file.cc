@@ -7,6 +7,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "service/config/overrides_yaml.h"
+
 namespace isrguard::service {
 
 FileRead read_text_file(const std::string& path, std::size_t max_bytes) {

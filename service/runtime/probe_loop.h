@@ -40,7 +40,7 @@ class ProbeLoop : public StateSource {
 
   // --once: this loop makes one probe and no other. The history, which only a next probe and the serve views
   // read, is then not built (PublishedState::history stays null): the verdict is judge_first's, the same one
-  // (service/verdict.h). Turns the serve views off too. A second run_once() throws std::logic_error.
+  // (service/judge/verdict.h). Turns the serve views off too. A second run_once() throws std::logic_error.
   void single_probe() {
     single_probe_ = true;
     serve_views_ = false;

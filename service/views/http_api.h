@@ -10,7 +10,7 @@
 //   /v1/partitions    JSON partition list; ?state=a,b (repeatable) &topic=name &limit=N
 //   /v1/disruption    may these brokers go now? ?brokers=3,101 &fleet=ec2 &rack=us-east-1a (each
 //                     comma-separated and repeatable; union): 200 safe, 409 unsafe, 400 bad input, 503 no
-//                     snapshot (service/disruption.h)
+//                     snapshot (service/judge/disruption.h)
 //   /metrics          Prometheus text (service/metrics.h)
 // Query rules on every known path: keys and values must be UTF-8 (else 400); `verbose`, `topic` and `limit`
 // may appear at most once (else 400), `state` may repeat (its values add up); verbose is on for a bare

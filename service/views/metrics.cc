@@ -54,7 +54,7 @@ Labels broker_labels(const BrokerHealth& b) {
   return {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}};
 }
 
-// Each broker alone (service/disruption.h): may it go now, and how many partitions say no.
+// Each broker alone (service/judge/disruption.h): may it go now, and how many partitions say no.
 void broker_disruption(Families& out, const PublishedState& s, const Readiness& r,
                        std::chrono::system_clock::time_point wall_now) {
   auto& safe =
@@ -78,7 +78,7 @@ Labels broker_labels(const KafkaBrokerGauges& b) {
   return {{"broker_id", std::to_string(b.id)}, {"fleet", b.fleet}};
 }
 
-// ReplicaManager gauges as each broker's JMX reports them (service/kafka_view.h): one series per broker
+// ReplicaManager gauges as each broker's JMX reports them (service/judge/jmx_view.h): one series per broker
 // present in metadata; a missing broker has none, as a dead broker has no JMX.
 void kafka_replica_manager(Families& out, const KafkaView* k) {
   struct PerBroker {
@@ -265,7 +265,7 @@ void partition_details(Families& out, const Verdict* v, std::size_t cap) {
 }
 
 // Operator overrides: one series per (action, reason, by) in force; the file's health. At most kMaxOverrides
-// entries exist, so the series count is bounded.
+// entries exist (service/config/overrides_yaml.h), so the series count is bounded.
 void override_metrics(Families& out, const OverridesStatus& st) {
   auto& active = out.family("isrguard_override_active",
                             "Operator overrides in force (freeze or acknowledge), by action, reason and author.",

@@ -33,7 +33,7 @@ struct DurationHistogram {
 };
 
 // One partition of a snapshot by position (snapshot.topics[topic].partitions[partition]) with its state bits
-// (partition_state_bits, service/verdict.h).
+// (partition_state_bits, service/judge/partition_rules.h).
 struct IndexedPartition {
   std::uint32_t topic = 0;
   std::uint32_t partition = 0;

@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "service/judge/partition_rules.h"
 #include "service/judge/reasons.h"
 
 namespace isrguard::service {
@@ -98,7 +99,7 @@ json counts_json(const Counts& c) {
               {"excluded_topics", c.excluded_topics}};
 }
 
-// Rack and the per-broker disruption answer (service/disruption.h) for the broker at `index` of the verdict.
+// Rack and the per-broker disruption answer (service/judge/disruption.h) for the broker at `index` of the verdict.
 void add_broker_disruption(json& b, const PublishedState& s, std::size_t index,
                            const std::vector<Reason>& reasons,
                            std::chrono::system_clock::time_point wall_now) {

@@ -120,7 +120,7 @@ BENCHMARK(BM_AdvanceHistoryFirst)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-// The per-broker disruption pass run after each verdict (service/disruption.h): every broker alone, one
+// The per-broker disruption pass run after each verdict (service/judge/disruption.h): every broker alone, one
 // pass over the partitions. Aim: under 25% of BM_Judge at the same size.
 void BM_BrokerSafety(benchmark::State& state) {
   const auto snapshot = cluster(static_cast<int>(state.range(0)));

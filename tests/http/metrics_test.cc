@@ -221,7 +221,7 @@ TEST_F(Metrics, LabelValuesAreEscaped) {
   EXPECT_EQ(rc, 0) << out << text;
 }
 
-// The kafka_* families follow Kafka's definitions (service/kafka_view.h), over all topics; isrguard's own
+// The kafka_* families follow Kafka's definitions (service/judge/jmx_view.h), over all topics; isrguard's own
 // judgement of the selected topics stays under isrguard_* names.
 TEST_F(Metrics, KafkaFamiliesMeanWhatKafkaMeans) {
   policy.topic_exclude = "ignored";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "service/config/overrides_yaml.h"
 #include "service/judge/overrides.h"
 #include "service/judge/reasons.h"
 #include "service/views/state.h"
@@ -394,7 +395,7 @@ TEST(Disruption, ListsAreCappedCountsStayTrue) {
   EXPECT_EQ(a.counts.blocking, 12);
 }
 
-// ---- operator acknowledgements (service/overrides.h) ----
+// ---- operator acknowledgements (service/judge/overrides.h) ----
 
 // Broker 3 of three_zones is gone (expected): orders-0 and orders-6 ([1,2,3]) keep [1,2], at min ISR.
 // Broker 1 would leave them [2]: under min ISR, blocking, unless the operator acknowledged exactly that.

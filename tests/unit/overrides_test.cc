@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "service/config/overrides_yaml.h"
 #include "service/judge/wall_time.h"
 #include "service/runtime/overrides_file.h"
 #include "service/runtime/probe_loop.h"
