@@ -3,54 +3,15 @@
 // "May I take broker / fleet / zone X down now?" — the disruption judgement (Strimzi KafkaRoller's canRoll
 // semantics), a pure function over the snapshot and its verdict: no clock, no I/O, no threads.
 //
-// For a set S of brokers to be disrupted together, every partition with a replica in S is judged by what
-// would be left in sync:
+// Contract: for a set S of brokers stopped together, every partition with a replica in S is judged by
+// what would be left in sync, after = (ISR ∩ replicas) − S − brokers absent from metadata, against the
+// verdict's effective min ISR (outcomes: disruption_outcome below). S is unsafe when it takes an in-sync
+// replica from a partition that would then be offline or under min ISR, or when isrguard cannot know
+// (unknowable_reasons, metadata errors). Operator acknowledgements (service/judge/overrides.h) are matched
+// as the gate matches them and never change these facts; min ISR risk topics block only with
+// DisruptionOptions::block_min_isr_risk.
 //
-//   after = (ISR ∩ replicas) − S − brokers absent from metadata
-//
-// clang-format off
-//   outcome         rule (min = effective min ISR = min(min.insync.replicas, usual replica count), as the
-//                   verdict's classify_partition uses it; reassignments count the usual set the same way)
-//   offline         |after| == 0, or the partition is already without a leader
-//   under_min_isr   |after| <  min
-//   at_min_isr      |after| == min
-//   ok              |after| >  min
-//   error           the partition carries a metadata error (not LEADER_NOT_AVAILABLE / REPLICA_NOT_AVAILABLE)
-//
-// S is unsafe when
-//   - a partition would become offline or under min ISR because S takes an in-sync replica of it
-//     ("blocking"); a partition that is ALREADY offline or under min ISR blocks only when S holds one of its
-//     in-sync replicas (stopping a broker that is not in sync changes nothing for it), and
-//   - a partition with a replica in S carries a metadata error, or a topic has a topic-level error (its
-//     replicas are unknown), or the probe is failing, or the snapshot is stale (isrguard cannot know).
-// Operator acknowledgements (service/judge/overrides.h) are honoured as the gate honours them, and never change
-// the physical facts above:
-//   - a partition that would block stops blocking only when an active acknowledgement of exactly its
-//     outcome's reason code (offline -> offline_partitions, under_min_isr -> under_min_isr_partitions,
-//     error -> metadata_errors) covers it by the gate's matching (overrides.h `covering`), judged on the
-//     partition AFTER S: a broker scope must name every replica out of isr_after, S's brokers included. In
-//     other words, S passes a partition when the gate, once S is down, would count that partition's reason as
-//     acknowledged. Such partitions are listed and counted as `acknowledged`, never dropped; an
-//     acknowledgement of a weaker outcome (under_min_isr) never covers a worse one (offline);
-//   - brokers_unresponsive and controller_unknown stop making the answer unknown when acknowledged for all
-//     they name (fully_acknowledged); unresponsive brokers always count as down, like absent ones;
-//   - probe_failed, snapshot_stale and override_freeze cannot be acknowledged; topic-level metadata errors
-//     (replicas unknown) stay unknown.
-// Brokers absent from metadata (expected or hosting replicas) are counted as already down: their replicas
-// never count as in sync, even while a lagging ISR still names them. That is what "an expected broker
-// outside S is missing" costs: S is judged as if it were disrupted together with the missing brokers.
-// Topics whose usual replica count <= min.insync.replicas (RF 1, RF == min ISR: min_isr_risk_topics) would
-// block any disruption for ever; as Strimzi does, their partitions are reported (not_blocking_min_isr_risk)
-// but do not block unless DisruptionOptions::block_min_isr_risk (--disruption-block-min-isr-risk).
-//
-// Worked example: RF 3, min.insync.replicas 2, brokers 1..6, partition orders-0 replicas [1,2,3].
-//   ISR [1,2,3]  S={1}: after [2,3]   ok            S={1,2}: after [3]  under_min_isr -> blocks
-//   ISR [1,2]    S={3}: after [1,2]   at_min_isr    S={1}:   after [2]  under_min_isr -> blocks
-//   ISR [1]      (already under min)  S={2} or {3}: nothing changes, reported in already_unhealthy only;
-//                                     S={1}: after []  offline -> blocks
-//   ISR [1,2,3], broker 3 absent from metadata:  S={1}: after [2]  under_min_isr -> blocks
-//   audit-log (RF 1, min.insync.replicas 1) on broker 4:  S={4}: after []  offline, reported, not blocking
-// clang-format on
+// Rules and examples: docs/disruption.md.
 
 #include <cstdint>
 #include <optional>
