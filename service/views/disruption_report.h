@@ -1,6 +1,6 @@
 #pragma once
 
-// Views of a disruption answer (service/disruption.h): the JSON of GET /v1/disruption and of
+// Views of a disruption answer (service/judge/disruption.h): the JSON of GET /v1/disruption and of
 // `isrguard --once --disrupt-* --output json`, the --once table, and the one-line summary --wait-safe prints
 // while it waits. Pure functions of (answer, state, now).
 

@@ -35,7 +35,7 @@ nlohmann::ordered_json status_json(const PublishedState& state, const Readiness&
                                    std::chrono::system_clock::time_point wall_now);
 
 // GET /v1/partitions?state=&topic=&limit=. Filters every partition of the last snapshot (not just the capped
-// unhealthy list) by per-partition state code (service/reasons.h pstate, "unhealthy" = any but healthy) and
+// unhealthy list) by per-partition state code (service/judge/reasons.h pstate, "unhealthy" = any but healthy) and
 // exact topic name; lists at most `limit`, with the true number matched.
 struct PartitionQuery {
   std::vector<std::string> states;  // empty = "unhealthy"

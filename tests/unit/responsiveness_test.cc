@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "service/judge/reasons.h"
+#include "service/judge/verdict.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::service {
