@@ -1,7 +1,9 @@
 #pragma once
 
-// Start-up configuration: flags (CLI11), each with an ISRGUARD_* environment variable, plus Kafka client
-// properties from a .properties file and repeated --kafka-config key=value. Parsed once in main; immutable.
+// Start-up configuration: flags, each with an ISRGUARD_* environment variable, plus Kafka client properties
+// from a .properties file and repeated --kafka-config key=value. Parsed once in main; immutable. The flags
+// themselves (CLI11, --help): service/config/flags.h; the syntax of their values (durations, id ranges,
+// fleets, lists): service/config/value_parsers.h; this file's parse_config validates them all.
 
 #include <chrono>
 #include <cstdint>
@@ -26,8 +28,9 @@ struct Config {
   int mock_brokers = 0;  // --mock-brokers N: librdkafka's built-in mock cluster (demo/tests only)
 
   // Probing.
-  // 2 s: a probe costs ~5 ms at 10k partitions and ~0.33 s at 200k (docs/benchmarks.md), and a shorter
-  // interval samples short outages more often (each probe also lands at a jittered phase, see ProbeLoop).
+  // 2 s: a steady probe takes a small part of it even at 1M partitions (figures: docs/scale.md), and a
+  // shorter interval samples short outages more often (each probe also lands at a jittered phase, see
+  // ProbeLoop).
   std::chrono::milliseconds poll_interval{std::chrono::seconds(2)};
   std::chrono::milliseconds probe_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds config_refresh{std::chrono::minutes(5)};
@@ -91,19 +94,4 @@ struct ParseOutcome {
 
 ParseOutcome parse_config(int argc, const char* const* argv);
 
-// "250ms", "5s", "2m", "1h" -> milliseconds; nullopt when malformed or negative.
-std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
-// At most this many --expected-brokers ids. Each expected broker is tracked, listed in /v1/status and
-// exported as per-broker series even while missing, so the count bounds memory and output size. Real clusters
-// have hundreds of brokers at most.
-inline constexpr std::size_t kMaxExpectedBrokers = 2000;
-
-using IdRanges = std::vector<std::pair<BrokerId, BrokerId>>;  // inclusive, sorted, non-overlapping
-// "1-3,7,10-12" -> {{1,3},{7,7},{10,12}} (overlapping or adjacent ranges merged); nullopt when malformed:
-// blank text, an empty item (including a trailing comma), a negative id, lo > hi.
-std::optional<IdRanges> parse_id_ranges(const std::string& text);
-// Number of ids the ranges cover.
-std::uint64_t id_count(const IdRanges& ranges);
-// "1-3,7,10-12" -> {1,2,3,7,10,11,12}; nullopt when malformed or more than kMaxExpectedBrokers ids.
-std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text);
 }  // namespace isrguard::service

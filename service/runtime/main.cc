@@ -1,5 +1,5 @@
 // isrguard entry point. Wiring only: parse config, build the source, then serve or probe once
-// (service/lifecycle.h: signals, exit codes, the bounded shutdown).
+// (service/runtime/lifecycle.h: signals, exit codes, the bounded shutdown).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 

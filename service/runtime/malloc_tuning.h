@@ -2,9 +2,9 @@
 
 // glibc malloc settings for a long-running service whose big allocations (a snapshot of up to 1M partitions,
 // response bodies of several MB) are made on several threads: the probe loop, libmicrohttpd's workers and
-// librdkafka's. Measured in serve mode at 200k partitions with /metrics, /v1/status and /v1/partitions
-// scraped back to back for 30 s (docs/benchmarks.md): glibc's default of 8 arenas per core let RSS climb
-// 133 -> 199 MB, each arena keeping freed response buffers and old snapshots for reuse by its own threads.
+// librdkafka's. With glibc's default of 8 arenas per core, RSS climbs under continuous scraping: each arena
+// keeps freed response buffers and old snapshots for reuse by its own threads (figures:
+// docs/scale.md#serve-mode-rss-under-continuous-scraping).
 
 namespace isrguard::service {
 

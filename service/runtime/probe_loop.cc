@@ -54,42 +54,67 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   PublishedState& s = working_;
   ++s.probes_total;
   s.probe_duration.observe(std::chrono::duration<double>(result.duration).count());
+  const bool ok = result.ok();
+  if (ok)
+    adopt_snapshot(s, std::move(*result.snapshot), now, wall);
+  else
+    record_failure(s, result.error.value_or(probes::ProbeError{"metadata", "probe returned nothing"}), wall);
+  const std::vector<std::string> gating = assess(s, ok, now, wall);
 
+  // The gate sees the probe's end: a healthy snapshot is known healthy only once the probe has finished (a
+  // probe that started while brokers were down may take seconds to find them back), so the recovery hold
+  // counts from there, never from the start.
+  const SteadyClock::time_point probe_end =
+      now + std::chrono::duration_cast<SteadyClock::duration>(result.duration);
+  observe_gate(s, gating, probe_end, wall);
+  s.loop_heartbeat = SteadyClock::now();
+  publish(s);
+}
+
+// A successful probe: the history advanced by its snapshot, the verdict, and the serve views.
+void ProbeLoop::adopt_snapshot(PublishedState& s, probes::ClusterSnapshot&& taken,
+                               SteadyClock::time_point now, std::chrono::system_clock::time_point wall) {
   const bool was_failing = s.last_error.has_value();
-  if (result.ok()) {
-    const auto t0 = SteadyClock::now();
-    auto snapshot = std::make_shared<const probes::ClusterSnapshot>(std::move(*result.snapshot));
-    if (!single_probe_)
-      s.history =
-          std::make_shared<const History>(advance(s.history ? *s.history : History{}, *snapshot, policy_, now));
-    const auto t1 = SteadyClock::now();
-    s.verdict = std::make_shared<const Verdict>(single_probe_ ? judge_first(*snapshot, policy_, now)
-                                                              : judge(*snapshot, policy_, *s.history, now));
-    const auto t2 = SteadyClock::now();
-    if (serve_views_) s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_, s.history.get()));
-    s.snapshot = std::move(snapshot);
-    if (serve_views_)
-      s.unhealthy_partitions =
-          std::make_shared<const std::vector<IndexedPartition>>(index_unhealthy_partitions(s, policy_));
-    spdlog::debug("probe: history {} ms, judge {} ms, serve views {} ms", ms_between(t0, t1), ms_between(t1, t2),
-                  ms_between(t2, SteadyClock::now()));
-    s.last_success = now;
-    s.last_success_wall = wall;
-    if (was_failing)
-      spdlog::info("probe recovered after {} error: {}", s.last_error->kind, s.last_error->message);
-    s.last_error.reset();
-    s.last_error_at.reset();
-  } else {
-    const probes::ProbeError err =
-        result.error.value_or(probes::ProbeError{"metadata", "probe returned nothing"});
-    ++s.probe_failures[err.kind];
-    if (!was_failing || s.last_error->kind != err.kind)
-      spdlog::warn("probe failing ({}): {}", err.kind, err.message);
-    s.last_error = err;
-    s.last_error_at = wall;
-  }
+  const auto t0 = SteadyClock::now();
+  auto snapshot = std::make_shared<const probes::ClusterSnapshot>(std::move(taken));
+  if (!single_probe_)
+    s.history =
+        std::make_shared<const History>(advance(s.history ? *s.history : History{}, *snapshot, policy_, now));
+  const auto t1 = SteadyClock::now();
+  s.verdict = std::make_shared<const Verdict>(single_probe_ ? judge_first(*snapshot, policy_, now)
+                                                            : judge(*snapshot, policy_, *s.history, now));
+  const auto t2 = SteadyClock::now();
+  if (serve_views_) s.kafka = std::make_shared<const KafkaView>(kafka_view(*snapshot, policy_, s.history.get()));
+  s.snapshot = std::move(snapshot);
+  if (serve_views_)
+    s.unhealthy_partitions =
+        std::make_shared<const std::vector<IndexedPartition>>(index_unhealthy_partitions(s, policy_));
+  spdlog::debug("probe: history {} ms, judge {} ms, serve views {} ms", ms_between(t0, t1), ms_between(t1, t2),
+                ms_between(t2, SteadyClock::now()));
+  s.last_success = now;
+  s.last_success_wall = wall;
+  if (was_failing)
+    spdlog::info("probe recovered after {} error: {}", s.last_error->kind, s.last_error->message);
+  s.last_error.reset();
+  s.last_error_at.reset();
+}
 
-  // Assessment: the last good verdict's reasons, plus the probe's own health.
+// A failed probe: counted by kind; logged when it starts failing or fails differently. The last good
+// snapshot and verdict stay.
+void ProbeLoop::record_failure(PublishedState& s, const probes::ProbeError& err,
+                               std::chrono::system_clock::time_point wall) {
+  const bool was_failing = s.last_error.has_value();
+  ++s.probe_failures[err.kind];
+  if (!was_failing || s.last_error->kind != err.kind)
+    spdlog::warn("probe failing ({}): {}", err.kind, err.message);
+  s.last_error = err;
+  s.last_error_at = wall;
+}
+
+// Assessment: the last good verdict's reasons, plus the probe's own health, then the operator overrides and
+// the per-broker safety. Returns the codes of the reasons that gate.
+std::vector<std::string> ProbeLoop::assess(PublishedState& s, bool new_snapshot, SteadyClock::time_point now,
+                                           std::chrono::system_clock::time_point wall) {
   s.reasons = s.verdict ? s.verdict->reasons : std::vector<Reason>{};
   if (s.last_error) {
     s.reasons.push_back(Reason{std::string(reason::kProbeFailed), 1,
@@ -105,17 +130,16 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   }
   apply_operator_overrides(s, wall);
   const auto safety_start = SteadyClock::now();
-  assess_broker_safety(s, result.ok(), wall);
+  assess_broker_safety(s, new_snapshot, wall);
   spdlog::debug("probe: broker safety {} ms", ms_between(safety_start, SteadyClock::now()));
   std::vector<std::string> gating;
   for (const auto& r : s.reasons)
     if (r.gating) gating.push_back(r.code);
+  return gating;
+}
 
-  // The gate sees the probe's end: a healthy snapshot is known healthy only once the probe has finished (a
-  // probe that started while brokers were down may take seconds to find them back), so the recovery hold
-  // counts from there, never from the start.
-  const SteadyClock::time_point probe_end =
-      now + std::chrono::duration_cast<SteadyClock::duration>(result.duration);
+void ProbeLoop::observe_gate(PublishedState& s, const std::vector<std::string>& gating,
+                             SteadyClock::time_point probe_end, std::chrono::system_clock::time_point wall) {
   bool changed = false;
   const GateState before = gate_.status().state;
   s.gate = gate_.observe(gating, probe_end, &changed);
@@ -124,8 +148,9 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
     spdlog::info("gate {} -> {} (ready={}) reasons={}", to_string(before), to_string(s.gate.state),
                  s.gate.ready, join_codes(gating));
   }
-  s.loop_heartbeat = SteadyClock::now();
+}
 
+void ProbeLoop::publish(const PublishedState& s) {
   auto next = std::make_shared<const PublishedState>(s);
   std::shared_ptr<const PublishedState> previous;
   {
@@ -133,7 +158,8 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
     previous = std::exchange(published_, std::move(next));
   }
   // The previous state (with the previous snapshot, unless a reader still holds it) is freed here, outside
-  // the lock: at 1M partitions that takes tens of milliseconds, which /readyz must never wait for.
+  // the lock: freeing a large snapshot takes long enough to matter (docs/scale.md), and /readyz must never
+  // wait for it.
   previous.reset();
   release_free_memory();
 }

@@ -18,8 +18,8 @@
 namespace isrguard::service {
 
 // The schedule is jittered by up to ±kPollJitter of the interval: probes at exact multiples of the interval
-// can keep missing a fault that recurs with the same period (an outage of 2.5 s in every 5 s between two
-// probes was never seen); with jitter, successive probes land at different phases of it.
+// can keep missing a fault that recurs with the same period (an example: docs/scale.md); with jitter,
+// successive probes land at different phases of it.
 inline constexpr double kPollJitter = 0.2;
 // interval × (1 - kPollJitter + 2·kPollJitter·u), for u in [0, 1]. Pure.
 std::chrono::milliseconds jittered_interval(std::chrono::milliseconds interval, double u);
@@ -69,6 +69,16 @@ class ProbeLoop : public StateSource {
   bool serve_views_ = true;  // loop-thread only
   bool single_probe_ = false;  // loop-thread only
 
+  // The steps of run_once, in order.
+  void adopt_snapshot(PublishedState& s, probes::ClusterSnapshot&& taken, SteadyClock::time_point now,
+                      std::chrono::system_clock::time_point wall);
+  void record_failure(PublishedState& s, const probes::ProbeError& err,
+                      std::chrono::system_clock::time_point wall);
+  std::vector<std::string> assess(PublishedState& s, bool new_snapshot, SteadyClock::time_point now,
+                                  std::chrono::system_clock::time_point wall);
+  void observe_gate(PublishedState& s, const std::vector<std::string>& gating,
+                    SteadyClock::time_point probe_end, std::chrono::system_clock::time_point wall);
+  void publish(const PublishedState& s);
   void apply_operator_overrides(PublishedState& s, std::chrono::system_clock::time_point wall);
   void assess_broker_safety(PublishedState& s, bool new_snapshot, std::chrono::system_clock::time_point wall);
   std::vector<Override> safety_acks_;  // loop-thread only: the acknowledgements working_.broker_safety used

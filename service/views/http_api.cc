@@ -3,6 +3,7 @@
 #include <charconv>
 #include <optional>
 
+#include "service/config/value_parsers.h"
 #include "service/views/disruption_report.h"
 
 namespace isrguard::service {

@@ -1,17 +1,17 @@
 #pragma once
 
-// The HTTP API as a pure mapping: (request, cached state, now) -> response. No sockets, no httplib, so every
-// route is testable without a server; service/http_server.h adapts it to cpp-httplib.
+// The HTTP API as a pure mapping: (request, cached state, now) -> response. No sockets, no HTTP library, so every
+// route is testable without a server; service/runtime/http_server.h adapts it to libmicrohttpd.
 //
 // Routes (GET and HEAD; any other method on a known path is 405, unknown paths 404):
 //   /livez            200 "ok" while the probe loop keeps finishing iterations; never looks at Kafka health
 //   /readyz           200 / 503 from readiness_at(); ?verbose lists every check
-//   /v1/status        JSON status (service/status_json.h)
+//   /v1/status        JSON status (service/views/status_report.h)
 //   /v1/partitions    JSON partition list; ?state=a,b (repeatable) &topic=name &limit=N
 //   /v1/disruption    may these brokers go now? ?brokers=3,101 &fleet=ec2 &rack=us-east-1a (each
 //                     comma-separated and repeatable; union): 200 safe, 409 unsafe, 400 bad input, 503 no
 //                     snapshot (service/judge/disruption.h)
-//   /metrics          Prometheus text (service/metrics.h)
+//   /metrics          Prometheus text (service/views/metrics.h)
 // Query rules on every known path: keys and values must be UTF-8 (else 400); `verbose`, `topic` and `limit`
 // may appear at most once (else 400), `state` may repeat (its values add up); verbose is on for a bare
 // ?verbose, =1 or =true, off for =0 or =false, 400 for anything else. Unknown parameters are ignored.

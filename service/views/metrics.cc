@@ -286,19 +286,8 @@ void override_metrics(Families& out, const OverridesStatus& st) {
   Families::gauge(valid, {}, st.valid ? 1 : 0);
 }
 
-}  // namespace
-
-std::string render_metrics(const PublishedState& s, const Readiness& r, const Policy& policy,
-                           const MetricsContext& ctx, SteadyClock::time_point now,
-                           std::chrono::system_clock::time_point wall_now) {
-  Families out;
-  const Verdict* v = s.verdict.get();
-  if (ctx.jmx_names) {
-    kafka_replica_manager(out, s.kafka.get());
-    kafka_controller(out, s.kafka.get());
-  }
-  kafka_mode_family(out, s.kafka.get());
-
+// isrguard_ready (as /readyz answers) and the gate: its state, changes and when it last changed.
+void gate_families(Families& out, const PublishedState& s, const Readiness& r) {
   Families::gauge(
       out.family("isrguard_ready", "1 when /readyz answers 200 (evictions allowed).", MetricType::Gauge), {},
       r.ready ? 1 : 0);
@@ -312,7 +301,10 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
       out.family("isrguard_gate_last_transition_timestamp_seconds",
                  "Unix time of the last gate transition (process start before any).", MetricType::Gauge),
       {}, unix_seconds(s.gate_since_wall));
+}
 
+// Every known reason code, present or not: whether it is active (and gates) and how much it affects.
+void reason_families(Families& out, const Readiness& r, const Policy& policy) {
   auto& active =
       out.family("isrguard_reason_active",
                  "1 while the reason is present; gating tells if it closes the gate.", MetricType::Gauge);
@@ -327,42 +319,76 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
                     it == r.reasons.end() ? 0 : 1);
     Families::gauge(count, {{"reason", c}}, it == r.reasons.end() ? 0 : static_cast<double>(it->count));
   }
+}
 
+// Brokers up and missing per fleet, and each broker's presence in metadata.
+void broker_presence(Families& out, const Verdict* v) {
   auto& brokers = out.family(
       "isrguard_brokers", "Brokers by fleet and state (missing = expected but absent).", MetricType::Gauge);
   auto& broker_up =
       out.family("isrguard_broker_up", "1 when the broker is in metadata, 0 when missing (expected, hosting replicas, or seen before).",
                  MetricType::Gauge);
-  if (v) {
-    for (const auto& f : v->fleets) {
-      Families::gauge(brokers, {{"fleet", f.name}, {"state", "up"}}, static_cast<double>(f.brokers_up));
-      Families::gauge(brokers, {{"fleet", f.name}, {"state", "missing"}},
-                      static_cast<double>(f.brokers_missing));
-    }
-    for (const auto& b : v->brokers) Families::gauge(broker_up, broker_labels(b), b.up ? 1 : 0);
+  if (!v) return;
+  for (const auto& f : v->fleets) {
+    Families::gauge(brokers, {{"fleet", f.name}, {"state", "up"}}, static_cast<double>(f.brokers_up));
+    Families::gauge(brokers, {{"fleet", f.name}, {"state", "missing"}}, static_cast<double>(f.brokers_missing));
   }
-  broker_responsiveness(out, v);
-  isrguard_broker_partitions(out, v);
-  broker_info(out, s.snapshot.get(), policy);
-  broker_disruption(out, s, r, wall_now);
+  for (const auto& b : v->brokers) Families::gauge(broker_up, broker_labels(b), b.up ? 1 : 0);
+}
 
+// Partitions of the selected topics, in all and by state.
+void partition_counts(Families& out, const Verdict* v) {
   auto& partitions = out.family("isrguard_partitions",
                                 "Partitions of selected topics by state (a partition may count in several).",
                                 MetricType::Gauge);
   auto& selected =
       out.family("isrguard_partitions_selected", "Partitions of selected topics.", MetricType::Gauge);
-  if (v) {
-    const Counts& c = v->counts;
-    const std::pair<std::string_view, std::int64_t> by_state[] = {
-        {pstate::kOffline, c.offline},           {pstate::kUnderReplicated, c.under_replicated},
-        {pstate::kUnderMinIsr, c.under_min_isr}, {pstate::kAtMinIsr, c.at_min_isr},
-        {pstate::kReassigning, c.reassigning},   {pstate::kError, c.errors}};
-    for (const auto& [st, n] : by_state)
-      Families::gauge(partitions, {{"state", std::string(st)}}, static_cast<double>(n));
-    Families::gauge(selected, {}, static_cast<double>(c.partitions));
-  }
+  if (!v) return;
+  const Counts& c = v->counts;
+  const std::pair<std::string_view, std::int64_t> by_state[] = {
+      {pstate::kOffline, c.offline},           {pstate::kUnderReplicated, c.under_replicated},
+      {pstate::kUnderMinIsr, c.under_min_isr}, {pstate::kAtMinIsr, c.at_min_isr},
+      {pstate::kReassigning, c.reassigning},   {pstate::kError, c.errors}};
+  for (const auto& [st, n] : by_state)
+    Families::gauge(partitions, {{"state", std::string(st)}}, static_cast<double>(n));
+  Families::gauge(selected, {}, static_cast<double>(c.partitions));
+}
 
-  // Per-topic and per-partition series: unhealthy only, capped, so cardinality stays flat on big clusters.
+// Unhealthy partitions per state of the first `cap` topics that have any.
+void unhealthy_topics(MetricFamily& per_topic, const Verdict& v, std::size_t cap) {
+  std::size_t topics_listed = 0;
+  for (const auto& t : v.topics) {
+    if (!t.unhealthy()) continue;
+    if (topics_listed++ >= cap) break;
+    const std::pair<std::string_view, std::int64_t> by_state[] = {
+        {pstate::kOffline, t.offline},
+        {pstate::kUnderReplicated, t.under_replicated},
+        {pstate::kUnderMinIsr, t.under_min_isr},
+        {pstate::kAtMinIsr, t.at_min_isr},
+        {pstate::kError, t.errors}};
+    for (const auto& [st, n] : by_state)
+      if (n > 0)
+        Families::gauge(per_topic, {{"state", std::string(st)}, {"topic", t.name}}, static_cast<double>(n));
+  }
+}
+
+// One series per unhealthy state of the first `cap` listed unhealthy partitions; returns how many were listed.
+std::size_t unhealthy_partitions(MetricFamily& per_partition, const Verdict& v, std::size_t cap) {
+  std::size_t listed = 0;
+  for (const auto& p : v.unhealthy_partitions) {
+    if (listed >= cap) break;
+    ++listed;
+    for (const auto& st : p.states) {
+      if (st == pstate::kHealthy || st == pstate::kReassigning) continue;
+      Families::gauge(per_partition,
+                      {{"partition", std::to_string(p.partition.id)}, {"state", st}, {"topic", p.topic}}, 1);
+    }
+  }
+  return listed;
+}
+
+// Per-topic and per-partition series: unhealthy only, capped, so cardinality stays flat on big clusters.
+void unhealthy_series(Families& out, const Verdict* v, std::size_t cap) {
   auto& per_topic =
       out.family("isrguard_topic_unhealthy_partitions",
                  "Unhealthy partitions per topic and state (topics with unhealthy partitions only, capped).",
@@ -374,42 +400,32 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
   auto& dropped = out.family("isrguard_partition_series_dropped",
                              "Unhealthy partitions left out of isrguard_partition_unhealthy by the cap.",
                              MetricType::Gauge);
-  if (v) {
-    std::size_t topics_listed = 0;
-    for (const auto& t : v->topics) {
-      if (!t.unhealthy()) continue;
-      if (topics_listed++ >= ctx.partition_cap) break;
-      const std::pair<std::string_view, std::int64_t> by_state[] = {
-          {pstate::kOffline, t.offline},
-          {pstate::kUnderReplicated, t.under_replicated},
-          {pstate::kUnderMinIsr, t.under_min_isr},
-          {pstate::kAtMinIsr, t.at_min_isr},
-          {pstate::kError, t.errors}};
-      for (const auto& [st, n] : by_state)
-        if (n > 0)
-          Families::gauge(per_topic, {{"state", std::string(st)}, {"topic", t.name}}, static_cast<double>(n));
-    }
-    std::size_t listed = 0;
-    for (const auto& p : v->unhealthy_partitions) {
-      if (listed >= ctx.partition_cap) break;
-      ++listed;
-      for (const auto& st : p.states) {
-        if (st == pstate::kHealthy || st == pstate::kReassigning) continue;
-        Families::gauge(per_partition,
-                        {{"partition", std::to_string(p.partition.id)}, {"state", st}, {"topic", p.topic}},
-                        1);
-      }
-    }
-    Families::gauge(dropped, {},
-                    static_cast<double>(v->unhealthy_partitions_total - static_cast<std::int64_t>(listed)));
-  } else {
+  if (!v) {
     Families::gauge(dropped, {}, 0);
+    return;
   }
-  partition_details(out, v, ctx.partition_cap);
-  topic_info(out, v, ctx.partition_cap);
+  unhealthy_topics(per_topic, *v, cap);
+  const std::size_t listed = unhealthy_partitions(per_partition, *v, cap);
+  Families::gauge(dropped, {},
+                  static_cast<double>(v->unhealthy_partitions_total - static_cast<std::int64_t>(listed)));
+}
 
-  override_metrics(out, s.overrides);
+// The cumulative buckets Prometheus expects from the per-bound counts, +Inf last.
+void duration_histogram(MetricFamily& hist, const DurationHistogram& d) {
+  ClientMetric m;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < d.bounds.size(); ++i) {
+    cumulative += d.counts[i];
+    m.histogram.bucket.push_back({cumulative, d.bounds[i]});
+  }
+  m.histogram.bucket.push_back({d.count, std::numeric_limits<double>::infinity()});
+  m.histogram.sample_count = d.count;
+  m.histogram.sample_sum = d.sum;
+  hist.metric.push_back(std::move(m));
+}
 
+// Probes attempted, failed by kind, and how long they took.
+void probe_families(Families& out, const PublishedState& s) {
   Families::counter(out.family("isrguard_probes_total", "Probes attempted.", MetricType::Counter), {},
                     static_cast<double>(s.probes_total));
   auto& failures = out.family("isrguard_probe_failures_total", "Failed probes by kind.", MetricType::Counter);
@@ -418,21 +434,14 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
       {"auth", 0}, {"client", 0}, {"metadata", 0}, {"timeout", 0}, {"tls", 0}, {"transport", 0}};
   for (const auto& [kind, n] : s.probe_failures) by_kind[kind] = n;
   for (const auto& [kind, n] : by_kind) Families::counter(failures, {{"kind", kind}}, static_cast<double>(n));
+  duration_histogram(out.family("isrguard_probe_duration_seconds",
+                                "Duration of each probe (metadata + DescribeConfigs).", MetricType::Histogram),
+                     s.probe_duration);
+}
 
-  auto& hist = out.family("isrguard_probe_duration_seconds",
-                          "Duration of each probe (metadata + DescribeConfigs).", MetricType::Histogram);
-  {
-    ClientMetric m;
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < s.probe_duration.bounds.size(); ++i) {
-      cumulative += s.probe_duration.counts[i];
-      m.histogram.bucket.push_back({cumulative, s.probe_duration.bounds[i]});
-    }
-    m.histogram.bucket.push_back({s.probe_duration.count, std::numeric_limits<double>::infinity()});
-    m.histogram.sample_count = s.probe_duration.count;
-    m.histogram.sample_sum = s.probe_duration.sum;
-    hist.metric.push_back(std::move(m));
-  }
+// How fresh the snapshot is, and which build serves it.
+void freshness_and_build(Families& out, const PublishedState& s, const MetricsContext& ctx,
+                         SteadyClock::time_point now) {
   Families::gauge(out.family("isrguard_last_successful_probe_timestamp_seconds",
                              "Unix time of the last successful probe (0 before any).", MetricType::Gauge),
                   {}, s.last_success_wall ? unix_seconds(*s.last_success_wall) : 0);
@@ -441,6 +450,35 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
                   {}, s.last_success ? std::chrono::duration<double>(now - *s.last_success).count() : -1);
   Families::gauge(out.family("isrguard_build_info", "Build information; always 1.", MetricType::Gauge),
                   {{"commit", ctx.commit}, {"version", ctx.version}}, 1);
+}
+
+}  // namespace
+
+// One step per group of families; their order here is the order of the exposition.
+std::string render_metrics(const PublishedState& s, const Readiness& r, const Policy& policy,
+                           const MetricsContext& ctx, SteadyClock::time_point now,
+                           std::chrono::system_clock::time_point wall_now) {
+  Families out;
+  const Verdict* v = s.verdict.get();
+  if (ctx.jmx_names) {
+    kafka_replica_manager(out, s.kafka.get());
+    kafka_controller(out, s.kafka.get());
+  }
+  kafka_mode_family(out, s.kafka.get());
+  gate_families(out, s, r);
+  reason_families(out, r, policy);
+  broker_presence(out, v);
+  broker_responsiveness(out, v);
+  isrguard_broker_partitions(out, v);
+  broker_info(out, s.snapshot.get(), policy);
+  broker_disruption(out, s, r, wall_now);
+  partition_counts(out, v);
+  unhealthy_series(out, v, ctx.partition_cap);
+  partition_details(out, v, ctx.partition_cap);
+  topic_info(out, v, ctx.partition_cap);
+  override_metrics(out, s.overrides);
+  probe_families(out, s);
+  freshness_and_build(out, s, ctx, now);
   return out.serialize();
 }
 

@@ -55,7 +55,7 @@ struct PublishedState {
   // The same snapshot as Kafka's own JMX gauges would report it (the kafka_* metric families); null likewise.
   std::shared_ptr<const KafkaView> kafka;
   // Every selected partition of `snapshot` that is not healthy, built once per probe so that /v1/partitions
-  // does not classify every partition per request (service/status_json.h index_unhealthy_partitions). Null
+  // does not classify every partition per request (service/views/status_report.h index_unhealthy_partitions). Null
   // with the verdict, and in states built by hand: readers then classify every partition themselves.
   std::shared_ptr<const std::vector<IndexedPartition>> unhealthy_partitions;
   // The reasons that feed the gate: verdict reasons plus probe_failed / snapshot_stale when present, after

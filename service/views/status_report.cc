@@ -482,39 +482,28 @@ json config_error_json(const std::vector<std::string>& problems) {
   return j;
 }
 
-std::string once_table(const PublishedState& s, const Config& config) {
-  std::ostringstream o;
-  if (!s.snapshot) {  // an error, not a verdict: exit 2
-    o << "ERROR  no verdict: Kafka could not be probed\n";
-    if (s.last_error) o << "probe failed (" << s.last_error->kind << "): " << s.last_error->message << "\n";
-    return o.str();
-  }
-  const bool healthy = once_healthy(s);
-  o << (healthy ? "HEALTHY" : "UNHEALTHY");
-  if (s.verdict && s.snapshot) {
-    const auto& v = *s.verdict;
-    o << "  cluster=" << (v.cluster_id.empty() ? "?" : v.cluster_id) << " controller=" << v.controller_id
-      << " brokers=" << v.counts.brokers_up << " topics=" << v.counts.topics
-      << " partitions=" << v.counts.partitions << " probe=" << s.snapshot->duration.count() / 1000 << "ms";
-  }
-  o << "\n";
-  if (s.last_error) o << "probe failed (" << s.last_error->kind << "): " << s.last_error->message << "\n";
-  if (!s.reasons.empty()) {
-    o << "\n"
-      << std::left << std::setw(30) << "REASON" << std::setw(8) << "COUNT" << std::setw(8) << "GATING"
-      << "DETAIL\n";
-    for (const auto& r : s.reasons)
-      o << std::setw(30) << r.code << std::setw(8) << r.count << std::setw(8) << (r.gating ? "yes" : "no")
-        << r.detail << "\n";
-  }
-  if (!s.overrides.path.empty()) {
-    std::vector<Override> entries = s.overrides.active;
-    entries.insert(entries.end(), s.overrides.expired.begin(), s.overrides.expired.end());
-    o << "\n" << overrides_text(s.overrides.path, entries, s.overrides.as_of);
-    if (!s.overrides.valid) o << "  file INVALID (last valid set in force): " << s.overrides.error << "\n";
-  }
-  if (!s.verdict) return o.str();
-  const auto& v = *s.verdict;
+namespace {
+
+// The table's steps share one stream: std::left, set by the first table printed, stays for the ones after.
+void once_table_reasons(std::ostream& o, const PublishedState& s) {
+  if (s.reasons.empty()) return;
+  o << "\n"
+    << std::left << std::setw(30) << "REASON" << std::setw(8) << "COUNT" << std::setw(8) << "GATING"
+    << "DETAIL\n";
+  for (const auto& r : s.reasons)
+    o << std::setw(30) << r.code << std::setw(8) << r.count << std::setw(8) << (r.gating ? "yes" : "no")
+      << r.detail << "\n";
+}
+
+void once_table_overrides(std::ostream& o, const OverridesStatus& st) {
+  if (st.path.empty()) return;
+  std::vector<Override> entries = st.active;
+  entries.insert(entries.end(), st.expired.begin(), st.expired.end());
+  o << "\n" << overrides_text(st.path, entries, st.as_of);
+  if (!st.valid) o << "  file INVALID (last valid set in force): " << st.error << "\n";
+}
+
+void once_table_brokers(std::ostream& o, const PublishedState& s, const Verdict& v) {
   o << "\n"
     << std::left << std::setw(8) << "BROKER" << std::setw(10) << "FLEET" << std::setw(14) << "RACK"
     << std::setw(9) << "STATE" << std::setw(9) << "LEADERS" << std::setw(10) << "REPLICAS" << std::setw(9)
@@ -534,20 +523,48 @@ std::string once_table(const PublishedState& s, const Config& config) {
       << std::setw(9) << b.urp_led << std::setw(13) << b.out_of_sync_hosted << std::setw(12) << may_go
       << (b.host.empty() ? "-" : b.host + ":" + std::to_string(b.port)) << "\n";
   }
-  if (v.unhealthy_partitions_total > 0) {
-    o << "\nUNHEALTHY PARTITIONS (" << v.unhealthy_partitions.size() << " of " << v.unhealthy_partitions_total
-      << " listed; cap " << config.policy.list_cap << ")\n"
-      << std::setw(32) << "TOPIC-PARTITION" << std::setw(8) << "LEADER" << std::setw(14) << "REPLICAS"
-      << std::setw(14) << "ISR"
-      << "STATES\n";
-    for (const auto& p : v.unhealthy_partitions) {
-      std::string states;
-      for (const auto& st : p.states) states += (states.empty() ? "" : ",") + st;
-      o << std::setw(32) << (p.topic + "-" + std::to_string(p.partition.id)) << std::setw(8)
-        << p.partition.leader << std::setw(14) << join(p.partition.replicas) << std::setw(14)
-        << join(p.partition.isr) << states << "\n";
-    }
+}
+
+void once_table_partitions(std::ostream& o, const Verdict& v, std::size_t list_cap) {
+  if (v.unhealthy_partitions_total <= 0) return;
+  o << "\nUNHEALTHY PARTITIONS (" << v.unhealthy_partitions.size() << " of " << v.unhealthy_partitions_total
+    << " listed; cap " << list_cap << ")\n"
+    << std::setw(32) << "TOPIC-PARTITION" << std::setw(8) << "LEADER" << std::setw(14) << "REPLICAS"
+    << std::setw(14) << "ISR"
+    << "STATES\n";
+  for (const auto& p : v.unhealthy_partitions) {
+    std::string states;
+    for (const auto& st : p.states) states += (states.empty() ? "" : ",") + st;
+    o << std::setw(32) << (p.topic + "-" + std::to_string(p.partition.id)) << std::setw(8)
+      << p.partition.leader << std::setw(14) << join(p.partition.replicas) << std::setw(14)
+      << join(p.partition.isr) << states << "\n";
   }
+}
+
+}  // namespace
+
+std::string once_table(const PublishedState& s, const Config& config) {
+  std::ostringstream o;
+  if (!s.snapshot) {  // an error, not a verdict: exit 2
+    o << "ERROR  no verdict: Kafka could not be probed\n";
+    if (s.last_error) o << "probe failed (" << s.last_error->kind << "): " << s.last_error->message << "\n";
+    return o.str();
+  }
+  const bool healthy = once_healthy(s);
+  o << (healthy ? "HEALTHY" : "UNHEALTHY");
+  if (s.verdict && s.snapshot) {
+    const auto& v = *s.verdict;
+    o << "  cluster=" << (v.cluster_id.empty() ? "?" : v.cluster_id) << " controller=" << v.controller_id
+      << " brokers=" << v.counts.brokers_up << " topics=" << v.counts.topics
+      << " partitions=" << v.counts.partitions << " probe=" << s.snapshot->duration.count() / 1000 << "ms";
+  }
+  o << "\n";
+  if (s.last_error) o << "probe failed (" << s.last_error->kind << "): " << s.last_error->message << "\n";
+  once_table_reasons(o, s);
+  once_table_overrides(o, s.overrides);
+  if (!s.verdict) return o.str();
+  once_table_brokers(o, s, *s.verdict);
+  once_table_partitions(o, *s.verdict, config.policy.list_cap);
   return o.str();
 }
 

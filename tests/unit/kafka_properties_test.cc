@@ -1,5 +1,5 @@
 // Kafka client configuration as users write it: the java.util.Properties reader, the JAAS parser and the
-// Java -> librdkafka translation (service/kafka_properties.h). Table-driven: one row per form users write.
+// Java -> librdkafka translation (service/config/kafka_properties.h). Table-driven: one row per form users write.
 #include "service/config/kafka_properties.h"
 
 #include <gtest/gtest.h>
