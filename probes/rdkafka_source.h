@@ -1,8 +1,11 @@
 #pragma once
 
 // The librdkafka adapter: MetadataSource over a real Kafka cluster (or librdkafka's built-in mock cluster for
-// the demo). The only production code besides rdkafka_mock_cluster.cc that includes librdkafka (kept out of
-// this header behind a pimpl).
+// the demo). Its files, with rdkafka_mock_cluster.cc, are the only code that includes librdkafka (kept out of
+// this header behind a pimpl): rdkafka_source.cc (the client and the steps of a probe) and the internal
+// headers it uses, rdkafka_log.h (librdkafka's callbacks to spdlog), client_config.h (the client
+// configuration), metadata_conversion.h (the Metadata answer into the snapshot) and describe_configs.h (the
+// DescribeConfigs exchange), with rdkafka_common.h for what they share.
 //
 // One probe = all-topics Metadata + controller id + cluster id, then, sent together and sharing what is left
 // of `probe_timeout`: (when due) one batched DescribeConfigs for min.insync.replicas and the per-broker

@@ -100,7 +100,7 @@ inline bool same_ids(std::span<const BrokerId> a, std::span<const BrokerId> b) {
 
 // One partition as its topic's PartitionTable stores it: spans into the table, valid while the table lives
 // unchanged. 48 bytes: the per-partition helpers of the passes take it by const reference (by value it went
-// through the stack on every call, ~30% of the verdict's time).
+// through the stack on every call, a large share of the verdict's time: docs/scale.md).
 struct PartitionView {
   std::int32_t id = 0;
   BrokerId leader = kNoLeader;

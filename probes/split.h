@@ -1,10 +1,11 @@
 #pragma once
 
 // Two-way data parallelism for the passes a probe makes over every partition (conversion, history, verdict,
-// per-broker safety). At 1M partitions each pass takes tens of milliseconds of one core, while the second
-// core sits idle once Kafka has answered. A pass splits its topics at one index into two parts of about equal
-// partition count; the calling thread runs the first part, one new thread the second, and the caller merges
-// the two results in order, so the outcome is the same as one pass over all topics (tests compare both).
+// per-broker safety). Each pass is linear in the partitions and, at a large cluster, long enough on one core
+// to be worth the second, which sits idle once Kafka has answered (docs/scale.md). A pass splits its topics
+// at one index into two parts of about equal partition count; the calling thread runs the first part, one
+// new thread the second, and the caller merges the two results in order, so the outcome is the same as one
+// pass over all topics (tests compare both).
 
 #include <atomic>
 #include <cstddef>
@@ -18,8 +19,8 @@
 
 namespace isrguard::probes {
 
-// Below this many partitions a pass stays on the calling thread: starting a thread costs tens of
-// microseconds, and small clusters take well under a millisecond per pass.
+// Below this many partitions a pass stays on the calling thread: it is too short for a second thread to pay
+// for starting one (docs/scale.md has the figures).
 inline constexpr std::size_t kSplitFromPartitions = 50'000;
 inline constexpr std::size_t kNeverSplit = std::numeric_limits<std::size_t>::max();
 // The helper threads' name (top -H shows it; the memory test counts their allocations by it).

@@ -5,10 +5,10 @@
 
 #include "probes/rdkafka_source.h"
 #include "probes/split.h"
-#include "service/disruption.h"
-#include "service/http_api.h"
-#include "service/probe_loop.h"
-#include "service/verdict.h"
+#include "service/judge/disruption.h"
+#include "service/views/http_api.h"
+#include "service/runtime/probe_loop.h"
+#include "service/judge/verdict.h"
 #include "tests/kafkasim/cluster.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
@@ -120,7 +120,7 @@ BENCHMARK(BM_AdvanceHistoryFirst)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-// The per-broker disruption pass run after each verdict (service/disruption.h): every broker alone, one
+// The per-broker disruption pass run after each verdict (service/judge/disruption.h): every broker alone, one
 // pass over the partitions. Aim: under 25% of BM_Judge at the same size.
 void BM_BrokerSafety(benchmark::State& state) {
   const auto snapshot = cluster(static_cast<int>(state.range(0)));

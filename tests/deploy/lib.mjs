@@ -209,14 +209,20 @@ export function gateProblems(objects) {
   return problems;
 }
 
-/** ISRGUARD_* environment variable names the binary understands, read from its flag definitions in service/. */
+/** ISRGUARD_* environment variable names the binary understands, read from its sources under service/ (all layers). */
 export function knownEnvNames() {
-  const dir = join(repoRoot, "service");
   const names = new Set();
-  for (const f of readdirSync(dir).filter((n) => n.endsWith(".cc"))) {
-    for (const m of readFileSync(join(dir, f), "utf8").matchAll(/"(ISRGUARD_[A-Z0-9_]+)"/g)) names.add(m[1]);
-  }
-  if (!names.has("ISRGUARD_BOOTSTRAP_SERVERS")) throw new Error("cannot find isrguard's ISRGUARD_* names in service/*.cc");
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".cc")) {
+        for (const m of readFileSync(path, "utf8").matchAll(/"(ISRGUARD_[A-Z0-9_]+)"/g)) names.add(m[1]);
+      }
+    }
+  };
+  walk(join(repoRoot, "service"));
+  if (!names.has("ISRGUARD_BOOTSTRAP_SERVERS")) throw new Error("cannot find isrguard's ISRGUARD_* names in service/**/*.cc");
   return names;
 }
 
@@ -281,7 +287,7 @@ export function deploymentProblems(objects) {
     }
     const env = c.env ?? [];
     for (const e of env) {
-      if (!envNames.has(e.name)) problems.push(`${where}: env ${e.name} is not an isrguard setting (service/*.cc)`);
+      if (!envNames.has(e.name)) problems.push(`${where}: env ${e.name} is not an isrguard setting (service/**/*.cc)`);
     }
     const props = env.find((e) => e.name === "ISRGUARD_KAFKA_PROPERTIES")?.value;
     if (props) {

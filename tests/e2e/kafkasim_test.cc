@@ -13,7 +13,7 @@
 #include <set>
 
 #include "probes/rdkafka_source.h"
-#include "service/probe_loop.h"
+#include "service/runtime/probe_loop.h"
 #include "tests/kafkasim/cluster.h"
 #include "tests/kafkasim/sasl.h"
 #include "tests/support/await.h"

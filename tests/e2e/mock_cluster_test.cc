@@ -7,8 +7,8 @@
 
 #include "probes/rdkafka_mock_cluster.h"
 #include "probes/rdkafka_source.h"
-#include "service/probe_loop.h"
-#include "service/reasons.h"
+#include "service/runtime/probe_loop.h"
+#include "service/judge/reasons.h"
 #include "tests/support/await.h"
 #include "tests/support/served_loop.h"
 

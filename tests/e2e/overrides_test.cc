@@ -16,8 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "service/overrides.h"
-#include "service/status_json.h"
+#include "service/judge/wall_time.h"
+#include "service/judge/overrides.h"
+#include "service/views/status_report.h"
 #include "tests/kafkasim/cluster.h"
 #include "tests/support/await.h"
 #include "tests/support/binary_process.h"

@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "service/config.h"
-#include "service/http_api.h"
-#include "service/probe_loop.h"
+#include "service/config/config.h"
+#include "service/views/http_api.h"
+#include "service/runtime/probe_loop.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 

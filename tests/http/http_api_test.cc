@@ -1,7 +1,7 @@
 // The HTTP API as a pure mapping from (request, published state, now) to response: every route, status
 // code and body rule, without sockets. State comes from a real ProbeLoop fed by a scripted source, with an
 // injected clock.
-#include "service/http_api.h"
+#include "service/views/http_api.h"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <regex>
 #include <sstream>
 
-#include "service/probe_loop.h"
-#include "service/reasons.h"
+#include "service/runtime/probe_loop.h"
+#include "service/judge/reasons.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 

@@ -1,5 +1,5 @@
 // The cpp-httplib adapter on a real socket: 127.0.0.1, ephemeral port.
-#include "service/http_server.h"
+#include "service/runtime/http_server.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "service/probe_loop.h"
+#include "service/runtime/probe_loop.h"
 #include "tests/support/await.h"
 #include "tests/support/builders.h"
 #include "tests/support/raw_http.h"

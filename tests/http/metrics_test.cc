@@ -1,6 +1,6 @@
 // /metrics: the contract in docs/metrics.md, series of vanished brokers vanish, caps hold, and every state's
 // exposition passes Prometheus' own `promtool check metrics`.
-#include "service/metrics.h"
+#include "service/views/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <regex>
 #include <sstream>
 
-#include "service/probe_loop.h"
+#include "service/runtime/probe_loop.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 
@@ -221,7 +221,7 @@ TEST_F(Metrics, LabelValuesAreEscaped) {
   EXPECT_EQ(rc, 0) << out << text;
 }
 
-// The kafka_* families follow Kafka's definitions (service/kafka_view.h), over all topics; isrguard's own
+// The kafka_* families follow Kafka's definitions (service/judge/jmx_view.h), over all topics; isrguard's own
 // judgement of the selected topics stays under isrguard_* names.
 TEST_F(Metrics, KafkaFamiliesMeanWhatKafkaMeans) {
   policy.topic_exclude = "ignored";

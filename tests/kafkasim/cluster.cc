@@ -598,6 +598,172 @@ void Cluster::clear_injected_errors() {
 
 // ---- Request handling (connection threads) ----
 
+// One request as the per-API functions see it: its header, a reader positioned at its body, and the broker
+// answering it.
+struct Cluster::Request {
+  int32_t broker_id;
+  const BrokerRuntime& self;
+  proto::RequestHeader header;
+  proto::Reader& body;
+};
+
+namespace {
+
+HandlerResult respond(std::string response) {
+  HandlerResult out;
+  out.response = std::move(response);
+  return out;
+}
+
+// What every topic of one Metadata answer shares.
+struct MetadataFill {
+  int16_t injected;                  // kErrNone, or the error every topic carries (without partitions)
+  bool topic_authorized_operations;  // the request asked for them (v8+)
+  const std::set<int32_t>& down;     // brokers down: their replicas are listed as offline
+};
+
+// One topic into `mt`, reusing it (and its partitions' vectors): at 1M partitions a whole MetadataResponse
+// held beside the encoded bytes doubled kafkasim's memory.
+void fill_metadata_topic(proto::MetadataTopic& mt, const TopicSpec& t, const MetadataFill& fill) {
+  mt.name = t.name;
+  mt.is_internal = t.internal;
+  mt.error_code = fill.injected != proto::kErrNone ? fill.injected : t.error_code;
+  if (fill.topic_authorized_operations) mt.topic_authorized_operations = 0;
+  mt.partitions.resize(fill.injected == proto::kErrNone ? t.partitions.size() : 0);
+  for (std::size_t i = 0; i < mt.partitions.size(); ++i) {
+    const auto& p = t.partitions[i];
+    proto::MetadataPartition& mp = mt.partitions[i];
+    mp.error_code = p.error_code;
+    mp.partition_index = p.partition;
+    mp.leader_id = p.leader;
+    mp.leader_epoch = p.leader_epoch;
+    mp.replica_nodes = p.replicas;
+    mp.isr_nodes = p.isr;
+    mp.offline_replicas = p.offline_replicas;
+    for (int32_t rep : p.replicas)
+      if (fill.down.count(rep) && !contains(mp.offline_replicas, rep)) mp.offline_replicas.push_back(rep);
+  }
+}
+
+void missing_metadata_topic(proto::MetadataTopic& mt, const std::string& name, const MetadataFill& fill) {
+  mt = proto::MetadataTopic{};
+  mt.error_code = fill.injected != proto::kErrNone ? fill.injected : proto::kErrUnknownTopicOrPartition;
+  mt.name = name;
+}
+
+// The whole Metadata answer (response header included), written topic by topic.
+std::string encode_metadata(const proto::RequestHeader& h, const proto::MetadataRequest& req,
+                            const proto::MetadataResponse& resp, const std::vector<TopicSpec>& topics,
+                            size_t broker_count, const MetadataFill& fill) {
+  proto::Writer w;
+  // Sized once: growing by doubling up to ~60 MB (1M partitions) left every smaller buffer behind in the
+  // serving thread's malloc arena (kafkasim went from 300 MB to 1.2 GB after a dozen such answers).
+  if (!req.topics) w.reserve(metadata_size_estimate(topics, broker_count));
+  proto::ResponseHeader header;
+  header.correlation_id = h.correlation_id;
+  proto::encode_response_header(w, header, proto::response_header_version(h.api_key, h.api_version));
+  proto::encode_metadata_head(w, resp, h.api_version);
+  proto::MetadataTopic mt;
+  if (!req.topics) {
+    w.array_len(topics.size());
+    for (const auto& t : topics) {
+      fill_metadata_topic(mt, t, fill);
+      proto::encode_metadata_topic(w, mt, h.api_version);
+    }
+  } else {
+    const TopicIndex index(topics);
+    w.array_len(req.topics->size());
+    for (const auto& name : *req.topics) {
+      if (const TopicSpec* t = index.find(name))
+        fill_metadata_topic(mt, *t, fill);
+      else
+        missing_metadata_topic(mt, name, fill);
+      proto::encode_metadata_topic(w, mt, h.api_version);
+    }
+  }
+  proto::encode_metadata_tail(w, resp, h.api_version);
+  return w.take();
+}
+
+// The config entries of one DescribeConfigs result: applies the resource's key filter and adds synonyms
+// when the request asked for them.
+class ConfigEntries {
+ public:
+  ConfigEntries(const proto::DescribeConfigsResource& res, bool synonyms,
+                const std::map<std::string, std::string>& broker_defaults,
+                proto::DescribeConfigsResult& result)
+      : res_(res), synonyms_(synonyms), broker_defaults_(broker_defaults), result_(result) {}
+
+  bool wanted(const std::string& key) const {
+    return !res_.configuration_keys ||
+           std::find(res_.configuration_keys->begin(), res_.configuration_keys->end(), key) !=
+               res_.configuration_keys->end();
+  }
+
+  void add(const std::string& name, const std::optional<std::string>& value, int8_t source, bool read_only) {
+    proto::ConfigEntry e;
+    e.name = name;
+    e.value = value;
+    e.read_only = read_only;
+    e.config_source = source;
+    e.is_default = source == proto::kSourceDefaultConfig;
+    if (synonyms_) {
+      e.synonyms.push_back({.name = name, .value = value, .source = source});
+      auto def = broker_defaults_.find(name);
+      if (source == proto::kSourceDynamicTopic && def != broker_defaults_.end())
+        e.synonyms.push_back({.name = name, .value = def->second, .source = proto::kSourceDefaultConfig});
+    }
+    result_.configs.push_back(std::move(e));
+  }
+
+ private:
+  const proto::DescribeConfigsResource& res_;
+  const bool synonyms_;
+  const std::map<std::string, std::string>& broker_defaults_;
+  proto::DescribeConfigsResult& result_;
+};
+
+// A topic resource: the topic's overrides over the broker defaults; unknown topic -> error 3.
+void describe_topic_configs(proto::DescribeConfigsResult& result, const TopicSpec* topic,
+                            const std::map<std::string, std::string>& broker_defaults,
+                            ConfigEntries& entries) {
+  if (topic == nullptr) {
+    result.error_code = proto::kErrUnknownTopicOrPartition;
+    result.error_message = "Topic " + result.resource_name + " does not exist";
+    return;
+  }
+  std::map<std::string, std::pair<std::string, int8_t>> effective;
+  for (const auto& [k, v] : broker_defaults) effective[k] = {v, proto::kSourceDefaultConfig};
+  for (const auto& [k, v] : topic->configs) effective[k] = {v, proto::kSourceDynamicTopic};
+  for (const auto& [k, v] : effective)
+    if (entries.wanted(k)) entries.add(k, v.first, v.second, false);
+}
+
+// A broker resource, as a real broker: only "" (cluster defaults) or its own id; librdkafka sends a BROKER
+// resource to that broker.
+void describe_broker_configs(proto::DescribeConfigsResult& result, const BrokerSpec& self,
+                             const std::map<std::string, std::string>& broker_defaults,
+                             ConfigEntries& entries) {
+  const std::string& name = result.resource_name;
+  const bool is_default_resource = name.empty();
+  if (!is_default_resource && name != std::to_string(self.id)) {
+    result.error_code = proto::kErrInvalidRequest;
+    result.error_message = "Unexpected broker id, expected " + std::to_string(self.id) +
+                           " or empty string, but received " + name;
+    return;
+  }
+  if (!is_default_resource && entries.wanted("broker.id"))
+    entries.add("broker.id", name, proto::kSourceDefaultConfig, true);
+  if (!is_default_resource && entries.wanted("broker.rack"))
+    entries.add("broker.rack", self.rack, proto::kSourceStaticBroker, true);
+  if (!is_default_resource && self.process_roles && entries.wanted("process.roles"))
+    entries.add("process.roles", self.process_roles, proto::kSourceStaticBroker, true);
+  for (const auto& [k, v] : broker_defaults)
+    if (entries.wanted(k)) entries.add(k, v, proto::kSourceDefaultConfig, false);
+}
+
+}  // namespace
+
 HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
   std::lock_guard lock(mu_);
   const BrokerRuntime* self = nullptr;
@@ -606,212 +772,124 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
   if (self == nullptr || self->view.status == BrokerStatus::kDown) return HandlerResult::close();
   if (self->view.status == BrokerStatus::kHung) return HandlerResult::drop();
 
+  proto::Reader body(frame);
   HandlerResult out;
-  out.delay = self->view.latency;
-  proto::Reader r(frame);
-  proto::RequestHeader h;
+  int16_t api_key = 0;
   try {
-    h = proto::decode_request_header(r);
-  } catch (const proto::DecodeError&) {
-    return HandlerResult::close();
-  }
-
-  // Takes the first matching injected error for this request, if any.
-  auto take_injected = [&]() -> int16_t {
-    for (auto it = injected_.begin(); it != injected_.end(); ++it) {
-      if (it->api_key != h.api_key || (it->broker != -1 && it->broker != broker_id)) continue;
-      const int16_t code = it->error_code;
-      if (--it->remaining <= 0) injected_.erase(it);
-      return code;
-    }
-    return proto::kErrNone;
-  };
-
-  try {
-    switch (h.api_key) {
-      case proto::kApiApiVersions: {
-        proto::ApiVersionsResponse resp;
-        resp.api_keys = supported_apis();
-        if (h.api_version < 0 || h.api_version > 3) {
-          // Unknown version: answer in v0 so any client can read the error and our supported ranges.
-          resp.error_code = proto::kErrUnsupportedVersion;
-          out.response = frame_response(h.api_key, h.api_version, h.correlation_id, resp, 0);
-          break;
-        }
-        proto::decode_api_versions_request(r, h.api_version);
-        resp.error_code = take_injected();
-        if (resp.error_code != proto::kErrNone && resp.error_code != proto::kErrUnsupportedVersion)
-          resp.api_keys.clear();
-        out.response = frame_response(h.api_key, h.api_version, h.correlation_id, resp, h.api_version);
+    Request req{
+        .broker_id = broker_id, .self = *self, .header = proto::decode_request_header(body), .body = body};
+    api_key = req.header.api_key;
+    switch (api_key) {
+      case proto::kApiApiVersions:
+        out = api_versions_locked(req);
         break;
-      }
-      case proto::kApiMetadata: {
-        if (h.api_version < 0 || h.api_version > proto::kMetadataMaxVersion) return HandlerResult::close();
-        const auto req = proto::decode_metadata_request(r, h.api_version);
-        if (hang_next_metadata_ && !req.topics) {
-          hang_next_metadata_ = false;
-          hung_for_metadata_ = broker_id;
-          for (auto& b : brokers_)
-            if (b->view.spec.id == broker_id) b->view.status = BrokerStatus::kHung;
-          return HandlerResult::drop();
-        }
-        const int16_t injected = take_injected();
-        std::set<int32_t> down;
-        proto::MetadataResponse resp;
-        for (const auto& b : brokers_) {
-          if (b->view.status == BrokerStatus::kDown) {
-            down.insert(b->view.spec.id);
-            continue;
-          }
-          resp.brokers.push_back({.node_id = b->view.spec.id,
-                                  .host = b->view.spec.host,
-                                  .port = b->view.spec.port,
-                                  .rack = b->view.spec.rack});
-        }
-        resp.cluster_id = spec_.cluster_id;
-        resp.controller_id = spec_.controller_id;
-        // One topic at a time into the answer, reusing `mt` (and its partitions' vectors): at 1M partitions
-        // a whole MetadataResponse held beside the encoded bytes doubled kafkasim's memory.
-        proto::MetadataTopic mt;
-        auto fill_topic = [&](const TopicSpec& t) {
-          mt.name = t.name;
-          mt.is_internal = t.internal;
-          mt.error_code = injected != proto::kErrNone ? injected : t.error_code;
-          if (req.include_topic_authorized_operations) mt.topic_authorized_operations = 0;
-          mt.partitions.resize(injected == proto::kErrNone ? t.partitions.size() : 0);
-          for (std::size_t i = 0; i < mt.partitions.size(); ++i) {
-            const auto& p = t.partitions[i];
-            proto::MetadataPartition& mp = mt.partitions[i];
-            mp.error_code = p.error_code;
-            mp.partition_index = p.partition;
-            mp.leader_id = p.leader;
-            mp.leader_epoch = p.leader_epoch;
-            mp.replica_nodes = p.replicas;
-            mp.isr_nodes = p.isr;
-            mp.offline_replicas = p.offline_replicas;
-            for (int32_t rep : p.replicas)
-              if (down.count(rep) && !contains(mp.offline_replicas, rep)) mp.offline_replicas.push_back(rep);
-          }
-        };
-        auto missing_topic = [&](const std::string& name) {
-          mt = proto::MetadataTopic{};
-          mt.error_code = injected != proto::kErrNone ? injected : proto::kErrUnknownTopicOrPartition;
-          mt.name = name;
-        };
-        if (req.include_cluster_authorized_operations) resp.cluster_authorized_operations = 0;
-        proto::Writer w;
-        // Sized once: growing by doubling up to ~60 MB (1M partitions) left every smaller buffer behind in the
-        // serving thread's malloc arena (kafkasim went from 300 MB to 1.2 GB after a dozen such answers).
-        if (!req.topics) w.reserve(metadata_size_estimate(spec_.topics, brokers_.size()));
-        proto::ResponseHeader header;
-        header.correlation_id = h.correlation_id;
-        proto::encode_response_header(w, header, proto::response_header_version(h.api_key, h.api_version));
-        proto::encode_metadata_head(w, resp, h.api_version);
-        if (!req.topics) {
-          w.array_len(spec_.topics.size());
-          for (const auto& t : spec_.topics) {
-            fill_topic(t);
-            proto::encode_metadata_topic(w, mt, h.api_version);
-          }
-        } else {
-          const TopicIndex index(spec_.topics);
-          w.array_len(req.topics->size());
-          for (const auto& name : *req.topics) {
-            if (const TopicSpec* t = index.find(name))
-              fill_topic(*t);
-            else
-              missing_topic(name);
-            proto::encode_metadata_topic(w, mt, h.api_version);
-          }
-        }
-        proto::encode_metadata_tail(w, resp, h.api_version);
-        out.response = w.take();
+      case proto::kApiMetadata:
+        out = metadata_locked(req);
         break;
-      }
-      case proto::kApiDescribeConfigs: {
-        if (h.api_version < 0 || h.api_version > proto::kDescribeConfigsMaxVersion)
-          return HandlerResult::close();
-        const auto req = proto::decode_describe_configs_request(r, h.api_version);
-        const int16_t injected = take_injected();
-        proto::DescribeConfigsResponse resp;
-        const TopicIndex index(spec_.topics);
-        for (const auto& res : req.resources) {
-          proto::DescribeConfigsResult result;
-          result.resource_type = res.resource_type;
-          result.resource_name = res.resource_name;
-          auto wanted = [&](const std::string& key) {
-            return !res.configuration_keys ||
-                   std::find(res.configuration_keys->begin(), res.configuration_keys->end(), key) !=
-                       res.configuration_keys->end();
-          };
-          auto entry = [&](const std::string& name, const std::optional<std::string>& value, int8_t source,
-                           bool read_only) {
-            proto::ConfigEntry e;
-            e.name = name;
-            e.value = value;
-            e.read_only = read_only;
-            e.config_source = source;
-            e.is_default = source == proto::kSourceDefaultConfig;
-            if (req.include_synonyms && h.api_version >= 1) {
-              e.synonyms.push_back({.name = name, .value = value, .source = source});
-              auto def = spec_.broker_defaults.find(name);
-              if (source == proto::kSourceDynamicTopic && def != spec_.broker_defaults.end())
-                e.synonyms.push_back(
-                    {.name = name, .value = def->second, .source = proto::kSourceDefaultConfig});
-            }
-            result.configs.push_back(std::move(e));
-          };
-          if (injected != proto::kErrNone) {
-            result.error_code = injected;
-            result.error_message = "injected error";
-          } else if (res.resource_type == proto::kResourceTopic) {
-            const TopicSpec* it = index.find(res.resource_name);
-            if (it == nullptr) {
-              result.error_code = proto::kErrUnknownTopicOrPartition;
-              result.error_message = "Topic " + res.resource_name + " does not exist";
-            } else {
-              std::map<std::string, std::pair<std::string, int8_t>> effective;
-              for (const auto& [k, v] : spec_.broker_defaults)
-                effective[k] = {v, proto::kSourceDefaultConfig};
-              for (const auto& [k, v] : it->configs) effective[k] = {v, proto::kSourceDynamicTopic};
-              for (const auto& [k, v] : effective)
-                if (wanted(k)) entry(k, v.first, v.second, false);
-            }
-          } else if (res.resource_type == proto::kResourceBroker) {
-            // As a real broker: only "" (cluster defaults) or its own id; librdkafka sends a BROKER
-            // resource to that broker.
-            const bool is_default_resource = res.resource_name.empty();
-            if (!is_default_resource && res.resource_name != std::to_string(broker_id)) {
-              result.error_code = proto::kErrInvalidRequest;
-              result.error_message = "Unexpected broker id, expected " + std::to_string(broker_id) +
-                                     " or empty string, but received " + res.resource_name;
-            } else {
-              if (!is_default_resource && wanted("broker.id"))
-                entry("broker.id", res.resource_name, proto::kSourceDefaultConfig, true);
-              if (!is_default_resource && wanted("broker.rack"))
-                entry("broker.rack", self->view.spec.rack, proto::kSourceStaticBroker, true);
-              if (!is_default_resource && self->view.spec.process_roles && wanted("process.roles"))
-                entry("process.roles", self->view.spec.process_roles, proto::kSourceStaticBroker, true);
-              for (const auto& [k, v] : spec_.broker_defaults)
-                if (wanted(k)) entry(k, v, proto::kSourceDefaultConfig, false);
-            }
-          } else {
-            result.error_code = proto::kErrInvalidRequest;
-            result.error_message = "Unsupported resource type " + std::to_string(res.resource_type);
-          }
-          resp.results.push_back(std::move(result));
-        }
-        out.response = frame_response(h.api_key, h.api_version, h.correlation_id, resp, h.api_version);
+      case proto::kApiDescribeConfigs:
+        out = describe_configs_locked(req);
         break;
-      }
       default:
         return HandlerResult::close();
     }
   } catch (const proto::DecodeError&) {
     return HandlerResult::close();
   }
-  ++served_[h.api_key];
+  if (out.action != HandlerResult::Action::kRespond) return out;
+  out.delay = self->view.latency;
+  ++served_[api_key];
   return out;
+}
+
+int16_t Cluster::take_injected_locked(const Request& req) {
+  for (auto it = injected_.begin(); it != injected_.end(); ++it) {
+    if (it->api_key != req.header.api_key || (it->broker != -1 && it->broker != req.broker_id)) continue;
+    const int16_t code = it->error_code;
+    if (--it->remaining <= 0) injected_.erase(it);
+    return code;
+  }
+  return proto::kErrNone;
+}
+
+HandlerResult Cluster::api_versions_locked(Request& req) {
+  const proto::RequestHeader& h = req.header;
+  proto::ApiVersionsResponse resp;
+  resp.api_keys = supported_apis();
+  if (h.api_version < 0 || h.api_version > 3) {
+    // Unknown version: answer in v0 so any client can read the error and our supported ranges.
+    resp.error_code = proto::kErrUnsupportedVersion;
+    return respond(frame_response(h.api_key, h.api_version, h.correlation_id, resp, 0));
+  }
+  proto::decode_api_versions_request(req.body, h.api_version);
+  resp.error_code = take_injected_locked(req);
+  if (resp.error_code != proto::kErrNone && resp.error_code != proto::kErrUnsupportedVersion)
+    resp.api_keys.clear();
+  return respond(frame_response(h.api_key, h.api_version, h.correlation_id, resp, h.api_version));
+}
+
+bool Cluster::hang_for_metadata_locked(int32_t broker_id) {
+  if (!hang_next_metadata_) return false;
+  hang_next_metadata_ = false;
+  hung_for_metadata_ = broker_id;
+  for (auto& b : brokers_)
+    if (b->view.spec.id == broker_id) b->view.status = BrokerStatus::kHung;
+  return true;
+}
+
+HandlerResult Cluster::metadata_locked(Request& req) {
+  const proto::RequestHeader& h = req.header;
+  if (h.api_version < 0 || h.api_version > proto::kMetadataMaxVersion) return HandlerResult::close();
+  const auto mreq = proto::decode_metadata_request(req.body, h.api_version);
+  if (!mreq.topics && hang_for_metadata_locked(req.broker_id)) return HandlerResult::drop();
+  const int16_t injected = take_injected_locked(req);
+  std::set<int32_t> down;
+  proto::MetadataResponse resp;
+  for (const auto& b : brokers_) {
+    if (b->view.status == BrokerStatus::kDown) {
+      down.insert(b->view.spec.id);
+      continue;
+    }
+    resp.brokers.push_back({.node_id = b->view.spec.id,
+                            .host = b->view.spec.host,
+                            .port = b->view.spec.port,
+                            .rack = b->view.spec.rack});
+  }
+  resp.cluster_id = spec_.cluster_id;
+  resp.controller_id = spec_.controller_id;
+  if (mreq.include_cluster_authorized_operations) resp.cluster_authorized_operations = 0;
+  const MetadataFill fill{.injected = injected,
+                          .topic_authorized_operations = mreq.include_topic_authorized_operations,
+                          .down = down};
+  return respond(encode_metadata(h, mreq, resp, spec_.topics, brokers_.size(), fill));
+}
+
+HandlerResult Cluster::describe_configs_locked(Request& req) {
+  const proto::RequestHeader& h = req.header;
+  if (h.api_version < 0 || h.api_version > proto::kDescribeConfigsMaxVersion) return HandlerResult::close();
+  const auto dreq = proto::decode_describe_configs_request(req.body, h.api_version);
+  const int16_t injected = take_injected_locked(req);
+  const bool synonyms = dreq.include_synonyms && h.api_version >= 1;
+  proto::DescribeConfigsResponse resp;
+  const TopicIndex index(spec_.topics);
+  for (const auto& res : dreq.resources) {
+    proto::DescribeConfigsResult result;
+    result.resource_type = res.resource_type;
+    result.resource_name = res.resource_name;
+    ConfigEntries entries(res, synonyms, spec_.broker_defaults, result);
+    if (injected != proto::kErrNone) {
+      result.error_code = injected;
+      result.error_message = "injected error";
+    } else if (res.resource_type == proto::kResourceTopic) {
+      describe_topic_configs(result, index.find(res.resource_name), spec_.broker_defaults, entries);
+    } else if (res.resource_type == proto::kResourceBroker) {
+      describe_broker_configs(result, req.self.view.spec, spec_.broker_defaults, entries);
+    } else {
+      result.error_code = proto::kErrInvalidRequest;
+      result.error_message = "Unsupported resource type " + std::to_string(res.resource_type);
+    }
+    resp.results.push_back(std::move(result));
+  }
+  return respond(frame_response(h.api_key, h.api_version, h.correlation_id, resp, h.api_version));
 }
 
 }  // namespace isrguard::kafkasim

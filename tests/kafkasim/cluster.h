@@ -136,7 +136,17 @@ class Cluster {
     std::unique_ptr<BrokerServer> server;
   };
 
+  // Request handling (connection threads, mu_ held): handle() decodes the header and dispatches on the API
+  // key to one function per API; each answers, drops or closes.
+  struct Request;  // cluster.cc
   HandlerResult handle(int32_t broker_id, std::string_view frame);
+  HandlerResult api_versions_locked(Request& req);
+  HandlerResult metadata_locked(Request& req);
+  HandlerResult describe_configs_locked(Request& req);
+  // For an all-topics Metadata request: true when hang_next_metadata_broker() is pending (the broker hangs).
+  bool hang_for_metadata_locked(int32_t broker_id);
+  // The first matching injected error for this request (one use consumed), or kErrNone.
+  int16_t take_injected_locked(const Request& req);
   void start_listener_locked(BrokerRuntime& b);  // needs ops_mu_
   // Sets a listening status (up or hung), re-opening the listener of a broker that was down.
   void set_listening_status(int32_t id, BrokerStatus status);

@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 namespace isrguard::kafkasim {
 
@@ -32,6 +34,57 @@ void apply_step(Cluster& cluster, const json& step, httplib::Response& res) {
   }
 }
 
+// The step of POST /brokers/{id}/{down|up|hang|latency}; on bad input answers 400 and returns nullopt.
+std::optional<json> broker_route_step(const httplib::Request& req, httplib::Response& res) {
+  json step;
+  try {
+    step["broker"] = std::stoi(req.matches[1].str());
+  } catch (const std::exception&) {
+    reply(res, 400, {{"error", "broker id out of range"}});
+    return std::nullopt;
+  }
+  const std::string op = req.matches[2].str();
+  if (op == "down") {
+    step["action"] = "broker_down";
+    step["shrink_isr"] = flag(req, "shrink_isr");
+    step["elect_leaders"] = flag(req, "elect_leaders");
+  } else if (op == "up") {
+    step["action"] = "broker_up";
+    step["rejoin_isr"] = flag(req, "rejoin_isr");
+    step["elect_leaders"] = flag(req, "elect_leaders");
+    step["preferred"] = flag(req, "preferred");
+  } else if (op == "hang") {
+    step["action"] = "broker_hang";
+  } else {
+    step["action"] = "set_latency";
+    try {
+      step["ms"] = std::stoi(req.get_param_value("ms"));
+    } catch (const std::exception&) {
+      reply(res, 400, {{"error", "latency needs ?ms=<milliseconds>"}});
+      return std::nullopt;
+    }
+  }
+  return step;
+}
+
+// The step in a request body (its "action" set to `action` unless null); on bad input answers 400 and
+// returns nullopt.
+std::optional<json> body_step(const httplib::Request& req, httplib::Response& res, const char* action) {
+  json step;
+  try {
+    step = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    reply(res, 400, {{"error", std::string("invalid JSON body: ") + e.what()}});
+    return std::nullopt;
+  }
+  if (!step.is_object()) {
+    reply(res, 400, {{"error", "body must be a JSON object"}});
+    return std::nullopt;
+  }
+  if (action != nullptr) step["action"] = action;
+  return step;
+}
+
 }  // namespace
 
 ControlServer::ControlServer(Cluster& cluster, Timeline* timeline)
@@ -48,56 +101,13 @@ int ControlServer::start(int port) {
   });
   svr.Post(R"(/brokers/(-?\d+)/(down|up|hang|latency))",
            [this](const httplib::Request& req, httplib::Response& res) {
-             json step;
-             try {
-               step["broker"] = std::stoi(req.matches[1].str());
-             } catch (const std::exception&) {
-               reply(res, 400, {{"error", "broker id out of range"}});
-               return;
-             }
-             const std::string op = req.matches[2].str();
-             if (op == "down") {
-               step["action"] = "broker_down";
-               step["shrink_isr"] = flag(req, "shrink_isr");
-               step["elect_leaders"] = flag(req, "elect_leaders");
-             } else if (op == "up") {
-               step["action"] = "broker_up";
-               step["rejoin_isr"] = flag(req, "rejoin_isr");
-               step["elect_leaders"] = flag(req, "elect_leaders");
-               step["preferred"] = flag(req, "preferred");
-             } else if (op == "hang") {
-               step["action"] = "broker_hang";
-             } else {
-               step["action"] = "set_latency";
-               try {
-                 step["ms"] = std::stoi(req.get_param_value("ms"));
-               } catch (const std::exception&) {
-                 reply(res, 400, {{"error", "latency needs ?ms=<milliseconds>"}});
-                 return;
-               }
-             }
-             apply_step(cluster_, step, res);
+             if (const auto step = broker_route_step(req, res)) apply_step(cluster_, *step, res);
            });
-  auto body_step = [this](const httplib::Request& req, httplib::Response& res, const char* action) {
-    json step;
-    try {
-      step = json::parse(req.body);
-    } catch (const json::parse_error& e) {
-      reply(res, 400, {{"error", std::string("invalid JSON body: ") + e.what()}});
-      return;
-    }
-    if (!step.is_object()) {
-      reply(res, 400, {{"error", "body must be a JSON object"}});
-      return;
-    }
-    if (action != nullptr) step["action"] = action;
-    apply_step(cluster_, step, res);
-  };
-  svr.Post("/partitions", [body_step](const httplib::Request& req, httplib::Response& res) {
-    body_step(req, res, "set_partition");
+  svr.Post("/partitions", [this](const httplib::Request& req, httplib::Response& res) {
+    if (const auto step = body_step(req, res, "set_partition")) apply_step(cluster_, *step, res);
   });
-  svr.Post("/scenario/step", [body_step](const httplib::Request& req, httplib::Response& res) {
-    body_step(req, res, nullptr);
+  svr.Post("/scenario/step", [this](const httplib::Request& req, httplib::Response& res) {
+    if (const auto step = body_step(req, res, nullptr)) apply_step(cluster_, *step, res);
   });
   svr.Post("/scenario/advance", [this](const httplib::Request&, httplib::Response& res) {
     if (timeline_ == nullptr) {

@@ -10,6 +10,8 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "tests/kafkasim/cluster.h"
@@ -18,22 +20,28 @@
 
 namespace ks = isrguard::kafkasim;
 
-int main(int argc, char** argv) {
-  CLI::App app{"kafkasim: simulated Kafka cluster speaking the Kafka wire protocol on 127.0.0.1"};
+namespace {
+
+struct Options {
   std::string scenario_path;
   std::string bootstrap_file;
   int control_port = 0;
   bool loop = false;
   bool manual = false;
   double time_scale = 1.0;
-  app.add_option("scenario", scenario_path, "Scenario JSON file")->required();
-  app.add_option("--bootstrap-file", bootstrap_file,
+};
+
+// Parses the command line into `o`; an exit code when the program stops here (help, bad arguments).
+std::optional<int> parse_options(int argc, char** argv, Options& o) {
+  CLI::App app{"kafkasim: simulated Kafka cluster speaking the Kafka wire protocol on 127.0.0.1"};
+  app.add_option("scenario", o.scenario_path, "Scenario JSON file")->required();
+  app.add_option("--bootstrap-file", o.bootstrap_file,
                  "Also write the bootstrap servers (one line) to this file");
-  app.add_option("--control-port", control_port, "HTTP control port on 127.0.0.1 (0 = ephemeral, -1 = off)")
+  app.add_option("--control-port", o.control_port, "HTTP control port on 127.0.0.1 (0 = ephemeral, -1 = off)")
       ->check(CLI::Range(-1, 65535));
-  app.add_flag("--loop", loop, "Repeat the scenario steps forever");
-  app.add_flag("--manual", manual, "Do not run steps on a clock; only POST /scenario/advance applies them");
-  app.add_option("--time-scale", time_scale, "Wall seconds per scenario second (0.01 = 100x faster)")
+  app.add_flag("--loop", o.loop, "Repeat the scenario steps forever");
+  app.add_flag("--manual", o.manual, "Do not run steps on a clock; only POST /scenario/advance applies them");
+  app.add_option("--time-scale", o.time_scale, "Wall seconds per scenario second (0.01 = 100x faster)")
       ->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
@@ -43,45 +51,36 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
+  return std::nullopt;
+}
 
-  ks::Scenario scenario;
-  try {
-    scenario = ks::load_scenario_file(scenario_path);
-  } catch (const ks::ScenarioError& e) {
-    std::cerr << "kafkasim: " << e.what() << "\n";
-    return 2;
-  }
+// Writes to a temporary name and renames, so a script polling for the file never reads half a line.
+bool write_bootstrap_file(const std::string& path, const std::string& bootstrap) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << bootstrap << "\n";
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
 
-  // Block termination signals in every thread; the main thread waits for them with sigwait.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-
+// Serves the scenario until one of `sigs` (blocked in every thread) arrives; returns the exit code.
+int serve(ks::Scenario scenario, const Options& o, const sigset_t& sigs) {
   try {
     ks::Cluster cluster(scenario.cluster);
     cluster.start();
-    ks::Timeline timeline(cluster, std::move(scenario.steps), scenario.loop_period_s, loop);
+    ks::Timeline timeline(cluster, std::move(scenario.steps), scenario.loop_period_s, o.loop);
     ks::ControlServer control(cluster, &timeline);
     int bound_control = -1;
-    if (control_port >= 0) bound_control = control.start(control_port);
+    if (o.control_port >= 0) bound_control = control.start(o.control_port);
 
     const std::string bootstrap = cluster.bootstrap_servers();
-    if (!bootstrap_file.empty()) {
-      // Write to a temporary name and rename, so a script polling for the file never reads half a line.
-      const std::string tmp = bootstrap_file + ".tmp";
-      std::ofstream(tmp) << bootstrap << "\n";
-      if (std::rename(tmp.c_str(), bootstrap_file.c_str()) != 0) {
-        std::cerr << "kafkasim: cannot write " << bootstrap_file << "\n";
-        return 1;
-      }
+    if (!o.bootstrap_file.empty() && !write_bootstrap_file(o.bootstrap_file, bootstrap)) {
+      std::cerr << "kafkasim: cannot write " << o.bootstrap_file << "\n";
+      return 1;
     }
     if (bound_control > 0) std::cout << "control=127.0.0.1:" << bound_control << "\n";
     std::cout << "bootstrap=" << bootstrap << std::endl;
 
     std::thread runner;
-    if (!manual) runner = std::thread([&] { timeline.run(time_scale); });
+    if (!o.manual) runner = std::thread([&] { timeline.run(o.time_scale); });
     int sig = 0;
     sigwait(&sigs, &sig);
     std::cerr << "kafkasim: signal " << sig << ", stopping\n";
@@ -94,4 +93,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (const auto exit_code = parse_options(argc, argv, options)) return *exit_code;
+
+  ks::Scenario scenario;
+  try {
+    scenario = ks::load_scenario_file(options.scenario_path);
+  } catch (const ks::ScenarioError& e) {
+    std::cerr << "kafkasim: " << e.what() << "\n";
+    return 2;
+  }
+
+  // Block termination signals in every thread; the main thread waits for them with sigwait.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  return serve(std::move(scenario), options, sigs);
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace isrguard::kafkasim {
 
@@ -159,166 +160,204 @@ TopicSpec parse_topic(const json& j, const std::string& ctx, const std::vector<i
   return t;
 }
 
-std::function<void(Cluster&)> parse_action(const json& j, const std::string& ctx) {
+// ---- Step actions: one parser per action, looked up by name in kActions ----
+
+using Action = std::function<void(Cluster&)>;
+
+Action parse_broker_down(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  const bool shrink = get_bool_or(j, "shrink_isr", actx, false);
+  const bool elect = get_bool_or(j, "elect_leaders", actx, false);
+  return [=](Cluster& c) {
+    c.broker_down(b);
+    if (shrink) c.remove_from_isrs(b);
+    if (elect) c.elect_leaders();
+  };
+}
+
+Action parse_broker_up(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  const bool rejoin = get_bool_or(j, "rejoin_isr", actx, false);
+  const bool elect = get_bool_or(j, "elect_leaders", actx, false);
+  const bool preferred = get_bool_or(j, "preferred", actx, false);
+  return [=](Cluster& c) {
+    c.broker_up(b);
+    if (rejoin) c.rejoin_isrs(b);
+    if (elect || preferred) c.elect_leaders(preferred);
+  };
+}
+
+Action parse_broker_hang(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  return [=](Cluster& c) { c.broker_hang(b); };
+}
+
+Action parse_set_latency(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  const int32_t ms = get_i32(j, "ms", actx, 0);
+  return [=](Cluster& c) { c.set_latency(b, std::chrono::milliseconds(ms)); };
+}
+
+Action parse_set_partition(const json& j, const std::string& actx) {
+  const std::string topic = get_string(j, "topic", actx);
+  const int32_t part = get_i32(j, "partition", actx, 0);
+  std::optional<int32_t> leader;
+  std::optional<std::vector<int32_t>> replicas, isr, offline;
+  std::optional<int16_t> err;
+  if (j.contains("leader")) leader = get_i32(j, "leader", actx, -1);
+  if (j.contains("replicas")) replicas = get_ids(j, "replicas", actx);
+  if (j.contains("isr")) isr = get_ids(j, "isr", actx);
+  if (j.contains("offline_replicas")) offline = get_ids(j, "offline_replicas", actx);
+  if (j.contains("error_code")) err = get_i16(j, "error_code", actx);
+  return [=](Cluster& c) {
+    // Unset fields keep their current value; an unknown partition is created from the given fields.
+    PartitionSpec p;
+    try {
+      p = c.partition(topic, part);
+    } catch (const std::invalid_argument&) {
+      p.partition = part;  // a missing topic is reported by set_partition below
+    }
+    if (leader && *leader != p.leader) {
+      p.leader = *leader;
+      ++p.leader_epoch;
+    }
+    if (replicas) p.replicas = *replicas;
+    if (isr) p.isr = *isr;
+    if (offline) p.offline_replicas = *offline;
+    if (err) p.error_code = *err;
+    c.set_partition(topic, std::move(p));
+  };
+}
+
+Action parse_shrink_isr(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  if (j.contains("topic") != j.contains("partition")) fail(actx, "'topic' and 'partition' go together");
+  if (!j.contains("topic")) return [=](Cluster& c) { c.remove_from_isrs(b); };
+  const std::string topic = get_string(j, "topic", actx);
+  const int32_t part = get_i32(j, "partition", actx, 0);
+  return [=](Cluster& c) {
+    auto isr = c.partition(topic, part).isr;
+    std::erase(isr, b);
+    c.set_isr(topic, part, std::move(isr));
+  };
+}
+
+Action parse_rejoin_isr(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  return [=](Cluster& c) { c.rejoin_isrs(b); };
+}
+
+Action parse_elect_leaders(const json& j, const std::string& actx) {
+  const bool preferred = get_bool_or(j, "preferred", actx, false);
+  return [=](Cluster& c) { c.elect_leaders(preferred); };
+}
+
+Action parse_reassign(const json& j, const std::string& actx) {
+  const std::string topic = get_string(j, "topic", actx);
+  const int32_t part = get_i32(j, "partition", actx, 0);
+  const auto add = get_ids(j, "add", actx);
+  return [=](Cluster& c) { c.start_reassignment(topic, part, add); };
+}
+
+Action parse_set_config(const json& j, const std::string& actx) {
+  const std::string key = get_string(j, "key", actx);
+  if (!j.contains("value")) fail(actx, "missing field 'value'");
+  const std::string value = config_value(j.at("value"), actx + ".value");
+  if (!j.contains("topic")) return [=](Cluster& c) { c.set_broker_default(key, value); };
+  const std::string topic = get_string(j, "topic", actx);
+  return [=](Cluster& c) { c.set_topic_config(topic, key, value); };
+}
+
+Action parse_set_controller(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx, -1);
+  return [=](Cluster& c) { c.set_controller(b); };
+}
+
+Action parse_inject_error(const json& j, const std::string& actx) {
+  InjectedError e;
+  e.api_key = get_i16(j, "api_key", actx);
+  e.error_code = get_i16(j, "error_code", actx);
+  e.remaining = get_i32_or(j, "count", actx, 1, 1);
+  e.broker = get_i32_or(j, "broker", actx, -1, -1);
+  return [=](Cluster& c) { c.inject_error(e); };
+}
+
+Action parse_add_broker(const json& j, const std::string& actx) {
+  json bj = j;
+  bj.erase("action");
+  bj.erase("at");
+  bj.erase("comment");
+  const BrokerSpec b = parse_broker(bj, actx);
+  return [=](Cluster& c) { c.add_broker(b); };
+}
+
+Action parse_remove_broker(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  return [=](Cluster& c) { c.remove_broker(b); };
+}
+
+Action parse_create_topic(const json& j, const std::string& actx) {
+  if (!j.contains("topic")) fail(actx, "missing field 'topic' (a topic object)");
+  const json tj = j.at("topic");
+  require_object(tj, actx + ".topic");
+  // Count-style topics are spread over the brokers present when the step runs.
+  return [=](Cluster& c) {
+    std::vector<int32_t> ids;
+    for (const auto& b : c.brokers()) ids.push_back(b.spec.id);
+    c.create_topic(parse_topic(tj, actx + ".topic", ids));
+  };
+}
+
+Action parse_delete_topic(const json& j, const std::string& actx) {
+  const std::string topic = get_string(j, "topic", actx);
+  return [=](Cluster& c) { c.delete_topic(topic); };
+}
+
+struct ActionDef {
+  std::string_view name;
+  std::vector<std::string_view> fields;  // allowed besides "action", "at" and "comment"
+  Action (*parse)(const json& j, const std::string& actx);
+};
+
+// The step actions (README.md, "Step actions").
+const std::vector<ActionDef>& actions() {
+  static const std::vector<ActionDef> kActions = {
+      {"broker_down", {"broker", "shrink_isr", "elect_leaders"}, parse_broker_down},
+      {"broker_up", {"broker", "rejoin_isr", "elect_leaders", "preferred"}, parse_broker_up},
+      {"broker_hang", {"broker"}, parse_broker_hang},
+      {"set_latency", {"broker", "ms"}, parse_set_latency},
+      {"set_partition",
+       {"topic", "partition", "leader", "replicas", "isr", "offline_replicas", "error_code"},
+       parse_set_partition},
+      {"shrink_isr", {"broker", "topic", "partition"}, parse_shrink_isr},
+      {"rejoin_isr", {"broker"}, parse_rejoin_isr},
+      {"elect_leaders", {"preferred"}, parse_elect_leaders},
+      {"reassign", {"topic", "partition", "add"}, parse_reassign},
+      {"set_config", {"topic", "key", "value"}, parse_set_config},
+      {"set_controller", {"broker"}, parse_set_controller},
+      {"inject_error", {"api_key", "error_code", "count", "broker"}, parse_inject_error},
+      {"add_broker", {"id", "host", "port", "rack", "process_roles"}, parse_add_broker},
+      {"remove_broker", {"broker"}, parse_remove_broker},
+      {"create_topic", {"topic"}, parse_create_topic},
+      {"delete_topic", {"topic"}, parse_delete_topic},
+  };
+  return kActions;
+}
+
+Action parse_action(const json& j, const std::string& ctx) {
   const std::string action = get_string(j, "action", ctx);
   const std::string actx = ctx + "(" + action + ")";
-  auto keys = [&](std::initializer_list<const char*> extra) {
-    std::vector<const char*> all = {"action", "at", "comment"};
-    all.insert(all.end(), extra.begin(), extra.end());
-    for (const auto& [k, v] : j.items())
-      if (std::none_of(all.begin(), all.end(), [&](const char* a) { return k == a; }))
-        fail(actx, "unknown field '" + k + "'");
-  };
-  if (action == "broker_down") {
-    keys({"broker", "shrink_isr", "elect_leaders"});
-    const int32_t b = get_i32(j, "broker", actx);
-    const bool shrink = get_bool_or(j, "shrink_isr", actx, false);
-    const bool elect = get_bool_or(j, "elect_leaders", actx, false);
-    return [=](Cluster& c) {
-      c.broker_down(b);
-      if (shrink) c.remove_from_isrs(b);
-      if (elect) c.elect_leaders();
-    };
+  const auto& table = actions();
+  const auto def =
+      std::find_if(table.begin(), table.end(), [&](const ActionDef& d) { return d.name == action; });
+  if (def == table.end()) fail(actx, "unknown action (see tests/kafkasim/README.md for the list)");
+  // Unknown fields first, so a typo is reported as such rather than as a missing field.
+  for (const auto& [k, v] : j.items()) {
+    if (k != "action" && k != "at" && k != "comment" &&
+        std::find(def->fields.begin(), def->fields.end(), k) == def->fields.end())
+      fail(actx, "unknown field '" + k + "'");
   }
-  if (action == "broker_up") {
-    keys({"broker", "rejoin_isr", "elect_leaders", "preferred"});
-    const int32_t b = get_i32(j, "broker", actx);
-    const bool rejoin = get_bool_or(j, "rejoin_isr", actx, false);
-    const bool elect = get_bool_or(j, "elect_leaders", actx, false);
-    const bool preferred = get_bool_or(j, "preferred", actx, false);
-    return [=](Cluster& c) {
-      c.broker_up(b);
-      if (rejoin) c.rejoin_isrs(b);
-      if (elect || preferred) c.elect_leaders(preferred);
-    };
-  }
-  if (action == "broker_hang") {
-    keys({"broker"});
-    const int32_t b = get_i32(j, "broker", actx);
-    return [=](Cluster& c) { c.broker_hang(b); };
-  }
-  if (action == "set_latency") {
-    keys({"broker", "ms"});
-    const int32_t b = get_i32(j, "broker", actx);
-    const int32_t ms = get_i32(j, "ms", actx, 0);
-    return [=](Cluster& c) { c.set_latency(b, std::chrono::milliseconds(ms)); };
-  }
-  if (action == "set_partition") {
-    keys({"topic", "partition", "leader", "replicas", "isr", "offline_replicas", "error_code"});
-    const std::string topic = get_string(j, "topic", actx);
-    const int32_t part = get_i32(j, "partition", actx, 0);
-    std::optional<int32_t> leader;
-    std::optional<std::vector<int32_t>> replicas, isr, offline;
-    std::optional<int16_t> err;
-    if (j.contains("leader")) leader = get_i32(j, "leader", actx, -1);
-    if (j.contains("replicas")) replicas = get_ids(j, "replicas", actx);
-    if (j.contains("isr")) isr = get_ids(j, "isr", actx);
-    if (j.contains("offline_replicas")) offline = get_ids(j, "offline_replicas", actx);
-    if (j.contains("error_code")) err = get_i16(j, "error_code", actx);
-    return [=](Cluster& c) {
-      // Unset fields keep their current value; an unknown partition is created from the given fields.
-      PartitionSpec p;
-      try {
-        p = c.partition(topic, part);
-      } catch (const std::invalid_argument&) {
-        p.partition = part;  // a missing topic is reported by set_partition below
-      }
-      if (leader && *leader != p.leader) {
-        p.leader = *leader;
-        ++p.leader_epoch;
-      }
-      if (replicas) p.replicas = *replicas;
-      if (isr) p.isr = *isr;
-      if (offline) p.offline_replicas = *offline;
-      if (err) p.error_code = *err;
-      c.set_partition(topic, std::move(p));
-    };
-  }
-  if (action == "shrink_isr") {
-    keys({"broker", "topic", "partition"});
-    const int32_t b = get_i32(j, "broker", actx);
-    if (j.contains("topic") != j.contains("partition")) fail(actx, "'topic' and 'partition' go together");
-    if (!j.contains("topic")) return [=](Cluster& c) { c.remove_from_isrs(b); };
-    const std::string topic = get_string(j, "topic", actx);
-    const int32_t part = get_i32(j, "partition", actx, 0);
-    return [=](Cluster& c) {
-      auto isr = c.partition(topic, part).isr;
-      std::erase(isr, b);
-      c.set_isr(topic, part, std::move(isr));
-    };
-  }
-  if (action == "rejoin_isr") {
-    keys({"broker"});
-    const int32_t b = get_i32(j, "broker", actx);
-    return [=](Cluster& c) { c.rejoin_isrs(b); };
-  }
-  if (action == "elect_leaders") {
-    keys({"preferred"});
-    const bool preferred = get_bool_or(j, "preferred", actx, false);
-    return [=](Cluster& c) { c.elect_leaders(preferred); };
-  }
-  if (action == "reassign") {
-    keys({"topic", "partition", "add"});
-    const std::string topic = get_string(j, "topic", actx);
-    const int32_t part = get_i32(j, "partition", actx, 0);
-    const auto add = get_ids(j, "add", actx);
-    return [=](Cluster& c) { c.start_reassignment(topic, part, add); };
-  }
-  if (action == "set_config") {
-    keys({"topic", "key", "value"});
-    const std::string key = get_string(j, "key", actx);
-    if (!j.contains("value")) fail(actx, "missing field 'value'");
-    const std::string value = config_value(j.at("value"), actx + ".value");
-    if (!j.contains("topic")) return [=](Cluster& c) { c.set_broker_default(key, value); };
-    const std::string topic = get_string(j, "topic", actx);
-    return [=](Cluster& c) { c.set_topic_config(topic, key, value); };
-  }
-  if (action == "set_controller") {
-    keys({"broker"});
-    const int32_t b = get_i32(j, "broker", actx, -1);
-    return [=](Cluster& c) { c.set_controller(b); };
-  }
-  if (action == "inject_error") {
-    keys({"api_key", "error_code", "count", "broker"});
-    InjectedError e;
-    e.api_key = get_i16(j, "api_key", actx);
-    e.error_code = get_i16(j, "error_code", actx);
-    e.remaining = get_i32_or(j, "count", actx, 1, 1);
-    e.broker = get_i32_or(j, "broker", actx, -1, -1);
-    return [=](Cluster& c) { c.inject_error(e); };
-  }
-  if (action == "add_broker") {
-    keys({"id", "host", "port", "rack", "process_roles"});
-    json bj = j;
-    bj.erase("action");
-    bj.erase("at");
-    bj.erase("comment");
-    const BrokerSpec b = parse_broker(bj, actx);
-    return [=](Cluster& c) { c.add_broker(b); };
-  }
-  if (action == "remove_broker") {
-    keys({"broker"});
-    const int32_t b = get_i32(j, "broker", actx);
-    return [=](Cluster& c) { c.remove_broker(b); };
-  }
-  if (action == "create_topic") {
-    keys({"topic"});
-    if (!j.contains("topic")) fail(actx, "missing field 'topic' (a topic object)");
-    const json tj = j.at("topic");
-    require_object(tj, actx + ".topic");
-    // Count-style topics are spread over the brokers present when the step runs.
-    return [=](Cluster& c) {
-      std::vector<int32_t> ids;
-      for (const auto& b : c.brokers()) ids.push_back(b.spec.id);
-      c.create_topic(parse_topic(tj, actx + ".topic", ids));
-    };
-  }
-  if (action == "delete_topic") {
-    keys({"topic"});
-    const std::string topic = get_string(j, "topic", actx);
-    return [=](Cluster& c) { c.delete_topic(topic); };
-  }
-  fail(actx, "unknown action (see tests/kafkasim/README.md for the list)");
+  return def->parse(j, actx);
 }
 
 }  // namespace

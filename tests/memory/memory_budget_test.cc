@@ -19,11 +19,11 @@
 
 #include "probes/rdkafka_source.h"
 #include "probes/split.h"
-#include "service/disruption.h"
-#include "service/history.h"
-#include "service/kafka_view.h"
-#include "service/probe_loop.h"
-#include "service/verdict.h"
+#include "service/judge/disruption.h"
+#include "service/judge/history.h"
+#include "service/judge/jmx_view.h"
+#include "service/runtime/probe_loop.h"
+#include "service/judge/verdict.h"
 #include "tests/kafkasim/cluster.h"
 
 // ---- the allocator hook -----------------------------------------------------------------------------------

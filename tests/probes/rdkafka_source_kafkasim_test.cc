@@ -246,7 +246,7 @@ TEST(RdKafkaSourceKafkasim, TopicAndPartitionErrorsAreKept) {
 }
 
 // Kafka refuses min.insync.replicas below 1, so an answer of 0 or a non-number is broken: the value is
-// unknown (the configured default applies, see service/verdict), never taken as written.
+// unknown (the configured default applies, see service/judge/verdict.cc), never taken as written.
 TEST(RdKafkaSourceKafkasim, MinInsyncReplicasBelowOneOrNotANumberIsUnusable) {
   kafkasim::ClusterSpec spec = three_brokers();
   spec.topics.push_back(kafkasim::make_topic("junk", kafkasim::round_robin_partitions(1, 3, {1, 2, 3}),

@@ -7,8 +7,8 @@
 #include <string>
 #include <utility>
 
-#include "service/http_server.h"
-#include "service/probe_loop.h"
+#include "service/runtime/http_server.h"
+#include "service/runtime/probe_loop.h"
 
 namespace isrguard::testing {
 

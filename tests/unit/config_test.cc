@@ -1,6 +1,7 @@
-#include "service/config.h"
+#include "service/config/config.h"
 
-#include "service/kafka_properties.h"
+#include "service/config/kafka_properties.h"
+#include "service/config/value_parsers.h"
 
 #include "probes/rdkafka_source.h"
 

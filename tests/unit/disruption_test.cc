@@ -1,12 +1,13 @@
-#include "service/disruption.h"
+#include "service/judge/disruption.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "service/overrides.h"
-#include "service/reasons.h"
-#include "service/state.h"
+#include "service/config/overrides_yaml.h"
+#include "service/judge/overrides.h"
+#include "service/judge/reasons.h"
+#include "service/views/state.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::service {
@@ -394,7 +395,7 @@ TEST(Disruption, ListsAreCappedCountsStayTrue) {
   EXPECT_EQ(a.counts.blocking, 12);
 }
 
-// ---- operator acknowledgements (service/overrides.h) ----
+// ---- operator acknowledgements (service/judge/overrides.h) ----
 
 // Broker 3 of three_zones is gone (expected): orders-0 and orders-6 ([1,2,3]) keep [1,2], at min ISR.
 // Broker 1 would leave them [2]: under min ISR, blocking, unless the operator acknowledged exactly that.

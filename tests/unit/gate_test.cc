@@ -1,4 +1,4 @@
-#include "service/gate.h"
+#include "service/judge/gate.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Kafka client configuration as users write it: the java.util.Properties reader, the JAAS parser and the
-// Java -> librdkafka translation (service/kafka_properties.h). Table-driven: one row per form users write.
-#include "service/kafka_properties.h"
+// Java -> librdkafka translation (service/config/kafka_properties.h). Table-driven: one row per form users write.
+#include "service/config/kafka_properties.h"
 
 #include <gtest/gtest.h>
 

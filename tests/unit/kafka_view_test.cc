@@ -1,11 +1,11 @@
-// The kafka_* facts follow Apache Kafka 3.8.0's own gauge definitions (service/kafka_view.h), not isrguard's
+// The kafka_* facts follow Apache Kafka 3.8.0's own gauge definitions (service/judge/jmx_view.h), not isrguard's
 // judgement: each test names the Kafka rule it pins and, where isrguard judges differently, shows both.
-#include "service/kafka_view.h"
+#include "service/judge/jmx_view.h"
 
 #include <gtest/gtest.h>
 
-#include "service/probe_loop.h"
-#include "service/verdict.h"
+#include "service/runtime/probe_loop.h"
+#include "service/judge/verdict.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 
@@ -144,7 +144,7 @@ TEST(KafkaView, ActiveControllerOnlyInZooKeeperMode) {
 // ---- UnderReplicatedPartitions during reassignments: the verdict's per-partition history baselines ----
 // Kafka counts a led partition under-replicated when ISR < replicas - replicas being added. Metadata does not
 // say which are being added; the kafka_* gauges read them from the same baselines the verdict uses
-// (service/history.h, classify_partition), so both agree. Driven through the probe loop, which owns the
+// (service/judge/history.h, classify_partition in service/judge/partition_rules.h), so both agree. Driven through the probe loop, which owns the
 // history: "the cluster looked like A, then like B".
 
 using Ids = std::vector<BrokerId>;

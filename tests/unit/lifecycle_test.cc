@@ -1,6 +1,6 @@
-// The process's run-and-stop paths (service/lifecycle.h) driven in-process: signals are sent to this test
-// thread only (pthread_kill), never to the whole test process.
-#include "service/lifecycle.h"
+// The process's run-and-stop paths (service/runtime/lifecycle.h) driven in-process: signals are sent to this
+// test thread only (pthread_kill), never to the whole test process.
+#include "service/runtime/lifecycle.h"
 
 #include <gtest/gtest.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-#include "service/overrides.h"
+#include "service/judge/overrides.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "service/overrides_file.h"
-#include "service/probe_loop.h"
-#include "service/reasons.h"
-#include "service/status_json.h"
+#include "service/config/overrides_yaml.h"
+#include "service/judge/wall_time.h"
+#include "service/runtime/overrides_file.h"
+#include "service/runtime/probe_loop.h"
+#include "service/judge/reasons.h"
+#include "service/views/status_report.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 

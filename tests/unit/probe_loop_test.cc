@@ -1,4 +1,4 @@
-#include "service/probe_loop.h"
+#include "service/runtime/probe_loop.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "service/reasons.h"
-#include "service/status_json.h"
+#include "service/judge/reasons.h"
+#include "service/views/status_report.h"
 #include "tests/support/await.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"

@@ -1,9 +1,10 @@
 // brokers_unresponsive and controller_unknown: judge() over the per-broker check and the controller id.
-#include "service/responsiveness.h"
+#include "service/judge/responsiveness.h"
 
 #include <gtest/gtest.h>
 
-#include "service/reasons.h"
+#include "service/judge/reasons.h"
+#include "service/judge/verdict.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::service {

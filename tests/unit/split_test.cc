@@ -9,9 +9,9 @@
 #include <random>
 
 #include "probes/split.h"
-#include "service/disruption.h"
-#include "service/history.h"
-#include "service/verdict.h"
+#include "service/judge/disruption.h"
+#include "service/judge/history.h"
+#include "service/judge/verdict.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::service {

@@ -3,10 +3,10 @@
 // owns the history, so these read as "the cluster looked like A, then like B".
 #include <gtest/gtest.h>
 
-#include "service/history.h"
-#include "service/probe_loop.h"
-#include "service/reasons.h"
-#include "service/status_json.h"
+#include "service/judge/history.h"
+#include "service/runtime/probe_loop.h"
+#include "service/judge/reasons.h"
+#include "service/views/status_report.h"
 #include "tests/support/builders.h"
 #include "tests/support/scripted_source.h"
 

@@ -1,8 +1,9 @@
-#include "service/verdict.h"
+#include "service/judge/verdict.h"
 
 #include <gtest/gtest.h>
 
-#include "service/reasons.h"
+#include "service/judge/partition_rules.h"
+#include "service/judge/reasons.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::service {
@@ -66,7 +67,7 @@ INSTANTIATE_TEST_SUITE_P(
                     {"under_replicated", "under_min_isr"}, 1}),
     [](const auto& info) { return std::string(info.param.name); });
 
-// ---- classify_partition against a history baseline: the worked example of service/verdict.h ----
+// ---- classify_partition against a history baseline: the worked example of service/judge/partition_rules.h ----
 
 struct BaselineRow {
   const char* name;

@@ -1,0 +1,369 @@
+#include "probes/describe_configs.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace isrguard::probes {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr const char* kMinIsrConfig = "min.insync.replicas";
+constexpr const char* kBrokerRackConfig = "broker.rack";
+constexpr const char* kProcessRolesConfig = "process.roles";
+const std::string kNoAnswer = "no answer within the probe timeout";
+// Topics per DescribeConfigs request. librdkafka 2.0.2 matches each resource of an answer to its request by a
+// linear search (strcmp), so the cost of one request grows with the square of its topics, all of it on
+// librdkafka's main thread (docs/scale.md).
+constexpr std::size_t kTopicsPerRequest = 500;
+// AdminOptions opaque of a request: topic batch k is -1 - k; broker i (index in snap.brokers) is i + 1.
+std::intptr_t topics_tag(std::size_t batch) { return -1 - static_cast<std::intptr_t>(batch); }
+
+// ---- small RAII helpers ---------------------------------------------------------------------------------
+
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+struct OptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+};
+struct Resources {
+  std::vector<rd_kafka_ConfigResource_t*> v;
+  ~Resources() { rd_kafka_ConfigResource_destroy_array(v.data(), v.size()); }
+};
+
+// ---- reading answers --------------------------------------------------------------------------------------
+
+std::optional<std::int32_t> parse_int(const char* s) {
+  if (!s) return std::nullopt;
+  const std::string_view v(s);
+  std::int32_t out = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+  return out;
+}
+
+// Config entries of one resource in an answer, by name (null values left out).
+std::map<std::string, std::string> config_values(const rd_kafka_ConfigResource_t* r) {
+  std::map<std::string, std::string> out;
+  size_t cnt = 0;
+  const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(r, &cnt);
+  for (size_t j = 0; j < cnt; ++j)
+    if (const char* v = rd_kafka_ConfigEntry_value(entries[j])) out[rd_kafka_ConfigEntry_name(entries[j])] = v;
+  return out;
+}
+
+std::string resource_error(const rd_kafka_ConfigResource_t* r) {
+  const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(r);
+  if (!e) return "";
+  const char* s = rd_kafka_ConfigResource_error_string(r);
+  return std::string(rd_kafka_err2name(e)) + (s && *s ? std::string(": ") + s : "");
+}
+
+// The resources of a DescribeConfigs answer, or why there are none.
+std::vector<const rd_kafka_ConfigResource_t*> answer_resources(rd_kafka_event_t* ev, std::string& why) {
+  if (const rd_kafka_resp_err_t e = rd_kafka_event_error(ev)) {
+    const char* s = rd_kafka_event_error_string(ev);
+    why = std::string(rd_kafka_err2name(e)) + ": " + (s ? s : "");
+    return {};
+  }
+  const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev);
+  if (!result) {
+    why = "unexpected event " + std::string(rd_kafka_event_name(ev));
+    return {};
+  }
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(result, &n);
+  std::vector<const rd_kafka_ConfigResource_t*> out;
+  for (size_t i = 0; i < n; ++i)
+    if (resources[i]) out.push_back(resources[i]);  // fewer answered than asked: those count as "no result"
+  return out;
+}
+
+// min.insync.replicas of every topic in one answer.
+std::map<std::string, MinIsrOutcome> min_isr_outcomes(rd_kafka_event_t* ev,
+                                                      const std::vector<std::string>& topics) {
+  std::map<std::string, MinIsrOutcome> out;
+  std::string why;
+  const auto resources = answer_resources(ev, why);
+  if (!why.empty()) {
+    for (const auto& t : topics) out[t] = MinIsrOutcome::failed("DescribeConfigs failed: " + why);
+    return out;
+  }
+  for (const rd_kafka_ConfigResource_t* r : resources) {
+    const std::string name = rd_kafka_ConfigResource_name(r);
+    if (std::string err = resource_error(r); !err.empty()) {
+      out[name] = MinIsrOutcome::failed(err);
+      continue;
+    }
+    const auto values = config_values(r);
+    const auto it = values.find(kMinIsrConfig);
+    if (it == values.end()) {
+      out[name] = MinIsrOutcome::failed(std::string(kMinIsrConfig) + " missing from DescribeConfigs answer");
+      continue;
+    }
+    const auto parsed = parse_int(it->second.c_str());
+    out[name] = parsed && *parsed >= 1 ? MinIsrOutcome::read(*parsed)
+                                       : MinIsrOutcome::failed("unusable " + std::string(kMinIsrConfig) +
+                                                               " value '" + it->second + "'");
+  }
+  return out;
+}
+
+// Fills one broker's check (and its rack / process.roles) from its answer.
+void record_broker_answer(rd_kafka_event_t* ev, Broker& broker, BrokerResponse& response) {
+  const rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+  // Local errors mean no answer came (timed out, connection lost). librdkafka knows from the ApiVersions
+  // handshake when a broker cannot serve DescribeConfigs (its own mock cluster): that broker did answer.
+  response.answered = err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE;
+  const auto resources = answer_resources(ev, response.error);
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) response.error = kNoAnswer + (" (" + response.error + ")");
+  for (const rd_kafka_ConfigResource_t* r : resources) {
+    response.error = resource_error(r);
+    const auto values = config_values(r);
+    if (const auto it = values.find(kBrokerRackConfig); it != values.end() && !it->second.empty())
+      broker.rack = it->second;
+    if (const auto it = values.find(kProcessRolesConfig); it != values.end() && !it->second.empty())
+      broker.process_roles = it->second;
+  }
+}
+
+// ---- sending ----------------------------------------------------------------------------------------------
+
+// Admin requests of one probe: sent together, answered on one queue, collected until the deadline.
+class AdminRound {
+ public:
+  AdminRound(rd_kafka_t* rk, Clock::time_point deadline)
+      : rk_(rk), deadline_(deadline), queue_(rd_kafka_queue_new(rk)) {}
+
+  // DescribeConfigs for `resources` tagged `tag`; false (with `why`) when it could not be sent.
+  bool send(std::vector<rd_kafka_ConfigResource_t*>& resources, std::intptr_t tag, std::string& why) {
+    const int budget = remaining_ms(deadline_);
+    if (budget <= 0) {
+      why = "DescribeConfigs not sent: probe timeout used up";
+      return false;
+    }
+    char errstr[512];
+    const std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> options(
+        rd_kafka_AdminOptions_new(rk_, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+    if (rd_kafka_AdminOptions_set_request_timeout(options.get(), budget, errstr, sizeof errstr)) {
+      why = std::string("DescribeConfigs not sent: ") + errstr;
+      return false;
+    }
+    rd_kafka_AdminOptions_set_opaque(options.get(), reinterpret_cast<void*>(tag));
+    rd_kafka_DescribeConfigs(rk_, resources.data(), resources.size(), options.get(), queue_.get());
+    ++outstanding_;
+    return true;
+  }
+
+  // Calls on_answer(tag, event) for each answer until all arrived or the deadline passed.
+  template <typename F>
+  void collect(F&& on_answer) {
+    while (outstanding_ > 0) {
+      const std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
+          rd_kafka_queue_poll(queue_.get(), remaining_ms(deadline_)));
+      if (!ev) return;  // deadline: the rest stay unanswered
+      if (rd_kafka_event_type(ev.get()) != RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT &&
+          !rd_kafka_event_error(ev.get()))
+        continue;
+      --outstanding_;
+      on_answer(reinterpret_cast<std::intptr_t>(rd_kafka_event_opaque(ev.get())), ev.get());
+    }
+  }
+
+ private:
+  rd_kafka_t* rk_;
+  const Clock::time_point deadline_;
+  const std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue_;
+  int outstanding_ = 0;
+};
+
+// Why the topic DescribeConfigs would certainly time out, or "" when it can be sent. librdkafka sends it to
+// the controller named in metadata and waits (up to the request timeout) until that broker is up. When
+// metadata names no controller, or one that is not a broker (librdkafka's mock cluster says 0), say so
+// instead of spending the budget.
+std::string min_isr_not_askable(const ClusterSnapshot& snap) {
+  if (snap.controller_id < 0) return "DescribeConfigs not sent: metadata names no controller";
+  const bool known = std::any_of(snap.brokers.begin(), snap.brokers.end(),
+                                 [&](const Broker& b) { return b.id == snap.controller_id; });
+  if (!known)
+    return "DescribeConfigs not sent: metadata names controller " + std::to_string(snap.controller_id) +
+           ", which is not among the brokers";
+  return "";
+}
+
+// The topic side of one round: what MinIsrCache asked for, the batches sent, and the outcomes so far.
+struct TopicRequests {
+  MinIsrAsk ask;
+  // Sent batches of ask.topics, in order: batch k is ask.topics[k * kTopicsPerRequest, ...).
+  std::vector<std::vector<std::string>> batches;
+  std::vector<bool> answered;  // by batch
+  std::map<std::string, MinIsrOutcome> outcomes;
+};
+
+// One TOPIC resource per topic of `batch` into `res`, each naming min.insync.replicas; "" or why not.
+std::string min_isr_resources(const std::vector<std::string>& batch, Resources& res) {
+  for (const auto& t : batch) {
+    res.v.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
+    // Names the one config we want, so the request asks for it only (the request carries entry names
+    // only; librdkafka 2.0.2 rejects a NULL value, so pass an empty one — it is not sent).
+    if (const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_set_config(res.v.back(), kMinIsrConfig, ""))
+      return "DescribeConfigs not sent: cannot name " + std::string(kMinIsrConfig) + ": " + err_text(e);
+  }
+  return "";
+}
+
+// Sends the asked topics in batches of kTopicsPerRequest, stopping at the first that cannot be sent (none
+// when the controller cannot answer); the topics of the batches not sent fail with the reason.
+void send_topic_batches(AdminRound& round, const ClusterSnapshot& snap, TopicRequests& t) {
+  const std::vector<std::string>& topics = t.ask.topics;
+  std::string why = min_isr_not_askable(snap);
+  for (std::size_t start = 0; why.empty() && start < topics.size(); start += kTopicsPerRequest) {
+    const auto first = topics.begin() + static_cast<std::ptrdiff_t>(start);
+    const auto end = first + static_cast<std::ptrdiff_t>(std::min(kTopicsPerRequest, topics.size() - start));
+    std::vector<std::string> batch(first, end);
+    Resources res;
+    why = min_isr_resources(batch, res);
+    if (why.empty() && round.send(res.v, topics_tag(t.batches.size()), why))
+      t.batches.push_back(std::move(batch));
+  }
+  for (std::size_t i = t.batches.size() * kTopicsPerRequest; i < topics.size(); ++i)
+    t.outcomes[topics[i]] = MinIsrOutcome::failed(why);
+  t.answered.assign(t.batches.size(), false);
+}
+
+// The per-broker check: one response slot per broker in snap.broker_responses, and its request sent (or
+// why not, in the slot's error). Returns when each was sent, by broker index.
+// librdkafka 2.0.2 allows one BROKER resource per DescribeConfigs call and sends it to that broker
+// (rd_kafka_ConfigResource_get_single_broker_id): one call per broker.
+std::vector<Clock::time_point> send_broker_checks(AdminRound& round, ClusterSnapshot& snap) {
+  snap.broker_responses.clear();
+  std::vector<Clock::time_point> sent_at;
+  for (std::size_t i = 0; i < snap.brokers.size(); ++i) {
+    const std::string id = std::to_string(snap.brokers[i].id);
+    Resources res;
+    res.v.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_BROKER, id.c_str()));
+    rd_kafka_ConfigResource_set_config(res.v.back(), kBrokerRackConfig, "");
+    rd_kafka_ConfigResource_set_config(res.v.back(), kProcessRolesConfig, "");
+    BrokerResponse r;
+    r.id = snap.brokers[i].id;
+    sent_at.push_back(Clock::now());
+    if (!round.send(res.v, static_cast<std::intptr_t>(i + 1), r.error)) r.error = "not asked: " + r.error;
+    snap.broker_responses.push_back(std::move(r));
+  }
+  return sent_at;
+}
+
+// ---- collecting -------------------------------------------------------------------------------------------
+
+// The answer to topic batch `tag` (< 0).
+void record_topic_answer(TopicRequests& t, std::intptr_t tag, rd_kafka_event_t* ev) {
+  const auto k = static_cast<std::size_t>(-1 - tag);
+  if (k >= t.batches.size()) return;
+  t.outcomes.merge(min_isr_outcomes(ev, t.batches[k]));
+  t.answered[k] = true;
+}
+
+// The answer to the check of broker `tag` (> 0).
+void record_broker_check(ClusterSnapshot& snap, const std::vector<Clock::time_point>& sent_at,
+                         std::intptr_t tag, rd_kafka_event_t* ev) {
+  const auto i = static_cast<std::size_t>(tag - 1);
+  if (i >= snap.brokers.size()) return;
+  auto& r = snap.broker_responses[i];
+  r.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at[i]);
+  record_broker_answer(ev, snap.brokers[i], r);
+}
+
+// What the deadline cut off at `now`: brokers neither answered nor failed, and topic batches not answered.
+void mark_unanswered(ClusterSnapshot& snap, const std::vector<Clock::time_point>& sent_at, TopicRequests& t,
+                     Clock::time_point now) {
+  for (std::size_t i = 0; i < snap.broker_responses.size(); ++i) {
+    auto& r = snap.broker_responses[i];
+    if (r.answered || !r.error.empty()) continue;
+    r.latency = std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[i]);
+    r.error = kNoAnswer;
+  }
+  for (std::size_t k = 0; k < t.batches.size(); ++k) {
+    if (t.answered[k]) continue;
+    for (const auto& topic : t.batches[k])
+      t.outcomes[topic] = MinIsrOutcome::failed("DescribeConfigs: no answer within the probe timeout");
+  }
+}
+
+// Every topic's min.insync.replicas as the cache has it at `now`, or why it is unknown.
+void apply_min_isr(const MinIsrCache& min_isr, ClusterSnapshot& snap, Clock::time_point now) {
+  for (auto& t : snap.topics) {
+    const MinIsrOutcome o = min_isr.lookup(t.name, now);
+    t.min_insync_replicas = o.value;
+    if (!o.value) snap.config_errors.push_back("topic " + t.name + ": " + o.error);
+  }
+}
+
+}  // namespace
+
+// Sends the topic DescribeConfigs (when min.insync.replicas is due) and one per-broker check to every broker
+// at once, so they share what is left of the budget, then fills the snapshot from the answers.
+void ConfigReader::read(rd_kafka_t* rk, ClusterSnapshot& snap, const std::vector<std::string>& topic_names,
+                        Clock::time_point deadline, const std::function<void()>& meanwhile) {
+  AdminRound round(rk, deadline);
+  const auto ask_at = Clock::now();
+  TopicRequests topics;
+  topics.ask = min_isr_.plan(topic_names, ask_at);
+  if (!topics.ask.empty()) send_topic_batches(round, snap, topics);
+  const std::vector<Clock::time_point> sent_at = send_broker_checks(round, snap);
+
+  const auto sent = Clock::now();
+  meanwhile();
+  const auto converted = Clock::now();
+  round.collect([&](std::intptr_t tag, rd_kafka_event_t* ev) {
+    if (tag < 0)
+      record_topic_answer(topics, tag, ev);
+    else
+      record_broker_check(snap, sent_at, tag, ev);
+  });
+
+  const auto now = Clock::now();
+  auto ms = [](Clock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
+  spdlog::debug("probe: DescribeConfigs ({} topics, {} brokers) sent in {} ms, then conversion {} ms, "
+                "then {} ms more for the answers",
+                topics.ask.topics.size(), snap.brokers.size(), ms(sent - ask_at), ms(converted - sent),
+                ms(now - converted));
+  mark_unanswered(snap, sent_at, topics, now);
+  if (!topics.ask.empty()) {
+    log_config_problem(topics.outcomes);
+    min_isr_.record(topics.ask, topics.outcomes, ask_at);
+  }
+  apply_min_isr(min_isr_, snap, now);
+}
+
+void ConfigReader::log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes) {
+  std::size_t failed = 0;
+  std::string first;
+  for (const auto& [topic, o] : outcomes) {
+    if (o.value) continue;
+    if (failed++ == 0) first = "topic " + topic + ": " + o.error;
+  }
+  if (failed == 0) {
+    if (!last_config_problem_.empty()) spdlog::info("min.insync.replicas read again for all asked topics");
+    last_config_problem_.clear();
+    return;
+  }
+  if (first != last_config_problem_)
+    spdlog::warn(
+        "min.insync.replicas unreadable for {} of {} asked topics (e.g. {}); the configured default applies",
+        failed, outcomes.size(), first);
+  last_config_problem_ = first;
+}
+
+}  // namespace isrguard::probes

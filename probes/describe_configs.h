@@ -1,0 +1,44 @@
+#pragma once
+
+// Internal to probes/ (includes librdkafka): the DescribeConfigs exchange of one probe. Two kinds of request
+// are sent together and share what is left of the probe budget: topic min.insync.replicas (in batches, for
+// the topics MinIsrCache says are due) and the per-broker check (one request per broker for its own BROKER
+// resource: broker.rack, process.roles; see ClusterSnapshot::broker_responses). The answers are read into
+// the snapshot.
+
+#include <librdkafka/rdkafka.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "probes/min_isr_cache.h"
+#include "probes/rdkafka_common.h"
+#include "probes/snapshot.h"
+
+namespace isrguard::probes {
+
+// Keeps what the exchange needs from one probe to the next: the min.insync.replicas cache and the last
+// reason it could not be read (logged on change only). One probe at a time.
+class ConfigReader {
+ public:
+  explicit ConfigReader(const MinIsrCacheOptions& options) : min_isr_(options) {}
+
+  // Sends this probe's DescribeConfigs on `rk` (the topic requests only when min.insync.replicas is due for
+  // some of `topic_names`), runs `meanwhile` (the topic conversion), then collects the answers until
+  // `deadline`. Needs snap.brokers and snap.controller_id; fills snap.broker_responses (one per broker, in
+  // the order of snap.brokers) with each broker's rack and process.roles, then, once `meanwhile` has filled
+  // snap.topics, their min_insync_replicas (or a line in snap.config_errors saying why it is unknown).
+  void read(rd_kafka_t* rk, ClusterSnapshot& snap, const std::vector<std::string>& topic_names,
+            Clock::time_point deadline, const std::function<void()>& meanwhile);
+
+ private:
+  // One log line when the reason min.insync.replicas cannot be read changes, not one per probe.
+  void log_config_problem(const std::map<std::string, MinIsrOutcome>& outcomes);
+
+  MinIsrCache min_isr_;
+  std::string last_config_problem_;  // logged once per distinct message
+};
+
+}  // namespace isrguard::probes

@@ -1,0 +1,413 @@
+#include "service/config/config.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "probes/rdkafka_source.h"
+#include "service/config/flags.h"
+#include "service/config/kafka_properties.h"
+#include "service/config/value_parsers.h"
+#include "service/judge/reasons.h"
+
+#ifndef ISRGUARD_VERSION
+#define ISRGUARD_VERSION "dev"
+#endif
+#ifndef ISRGUARD_COMMIT
+#define ISRGUARD_COMMIT "unknown"
+#endif
+
+namespace isrguard::service {
+
+std::vector<std::pair<std::string, std::string>> Config::describe() const {
+  std::vector<std::pair<std::string, std::string>> d;
+  d.emplace_back("bootstrap_servers", bootstrap_servers);
+  d.emplace_back("mock_brokers", std::to_string(mock_brokers));
+  d.emplace_back("poll_interval", format_duration(poll_interval));
+  d.emplace_back("probe_timeout", format_duration(probe_timeout));
+  d.emplace_back("config_refresh_interval", format_duration(config_refresh));
+  d.emplace_back("stale_after", format_duration(stale_after));
+  d.emplace_back("recovery_hold", format_duration(gate.recovery_hold));
+  d.emplace_back("min_isr_max_age", format_duration(min_isr_max_age()));
+  d.emplace_back("expected_brokers", format_id_ranges(ranges_of(policy.expected_brokers)));
+  d.emplace_back("forget_missing_brokers_after", format_duration(policy.forget_missing_brokers_after));
+  for (const auto& f : policy.fleets) {
+    std::string rule;
+    if (!f.id_ranges.empty()) rule = "ids:" + format_id_ranges(f.id_ranges);
+    if (!f.host_regex.empty()) rule += (rule.empty() ? "" : " ") + ("host:" + f.host_regex);
+    d.emplace_back("fleet." + f.name, rule);
+  }
+  d.emplace_back("topic_include", policy.topic_include);
+  d.emplace_back("topic_exclude", policy.topic_exclude);
+  std::string gates;
+  for (const auto& g : policy.gating_reasons) gates += (gates.empty() ? "" : ",") + g;
+  d.emplace_back("gate_on", gates);
+  d.emplace_back("default_min_isr", std::to_string(policy.default_min_isr));
+  d.emplace_back("list_cap", std::to_string(policy.list_cap));
+  d.emplace_back("broker_slow_after", format_duration(policy.broker_slow_after));
+  d.emplace_back("http_address", http_address);
+  d.emplace_back("http_port", std::to_string(http_port));
+  d.emplace_back("http_threads", std::to_string(http_threads));
+  d.emplace_back("http_timeout", format_duration(http_timeout));
+  d.emplace_back("http_max_connections", std::to_string(http_max_connections));
+  d.emplace_back("health_port", std::to_string(health_port));
+  d.emplace_back("metrics_partition_cap", std::to_string(metrics_partition_cap));
+  d.emplace_back("overrides_file", overrides_file);
+  d.emplace_back("max_override_ttl", format_duration(max_override_ttl));
+  d.emplace_back("jmx_metrics", jmx_metrics ? "true" : "false");
+  d.emplace_back("log_level", log_level);
+  d.emplace_back("disruption_block_min_isr_risk", disruption.block_min_isr_risk ? "true" : "false");
+  for (const auto& [k, v] : kafka_properties)
+    d.emplace_back("kafka." + k, probes::is_secret_property(k) ? "<redacted>" : v);
+  return d;
+}
+
+namespace {
+
+using Errors = std::vector<std::string>;
+
+void apply_overrides_flags(const RawFlags& r, Config& c, Errors& errors) {
+  const auto ttl = parse_duration(r.max_override_ttl);
+  if (!ttl || *ttl < std::chrono::minutes(1) || *ttl > std::chrono::hours(168)) {
+    errors.push_back("--max-override-ttl: '" + r.max_override_ttl + "' must be a duration from 1m to 168h");
+    return;
+  }
+  c.max_override_ttl = *ttl;
+}
+
+void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
+  auto duration = [&](const std::string& flag, const std::string& text, std::chrono::milliseconds& dst) {
+    if (auto d = parse_duration(text))
+      dst = *d;
+    else
+      errors.push_back(flag + ": '" + text + "' is not a duration (use e.g. 500ms, 5s, 2m, 1h)");
+  };
+  duration("--poll-interval", r.poll, c.poll_interval);
+  duration("--probe-timeout", r.timeout, c.probe_timeout);
+  duration("--config-refresh-interval", r.refresh, c.config_refresh);
+  duration("--stale-after", r.stale, c.stale_after);
+  duration("--recovery-hold", r.hold, c.gate.recovery_hold);
+  duration("--http-timeout", r.http_timeout, c.http_timeout);
+  duration("--forget-missing-brokers-after", r.forget_brokers, c.policy.forget_missing_brokers_after);
+  duration("--broker-slow-after", r.broker_slow, c.policy.broker_slow_after);
+  if (c.policy.broker_slow_after <= std::chrono::milliseconds(0))
+    errors.push_back("--broker-slow-after must be more than 0");
+  if (c.poll_interval < std::chrono::milliseconds(100))
+    errors.push_back("--poll-interval must be at least 100ms");
+  if (c.probe_timeout < std::chrono::milliseconds(100))
+    errors.push_back("--probe-timeout must be at least 100ms");
+  // Staleness means nothing for the single probe of --once.
+  if (!c.once && c.stale_after <= c.poll_interval + c.probe_timeout)
+    errors.push_back("--stale-after (" + format_duration(c.stale_after) +
+                     ") must exceed --poll-interval + --probe-timeout (" +
+                     format_duration(c.poll_interval + c.probe_timeout) + ")");
+  if (c.http_timeout < std::chrono::milliseconds(100))
+    errors.push_back("--http-timeout must be at least 100ms");
+}
+
+// Reads a .properties file into `merged`. It must be a regular file (symlinks followed, as Kubernetes mounts
+// secrets) of at most kMaxPropertiesFileBytes: /dev/zero, a FIFO or a directory is refused.
+void read_properties_file(const std::string& path, std::map<std::string, std::string>& merged,
+                          Errors& errors) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) {
+    errors.push_back("--kafka-properties: cannot read '" + path + "'");
+    return;
+  }
+  if (!fs::is_regular_file(st)) {
+    errors.push_back("--kafka-properties: '" + path + "' is not a regular file");
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors.push_back("--kafka-properties: cannot read '" + path + "'");
+    return;
+  }
+  std::string text(kMaxPropertiesFileBytes + 1, '\0');  // bounded even if the file grows meanwhile
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxPropertiesFileBytes) {
+    errors.push_back("--kafka-properties: '" + path + "' is larger than " +
+                     std::to_string(kMaxPropertiesFileBytes) + " bytes");
+    return;
+  }
+  std::vector<std::string> perr;
+  for (auto& [k, v] : parse_properties(text, perr)) merged[k] = std::move(v);
+  for (auto& e : perr) errors.push_back("--kafka-properties " + path + ": " + e);
+}
+
+// Kafka client properties from every source merged (the file first, then --kafka-config /
+// ISRGUARD_KAFKA_CONFIG entries in order) and translated once (service/config/kafka_properties.h); bootstrap
+// servers from the flag or the properties.
+void apply_kafka(const RawFlags& r, Config& c, Errors& errors, Errors& warnings) {
+  std::map<std::string, std::string> merged;
+  if (r.given.count("--kafka-properties") && trim_blanks(r.properties_file).empty())
+    errors.push_back("--kafka-properties: empty path");
+  else if (!r.properties_file.empty())
+    read_properties_file(r.properties_file, merged, errors);
+  for (const auto& kv : r.kafka_config) {
+    if (trim_blanks(kv).empty() || trim_blanks(kv)[0] == '#') continue;  // blank lines and comments in the environment
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || trim_blanks(kv.substr(0, eq)).empty()) {
+      errors.push_back("--kafka-config: '" +
+                       (probes::is_secret_property(kv) ? std::string("<redacted>") : kv) +
+                       "' is not key=value");
+      continue;
+    }
+    merged[trim_blanks(kv.substr(0, eq))] = trim_blanks(kv.substr(eq + 1));
+  }
+  auto translated = translate_java_properties(merged, probes::is_client_property);
+  for (const auto& e : translated.errors) errors.push_back("Kafka client configuration: " + e);
+  if (auto w = ignored_settings_warning(translated.ignored); !w.empty()) warnings.push_back(std::move(w));
+  c.kafka_properties = std::move(translated.properties);
+  if (r.given.count("--bootstrap-servers") && trim_blanks(c.bootstrap_servers).empty())
+    errors.push_back("--bootstrap-servers: blank");
+  if (c.bootstrap_servers.empty()) {
+    if (auto it = c.kafka_properties.find("bootstrap.servers"); it != c.kafka_properties.end())
+      c.bootstrap_servers = it->second;
+  }
+  if (!trim_blanks(c.bootstrap_servers).empty() && !split_list(c.bootstrap_servers))
+    errors.push_back("--bootstrap-servers: '" + c.bootstrap_servers +
+                     "' has an empty item (host:port,host:port)");
+  c.bootstrap_servers = trim_blanks(c.bootstrap_servers);
+  if (c.mock_brokers < 0 || c.mock_brokers > 16) errors.push_back("--mock-brokers must be between 0 and 16");
+  if (c.bootstrap_servers.empty() && c.mock_brokers == 0 && c.check_overrides.empty())
+    errors.push_back(
+        "--bootstrap-servers is required (or bootstrap.servers in --kafka-properties, or --mock-brokers)");
+  if (!c.bootstrap_servers.empty()) c.kafka_properties["bootstrap.servers"] = c.bootstrap_servers;
+}
+
+void apply_expected_brokers(const RawFlags& r, Config& c, Errors& errors) {
+  if (!r.given.count("--expected-brokers") && r.expected.empty()) return;
+  const auto ranges = parse_id_ranges(r.expected);
+  if (!ranges) {
+    errors.push_back("--expected-brokers: '" + r.expected + "' is not a list of ids/ranges like 1-3,101");
+  } else if (id_count(*ranges) > kMaxExpectedBrokers) {
+    errors.push_back("--expected-brokers: at most " + std::to_string(kMaxExpectedBrokers) +
+                     " broker ids (got " + std::to_string(id_count(*ranges)) + ")");
+  } else {
+    c.policy.expected_brokers = *parse_id_list(r.expected);
+  }
+}
+
+// Each value holds one or more rules separated by blanks (the environment variable holds them all).
+void apply_fleets(const RawFlags& r, Config& c, Errors& errors) {
+  for (const auto& value : r.fleets) {
+    if (trim_blanks(value).empty()) errors.push_back("--fleet: blank");
+    std::stringstream ss(value);
+    std::string spec;
+    while (ss >> spec) {
+      if (auto f = parse_fleet(spec))
+        c.policy.fleets.push_back(std::move(*f));
+      else
+        errors.push_back("--fleet: '" + spec + "' must be NAME=ids:LIST or NAME=host:REGEX");
+    }
+  }
+}
+
+// --gate-on replaces the default set. A blank value or an empty item is an error, never "gate on nothing":
+// an empty set would never close the gate.
+void apply_gating(const RawFlags& r, Config& c, Errors& errors) {
+  if (r.given.count("--gate-on")) {
+    c.policy.gating_reasons.clear();
+    bool blank_item = r.gate_on.empty();
+    std::vector<std::string> codes;
+    for (const auto& value : r.gate_on) {  // repeatable, each comma-separated
+      auto items = split_list(value);
+      if (!items) blank_item = true;
+      else codes.insert(codes.end(), items->begin(), items->end());
+    }
+    for (const auto& code : codes) {
+      if (!reason::is_known(code)) {
+        std::string known;
+        for (auto k : reason::kAll) known += (known.empty() ? "" : ", ") + std::string(k);
+        errors.push_back("--gate-on: unknown reason '" + code + "' (known: " + known + ")");
+      } else {
+        c.policy.gating_reasons.insert(code);
+      }
+    }
+    if (blank_item)
+      errors.push_back("--gate-on: empty reason code in the list (an empty set would never close the gate)");
+  }
+  if (r.gate_at_min) c.policy.gating_reasons.insert(std::string(reason::kAtMinIsrPartitions));
+  // An operator freeze gates whatever --gate-on says (that is what it is for).
+  c.policy.gating_reasons.insert(std::string(reason::kOverrideFreeze));
+}
+
+void apply_limits(const RawFlags& r, Config& c, Errors& errors) {
+  if (c.policy.default_min_isr < 1) errors.push_back("--default-min-isr must be at least 1");
+  if (r.list_cap < 1 || r.list_cap > 100000)
+    errors.push_back("--list-cap must be between 1 and 100000");
+  else
+    c.policy.list_cap = static_cast<std::size_t>(r.list_cap);
+  if (r.metrics_cap < 0 || r.metrics_cap > 100000)
+    errors.push_back("--metrics-partition-cap must be between 0 and 100000");
+  else
+    c.metrics_partition_cap = static_cast<std::size_t>(r.metrics_cap);
+}
+
+void apply_http(const RawFlags& r, Config& c, Errors& errors) {
+  if (trim_blanks(c.http_address).empty()) errors.push_back("--http-address: blank");
+  if (c.http_port < 0 || c.http_port > 65535) errors.push_back("--http-port must be between 0 and 65535");
+  if (c.health_port < 0 || c.health_port > 65535) errors.push_back("--health-port must be between 0 and 65535");
+  if (c.health_port != 0 && c.health_port == c.http_port)
+    errors.push_back("--health-port must differ from --http-port");
+  if (r.http_max_connections < 1 || r.http_max_connections > 65536)
+    errors.push_back("--http-max-connections must be between 1 and 65536");
+  else
+    c.http_max_connections = static_cast<std::size_t>(r.http_max_connections);
+  if (c.http_threads < 1 || c.http_threads > 256)
+    errors.push_back("--http-threads must be between 1 and 256");
+}
+
+void apply_modes(const RawFlags& r, Config& c, Errors& errors) {
+  if (r.output == "table")
+    c.output = OutputFormat::kTable;
+  else if (r.output == "json")
+    c.output = OutputFormat::kJson;
+  else
+    errors.push_back("--output must be table or json, not '" + r.output + "'");
+  static const std::vector<std::string> levels = {"trace", "debug",    "info", "warn",
+                                                  "error", "critical", "off"};
+  if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end())
+    errors.push_back("--log-level must be one of trace, debug, info, warn, error, critical, off");
+}
+
+// Topic names never contain blanks ([a-zA-Z0-9._-]): a blank regex, or blanks at either end, match nothing
+// and would leave every topic unjudged (include) or be a quoting mistake (exclude).
+void check_topic_filters(const RawFlags& r, const Config& c, Errors& errors) {
+  auto check = [&](const char* flag, const std::string& re) {
+    if (!r.given.count(flag) && re.empty()) return;
+    if (trim_blanks(re).empty())
+      errors.push_back(std::string(flag) + ": blank regex");
+    else if (trim_blanks(re) != re)
+      errors.push_back(std::string(flag) + ": regex '" + re + "' has blanks at either end");
+  };
+  check("--topic-include", c.policy.topic_include);
+  check("--topic-exclude", c.policy.topic_exclude);
+}
+
+// --disrupt-*: ids parsed, fleets checked against --fleet, --wait-safe only with a question to wait on.
+void apply_disruption(const RawFlags& r, Config& c, Errors& errors) {
+  c.disruption.list_cap = c.policy.list_cap;
+  if (!r.disrupt_brokers.empty()) {
+    if (auto ids = parse_id_list(r.disrupt_brokers))
+      c.disrupt.brokers = *ids;
+    else
+      errors.push_back("--disrupt-brokers: '" + r.disrupt_brokers + "' is not a list of ids/ranges like 3 or 1-3,101");
+  }
+  for (auto name : r.disrupt_fleets) {
+    name = trim_blanks(name);
+    if (name.empty()) continue;
+    const bool known = name == c.policy.default_fleet ||
+                       std::any_of(c.policy.fleets.begin(), c.policy.fleets.end(),
+                                   [&](const FleetRule& f) { return f.name == name; });
+    if (!known) errors.push_back("--disrupt-fleet: unknown fleet '" + name + "' (define it with --fleet)");
+    c.disrupt.fleets.push_back(name);
+  }
+  for (auto rack : r.disrupt_racks)
+    if (rack = trim_blanks(rack); !rack.empty()) c.disrupt.racks.push_back(rack);
+  const bool asked = !r.disrupt_brokers.empty() || !r.disrupt_fleets.empty() || !r.disrupt_racks.empty();
+  if (asked && c.disrupt.empty()) errors.push_back("--disrupt-*: no broker, fleet or rack given");
+  if (asked && !c.once) errors.push_back("--disrupt-brokers/--disrupt-fleet/--disrupt-rack need --once");
+  if (!r.wait_safe.empty()) {
+    if (auto d = parse_duration(r.wait_safe))
+      c.wait_safe = *d;
+    else
+      errors.push_back("--wait-safe: '" + r.wait_safe + "' is not a duration (use e.g. 30s, 30m, 1h)");
+    if (!asked) errors.push_back("--wait-safe needs --disrupt-brokers, --disrupt-fleet or --disrupt-rack");
+  }
+}
+
+// Compiles the policy's regexes; on failure says which flag holds the bad one.
+void compile_policy(Config& c, Errors& errors) {
+  try {
+    c.policy.compile();
+  } catch (const std::regex_error&) {
+    auto check = [&](const std::string& flag, const std::string& re) {
+      if (re.empty()) return;
+      try {
+        std::regex compiled(re);
+      } catch (const std::regex_error& e) {
+        errors.push_back(flag + ": invalid regex '" + re + "': " + e.what());
+      }
+    };
+    check("--topic-include", c.policy.topic_include);
+    check("--topic-exclude", c.policy.topic_exclude);
+    for (const auto& f : c.policy.fleets) check("--fleet " + f.name, f.host_regex);
+  }
+}
+
+// When CLI11 itself rejects the command line, the flags are not assigned: read --once / --output (and their
+// environment variables) directly so a script asking for JSON still gets its error as JSON.
+void guess_error_format(int argc, const char* const* argv, ParseOutcome& out) {
+  std::string output;
+  if (const char* e = std::getenv("ISRGUARD_OUTPUT")) output = e;
+  if (const char* e = std::getenv("ISRGUARD_ONCE")) out.once = std::string(e) == "true" || std::string(e) == "1";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--once") out.once = true;
+    if (a == "--output" && i + 1 < argc) output = argv[i + 1];
+    if (a.rfind("--output=", 0) == 0) output = a.substr(9);
+  }
+  out.once_output = output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+}
+
+// Every validation step, in the order its errors are listed.
+void validate(const RawFlags& r, Config& c, Errors& errors, Errors& warnings) {
+  apply_durations(r, c, errors);
+  apply_kafka(r, c, errors, warnings);
+  apply_expected_brokers(r, c, errors);
+  apply_fleets(r, c, errors);
+  apply_gating(r, c, errors);
+  check_topic_filters(r, c, errors);
+  apply_limits(r, c, errors);
+  apply_http(r, c, errors);
+  apply_modes(r, c, errors);
+  apply_disruption(r, c, errors);
+  apply_overrides_flags(r, c, errors);
+  compile_policy(c, errors);
+}
+
+}  // namespace
+
+ParseOutcome parse_config(int argc, const char* const* argv) {
+  ParseOutcome out;
+  Config c;
+  RawFlags r;
+  FlagsOutcome flags = read_flags(argc, argv, c, r);
+  if (flags.result == FlagsOutcome::Result::kHelp) {
+    out.exit_now = true;
+    out.output = std::move(flags.help);
+    return out;
+  }
+  if (flags.result == FlagsOutcome::Result::kRejected) {
+    out.errors = std::move(flags.errors);
+    out.exit_code = 2;
+    guess_error_format(argc, argv, out);
+    return out;
+  }
+  if (r.version) {
+    out.exit_now = true;
+    out.output = std::string("isrguard ") + ISRGUARD_VERSION + " (" + ISRGUARD_COMMIT + ")\n";
+    return out;
+  }
+
+  validate(r, c, out.errors, out.warnings);
+  out.once = c.once;
+  out.once_output = c.output;
+  if (!out.errors.empty()) {
+    out.exit_code = 2;
+    return out;
+  }
+  out.config = std::move(c);
+  return out;
+}
+
+
+}  // namespace isrguard::service

@@ -1,0 +1,92 @@
+#pragma once
+
+// The only thread that touches Kafka. Each iteration: probe -> judge -> assess -> gate -> publish.
+// run_once(now) is callable from tests with an injected clock; run() drives it on a real clock.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "probes/metadata_source.h"
+#include "service/config/config.h"
+#include "service/runtime/overrides_file.h"
+#include "service/views/state.h"
+
+namespace isrguard::service {
+
+// The schedule is jittered by up to ±kPollJitter of the interval: probes at exact multiples of the interval
+// can keep missing a fault that recurs with the same period (an example: docs/scale.md); with jitter,
+// successive probes land at different phases of it.
+inline constexpr double kPollJitter = 0.2;
+// interval × (1 - kPollJitter + 2·kPollJitter·u), for u in [0, 1]. Pure.
+std::chrono::milliseconds jittered_interval(std::chrono::milliseconds interval, double u);
+
+class ProbeLoop : public StateSource {
+ public:
+  // `disruption` shapes the per-broker safety pass published with each verdict.
+  ProbeLoop(probes::MetadataSource& source, Policy policy, GateConfig gate,
+            std::chrono::milliseconds stale_after, DisruptionOptions disruption = {});
+
+  // Operator overrides read from `file` every iteration (before run(); the loop owns it from then on).
+  void use_overrides(std::unique_ptr<OverridesFile> file) { overrides_ = std::move(file); }
+
+  // --once prints the verdict, the per-broker safety and the probe's counters only: off, each iteration
+  // skips what only the HTTP endpoints read (the kafka_* view for /metrics and the /v1/partitions index),
+  // leaving PublishedState::kafka and ::unhealthy_partitions null.
+  void publish_serve_views(bool on) { serve_views_ = on; }
+
+  // --once: this loop makes one probe and no other. The history, which only a next probe and the serve views
+  // read, is then not built (PublishedState::history stays null): the verdict is judge_first's, the same one
+  // (service/judge/verdict.h). Turns the serve views off too. A second run_once() throws std::logic_error.
+  void single_probe() {
+    single_probe_ = true;
+    serve_views_ = false;
+  }
+
+  // One iteration starting at `now` (steady) / `wall` (system); the gate observes at now + the probe's
+  // duration (when its answer is known). Thread: the loop's (or a test's).
+  void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);
+  // Loop until stop(): run_once, then wait jittered_interval(interval, u) from the probe's start (u drawn
+  // uniformly per probe; `draw_u`, when given, draws it instead so tests can pin the jitter). Blocks.
+  void run(std::chrono::milliseconds interval, const std::function<double()>& draw_u = {});
+  void stop();  // any thread; wakes run() at once
+
+  std::shared_ptr<const PublishedState> current() const override;
+  const Policy& policy() const { return policy_; }
+  std::chrono::milliseconds stale_after() const { return stale_after_; }
+
+ private:
+  probes::MetadataSource& source_;
+  const Policy policy_;
+  Gate gate_;
+  const std::chrono::milliseconds stale_after_;
+  const DisruptionOptions disruption_;
+  PublishedState working_;  // loop-thread only
+  std::unique_ptr<OverridesFile> overrides_;  // loop-thread only; null = no overrides file
+  bool serve_views_ = true;  // loop-thread only
+  bool single_probe_ = false;  // loop-thread only
+
+  // The steps of run_once, in order.
+  void adopt_snapshot(PublishedState& s, probes::ClusterSnapshot&& taken, SteadyClock::time_point now,
+                      std::chrono::system_clock::time_point wall);
+  void record_failure(PublishedState& s, const probes::ProbeError& err,
+                      std::chrono::system_clock::time_point wall);
+  std::vector<std::string> assess(PublishedState& s, bool new_snapshot, SteadyClock::time_point now,
+                                  std::chrono::system_clock::time_point wall);
+  void observe_gate(PublishedState& s, const std::vector<std::string>& gating,
+                    SteadyClock::time_point probe_end, std::chrono::system_clock::time_point wall);
+  void publish(const PublishedState& s);
+  void apply_operator_overrides(PublishedState& s, std::chrono::system_clock::time_point wall);
+  void assess_broker_safety(PublishedState& s, bool new_snapshot, std::chrono::system_clock::time_point wall);
+  std::vector<Override> safety_acks_;  // loop-thread only: the acknowledgements working_.broker_safety used
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const PublishedState> published_;  // guarded by mu_
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+};
+
+}  // namespace isrguard::service
