@@ -11,7 +11,7 @@ Checks, each printed as `ok: ...` or collected as a problem:
   * the image holds no compiler or build tool, no source or test tree, no .git, no private key;
   * its size (uncompressed layers and files) is printed.
 
-Usage: image_test.py --root SRC --kafkasim BIN [--image NAME] [--no-build]
+Usage: image_test.py --root SRC --kafkasim BIN [--image NAME] [--no-build [--commit ID]]
 Exit 0 when every check passes, 1 with the problems listed, 77 (ctest: skipped) when buildah or mmdebstrap or
 root is missing on a developer machine; in CI (CI=true) a missing tool is a failure, never a skip.
 """
@@ -149,7 +149,7 @@ def tree_size(rootfs: Path) -> int:
 
 def check_image(args, problems: list[str]):
     root = Path(args.root)
-    commit = run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"]).stdout.strip() or "unknown"
+    commit = args.commit or run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"]).stdout.strip() or "unknown"
     security = deployment_security(root)
     want_user = f"{security['runAsUser']}:{security['runAsGroup']}"
 
@@ -234,6 +234,8 @@ def main() -> int:
     ap.add_argument("--kafkasim", required=True)
     ap.add_argument("--image", default="localhost/isrguard:image-test")
     ap.add_argument("--no-build", action="store_true", help="test an image already built under --image")
+    ap.add_argument("--commit", default="", help="with --no-build: the commit that image was built from "
+                    "(default: the tree's HEAD)")
     args = ap.parse_args()
 
     why = missing_tools()
