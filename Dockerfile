@@ -1,19 +1,27 @@
 # isrguard container image: a Kubernetes readiness gate for Kafka (see docs/deploy.md).
 #
 #   docker build --build-arg ISRGUARD_COMMIT="$(git rev-parse --short HEAD)" -t isrguard:0.1.0 .
+#   scripts/image      (buildah, no registry and no daemon: a local Debian 12 base made by mmdebstrap)
 #
-# Stage 1 builds isrguard with the same two scripts CI runs (scripts/install-deps, scripts/test), so an image is
-# only produced from a tree whose tests pass. Stage 2 is a slim Debian 12 with the runtime libraries only.
+# Stage 1 builds only the isrguard binary with the build dependencies of scripts/install-deps: CI runs the whole
+# suite (scripts/test) on the same tree before it builds and tests the image (tests/image), so running the suite
+# again here would only double the time. Building a tree CI has not tested? Add
+# --build-arg ISRGUARD_RUN_TESTS=1 and the builder runs scripts/test first (docs/deploy.md, "Tested tree").
+# Stage 2 is a slim Debian 12 with the runtime libraries only.
 #
 # Base image: Debian 12 (bookworm) slim, pinned by tag AND digest so that builder and runtime use the very same
 # libraries (the runtime packages below must match the ABI the builder linked against). The digest is one
 # published for debian:12.11-slim (the same value is pinned by several public projects); it could not be checked
 # against the registry where this file was written, so confirm it once with
-# `docker buildx imagetools inspect debian:12.11-slim`. To move to a newer point release update both FROM lines
-# together (tag and digest), then rebuild and re-run the tests.
+# `docker buildx imagetools inspect debian:12.11-slim`. To move to a newer point release update the default of
+# ISRGUARD_BASE (tag and digest), then rebuild and re-run the tests.
+#
+# ISRGUARD_BASE is a build argument so that a build without a registry can substitute a locally made Debian 12
+# base (same release, so the same library ABI): scripts/image passes one made by mmdebstrap. Both stages use it.
+ARG ISRGUARD_BASE=debian:12.11-slim@sha256:b1a741487078b369e78119849663d7f1a5341ef2768798f7b7406c4240f86aef
 
 # ---------------------------------------------------------------------------------------------------------------
-FROM debian:12.11-slim@sha256:b1a741487078b369e78119849663d7f1a5341ef2768798f7b7406c4240f86aef AS build
+FROM ${ISRGUARD_BASE} AS build
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # ISRGUARD_DEPLOY_TOOLS=0: scripts/install-deps (also run by scripts/test) skips kubectl, node and npm. They serve
@@ -22,9 +30,14 @@ ENV DEBIAN_FRONTEND=noninteractive \
     ISRGUARD_DEPLOY_TOOLS=0
 WORKDIR /src
 
-# Dependencies first (own layer, cached while only sources change).
+# 1 = run the whole suite (scripts/test, deploy label excluded) before the binary is taken; 0 = build the binary
+# only (the default: CI has run the suite on this tree, see above).
+ARG ISRGUARD_RUN_TESTS=0
+
+# Dependencies first (own layer, cached while only sources change). ISRGUARD_TEST_TOOLS=0 leaves out the
+# test-only packages (gtest, benchmark, prometheus, kcat, wrk, ...) when the suite is not run.
 COPY scripts/install-deps scripts/install-deps
-RUN scripts/install-deps \
+RUN ISRGUARD_TEST_TOOLS="${ISRGUARD_RUN_TESTS}" scripts/install-deps \
  && rm -rf /var/lib/apt/lists/*
 
 # The whole tree (what .dockerignore leaves): tests may read any part of it, e.g. docs or manifests.
@@ -33,24 +46,31 @@ COPY . .
 # Version comes from CMakeLists.txt (project VERSION); the commit is passed in because .git is not in the
 # build context. An empty ISRGUARD_COMMIT makes CMake fall back to `git`, and without .git to "unknown".
 ARG ISRGUARD_COMMIT=""
-# scripts/test re-runs cmake on build/ with its own flags; the commit set here stays in the CMake cache.
+# Same compiler flags as scripts/test (warnings as errors, RelWithDebInfo); the debug info is stripped below.
+# With tests: scripts/test re-runs cmake on build/ with its own flags; the commit set here stays in the cache.
 # The `deploy` test label (manifests, Dockerfile lint) is excluded: it needs kubectl and npm, see above.
-RUN cmake -S . -B build -DISRGUARD_COMMIT="${ISRGUARD_COMMIT}" \
- && scripts/test -- -LE deploy \
+RUN if [[ "${ISRGUARD_RUN_TESTS}" == 1 ]]; then \
+      cmake -S . -B build -DISRGUARD_COMMIT="${ISRGUARD_COMMIT}" && scripts/test -- -LE deploy; \
+    else \
+      cmake -S . -B build -DISRGUARD_COMMIT="${ISRGUARD_COMMIT}" -DISRGUARD_BUILD_TESTS=OFF \
+            -DISRGUARD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+   && cmake --build build -j"$(nproc)" --target isrguard; \
+    fi \
  && mkdir -p /out \
  && objcopy --strip-debug build/service/isrguard /out/isrguard \
  && /out/isrguard --version
 
 # ---------------------------------------------------------------------------------------------------------------
-FROM debian:12.11-slim@sha256:b1a741487078b369e78119849663d7f1a5341ef2768798f7b7406c4240f86aef AS runtime
+FROM ${ISRGUARD_BASE} AS runtime
 
+ARG ISRGUARD_BASE
 ARG ISRGUARD_COMMIT=""
 ARG ISRGUARD_VERSION="0.1.0"
 LABEL org.opencontainers.image.title="isrguard" \
       org.opencontainers.image.description="Kubernetes readiness gate for Kafka: blocks voluntary evictions via a PodDisruptionBudget while partitions are offline, under-replicated or under min ISR" \
       org.opencontainers.image.version="${ISRGUARD_VERSION}" \
       org.opencontainers.image.revision="${ISRGUARD_COMMIT}" \
-      org.opencontainers.image.base.name="docker.io/library/debian:12.11-slim"
+      org.opencontainers.image.base.name="${ISRGUARD_BASE}"
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Runtime libraries only: exactly the packages owning the shared objects isrguard is linked against

@@ -41,10 +41,24 @@ class BrokenDockerfile(unittest.TestCase):
         self.assertTrue(any(fragment in p for p in problems), f"expected a problem with {fragment!r}, got {problems}")
 
     def first_from_image(self) -> str:
-        for line in real().splitlines():
+        """The base image `docker build .` uses: the first FROM's image, or the default of the build argument it
+        names (ARG ISRGUARD_BASE=... before the first FROM)."""
+        text = real()
+        for line in text.splitlines():
             if line.startswith("FROM "):
-                return line.split()[1]
+                image = line.split()[1]
+                if image.startswith("$"):
+                    arg = image.strip("${}")
+                    for a in text.splitlines():
+                        if a.startswith(f"ARG {arg}="):
+                            return a.split("=", 1)[1].strip()
+                    raise AssertionError(f"no default for {arg}")
+                return image
         raise AssertionError("no FROM")
+
+    def test_base_argument_without_default(self):
+        img = self.first_from_image()
+        self.assertFlags(edited(f"ARG ISRGUARD_BASE={img}", "ARG ISRGUARD_BASE"), "has no default")
 
     def test_unpinned_digest(self):
         img = self.first_from_image()
@@ -64,7 +78,8 @@ class BrokenDockerfile(unittest.TestCase):
 
     def test_builder_and_runtime_bases_differ(self):
         img = self.first_from_image()
-        self.assertFlags(edited(img, img.replace("12.11", "12.10"), 1), "different base images")
+        self.assertFlags(edited("FROM ${ISRGUARD_BASE} AS runtime", f"FROM {img.replace('12.11', '12.10')} AS runtime"),
+                         "different base images")
 
     def test_single_stage(self):
         lines = real().splitlines(keepends=True)
