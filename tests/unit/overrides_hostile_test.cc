@@ -7,10 +7,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <map>
+#include <random>
 
+#include "service/config/config.h"
 #include "service/config/overrides_yaml.h"
 #include "service/config/value_parsers.h"
 #include "service/judge/overrides.h"
@@ -112,6 +117,68 @@ TEST(DurationRange, AcceptsNothingThatCouldOverflowAClock) {
     EXPECT_EQ(parse_duration("0" + std::string(u.suffix)), milliseconds(0)) << u.suffix;
   }
   EXPECT_EQ(parse_duration("9999999999h"), std::nullopt);  // the issue's --poll-interval
+}
+
+// Seeded fuzz over the expiry's fields (any 4-digit year, offsets either way): whatever is accepted lies in
+// [1970, now + max TTL], and the same text read alone gives the same time.
+TEST(OverridesExpiryRange, RandomExpiriesAreAcceptedOnlyInsideTheWindow) {
+  std::mt19937_64 rng(22);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  auto two = [](int v) { return (v < 10 ? "0" : "") + std::to_string(v); };
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const int year = i % 4 == 0 ? pick(2026, 2027) : pick(0, 9999);
+    char y[8];
+    std::snprintf(y, sizeof y, "%04d", year);
+    std::string t = std::string(y) + "-" + two(pick(1, 12)) + "-" + two(pick(1, 28)) + "T" + two(pick(0, 23)) +
+                    ":" + two(pick(0, 59)) + ":" + two(pick(0, 59));
+    t += pick(0, 2) == 0 ? std::string("Z") : (pick(0, 1) ? "+" : "-") + two(pick(0, 23)) + ":" + two(pick(0, 59));
+    const milliseconds ttl = pick(0, 3) == 0 ? kCenturies : kTtl;
+    const auto p = parse_overrides(freeze_expiring(t), kNow, ttl, kStartUp);
+    if (!p.overrides) continue;
+    ++accepted;
+    const auto e = p.overrides->at(0).expires;
+    EXPECT_GE(e, WallClock::time_point{}) << t;
+    if (ttl == kTtl) {
+      EXPECT_LE(e - kNow, kTtl) << t;
+    }
+    EXPECT_EQ(parse_rfc3339(t), e) << t;
+  }
+  EXPECT_GT(accepted, 0);
+}
+
+// Flags and their environment variables: a duration too large for the clock is a clear error, never a wrap.
+TEST(DurationRange, HugeFlagAndEnvironmentDurationsAreErrors) {
+  const std::vector<std::pair<std::string, std::string>> flags = {
+      {"--poll-interval", "ISRGUARD_POLL_INTERVAL"},
+      {"--max-override-ttl", "ISRGUARD_MAX_OVERRIDE_TTL"},
+      {"--wait-safe", "ISRGUARD_WAIT_SAFE"},
+  };
+  for (const auto& [flag, env] : flags)
+    for (const std::string value : {"9999999999h", "9223372036854775808ms", "-1h"}) {
+      std::vector<const char*> argv{"isrguard", "--bootstrap-servers", "k:9092", flag.c_str(), value.c_str()};
+      const auto by_flag = parse_config(static_cast<int>(argv.size()), argv.data());
+      EXPECT_FALSE(by_flag.config) << flag << " " << value;
+      EXPECT_TRUE(std::any_of(by_flag.errors.begin(), by_flag.errors.end(),
+                              [&](const std::string& e) { return e.rfind(flag + ": '" + value, 0) == 0; }))
+          << flag << " " << value;
+      setenv(env.c_str(), value.c_str(), 1);
+      const char* bare[] = {"isrguard", "--bootstrap-servers", "k:9092"};
+      const auto by_env = parse_config(3, bare);
+      unsetenv(env.c_str());
+      EXPECT_FALSE(by_env.config) << env << "=" << value;
+    }
+}
+
+// In serve, a far expiry arriving in an edit keeps the last valid set (the freeze stays in force).
+TEST(OverridesExpiryRange, AFarExpiryInAnEditKeepsTheLastValidSet) {
+  OverridesFile f("/overrides.yaml", kTtl);
+  ASSERT_TRUE(f.offer(FileRead{freeze_expiring("2026-11-30T06:00:00Z"), ""}, kNow).valid);
+  const auto& s = f.offer(FileRead{freeze_expiring("9999-12-31T23:59:59Z"), ""}, kNow);
+  EXPECT_FALSE(s.valid);
+  EXPECT_EQ(s.error, "line 3: overrides[0].expires: 9999-12-31T23:59:59Z" + kTooFar);
+  ASSERT_EQ(s.active.size(), 1u);
+  EXPECT_EQ(s.active[0].expires, *parse_rfc3339("2026-11-30T06:00:00Z"));
 }
 
 // ---- item 4: duplicate keys anywhere ----
