@@ -150,8 +150,10 @@ std::string configured_bootstrap(const RdKafkaSourceConfig& config) {
 bool is_secret_property(const std::string& key) {
   std::string k;
   for (char c : key) k.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  for (const char* needle :
-       {"password", "secret", "jaas", "token", "credential", "key.pem", "oauthbearer.config"})
+  // Substrings, so that a whole malformed entry ("sasl.password:xyz") is recognised too. keystore.key:
+  // Java's PEM private key; ssl_key: librdkafka's alias of ssl.key.pem; private: assertion private keys.
+  for (const char* needle : {"password", "secret", "jaas", "token", "credential", "key.pem", "oauthbearer.config",
+                             "keystore.key", "ssl_key", "private"})
     if (k.find(needle) != std::string::npos) return true;
   return false;
 }

@@ -66,7 +66,8 @@ struct MockTopicSpec {
 };
 std::vector<MockTopicSpec> demo_mock_topics();
 
-// True for client property keys whose values are secrets (never logged, never put in messages).
+// True for client property keys whose values are secrets (never logged, never put in messages), and for any
+// text that contains such a key (a malformed entry that holds a secret after some separator).
 bool is_secret_property(const std::string& key);
 // True when librdkafka knows `key` as a client property (global or default-topic), aliases included.
 bool is_client_property(const std::string& key);

@@ -150,16 +150,16 @@ void apply_kafka(const RawFlags& r, Config& c, Errors& errors, Errors& warnings)
     errors.push_back("--kafka-properties: empty path");
   else if (!r.properties_file.empty())
     read_properties_file(r.properties_file, merged, errors);
+  std::size_t index = 0;
   for (const auto& kv : r.kafka_config) {
+    ++index;
     if (trim_blanks(kv).empty() || trim_blanks(kv)[0] == '#') continue;  // blank lines and comments in the environment
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || trim_blanks(kv.substr(0, eq)).empty()) {
-      errors.push_back("--kafka-config: '" +
-                       (probes::is_secret_property(kv) ? std::string("<redacted>") : kv) +
-                       "' is not key=value");
+    std::string key, value, why;
+    if (!parse_config_entry(kv, index, key, value, why)) {
+      errors.push_back("--kafka-config: " + why);
       continue;
     }
-    merged[trim_blanks(kv.substr(0, eq))] = trim_blanks(kv.substr(eq + 1));
+    merged[key] = value;
   }
   auto translated = translate_java_properties(merged, probes::is_client_property);
   for (const auto& e : translated.errors) errors.push_back("Kafka client configuration: " + e);

@@ -177,9 +177,23 @@ class JaasTokens {
  public:
   explicit JaasTokens(std::string_view s) : s_(s) {}
 
+  // Blanks and comments: /* ... */ and // to the end of the line, as Kafka's tokenizer (java.io.StreamTokenizer
+  // with both comment styles) skips them outside quotes; an unterminated /* runs to the end, as in Java.
   void skip_space() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+    for (;;) {
+      while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+      if (comment_at(i_, "/*")) {
+        const auto end = s_.find("*/", i_ + 2);
+        i_ = end == std::string_view::npos ? s_.size() : end + 2;
+      } else if (comment_at(i_, "//")) {
+        const auto end = s_.find('\n', i_ + 2);
+        i_ = end == std::string_view::npos ? s_.size() : end + 1;
+      } else {
+        return;
+      }
+    }
   }
+  bool comment_at(std::size_t i, std::string_view opener) const { return s_.substr(i).starts_with(opener); }
   bool at_end() {
     skip_space();
     return i_ >= s_.size();
@@ -192,12 +206,12 @@ class JaasTokens {
     }
     return false;
   }
-  // A bare word: up to whitespace, '=', ';' or a quote.
+  // A bare word: up to whitespace, '=', ';', a quote or a comment.
   std::string word() {
     skip_space();
     const std::size_t b = i_;
     while (i_ < s_.size() && !std::isspace(static_cast<unsigned char>(s_[i_])) && s_[i_] != '=' &&
-           s_[i_] != ';' && s_[i_] != '"' && s_[i_] != '\'')
+           s_[i_] != ';' && s_[i_] != '"' && s_[i_] != '\'' && !comment_at(i_, "/*") && !comment_at(i_, "//"))
       ++i_;
     return std::string(s_.substr(b, i_ - b));
   }
@@ -229,6 +243,29 @@ class JaasTokens {
 
 }  // namespace
 
+namespace {
+
+// sasl.jaas.config is a secret: its messages quote a token of it only when the token cannot be a password.
+// A login module is shown when it reads as a Java class name (dotted identifiers), an option key when it is
+// one of the options the supported modules take; anything else is named by position.
+bool java_class_name(std::string_view s) {
+  if (s.empty() || s.size() > 200 || s.find('.') == std::string_view::npos || s.front() == '.' ||
+      s.back() == '.' || s.find("..") != std::string_view::npos)
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '$';
+  });
+}
+std::string shown_module(const std::string& m) { return java_class_name(m) ? m : "<redacted>"; }
+std::string shown_option(const std::string& key, std::size_t index) {
+  static const std::set<std::string, std::less<>> kKnown = {
+      "username", "password",   "keyTab", "principal", "useKeyTab", "storeKey", "serviceName",
+      "useTicketCache", "debug", "doNotPrompt", "refreshKrb5Config", "renewTGT", "tokenauth"};
+  return kKnown.count(key) ? key : std::to_string(index) + " (<redacted>)";
+}
+
+}  // namespace
+
 std::string parse_jaas_config(std::string_view text, JaasConfig& out) {
   JaasTokens t(text);
   out = JaasConfig{};
@@ -239,14 +276,14 @@ std::string parse_jaas_config(std::string_view text, JaasConfig& out) {
   std::string flag = out.control_flag;
   std::transform(flag.begin(), flag.end(), flag.begin(), [](unsigned char c) { return std::tolower(c); });
   if (!kFlags.count(flag))
-    return "login module " + out.login_module + " needs a control flag (required, requisite, sufficient or "
-           "optional)";
-  while (!t.eat(';')) {
+    return "login module " + shown_module(out.login_module) +
+           " needs a control flag (required, requisite, sufficient or optional)";
+  for (std::size_t index = 1; !t.eat(';'); ++index) {
     if (t.at_end()) return "the login module entry must end with ';'";
     const std::string key = t.word();
-    if (key.empty() || !t.eat('=')) return "expected key=value options after " + out.login_module;
+    if (key.empty() || !t.eat('=')) return "expected key=value options after " + shown_module(out.login_module);
     auto v = t.value();
-    if (!v) return "option " + key + " has no value or an unterminated quote";
+    if (!v) return "option " + shown_option(key, index) + " has no value or an unterminated quote";
     out.options[key] = std::move(*v);
   }
   if (!t.at_end()) return "exactly one login module is allowed";
@@ -358,6 +395,7 @@ class Translator {
   void derive(const std::string& key, const std::string& value) {
     if (!in_.count(key)) out_.properties[key] = value;
   }
+  // `key` is a name this file knows or, for an unknown key, shown as printable_key allows.
   void refuse(const std::string& key, const std::string& why) { out_.errors.push_back(key + ": " + why); }
 
   void jaas();
@@ -396,7 +434,8 @@ void Translator::jaas() {
                   "OAUTHBEARER login modules cannot run in librdkafka; use sasl.oauthbearer.method=oidc with "
                   "sasl.oauthbearer.client.id, sasl.oauthbearer.client.secret and "
                   "sasl.oauthbearer.token.endpoint.url");
-  refuse("sasl.jaas.config", "login module " + m + " is not supported (PLAIN, SCRAM and Kerberos only)");
+  refuse("sasl.jaas.config",
+         "login module " + shown_module(m) + " is not supported (PLAIN, SCRAM and Kerberos only)");
 }
 
 void Translator::jaas_credentials(const JaasConfig& j) {
@@ -493,6 +532,33 @@ void Translator::cipher_suites() {
   }
 }
 
+}  // namespace
+
+bool plain_property_name(std::string_view key) {
+  return !key.empty() && key.size() <= 255 && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+std::string printable_key(const std::string& key) {
+  return probes::is_secret_property(key) ? "<redacted key>" : key;
+}
+
+bool parse_config_entry(const std::string& entry, std::size_t index, std::string& key, std::string& value,
+                        std::string& error) {
+  const auto eq = entry.find('=');
+  key = java_trim(entry.substr(0, eq));
+  value = eq == std::string::npos ? "" : java_trim(entry.substr(eq + 1));
+  if (eq != std::string::npos && plain_property_name(key)) return true;
+  const std::string shown = probes::is_secret_property(entry)
+                                ? "entry " + std::to_string(index) + " (<redacted>: it names a secret property)"
+                                : "'" + entry + "'";
+  error = shown + " is not key=value with a property name as key (letters, digits, '.', '_', '-')";
+  return false;
+}
+
+namespace {
+
 void Translator::rest(const std::string& key, const std::string& value) {
   if (const auto r = kRefusedKeys.find(key); r != kRefusedKeys.end()) return refuse(key, r->second);
   if (is_client_role(key)) return out_.ignored.push_back(key);
@@ -502,7 +568,7 @@ void Translator::rest(const std::string& key, const std::string& value) {
   }
   for (const char* prefix : {"ssl.", "sasl.", "security."})
     if (key.rfind(prefix, 0) == 0)
-      return refuse(key, "not a librdkafka property; security settings are never ignored");
+      return refuse(printable_key(key), "not a librdkafka property; security settings are never ignored");
   out_.ignored.push_back(key);
 }
 
@@ -518,7 +584,7 @@ std::string ignored_settings_warning(const std::vector<std::string>& ignored) {
   std::string s = "Kafka client configuration: ignoring " + std::to_string(ignored.size()) +
                   " setting" + (ignored.size() == 1 ? "" : "s") +
                   " that do not apply to a metadata reader or are unknown to librdkafka: ";
-  for (std::size_t i = 0; i < ignored.size(); ++i) s += (i ? ", " : "") + ignored[i];
+  for (std::size_t i = 0; i < ignored.size(); ++i) s += (i ? ", " : "") + printable_key(ignored[i]);
   return s;
 }
 

@@ -23,6 +23,19 @@ namespace isrguard::service {
 // Largest properties file read (a client config is a few KB; a bigger file is a mistake, not a config).
 inline constexpr std::size_t kMaxPropertiesFileBytes = 1 << 20;
 
+// Whether `key` is a plain property name (1-255 of A-Z a-z 0-9 . _ -), as every Java and librdkafka name is.
+bool plain_property_name(std::string_view key);
+// An unknown `key` as messages may show it: itself, or "<redacted key>" when it looks like it holds a secret
+// (an unknown key such as "sasl.passwordhunter2", a separator missed, carries the value meant for it).
+std::string printable_key(const std::string& key);
+
+// One --kafka-config / ISRGUARD_KAFKA_CONFIG entry, KEY=VALUE with KEY a plain property name, taken literally
+// (blanks around KEY and VALUE trimmed). Returns false and sets `error` when malformed; the error never holds
+// any part of an entry whose text names a secret (whatever separator was meant: ':', a blank, none), only
+// its position `index` (1-based).
+bool parse_config_entry(const std::string& entry, std::size_t index, std::string& key, std::string& value,
+                        std::string& error);
+
 // java.util.Properties text -> key/value (later duplicates win). Differences from Java, on purpose: bytes
 // are kept as they are (UTF-8 stays UTF-8; Java's load(InputStream) would read them as ISO-8859-1) and
 // \uXXXX is written as UTF-8. A malformed \uXXXX escape is an error naming the line (Java throws too).
@@ -49,7 +62,8 @@ ClientConfigTranslation translate_java_properties(const std::map<std::string, st
 std::string ignored_settings_warning(const std::vector<std::string>& ignored);
 
 // JAAS login module configuration as in sasl.jaas.config: `Module flag key=value ...;` with values bare,
-// "double" or 'single' quoted (backslash escapes inside quotes), as Kafka's JaasConfig tokenizer reads it.
+// "double" or 'single' quoted (backslash escapes inside quotes), /* */ and // comments skipped outside quotes,
+// as Kafka's JaasConfig tokenizer reads it.
 struct JaasConfig {
   std::string login_module;
   std::string control_flag;
@@ -57,7 +71,9 @@ struct JaasConfig {
 
   bool operator==(const JaasConfig&) const = default;
 };
-// Fills `out` or returns why not (exactly one login module is allowed, as in Kafka).
+// Fills `out` or returns why not (exactly one login module is allowed, as in Kafka). The text is a secret: the
+// reason quotes a login module only when it reads as a Java class name, an option key only when it is one
+// the supported modules take.
 std::string parse_jaas_config(std::string_view text, JaasConfig& out);
 
 std::ostream& operator<<(std::ostream& os, const ClientConfigTranslation& t);

@@ -37,6 +37,49 @@ std::optional<T> parse_number(std::string_view s) {
   return v;
 }
 
+std::optional<std::chrono::sys_time<std::chrono::milliseconds>> rfc3339_ms(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
+  auto num = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
+    if (pos + len > s.size()) return std::nullopt;
+    for (std::size_t i = pos; i < pos + len; ++i)
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    return parse_number<int>(s.substr(pos, len));
+  };
+  auto at = [&](std::size_t pos, std::string_view chars) {
+    return pos < s.size() && chars.find(s[pos]) != std::string_view::npos;
+  };
+  const auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2), sec = num(17, 2);
+  if (!y || !mo || !d || !h || !mi || !sec || !at(4, "-") || !at(7, "-") || !at(10, "Tt") || !at(13, ":") ||
+      !at(16, ":"))
+    return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(*y), std::chrono::month(static_cast<unsigned>(*mo)),
+                                        std::chrono::day(static_cast<unsigned>(*d))};
+  if (!ymd.ok() || *h > 23 || *mi > 59 || *sec > 60) return std::nullopt;
+  std::size_t pos = 19;
+  std::chrono::milliseconds frac{0};
+  if (at(pos, ".")) {
+    std::size_t end = pos + 1;
+    while (end < s.size() && s[end] >= '0' && s[end] <= '9') ++end;
+    if (end == pos + 1) return std::nullopt;
+    const std::string digits = std::string(s.substr(pos + 1, std::min<std::size_t>(end - pos - 1, 3))) + "00";
+    frac = std::chrono::milliseconds(*parse_number<int>(digits.substr(0, 3)));
+    pos = end;
+  }
+  std::chrono::minutes offset{0};
+  if (at(pos, "Zz") && pos + 1 == s.size()) {
+  } else if (at(pos, "+-") && pos + 6 == s.size() && at(pos + 3, ":")) {
+    const auto oh = num(pos + 1, 2), om = num(pos + 4, 2);
+    if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
+    offset = std::chrono::hours(*oh) + std::chrono::minutes(*om);
+    if (s[pos] == '-') offset = -offset;
+  } else {
+    return std::nullopt;
+  }
+  const auto t = std::chrono::sys_days(ymd) + std::chrono::hours(*h) + std::chrono::minutes(*mi) +
+                 std::chrono::seconds(*sec) + frac - offset;
+  return std::chrono::sys_time<std::chrono::milliseconds>(t);
+}
+
 std::string scalar(const YAML::Node& n, const std::string& field) {
   if (!n.IsScalar()) fail(n, field, "must be a single value");
   std::string s = trim(n.Scalar());
@@ -84,40 +127,29 @@ PartitionRef partition_ref(const YAML::Node& n, const std::string& field) {
   return PartitionRef{s.substr(0, dash), *id};
 }
 
-enum class ScopeKind { kBrokers, kTopics, kPartitions };
-
-// Which scopes make sense for a reason: brokers_missing and brokers_unresponsive are about brokers; the
-// partition reasons can be scoped by topic, partition or by broker (the brokers that explain the problem);
-// the topic reports by topic.
-std::vector<ScopeKind> scopes_for(std::string_view reason) {
-  if (reason == reason::kBrokersMissing || reason == reason::kBrokersUnresponsive)
-    return {ScopeKind::kBrokers};
-  if (reason == reason::kMinIsrRiskTopics || reason == reason::kMinIsrUnknownTopics)
-    return {ScopeKind::kTopics};
-  return {ScopeKind::kBrokers, ScopeKind::kTopics, ScopeKind::kPartitions};
-}
-
-const char* scope_key(ScopeKind k) {
-  switch (k) {
-    case ScopeKind::kBrokers:
-      return "brokers";
-    case ScopeKind::kTopics:
-      return "topics";
-    case ScopeKind::kPartitions:
-      return "partitions";
-  }
-  return "";
+// "brokers, topics" / "no scope" for messages.
+std::string scope_names(const std::vector<ScopeKind>& kinds) {
+  std::string out;
+  for (ScopeKind k : kinds) out += (out.empty() ? "" : ", ") + std::string(to_string(k));
+  return out;
 }
 
 void parse_scope(const YAML::Node& entry, const std::string& at, Override& o) {
   const auto allowed = scopes_for(o.reason);
   int given = 0;
   for (ScopeKind k : {ScopeKind::kBrokers, ScopeKind::kTopics, ScopeKind::kPartitions}) {
-    const YAML::Node n = entry[scope_key(k)];
+    const std::string key(to_string(k));
+    const YAML::Node n = entry[key];
     if (!n) continue;
-    const std::string field = at + "." + scope_key(k);
+    const std::string field = at + "." + key;
+    if (allowed.empty())
+      fail(n, field,
+           "reason " + o.reason + " cannot be scoped by " + key + " (" + o.reason +
+               " takes no scope: omit brokers, topics and partitions to acknowledge the whole reason)");
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-      fail(n, field, "reason " + o.reason + " cannot be scoped by " + scope_key(k));
+      fail(n, field,
+           "reason " + o.reason + " cannot be scoped by " + key + " (" + o.reason + " takes " +
+               scope_names(allowed) + ")");
     if (++given > 1) fail(n, field, "use one of brokers, topics, partitions per entry (write two entries)");
     if (k == ScopeKind::kBrokers) o.scope.brokers = list<BrokerId>(n, field, broker_id);
     if (k == ScopeKind::kTopics) o.scope.topics = list<std::string>(n, field, topic_name);
@@ -149,19 +181,26 @@ const YAML::Node required(const YAML::Node& entry, const char* key, const std::s
   return n;
 }
 
+// Compared in milliseconds over the 4-digit years RFC 3339 allows (no overflow: +-10^4 years is far inside
+// an int64 of milliseconds); converted to WallClock (nanoseconds, ending in 2262) only once it is in range.
 void parse_expiry(const YAML::Node& entry, const std::string& at, WallClock::time_point now,
                   std::chrono::milliseconds max_ttl, Override& o) {
   const YAML::Node n = required(entry, "expires", at);
   const std::string field = at + ".expires";
   const std::string text = scalar(n, field);
-  const auto t = parse_rfc3339(text);
+  const auto t = rfc3339_ms(text);
   if (!t) fail(n, field, "not an RFC 3339 time (e.g. 2026-12-01T06:00:00Z): '" + text + "'");
-  if (*t - now > max_ttl)
+  if (*t - std::chrono::floor<std::chrono::milliseconds>(now) > max_ttl)
     fail(n, field,
          text + " is more than the allowed " +
              duration_text(std::chrono::duration_cast<std::chrono::seconds>(max_ttl)) +
              " ahead (--max-override-ttl)");
-  o.expires = *t;
+  // Reached only with a --max-override-ttl of centuries; WallClock cannot hold these times.
+  if (*t > std::chrono::floor<std::chrono::milliseconds>(WallClock::time_point::max()))
+    fail(n, field, text + " is beyond the latest time isrguard can hold (2262-04-11)");
+  if (*t < std::chrono::sys_time<std::chrono::milliseconds>{})
+    fail(n, field, text + " is before 1970; remove expired entries");
+  o.expires = std::chrono::time_point_cast<WallClock::duration>(*t);
 }
 
 Override parse_entry(const YAML::Node& entry, std::size_t index, WallClock::time_point now,
@@ -202,10 +241,37 @@ Override parse_entry(const YAML::Node& entry, std::size_t index, WallClock::time
   return o;
 }
 
+// Duplicate keys anywhere make the file invalid: yaml-cpp keeps the first silently while other YAML tools
+// keep the last, so one file would mean different overrides to different readers. Keys are compared as
+// text ("1" and 1 are the same key). The walk is bounded: aliases can make a small file a huge tree.
+constexpr std::size_t kMaxYamlNodes = 100'000;
+constexpr int kMaxYamlDepth = 32;
+
+void reject_duplicate_keys(const YAML::Node& n, const std::string& at, int depth, std::size_t& visited) {
+  if (++visited > kMaxYamlNodes)
+    fail(n, "document", "more than " + std::to_string(kMaxYamlNodes) + " YAML nodes (aliases?)");
+  if (depth > kMaxYamlDepth) fail(n, at, "nested deeper than " + std::to_string(kMaxYamlDepth) + " levels");
+  if (n.IsSequence()) {
+    std::size_t i = 0;
+    for (const auto& item : n) reject_duplicate_keys(item, at + "[" + std::to_string(i++) + "]", depth + 1, visited);
+    return;
+  }
+  if (!n.IsMap()) return;
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    if (!kv.first.IsScalar()) fail(kv.first, at.empty() ? "document" : at, "a key must be a plain value");
+    const std::string field = at.empty() ? kv.first.Scalar() : at + "." + kv.first.Scalar();
+    if (!seen.insert(kv.first.Scalar()).second) fail(kv.first, field, "given twice");
+    reject_duplicate_keys(kv.second, field, depth + 1, visited);
+  }
+}
+
 std::vector<Override> parse_document(const YAML::Node& root, WallClock::time_point now,
                                      std::chrono::milliseconds max_ttl, const PastExpiry& tolerate) {
   if (!root || root.IsNull()) return {};
   if (!root.IsMap()) fail(root, "document", "must be a mapping with the key 'overrides'");
+  std::size_t visited = 0;
+  reject_duplicate_keys(root, "", 0, visited);
   for (const auto& kv : root) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
     if (key != "overrides") fail(kv.first, key, "unknown key (only 'overrides')");
@@ -224,46 +290,12 @@ std::vector<Override> parse_document(const YAML::Node& root, WallClock::time_poi
 }  // namespace
 
 std::optional<WallClock::time_point> parse_rfc3339(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
-  auto num = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
-    if (pos + len > s.size()) return std::nullopt;
-    for (std::size_t i = pos; i < pos + len; ++i)
-      if (s[i] < '0' || s[i] > '9') return std::nullopt;
-    return parse_number<int>(s.substr(pos, len));
-  };
-  auto at = [&](std::size_t pos, std::string_view chars) {
-    return pos < s.size() && chars.find(s[pos]) != std::string_view::npos;
-  };
-  const auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2), sec = num(17, 2);
-  if (!y || !mo || !d || !h || !mi || !sec || !at(4, "-") || !at(7, "-") || !at(10, "Tt") || !at(13, ":") ||
-      !at(16, ":"))
-    return std::nullopt;
-  const std::chrono::year_month_day ymd{std::chrono::year(*y), std::chrono::month(static_cast<unsigned>(*mo)),
-                                        std::chrono::day(static_cast<unsigned>(*d))};
-  if (!ymd.ok() || *h > 23 || *mi > 59 || *sec > 60) return std::nullopt;
-  std::size_t pos = 19;
-  std::chrono::milliseconds frac{0};
-  if (at(pos, ".")) {
-    std::size_t end = pos + 1;
-    while (end < s.size() && s[end] >= '0' && s[end] <= '9') ++end;
-    if (end == pos + 1) return std::nullopt;
-    const std::string digits = std::string(s.substr(pos + 1, std::min<std::size_t>(end - pos - 1, 3))) + "00";
-    frac = std::chrono::milliseconds(*parse_number<int>(digits.substr(0, 3)));
-    pos = end;
-  }
-  std::chrono::minutes offset{0};
-  if (at(pos, "Zz") && pos + 1 == s.size()) {
-  } else if (at(pos, "+-") && pos + 6 == s.size() && at(pos + 3, ":")) {
-    const auto oh = num(pos + 1, 2), om = num(pos + 4, 2);
-    if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
-    offset = std::chrono::hours(*oh) + std::chrono::minutes(*om);
-    if (s[pos] == '-') offset = -offset;
-  } else {
-    return std::nullopt;
-  }
-  const auto t = std::chrono::sys_days(ymd) + std::chrono::hours(*h) + std::chrono::minutes(*mi) +
-                 std::chrono::seconds(*sec) + frac - offset;
-  return std::chrono::time_point_cast<WallClock::duration>(t);
+  const auto t = rfc3339_ms(s);
+  using std::chrono::milliseconds;
+  const auto lo = std::chrono::ceil<milliseconds>(WallClock::time_point::min());
+  const auto hi = std::chrono::floor<milliseconds>(WallClock::time_point::max());
+  if (!t || *t < lo || *t > hi) return std::nullopt;
+  return std::chrono::time_point_cast<WallClock::duration>(*t);
 }
 
 bool PastExpiry::allows(const Override& o) const {

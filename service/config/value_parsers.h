@@ -19,7 +19,9 @@ namespace isrguard::service {
 // `s` without leading and trailing blanks (space, tab, CR, LF).
 std::string trim_blanks(const std::string& s);
 
-// "250ms", "5s", "2m", "1h" -> milliseconds; nullopt when malformed or negative.
+// "250ms", "5s", "2m", "1h" -> milliseconds; nullopt when malformed, negative or over 2^40 ms (~34 years):
+// the bound keeps a duration plus a clock reading, or a sum of a few durations, inside the clocks'
+// nanoseconds (which end in 2262).
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 // Milliseconds as the flags write them: "5s" when whole seconds, else "250ms".
 std::string format_duration(std::chrono::milliseconds d);

@@ -159,6 +159,28 @@ bool acknowledgeable(std::string_view code) {
          code != reason::kOverrideFreeze && code != reason::kOverridesInvalid;
 }
 
+std::string_view to_string(ScopeKind k) {
+  switch (k) {
+    case ScopeKind::kBrokers:
+      return "brokers";
+    case ScopeKind::kTopics:
+      return "topics";
+    case ScopeKind::kPartitions:
+      return "partitions";
+  }
+  return "";
+}
+
+// Mirrors `cover`: broker reasons are proven per broker, the topic reports per topic, the partition reasons
+// per partition (by topic, partition or the brokers that explain it); any other reason only as a whole.
+std::vector<ScopeKind> scopes_for(std::string_view code) {
+  if (!acknowledgeable(code)) return {};
+  if (code == reason::kBrokersMissing || code == reason::kBrokersUnresponsive) return {ScopeKind::kBrokers};
+  if (code == reason::kMinIsrRiskTopics || code == reason::kMinIsrUnknownTopics) return {ScopeKind::kTopics};
+  if (partition_reason(code)) return {ScopeKind::kBrokers, ScopeKind::kTopics, ScopeKind::kPartitions};
+  return {};
+}
+
 bool same_entry(const Override& a, const Override& b) {
   Override moved = a;
   moved.line = b.line;

@@ -65,6 +65,13 @@ struct Override {
 // Equal but for the line they sit on (an edit above an entry moves it; it is still the same entry).
 bool same_entry(const Override& a, const Override& b);
 
+// The scopes an acknowledgement of a reason may name: exactly those `fully_acknowledged` can prove (the
+// table in docs/overrides.md is checked against this). Empty: the reason takes no scope (brokers_reconnected,
+// controller_unknown: only the whole reason can be acknowledged), or it cannot be acknowledged at all.
+enum class ScopeKind { kBrokers, kTopics, kPartitions };
+std::string_view to_string(ScopeKind k);  // "brokers", "topics", "partitions": the file's keys
+std::vector<ScopeKind> scopes_for(std::string_view reason_code);
+
 // Codes an acknowledgement may name (probe_failed, snapshot_stale and the override reasons may not: an
 // acknowledgement must never open the gate on data we do not have).
 bool acknowledgeable(std::string_view reason_code);

@@ -1,23 +1,56 @@
 #include "service/runtime/overrides_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "service/config/overrides_yaml.h"
 
 namespace isrguard::service {
 
+namespace {
+
+std::string kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a special file";
+}
+
+}  // namespace
+
+// Opened without blocking (a FIFO without a writer would block open(2) and then read(2) forever, wedging the
+// probe loop), refused unless it is a regular file once opened (fstat of what was opened, not of the path,
+// so a swap between the check and the read cannot slip a FIFO in), then read at most max_bytes + 1 bytes.
 FileRead read_text_file(const std::string& path, std::size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return FileRead{std::nullopt, "cannot read " + path + ": " + std::strerror(errno)};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return FileRead{std::nullopt, "cannot read " + path + ": " + std::strerror(errno)};
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return FileRead{std::nullopt, "cannot read " + path + ": " + std::strerror(errno)};
+  if (!S_ISREG(st.st_mode))
+    return FileRead{std::nullopt, path + " is " + kind_of(st.st_mode) + ", not a regular file: refused"};
   std::string text(max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) return FileRead{std::nullopt, "cannot read " + path + ": read error"};
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FileRead{std::nullopt, "cannot read " + path + ": " + std::strerror(errno)};
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
   if (text.size() > max_bytes)
     return FileRead{std::nullopt, path + " is larger than " + std::to_string(max_bytes) + " bytes"};
   return FileRead{std::move(text), ""};

@@ -20,7 +20,9 @@
 
 namespace isrguard::service {
 
-// The file's bytes, or why they could not be read. Larger than `max_bytes` is an error (never read whole).
+// The file's bytes, or why they could not be read. Never blocks: anything but a regular file once opened
+// (symlinks followed; a FIFO, directory or device) is an error, and so is a file larger than `max_bytes`
+// (never read whole).
 struct FileRead {
   std::optional<std::string> text;
   std::string error;

@@ -493,5 +493,44 @@ TEST(Binary, InvalidUtf8IsA400WithOneRateLimitedLogLine) {
   std::remove(err.c_str());
 }
 
+// Issue 22: a malformed client configuration entry never shows its secret, on stderr or in --once JSON, from
+// a flag, the environment or a properties file (the full cross product is unit-tested in
+// tests/unit/client_config_redaction_test.cc; this is the real binary on a subset).
+TEST(Binary, MalformedSecretEntriesAreNeverEchoed) {
+  const std::string props = temp_path("props");
+  const std::vector<std::pair<std::string, std::string>> entries = {
+      {"sasl.password:c2VjcmV0UGFzcw==", "c2VjcmV0UGFzcw"},
+      {"sasl.password c2VjcmV0UGFzcw==", "c2VjcmV0UGFzcw"},
+      {"ssl.keystore.key:-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg", "MIIEvQIBADANBg"},
+      {"sasl.jaas.config=c2VjcmV0UGFzcw==", "c2VjcmV0UGFzcw"},
+      {"sasl.passwordc2VjcmV0UGFzcw==", "c2VjcmV0UGFzcw"},
+  };
+  for (const auto& [entry, secret] : entries) {
+    const std::vector<std::string> base = {"--bootstrap-servers", "127.0.0.1:1", "--probe-timeout", "1s", "--once",
+                                           "--output", "json"};
+    std::vector<std::string> flag = base;
+    flag.insert(flag.end(), {"--kafka-config", entry});
+    const auto by_flag = run(flag);
+    setenv("ISRGUARD_KAFKA_CONFIG", entry.c_str(), 1);
+    const auto by_env = run(base);
+    unsetenv("ISRGUARD_KAFKA_CONFIG");
+    std::ofstream(props) << entry << "\n";
+    std::vector<std::string> file = base;
+    file.insert(file.end(), {"--kafka-properties", props});
+    const auto by_file = run(file);
+    // A properties file may legitimately separate with ':' or a blank: then it is a valid setting and the
+    // probe fails (nothing listens on port 1); either way nothing of the secret shows.
+    for (const auto* r : {&by_flag, &by_env, &by_file}) {
+      EXPECT_EQ(r->exit_code, 2) << entry << r->out << r->err;
+      EXPECT_EQ(r->out.find(secret), std::string::npos) << entry << "\n" << r->out;
+      EXPECT_EQ(r->err.find(secret), std::string::npos) << entry << "\n" << r->err;
+      EXPECT_TRUE(nlohmann::json::parse(r->out).contains("error")) << r->out;
+    }
+    EXPECT_EQ(nlohmann::json::parse(by_flag.out)["error"]["kind"], "config") << by_flag.out;
+    EXPECT_EQ(nlohmann::json::parse(by_env.out)["error"]["kind"], "config") << by_env.out;
+  }
+  std::remove(props.c_str());
+}
+
 }  // namespace
 }  // namespace isrguard

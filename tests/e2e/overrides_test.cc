@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -67,17 +68,22 @@ class ConfigMapDir {
   std::string file() const { return (dir_ / "overrides.yaml").string(); }
 
   // What the kubelet does on an update: write a new version directory, point ..data at it atomically.
-  void publish(const std::string& text) {
+  void publish(const std::string& text) { publish_with([&](const fs::path& f) { std::ofstream(f) << text; }); }
+  // The same swap, with overrides.yaml a FIFO (no writer): a reader that blocks on it would hang.
+  void publish_fifo() { publish_with([](const fs::path& f) { ASSERT_EQ(::mkfifo(f.c_str(), 0600), 0); }); }
+
+ private:
+  template <typename MakeFile>
+  void publish_with(MakeFile&& make_file) {
     const std::string version = "..v" + std::to_string(++version_);
     fs::create_directories(dir_ / version);
-    std::ofstream(dir_ / version / "overrides.yaml") << text;
+    make_file(dir_ / version / "overrides.yaml");
     fs::create_directory_symlink(version, dir_ / "..data_tmp");
     fs::rename(dir_ / "..data_tmp", dir_ / "..data");
     if (version_ == 1) fs::create_symlink("..data/overrides.yaml", dir_ / "overrides.yaml");
     if (version_ > 1) fs::remove_all(dir_ / ("..v" + std::to_string(version_ - 1)));
   }
 
- private:
   fs::path dir_;
   int version_ = 0;
 };
@@ -450,6 +456,44 @@ TEST(CheckOverrides, ListsAnExpiredEntryAsExpiredAndExitsZero) {
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("line 14: freeze by platform-oncall until "), std::string::npos) << r.out;
+}
+
+// Issue 22: a FIFO swapped in for the file never wedges the probe loop; it is reported and the last valid set
+// (the freeze) stays; a valid file afterwards is read again.
+TEST_F(OverridesE2e, AFifoIsRefusedWithoutWedgingTheLoop) {
+  start(freeze(in(seconds(3600))));
+  ASSERT_TRUE(await_ready(503));
+  cm_.publish_fifo();
+  ASSERT_TRUE(await([&] { return status()["overrides"]["valid"] == false; }, kBound)) << status().dump(1);
+  EXPECT_NE(status()["overrides"]["error"].get<std::string>().find("is a FIFO, not a regular file: refused"),
+            std::string::npos)
+      << status()["overrides"].dump(1);
+  EXPECT_EQ(readyz(), 503);  // the freeze, the last valid set, stays in force
+  cm_.publish("overrides: []\n");
+  EXPECT_TRUE(await_ready(200)) << status()["overrides"].dump(1);
+}
+
+// Issue 22: what --check-overrides refuses (exit 2, the reason on stderr) instead of hanging or reading wrongly.
+TEST(CheckOverrides, RefusesFarExpiriesDuplicateKeysDeadScopesAndFifos) {
+  ConfigMapDir cm("check-hostile");
+  const std::string entry = freeze(in(seconds(3600))).substr(std::string("overrides:\n").size());
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {freeze("9999-12-31T23:59:59Z"), "9999-12-31T23:59:59Z is more than the allowed 24h0m ahead"},
+      {"overrides:\n" + entry + "overrides:\n", "line 6: overrides: given twice"},
+      {"overrides:\n  - action: acknowledge\n    reason: brokers_reconnected\n    brokers: [3]\n    expires: " +
+           in(seconds(3600)) + "\n    by: x\n    why: w\n",
+       "reason brokers_reconnected cannot be scoped by brokers (brokers_reconnected takes no scope"},
+  };
+  for (const auto& [text, error] : rows) {
+    cm.publish(text);
+    const auto r = testing::run({"--check-overrides", cm.file()});
+    EXPECT_EQ(r.exit_code, 2) << text << r.out;
+    EXPECT_NE(r.err.find(error), std::string::npos) << r.err;
+  }
+  cm.publish_fifo();
+  const auto fifo = testing::run({"--check-overrides", cm.file()});
+  EXPECT_EQ(fifo.exit_code, 2) << fifo.out;
+  EXPECT_NE(fifo.err.find("is a FIFO, not a regular file: refused"), std::string::npos) << fifo.err;
 }
 
 }  // namespace

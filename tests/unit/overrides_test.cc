@@ -121,7 +121,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, OverridesInvalid, ::testing::Values(
               "brokers_missing, brokers_unresponsive, brokers_reconnected, controller_unknown, metadata_errors, "
               "min_isr_risk_topics, min_isr_unknown_topics)"},
   InvalidCase{"UnresponsiveByTopic", "overrides:\n" + ack("brokers_unresponsive", "    topics: [orders]\n"),
-              "line 4: overrides[0].topics: reason brokers_unresponsive cannot be scoped by topics"},
+              "line 4: overrides[0].topics: reason brokers_unresponsive cannot be scoped by topics "
+              "(brokers_unresponsive takes brokers)"},
   InvalidCase{"MissingReason", "overrides:\n  - action: acknowledge\n    expires: 2026-11-30T06:00:00Z\n",
               "line 2: overrides[0].reason: required"},
   InvalidCase{"MissingBy", "overrides:\n  - action: freeze\n    expires: 2026-11-30T06:00:00Z\n    why: w\n",
@@ -151,7 +152,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, OverridesInvalid, ::testing::Values(
   InvalidCase{"BadBrokerId", "overrides:\n" + ack("brokers_missing", "    brokers: [3, x]\n"),
               "line 4: overrides[0].brokers[1]: not a broker id (a non-negative integer): 'x'"},
   InvalidCase{"ScopeDoesNotFitReason", "overrides:\n" + ack("brokers_missing", "    topics: [orders]\n"),
-              "line 4: overrides[0].topics: reason brokers_missing cannot be scoped by topics"},
+              "line 4: overrides[0].topics: reason brokers_missing cannot be scoped by topics "
+              "(brokers_missing takes brokers)"},
   InvalidCase{"TwoScopes", "overrides:\n" + ack("offline_partitions", "    brokers: [3]\n    topics: [a]\n"),
               "line 5: overrides[0].topics: use one of brokers, topics, partitions per entry (write two entries)"},
   InvalidCase{"BadTopicName", "overrides:\n" + ack("offline_partitions", "    topics: [\"a b\"]\n"),
