@@ -69,6 +69,10 @@ std::optional<IdRanges> parse_id_ranges(const std::string& text) {
     if (!lo || !hi || *lo < 0 || *hi < *lo || *hi > 2'147'483'647) return std::nullopt;
     ranges.emplace_back(static_cast<BrokerId>(*lo), static_cast<BrokerId>(*hi));
   }
+  return merge_ranges(std::move(ranges));
+}
+
+IdRanges merge_ranges(IdRanges ranges) {
   std::sort(ranges.begin(), ranges.end());
   IdRanges merged;
   for (const auto& r : ranges) {
@@ -88,11 +92,38 @@ std::uint64_t id_count(const IdRanges& ranges) {
 
 std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text) {
   const auto ranges = parse_id_ranges(text);
-  if (!ranges || id_count(*ranges) > kMaxExpectedBrokers) return std::nullopt;
+  if (!ranges) return std::nullopt;
+  return expand_ids(*ranges);
+}
+
+std::optional<std::vector<BrokerId>> expand_ids(const IdRanges& ranges) {
+  if (id_count(ranges) > kMaxExpectedBrokers) return std::nullopt;
   std::vector<BrokerId> out;
-  for (const auto& [lo, hi] : *ranges)
+  for (const auto& [lo, hi] : ranges)
     for (std::int64_t id = lo; id <= hi; ++id) out.push_back(static_cast<BrokerId>(id));
   return out;
+}
+
+std::optional<IdRanges> parse_query_id_ranges(const std::string& text) {
+  // Each number: one or more digits, no leading zero unless it is "0". parse_id_ranges checks the rest
+  // (the range bounds, lo <= hi, at most INT32_MAX).
+  std::size_t digits = 0;  // digits of the current number so far
+  bool leading_zero = false;
+  for (const char ch : text) {
+    if (ch >= '0' && ch <= '9') {
+      if (leading_zero) return std::nullopt;
+      leading_zero = digits == 0 && ch == '0';
+      ++digits;
+    } else if (ch == ',' || ch == '-') {
+      if (digits == 0) return std::nullopt;  // empty item, empty bound, or a sign
+      digits = 0;
+      leading_zero = false;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (digits == 0) return std::nullopt;  // blank text, trailing comma or dash
+  return parse_id_ranges(text);
 }
 
 IdRanges ranges_of(const std::vector<BrokerId>& ids) {

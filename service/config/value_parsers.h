@@ -35,10 +35,19 @@ using IdRanges = std::vector<std::pair<BrokerId, BrokerId>>;  // inclusive, sort
 // "1-3,7,10-12" -> {{1,3},{7,7},{10,12}} (overlapping or adjacent ranges merged); nullopt when malformed:
 // blank text, an empty item (including a trailing comma), a negative id, lo > hi.
 std::optional<IdRanges> parse_id_ranges(const std::string& text);
+// Any inclusive ranges -> sorted, non-overlapping ranges covering the same ids (overlapping or adjacent merged).
+IdRanges merge_ranges(IdRanges ranges);
 // Number of ids the ranges cover.
 std::uint64_t id_count(const IdRanges& ranges);
 // "1-3,7,10-12" -> {1,2,3,7,10,11,12}; nullopt when malformed or more than kMaxExpectedBrokers ids.
 std::optional<std::vector<BrokerId>> parse_id_list(const std::string& text);
+// The ids of merged ranges, ascending; nullopt when they cover more than kMaxExpectedBrokers ids (the ranges
+// are counted before anything is expanded, so a huge range costs nothing).
+std::optional<std::vector<BrokerId>> expand_ids(const IdRanges& ranges);
+// parse_id_ranges for a query string (?brokers=), where nothing but a clean id is accepted: every item is
+// `ID` or `ID-ID`, each ID canonical decimal digits (no blanks, sign, leading zero or any other byte, such
+// as a NUL a percent-decoder produced from %00). Blank text or an empty item is malformed, as in the flags.
+std::optional<IdRanges> parse_query_id_ranges(const std::string& text);
 // Sorted unique ids -> ranges of consecutive ids.
 IdRanges ranges_of(const std::vector<BrokerId>& ids);
 // {{1,3},{7,7}} -> "1-3,7".

@@ -164,6 +164,38 @@ void print_answer(const Config& c, const PublishedState& state, const Disruption
   out.flush();
 }
 
+// One probe of `loop` on a worker thread while this thread waits for SIGTERM/SIGINT. Returns 0 when the
+// probe ended (rethrowing what it threw), else the signal: the probe is then abandoned, and the caller must
+// keep the loop and its source alive until exit.
+int probe_unless_signalled(ProbeLoop& loop, std::chrono::system_clock::time_point wall) {
+  auto probing = std::make_unique<Worker>([&loop, wall] { loop.run_once(SteadyClock::now(), wall); });
+  const int sig = probing->wait_for_end_or_signal();
+  if (sig != 0) {
+    probing->abandon();
+    keep_until_exit(std::move(probing));
+    return sig;
+  }
+  if (auto error = probing->error()) std::rethrow_exception(error);
+  return 0;
+}
+
+// --disrupt-* ended by a signal, while waiting or mid-probe: not safe (exit 1). Prints the last answer when
+// there is one, else (JSON) an error object, so stdout always carries an answer. Returns the exit code.
+// `answered_in` is the state `answer` was judged on; `latest` the loop's state now.
+int interrupted(const Config& c, int sig, const PublishedState* answered_in,
+                const std::optional<DisruptionAnswer>& answer, const PublishedState& latest,
+                std::chrono::system_clock::time_point wall, std::ostream& out) {
+  std::cerr << "isrguard: interrupted while waiting (" << signal_name(sig) << "); not safe\n";
+  if (answer && answered_in) {
+    print_answer(c, *answered_in, *answer, wall, out);
+  } else if (c.output == OutputFormat::kJson) {
+    const std::string message = std::string("interrupted by ") + signal_name(sig) + " before an answer";
+    out << once_error_json("interrupted", message, latest).dump(2) << "\n";
+    out.flush();
+  }
+  return 1;
+}
+
 }  // namespace
 
 void block_process_signals() {
@@ -282,16 +314,25 @@ RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataS
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
-  ProbeLoop loop(*source, c.policy, GateConfig{std::chrono::milliseconds(0)}, c.stale_after, c.disruption);
+  auto loop = std::make_unique<ProbeLoop>(*source, c.policy, GateConfig{std::chrono::milliseconds(0)},
+                                         c.stale_after, c.disruption);
   // A freeze makes every answer unsafe; acknowledgements are honoured as by GET /v1/disruption.
-  loop.use_overrides(overrides_file(c));
+  loop->use_overrides(overrides_file(c));
   const auto deadline = SteadyClock::now() + c.wait_safe;
+  std::optional<DisruptionAnswer> answer;  // the last one, printed when a signal ends the wait
+  std::shared_ptr<const PublishedState> state;
+  auto wall = std::chrono::system_clock::now();
   for (;;) {
-    const auto wall = std::chrono::system_clock::now();
-    loop.run_once(SteadyClock::now(), wall);
-    const auto state = loop.current();
+    wall = std::chrono::system_clock::now();
+    if (const int sig = probe_unless_signalled(*loop, wall)) {
+      const int code = interrupted(c, sig, state.get(), answer, *loop->current(), wall, out);
+      keep_until_exit(std::move(loop));
+      keep_until_exit(std::move(source));
+      return {code, true};
+    }
+    state = loop->current();
     std::string why;
-    const auto answer = answer_once(c, *state, wall, &why);
+    answer = answer_once(c, *state, wall, &why);
     const bool bad_input = !answer && state->snapshot;  // e.g. an unknown rack: waiting cannot fix it
     if (answer && (answer->safe || SteadyClock::now() >= deadline)) {
       print_answer(c, *state, *answer, wall, out);
@@ -299,6 +340,8 @@ RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataS
     }
     if (bad_input || (!answer && SteadyClock::now() >= deadline)) {
       std::cerr << "isrguard: " << why << "\n";
+      if (c.output == OutputFormat::kJson) out << disruption_error_json(*state, c, why).dump(2) << "\n";
+      out.flush();
       return {2, false};
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
@@ -306,11 +349,8 @@ RunOutcome run_disruption_cli(const Config& c, std::unique_ptr<probes::MetadataS
               << "s left): " << (answer ? disruption_summary(*answer) : why) << "\n";
     const auto pause = std::min(c.poll_interval, left);
     timespec ts{static_cast<time_t>(pause.count() / 1000), static_cast<long>(pause.count() % 1000) * 1'000'000};
-    if (sigtimedwait(&stop_signals, nullptr, &ts) > 0) {
-      std::cerr << "isrguard: interrupted while waiting; not safe\n";
-      if (answer) print_answer(c, *state, *answer, wall, out);
-      return {1, false};
-    }
+    if (const int sig = sigtimedwait(&stop_signals, nullptr, &ts); sig > 0)
+      return {interrupted(c, sig, state.get(), answer, *state, wall, out), false};
   }
 }
 

@@ -110,6 +110,11 @@ json disruption_json(const DisruptionAnswer& a, const PublishedState& s, bool re
   return j;
 }
 
+json disruption_error_json(const PublishedState& s, const Config& config, const std::string& why) {
+  if (!s.snapshot) return once_json(s, config);
+  return once_error_json("query", why, s);
+}
+
 std::string disruption_summary(const DisruptionAnswer& a) {
   if (a.safe)
     return "SAFE: brokers " + target_ids(a) + " may go" +

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "service/config/config.h"
 #include "service/judge/disruption.h"
 #include "service/views/state.h"
 
@@ -20,6 +21,12 @@ nlohmann::ordered_json disruption_json(const DisruptionAnswer& answer, const Pub
                                        bool ready, const DisruptionOptions& options,
                                        SteadyClock::time_point now,
                                        std::chrono::system_clock::time_point wall_now);
+
+// --once --disrupt-* --output json when there is no answer (exit 2): the --once error object (status_report.h
+// once_error_json), with the probe's error when the probe failed, else kind "query" and `why` (a rack no
+// broker reports, fleets without brokers).
+nlohmann::ordered_json disruption_error_json(const PublishedState& state, const Config& config,
+                                             const std::string& why);
 
 // `now` (wall) gives the acknowledgements' time left.
 std::string disruption_table(const DisruptionAnswer& answer, const PublishedState& state,

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <optional>
+#include <set>
 
 #include "service/config/value_parsers.h"
 #include "service/views/disruption_report.h"
@@ -31,34 +32,65 @@ HttpResponse json_error(int status, const std::string& message) {
   return json_response(status, nlohmann::ordered_json{{"error", message}});
 }
 
-std::vector<std::string> split_csv(const std::string& s) {
+// "a,b" -> {"a", "b"}; nullopt when an item is empty or blank (",a", "a,", "a,,b", "a, ,b"), as in the
+// flags: a stray comma is a mistake, never "nothing".
+std::optional<std::vector<std::string>> split_items(const std::string& s) {
   std::vector<std::string> out;
   std::size_t start = 0;
-  while (start <= s.size()) {
+  for (;;) {
     const auto comma = s.find(',', start);
     const auto end = comma == std::string::npos ? s.size() : comma;
-    if (end > start) out.push_back(s.substr(start, end - start));
-    if (comma == std::string::npos) break;
+    std::string item = s.substr(start, end - start);
+    if (trim_blanks(item).empty()) return std::nullopt;
+    out.push_back(std::move(item));
+    if (comma == std::string::npos) return out;
     start = comma + 1;
   }
-  return out;
 }
 
-// ?brokers=&fleet=&rack= -> query; nullopt with `error` for malformed ids.
+// Every value of the repeatable parameter `key`, split at commas, into `into` (each distinct item once, so
+// repeating a parameter costs no more than giving it once); false with `error` on an empty item.
+bool collect_items(const HttpRequest& req, const std::string& key, std::vector<std::string>& into,
+                   std::string* error) {
+  std::set<std::string> seen(into.begin(), into.end());
+  for (auto [it, end] = req.params.equal_range(key); it != end; ++it) {
+    auto items = split_items(it->second);
+    if (!items) {
+      *error = key + ": '" + it->second + "' has an empty item; give a comma-separated list like a,b";
+      return false;
+    }
+    for (auto& item : *items)
+      if (seen.insert(item).second) into.push_back(std::move(item));
+  }
+  return true;
+}
+
+// ?brokers=&fleet=&rack= -> query; nullopt with `error` for malformed ids or an empty item. The ids of
+// every brokers= parameter are merged as ranges and counted before anything is expanded: their union, not
+// each parameter, is capped at kMaxExpectedBrokers, which bounds the answer and the memory of one request.
 std::optional<DisruptionQuery> disruption_query(const HttpRequest& req, std::string* error) {
   DisruptionQuery q;
+  IdRanges all;
   for (auto [it, end] = req.params.equal_range("brokers"); it != end; ++it) {
-    auto ids = parse_id_list(it->second);
-    if (!ids) {
+    auto ranges = parse_query_id_ranges(it->second);
+    if (!ranges) {
       *error = "brokers: '" + it->second + "' is not a list of broker ids like 3,101 or 1-3";
       return std::nullopt;
     }
-    q.brokers.insert(q.brokers.end(), ids->begin(), ids->end());
+    all.insert(all.end(), ranges->begin(), ranges->end());
   }
-  for (auto [it, end] = req.params.equal_range("fleet"); it != end; ++it)
-    for (auto& f : split_csv(it->second)) q.fleets.push_back(std::move(f));
-  for (auto [it, end] = req.params.equal_range("rack"); it != end; ++it)
-    for (auto& r : split_csv(it->second)) q.racks.push_back(std::move(r));
+  if (!all.empty()) {
+    const IdRanges merged = merge_ranges(std::move(all));
+    auto ids = expand_ids(merged);
+    if (!ids) {
+      *error = "brokers: " + std::to_string(id_count(merged)) + " ids asked; at most " +
+               std::to_string(kMaxExpectedBrokers) + " across all brokers= parameters";
+      return std::nullopt;
+    }
+    q.brokers = std::move(*ids);
+  }
+  if (!collect_items(req, "fleet", q.fleets, error) || !collect_items(req, "rack", q.racks, error))
+    return std::nullopt;
   return q;
 }
 
@@ -110,8 +142,13 @@ bool valid_utf8(const std::string& s) {
 // The query rules every route shares (documented in http_api.h): UTF-8 only, single-valued parameters
 // given at most once. Returns the 400 to send, or nothing when the query is acceptable.
 std::optional<HttpResponse> reject_query(const HttpRequest& req) {
+  if (req.params.size() > kMaxQueryParameters)
+    return json_error(400, "too many query parameters (" + std::to_string(req.params.size()) + "); at most " +
+                               std::to_string(kMaxQueryParameters));
   for (const auto& [k, v] : req.params) {
     if (!valid_utf8(k) || !valid_utf8(v)) return json_error(400, "query is not valid UTF-8");
+    if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos)
+      return json_error(400, "query contains a NUL byte (%00)");
   }
   for (const char* single : {"verbose", "topic", "limit"}) {
     if (req.params.count(single) > 1)
@@ -130,7 +167,48 @@ std::optional<bool> verbose_of(const HttpRequest& req) {
   return std::nullopt;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string query_decode(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::multimap<std::string, std::string> parse_query(const std::string& raw) {
+  std::multimap<std::string, std::string> params;
+  std::size_t start = 0;
+  while (start <= raw.size()) {
+    const auto amp = raw.find('&', start);
+    const auto end = amp == std::string::npos ? raw.size() : amp;
+    if (end > start) {
+      const std::string item = raw.substr(start, end - start);
+      const auto eq = item.find('=');
+      params.emplace(query_decode(item.substr(0, eq)),
+                     eq == std::string::npos ? std::string() : query_decode(item.substr(eq + 1)));
+    }
+    if (amp == std::string::npos) break;
+    start = amp + 1;
+  }
+  return params;
+}
 
 ApiOptions ApiOptions::from_config(const Config& c) {
   ApiOptions o;
@@ -190,8 +268,8 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
   // /v1/partitions
   PartitionQuery q;
   q.limit = policy_.list_cap;
-  for (auto [it, end] = req.params.equal_range("state"); it != end; ++it)
-    for (auto& s : split_csv(it->second)) q.states.push_back(std::move(s));
+  std::string error;
+  if (!collect_items(req, "state", q.states, &error)) return json_error(400, error);
   if (auto it = req.params.find("topic"); it != req.params.end()) q.topic = it->second;
   if (auto it = req.params.find("limit"); it != req.params.end()) {
     std::size_t limit = 0;
@@ -201,7 +279,6 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
       return json_error(400, "limit must be an integer 0.." + std::to_string(options_.partitions_limit_max));
     q.limit = limit;
   }
-  std::string error;
   auto j = partitions_json(*state, policy_, q, &error);
   if (!j) return json_error(400, error);
   return json_response(200, *j);

@@ -9,15 +9,18 @@
 //   /v1/status        JSON status (service/views/status_report.h)
 //   /v1/partitions    JSON partition list; ?state=a,b (repeatable) &topic=name &limit=N
 //   /v1/disruption    may these brokers go now? ?brokers=3,101 &fleet=ec2 &rack=us-east-1a (each
-//                     comma-separated and repeatable; union): 200 safe, 409 unsafe, 400 bad input, 503 no
-//                     snapshot (service/judge/disruption.h)
+//                     comma-separated and repeatable; union, at most kMaxExpectedBrokers ids in all):
+//                     200 safe, 409 unsafe, 400 bad input, 503 no snapshot (service/judge/disruption.h)
 //   /metrics          Prometheus text (service/views/metrics.h)
-// Query rules on every known path: keys and values must be UTF-8 (else 400); `verbose`, `topic` and `limit`
-// may appear at most once (else 400), `state` may repeat (its values add up); verbose is on for a bare
-// ?verbose, =1 or =true, off for =0 or =false, 400 for anything else. Unknown parameters are ignored.
+// Query rules on every known path: at most kMaxQueryParameters parameters, keys and values UTF-8 without a
+// NUL byte (else 400); `verbose`, `topic` and `limit` may appear at most once (else 400), `state`, `brokers`,
+// `fleet` and `rack` may repeat (their values add up; an empty list item such as `rack=a,` is a 400);
+// verbose is on for a bare ?verbose, =1 or =true, off for =0 or =false, 400 for anything else. Unknown
+// parameters are ignored (but count).
 // Each call reads one shared_ptr of published state: constant time for /livez and /readyz.
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <utility>
@@ -30,6 +33,18 @@
 #include "service/views/status_report.h"
 
 namespace isrguard::service {
+
+// More query parameters than this is a 400: a real question needs a handful (each list parameter takes
+// comma-separated values), and every parameter costs memory in the server.
+inline constexpr std::size_t kMaxQueryParameters = 32;
+
+struct HttpRequest;
+// The query string of a request target (the bytes after '?', not decoded) -> its parameters, split at '&'
+// and at the first '=' of each, '+' read as a space and %XX decoded (an invalid escape is left as it is), with
+// their lengths: a %00 becomes a NUL byte in the value, never the end of it. Empty parameters ("a&&b") are
+// skipped. Every parameter is kept (the request line bounds how many there are): the API's query rules
+// reject more than kMaxQueryParameters with a 400.
+std::multimap<std::string, std::string> parse_query(const std::string& raw);
 
 struct HttpRequest {
   std::string method;  // "GET", "HEAD", ...

@@ -39,7 +39,35 @@ json response_json(const BrokerHealth& b) {
   return j;
 }
 
+// A broker absent from metadata: up to --expected-brokers' 2000 of them are listed, so the entry carries only
+// what is known of it. Counters that are 0, `controller` false, `response` null (a missing broker is never
+// asked) and an unknown host are left out; a reader takes an absent key as that value.
+json missing_broker_json(const BrokerHealth& b) {
+  json j{{"id", b.id}};
+  if (!b.host.empty()) {
+    j["host"] = b.host;
+    j["port"] = b.port;
+  }
+  j["fleet"] = b.fleet;
+  j["state"] = "missing";
+  j["expected"] = b.expected;
+  if (b.controller) j["controller"] = true;
+  const std::pair<const char*, std::int64_t> counters[] = {{"leader_count", b.leader_count},
+                                                           {"replica_count", b.replica_count},
+                                                           {"under_replicated_led", b.urp_led},
+                                                           {"under_min_isr_led", b.under_min_isr_led},
+                                                           {"at_min_isr_led", b.at_min_isr_led},
+                                                           {"out_of_sync_hosted", b.out_of_sync_hosted}};
+  for (const auto& [key, n] : counters)
+    if (n != 0) j[key] = n;
+  j["seen_before"] = b.seen_before;
+  j["missing_for_seconds"] = b.missing_for ? json(b.missing_for->count() / 1000.0) : json(nullptr);
+  if (b.response) j["response"] = response_json(b);
+  return j;
+}
+
 json broker_json(const BrokerHealth& b) {
+  if (!b.up) return missing_broker_json(b);
   return json{{"id", b.id},
               {"host", b.host},
               {"port", b.port},
@@ -452,14 +480,19 @@ std::string readyz_text(const PublishedState& s, const Readiness& r, const Polic
   return out.str();
 }
 
+json once_error_json(const std::string& kind, const std::string& message, const PublishedState& s) {
+  json j;
+  j["error"] = json{{"kind", kind}, {"message", message}};
+  j["probe"] = probe_json(s);
+  j["version"] = ISRGUARD_VERSION;
+  return j;
+}
+
 json once_json(const PublishedState& s, const Config& config) {
   json j;
   if (!s.snapshot) {
     const probes::ProbeError e = s.last_error.value_or(probes::ProbeError{"client", "no probe result"});
-    j["error"] = json{{"kind", e.kind}, {"message", e.message}};
-    j["probe"] = probe_json(s);
-    j["version"] = ISRGUARD_VERSION;
-    return j;
+    return once_error_json(e.kind, e.message, s);
   }
   j["healthy"] = once_healthy(s);
   j["reasons"] = json::array();

@@ -64,6 +64,10 @@ std::string readyz_text(const PublishedState& state, const Readiness& readiness,
 // snapshot: exit 2) there is no verdict: the JSON is {"error": {"kind", "message"}, "probe", "version"} and
 // the table's headline is ERROR, not UNHEALTHY.
 nlohmann::ordered_json once_json(const PublishedState& state, const Config& config);
+// {"error": {"kind", "message"}, "probe", "version"}: the shape of that error object, for any other reason
+// --once has no verdict to print (e.g. `--disrupt-rack` naming a rack no broker reports: kind "query").
+nlohmann::ordered_json once_error_json(const std::string& kind, const std::string& message,
+                                       const PublishedState& state);
 std::string once_table(const PublishedState& state, const Config& config);
 // --once --output json when isrguard cannot start (invalid configuration, exit 2):
 // {"error": {"kind": "config", "message", "problems": [...]}, "version"}.

@@ -534,3 +534,97 @@ TEST(Binary, MalformedSecretEntriesAreNeverEchoed) {
 
 }  // namespace
 }  // namespace isrguard
+
+// ---- --once --disrupt-*: every exit-2 path answers in JSON too; SIGTERM ends a probe (issue 22, 9 and 10) ----
+
+namespace isrguard {
+namespace {
+
+// Kafka unreachable: the same {"error": {...}} object plain --once --output json prints, and exit 2.
+TEST(Binary, DisruptJsonWhenNoBrokerAnswersIsTheOnceErrorObject) {
+  const std::vector<std::string> base = {"--bootstrap-servers", "127.0.0.1:1", "--probe-timeout", "1s", "--once",
+                                         "--output", "json"};
+  auto plain = run(base);
+  auto with = base;
+  with.insert(with.end(), {"--disrupt-brokers", "1"});
+  auto disrupt = run(with);
+  EXPECT_EQ(disrupt.exit_code, 2) << disrupt.out << disrupt.err;
+  ASSERT_TRUE(nlohmann::json::accept(disrupt.out)) << "stdout: '" << disrupt.out << "'";
+  const auto j = nlohmann::json::parse(disrupt.out);
+  const auto once = nlohmann::json::parse(plain.out);
+  EXPECT_EQ(j["error"]["kind"], "transport") << disrupt.out;
+  EXPECT_EQ(j["error"]["kind"], once["error"]["kind"]);
+  EXPECT_FALSE(j.contains("safe")) << disrupt.out;
+  std::vector<std::string> keys, once_keys;
+  for (const auto& [k, v] : j.items()) keys.push_back(k);
+  for (const auto& [k, v] : once.items()) once_keys.push_back(k);
+  EXPECT_EQ(keys, once_keys);
+}
+
+// Bad input found after the probe (a rack no broker reports, a fleet with no broker): exit 2 with an error
+// object on stdout, the same message as on stderr.
+TEST_F(BinaryDisruption, DisruptJsonExitTwoPathsPrintAnErrorObject) {
+  struct Row {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  const Row rows[] = {
+      {{"--disrupt-rack", "us-east-1a"}, "unknown rack 'us-east-1a': no broker reports broker.rack"},
+      {{"--fleet", "spare=ids:500-510", "--disrupt-fleet", "spare"},
+       "the query names no broker (its fleets have no brokers)"},
+  };
+  for (const auto& row : rows) {
+    auto flags = row.flags;
+    flags.insert(flags.end(), {"--output", "json"});
+    auto r = run(args(flags));
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    ASSERT_TRUE(nlohmann::json::accept(r.out)) << row.message << ": stdout '" << r.out << "'";
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["error"]["kind"], "query") << r.out;
+    EXPECT_EQ(j["error"]["message"], row.message) << r.out;
+    EXPECT_NE(r.err.find(row.message), std::string::npos) << r.err;
+  }
+}
+
+// --wait-safe with a broker that accepts and never answers: SIGTERM while the probe is in flight ends the
+// wait at once as unsafe (exit 1), saying so, instead of after the whole --probe-timeout.
+TEST(Binary, SigtermDuringAWaitSafeProbeEndsItPromptly) {
+  for (const bool json : {false, true}) {
+    const HungBroker hung;
+    ASSERT_GE(hung.fd, 0);
+    const auto out = temp_path("out"), err = temp_path("err");
+    std::vector<std::string> flags = {"--bootstrap-servers", hung.address, "--probe-timeout", "30s", "--once",
+                                      "--disrupt-brokers",   "1",          "--wait-safe",     "10m"};
+    if (json) flags.insert(flags.end(), {"--output", "json"});
+    const pid_t pid = spawn(flags, out, err);
+    // The probe is under way once the client has connected to the hung broker (it is in the accept queue).
+    ASSERT_TRUE(testing::await(
+        [&] {
+          pollfd p{hung.fd, POLLIN, 0};
+          return ::poll(&p, 1, 0) == 1;
+        },
+        seconds(20)));
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    int status = 0;
+    // Correctness bound: far below the 30 s probe.
+    const bool ended = testing::await([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds(10));
+    if (!ended) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+    }
+    EXPECT_TRUE(ended) << "--wait-safe still running 10 s after SIGTERM";
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 1) << slurp(err);
+    EXPECT_NE(slurp(err).find("interrupted while waiting (SIGTERM); not safe"), std::string::npos) << slurp(err);
+    if (json) {
+      const auto o = slurp(out);
+      ASSERT_TRUE(nlohmann::json::accept(o)) << "stdout '" << o << "'";
+      EXPECT_EQ(nlohmann::json::parse(o)["error"]["kind"], "interrupted") << o;
+    }
+    std::remove(out.c_str());
+    std::remove(err.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace isrguard

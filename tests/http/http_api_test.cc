@@ -484,3 +484,174 @@ TEST_F(Fixture, InvalidUtf8InTheQueryIs400) {
 
 }  // namespace
 }  // namespace isrguard::service
+
+// ---- Query repetition, list syntax and size at the caps (issue 22, items 7, 12 and 13) ----
+
+namespace isrguard::service {
+namespace {
+
+using Params = std::multimap<std::string, std::string>;
+
+Params repeated(Params p, const std::string& key, const std::string& value, int times) {
+  for (int i = 0; i < times; ++i) p.emplace(key, value);
+  return p;
+}
+// brokers=0-49&brokers=50-99&...: `n` parameters of `width` distinct ids each.
+Params distinct_ranges(int n, int width) {
+  Params p;
+  for (int i = 0; i < n; ++i)
+    p.emplace("brokers", std::to_string(i * width) + "-" + std::to_string(i * width + width - 1));
+  return p;
+}
+
+// Each disruption parameter repeated N times, alone and mixed: the answer is the answer to the union, the
+// union of brokers= ids is capped as one list is (distinct ranges used to add up to 80,000 ids: a 9.8 MB
+// answer from a 788-byte request), and more than kMaxQueryParameters parameters is a 400.
+TEST_F(Fixture, RepeatedDisruptionParametersAnswerTheirCappedUnion) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  struct Row {
+    std::string name;
+    Params params;
+    Params same_as;  // empty: a 400 naming `error` instead
+    std::string error;
+  };
+  const Row rows[] = {
+      {"brokers x32", repeated({}, "brokers", "1-3", 32), {{"brokers", "1-3"}}, ""},
+      {"fleet x32", repeated({}, "fleet", "ec2", 32), {{"fleet", "ec2"}}, ""},
+      {"mixed", repeated(repeated(repeated({}, "brokers", "3", 10), "fleet", "ec2", 10), "brokers", "2,1", 12),
+       {{"brokers", "1-3"}},
+       ""},
+      {"overlapping ranges", {{"brokers", "2-3"}, {"brokers", "1-2"}}, {{"brokers", "1-3"}}, ""},
+      {"distinct ranges up to the cap", distinct_ranges(20, 100), {{"brokers", "0-1999"}}, ""},
+      {"distinct ranges past the cap", distinct_ranges(21, 100), {},
+       "brokers: 2100 ids asked; at most 2000 across all brokers= parameters"},
+      {"the issue's 40 ranges", distinct_ranges(30, 2000), {},
+       "brokers: 60000 ids asked; at most 2000 across all brokers= parameters"},
+      {"one id past the cap", {{"brokers", "0-1999"}, {"brokers", "5000"}}, {},
+       "brokers: 2001 ids asked; at most 2000 across all brokers= parameters"},
+      {"32 parameters", repeated({}, "brokers", "2", 32), {{"brokers", "2"}}, ""},
+      {"33 parameters", repeated({}, "brokers", "1", 33), {}, "too many query parameters (33); at most 32"},
+      {"33 mixed parameters", repeated(repeated({}, "brokers", "1", 20), "other", "x", 13), {},
+       "too many query parameters (33); at most 32"},
+  };
+  for (const auto& row : rows) {
+    const HttpResponse r = get("/v1/disruption", seconds(1), row.params);
+    EXPECT_LT(r.body.size(), 1u << 20) << row.name;
+    if (row.same_as.empty()) {
+      EXPECT_EQ(r.status, 400) << row.name;
+      EXPECT_EQ(json::parse(r.body), (json{{"error", row.error}})) << row.name << ": " << r.body.substr(0, 300);
+    } else {
+      const HttpResponse want = get("/v1/disruption", seconds(1), row.same_as);
+      EXPECT_EQ(r, want) << row.name;
+    }
+  }
+}
+
+// The limits on parameters hold on every route, not only /v1/disruption.
+TEST_F(Fixture, TooManyQueryParametersIs400OnEveryRoute) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  for (const char* path : {"/readyz", "/livez", "/v1/status", "/v1/partitions", "/metrics"}) {
+    EXPECT_EQ(get(path, seconds(1), repeated({}, "x", "1", 32)), get(path, seconds(1))) << path;
+    const HttpResponse r = get(path, seconds(1), repeated({}, "x", "1", 33));
+    EXPECT_EQ(r.status, 400) << path;
+    EXPECT_EQ(json::parse(r.body), (json{{"error", "too many query parameters (33); at most 32"}})) << path;
+  }
+}
+
+// A trailing, leading, doubled or blank list item is a 400 in every list parameter (`rack=a,` used to be
+// read as `rack=a` while `brokers=1,` was a 400); ids are clean decimal ids or nothing.
+TEST_F(Fixture, AnEmptyListItemOrAnUncleanIdIs400Everywhere) {
+  probe_at(seconds(0), testing::ok(SnapshotBuilder()
+                                       .racked(1, "a")
+                                       .racked(2, "b")
+                                       .racked(3, "c")
+                                       .topic(healthy_topic("orders", 3, 3, {1, 2, 3}, 2))
+                                       .build()));
+  ASSERT_EQ(get("/v1/disruption", seconds(1), {{"rack", "a"}}).status, 200);
+  ASSERT_EQ(get("/v1/disruption", seconds(1), {{"fleet", "ec2"}}).status, 409);
+  ASSERT_EQ(get("/v1/partitions", seconds(1), {{"state", "offline"}}).status, 200);
+  const std::pair<std::string, std::string> bad[] = {
+      {"rack", "a,"},          {"rack", ",a"},        {"rack", "a,,b"},     {"rack", "a, ,b"},  {"rack", " "},
+      {"fleet", "ec2,"},       {"fleet", ",ec2"},     {"fleet", ""},        {"brokers", "1,"},  {"brokers", ",1"},
+      {"brokers", "1,,2"},     {"brokers", ""},       {"brokers", " 3"},    {"brokers", "3 "},  {"brokers", "+3"},
+      {"brokers", "03"},       {"brokers", "1-03"},   {"brokers", "1--3"},  {"brokers", "-3"},  {"brokers", "3-"},
+      {"brokers", std::string("3\0" "01", 4)},        {"brokers", "3\t"},   {"brokers", "0x3"}, {"brokers", "2147483648"},
+  };
+  for (const auto& [key, value] : bad) {
+    const HttpResponse r = get("/v1/disruption", seconds(1), {{key, value}});
+    EXPECT_EQ(r.status, 400) << key << "=" << value << ": " << r.body;
+  }
+  for (const char* value : {"offline,", ",offline", "offline,,at_min_isr", " "})
+    EXPECT_EQ(get("/v1/partitions", seconds(1), {{"state", value}}).status, 400) << value;
+  // Clean ids still read as before: 0, ranges, several items.
+  EXPECT_EQ(get("/v1/disruption", seconds(1), {{"brokers", "0,2-3"}}).status,
+            get("/v1/disruption", seconds(1), {{"brokers", "2,3"}, {"brokers", "0"}}).status);
+}
+
+// /v1/status at the --expected-brokers cap stays under the documented 1 MiB with up to 1000 of the expected
+// brokers present and the rest missing (each one listed: the list is not capped). A missing broker's entry is
+// compact; a present one is not (2000 present: ~1.26 MB, docs/api.md).
+TEST(StatusSize, UnderOneMebibyteAtTheExpectedBrokerCap) {
+  Policy policy = Policy::with_defaults();
+  for (BrokerId id = 1; id <= 2000; ++id) policy.expected_brokers.push_back(id);
+  policy.fleets = {FleetRule{"ec2", {{1, 1000}}, ""}, FleetRule{"k8s", {{1001, 2000}}, ""}};
+  policy.compile();
+  for (const int present : {0, 3, 200, 1000}) {
+    testing::ScriptedSource source;
+    ProbeLoop loop(source, policy, GateConfig{seconds(30)}, seconds(60));
+    SnapshotBuilder snapshot;
+    std::vector<BrokerId> ids;
+    for (BrokerId id = 1; id <= present; ++id) {
+      snapshot.racked(id, "us-east-1" + std::string(1, static_cast<char>('a' + id % 3)));
+      ids.push_back(id);
+    }
+    if (present > 0) snapshot.topic(healthy_topic("orders", 64, 3, {ids[0], ids[ids.size() / 2], ids.back()}, 2));
+    snapshot.kraft();
+    const auto t0 = SteadyClock::now();
+    const auto wall0 = std::chrono::system_clock::time_point(seconds(1'800'000'000));
+    source.set(testing::ok(snapshot.build()));
+    loop.run_once(t0, wall0);
+    ApiOptions options;
+    options.status.config = {{"expected_brokers", "1-2000"}};
+    Api api(loop, policy, options);
+    const HttpResponse r = api.handle(HttpRequest{"GET", "/v1/status", {}}, t0 + seconds(1), wall0 + seconds(1));
+    ASSERT_EQ(r.status, 200);
+    const json j = json::parse(r.body);
+    EXPECT_EQ(j["brokers"].size(), 2000u) << present;
+    EXPECT_EQ(j["counts"]["brokers_missing"], 2000 - present) << present;
+    EXPECT_LT(r.body.size(), 1u << 20) << present << " brokers present: " << r.body.size() << " bytes";
+  }
+}
+
+}  // namespace
+}  // namespace isrguard::service
+
+namespace isrguard::service {
+namespace {
+
+// The server's query parser (the query is taken from the request target before libmicrohttpd can parse it):
+// split at '&' and the first '=', '+' is a space, %XX decoded with its length kept (a %00 is a NUL byte, not
+// the end of the value), an invalid escape kept as it is, empty parameters skipped.
+TEST(ParseQuery, SplitsDecodesAndKeepsEveryByte) {
+  using Params = std::multimap<std::string, std::string>;
+  const std::pair<std::string, Params> rows[] = {
+      {"", {}},
+      {"verbose", {{"verbose", ""}}},
+      {"brokers=3,101&fleet=ec2", {{"brokers", "3,101"}, {"fleet", "ec2"}}},
+      {"brokers=1&brokers=2", {{"brokers", "1"}, {"brokers", "2"}}},
+      {"brokers=3%001", {{"brokers", std::string("3\0" "1", 3)}}},
+      {"a=b=c", {{"a", "b=c"}}},
+      {"rack=us+east%2D1a", {{"rack", "us east-1a"}}},
+      {"topic=%ZZ%4", {{"topic", "%ZZ%4"}}},
+      {"&&a=1&&", {{"a", "1"}}},
+      {"%FF=%C3", {{"\xFF", "\xC3"}}},
+      {"=x", {{"", "x"}}},
+  };
+  for (const auto& [raw, want] : rows) EXPECT_EQ(parse_query(raw), want) << raw;
+  std::string many;
+  for (int i = 0; i < 1000; ++i) many += "b=1&";
+  EXPECT_EQ(parse_query(many).size(), 1000u);
+}
+
+}  // namespace
+}  // namespace isrguard::service

@@ -245,6 +245,47 @@ TEST_F(Served, MalformedRequestsGetA4xxAndTheConnectionClosed) {
   EXPECT_TRUE(closed);
 }
 
+// Query parameters past what the connection's memory holds used to leave the connection hanging until the
+// request deadline (above ~45 parameters in a 4 KiB pool). Every request is answered at once: a 400 past
+// kMaxQueryParameters when the request line fits the connection's memory, libmicrohttpd's 431/414 when not. The deadline is set far away so a hang cannot be
+// mistaken for an answer; the read is bounded.
+TEST_F(Served, ManyQueryParametersAreA400NeverAHang) {
+  options.request_timeout = seconds(60);
+  options.idle_timeout = seconds(60);
+  HttpServer server(*loop, options);
+  const int port = server.start();
+  for (const std::size_t n : {33u, 40u, 45u, 46u, 50u, 64u, 100u, 200u, 400u, 700u}) {
+    std::string query;
+    for (std::size_t i = 0; i < n; ++i) query += (i ? "&" : "") + std::string("brokers=1");
+    RawConnection c(port);
+    ASSERT_TRUE(c.send("GET /v1/disruption?" + query + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    bool closed = false;
+    const auto got = c.read_until_close(seconds(20), &closed);
+    if (n <= 200) {
+      EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << n << " parameters -> '" << got << "'";
+      EXPECT_NE(got.find("too many query parameters"), std::string::npos) << n << " parameters -> " << got;
+    } else {  // a request line past the connection's memory: libmicrohttpd's 431 or 414, at once
+      EXPECT_TRUE(got.rfind("HTTP/1.1 431", 0) == 0 || got.rfind("HTTP/1.1 414", 0) == 0)
+          << n << " parameters -> '" << got << "'";
+    }
+    EXPECT_TRUE(closed) << n;
+  }
+}
+
+// A %00 decodes to a NUL byte; read as a C string, brokers=3%001 was broker 3. It is a 400 (checked before
+// the state, so no probe is needed).
+TEST_F(Served, APercentEncodedNulInAParameterIs400) {
+  HttpServer server(*loop, options);
+  const int port = server.start();
+  for (const std::string target : {"/v1/disruption?brokers=3%001", "/v1/disruption?brokers=3%00",
+                                   "/v1/partitions?state=offline%00x", "/readyz?verbose=1%00"}) {
+    RawConnection c(port);
+    ASSERT_TRUE(c.send("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const auto got = c.read_until_close(kGrace);
+    EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << target << " -> " << got;
+  }
+}
+
 // Bytes that are not even a request line ("METHOD SP TARGET SP VERSION") have no HTTP to answer in:
 // libmicrohttpd closes at once, which is all a 4xx would have added.
 TEST_F(Served, BytesThatAreNotHttpAreClosedAtOnce) {

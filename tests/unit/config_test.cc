@@ -38,6 +38,19 @@ TEST(Config, IdLists) {
   EXPECT_EQ(id_count(*parse_id_ranges("0-2147483647")), 2147483648u);  // counted, never expanded
 }
 
+// ?brokers= takes clean ids only; the flags' parser is the one underneath (same ranges for the same text).
+TEST(Config, QueryIdListsAreCleanIdsOnly) {
+  for (const char* good : {"0", "3", "1-3,101,7", "0-1999", "2147483647"})
+    EXPECT_EQ(parse_query_id_ranges(good), parse_id_ranges(good)) << good;
+  for (const std::string bad : {"", " ", "1,", ",1", "1,,2", " 3", "3 ", "+3", "-3", "03", "1-03", "00", "1--3",
+                                "3-", "1-2-3", "3\t", "0x3", "3-1", "2147483648", std::string("3\0" "01", 4)})
+    EXPECT_EQ(parse_query_id_ranges(bad), std::nullopt) << bad;
+  EXPECT_EQ(merge_ranges({{5, 9}, {1, 3}, {4, 4}, {20, 20}, {8, 12}}), (IdRanges{{1, 12}, {20, 20}}));
+  EXPECT_EQ(expand_ids({{1, 3}, {7, 7}}), (std::vector<BrokerId>{1, 2, 3, 7}));
+  EXPECT_EQ(expand_ids({{0, 1999}})->size(), 2000u);
+  EXPECT_EQ(expand_ids({{0, 1999}, {5000, 5000}}), std::nullopt);
+}
+
 TEST(Config, DefaultsWithBootstrap) {
   auto out = parse({"--bootstrap-servers", "k1:9092,k2:9092"});
   ASSERT_TRUE(out.config) << (out.errors.empty() ? "" : out.errors[0]);
