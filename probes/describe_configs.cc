@@ -19,6 +19,7 @@ using std::chrono::milliseconds;
 constexpr const char* kMinIsrConfig = "min.insync.replicas";
 constexpr const char* kBrokerRackConfig = "broker.rack";
 constexpr const char* kProcessRolesConfig = "process.roles";
+constexpr const char* kInterBrokerProtocolConfig = "inter.broker.protocol.version";
 const std::string kNoAnswer = "no answer within the probe timeout";
 // Topics per DescribeConfigs request. librdkafka 2.0.2 matches each resource of an answer to its request by a
 // linear search (strcmp), so the cost of one request grows with the square of its topics, all of it on
@@ -136,6 +137,10 @@ void record_broker_answer(rd_kafka_event_t* ev, Broker& broker, BrokerResponse& 
       broker.rack = it->second;
     if (const auto it = values.find(kProcessRolesConfig); it != values.end() && !it->second.empty())
       broker.process_roles = it->second;
+    if (const auto it = values.find(kMinIsrConfig); it != values.end())
+      if (const auto v = parse_int(it->second.c_str()); v && *v >= 1) broker.min_insync_replicas = *v;
+    if (const auto it = values.find(kInterBrokerProtocolConfig); it != values.end() && !it->second.empty())
+      broker.inter_broker_protocol_version = it->second;
   }
 }
 
@@ -256,6 +261,8 @@ std::vector<Clock::time_point> send_broker_checks(AdminRound& round, ClusterSnap
     res.v.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_BROKER, id.c_str()));
     rd_kafka_ConfigResource_set_config(res.v.back(), kBrokerRackConfig, "");
     rd_kafka_ConfigResource_set_config(res.v.back(), kProcessRolesConfig, "");
+    rd_kafka_ConfigResource_set_config(res.v.back(), kMinIsrConfig, "");
+    rd_kafka_ConfigResource_set_config(res.v.back(), kInterBrokerProtocolConfig, "");
     BrokerResponse r;
     r.id = snap.brokers[i].id;
     sent_at.push_back(Clock::now());

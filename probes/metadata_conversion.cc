@@ -44,7 +44,7 @@ std::vector<Broker> convert_brokers(const rd_kafka_metadata_t& md) {
   out.reserve(static_cast<std::size_t>(std::max(md.broker_cnt, 0)));
   for (int i = 0; i < md.broker_cnt; ++i) {
     const auto& b = md.brokers[i];
-    out.push_back(Broker{b.id, b.host ? b.host : "", b.port, std::nullopt, std::nullopt});
+    out.push_back(Broker{b.id, b.host ? b.host : "", b.port, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
   }
   std::sort(out.begin(), out.end(), [](const Broker& a, const Broker& b) { return a.id < b.id; });
   return out;

@@ -65,7 +65,7 @@ std::vector<Broker> MockKafkaCluster::brokers() const {
     if (colon == std::string::npos) throw std::runtime_error("mock cluster: unexpected bootstraps " + all);
     out.push_back(
         Broker{id++, hostport.substr(0, colon), std::stoi(hostport.substr(colon + 1)),
-               std::nullopt, std::nullopt});
+               std::nullopt, std::nullopt, std::nullopt, std::nullopt});
     start = end + 1;
   }
   return out;

@@ -90,6 +90,7 @@ std::size_t ClusterSnapshot::heap_bytes() const {
     n += string_heap_bytes(b.host);
     if (b.rack) n += string_heap_bytes(*b.rack);
     if (b.process_roles) n += string_heap_bytes(*b.process_roles);
+    if (b.inter_broker_protocol_version) n += string_heap_bytes(*b.inter_broker_protocol_version);
   }
   for (const auto& t : topics) n += t.heap_bytes();
   for (const auto& e : config_errors) n += string_heap_bytes(e);
@@ -103,6 +104,8 @@ std::ostream& operator<<(std::ostream& os, const Broker& b) {
   os << "Broker{" << b.id << ' ' << b.host << ':' << b.port;
   if (b.rack) os << " rack=" << *b.rack;
   if (b.process_roles) os << " process.roles=" << *b.process_roles;
+  if (b.min_insync_replicas) os << " min.insync.replicas=" << *b.min_insync_replicas;
+  if (b.inter_broker_protocol_version) os << " inter.broker.protocol.version=" << *b.inter_broker_protocol_version;
   return os << '}';
 }
 std::ostream& operator<<(std::ostream& os, const BrokerResponse& r) {

@@ -32,6 +32,12 @@ struct Broker {
   // `process.roles` from the same answer ("broker", "broker,controller"): nullopt = not KRaft (ZooKeeper
   // mode has no such config) or not read.
   std::optional<std::string> process_roles;
+  // `min.insync.replicas` as this broker is configured (its default for topics without their own value),
+  // from the same answer; nullopt = not read.
+  std::optional<std::int32_t> min_insync_replicas;
+  // `inter.broker.protocol.version` from the same answer ("3.7-IV4"): a lower bound of the Kafka version the
+  // broker runs (an operator may pin it below, never above); nullopt = not read (Kafka 4.0 dropped it).
+  std::optional<std::string> inter_broker_protocol_version;
 
   bool operator==(const Broker&) const = default;
 };

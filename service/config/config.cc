@@ -60,6 +60,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("jmx_metrics", jmx_metrics ? "true" : "false");
   d.emplace_back("log_level", log_level);
   d.emplace_back("disruption_block_min_isr_risk", disruption.block_min_isr_risk ? "true" : "false");
+  d.emplace_back("disrupt_unknown_as_gone", disruption.unknown_ids_as_gone ? "true" : "false");
   for (const auto& [k, v] : kafka_properties)
     d.emplace_back("kafka." + k, probes::is_secret_property(k) ? "<redacted>" : v);
   return d;

@@ -162,9 +162,14 @@ void add_disruption_flags(CLI::App& app, Config& c, RawFlags& r) {
                      "passed (exit 1), e.g. 30m"),
       "ISRGUARD_WAIT_SAFE");
   env(app.add_flag("--disruption-block-min-isr-risk", c.disruption.block_min_isr_risk,
-                   "Let topics with replicas <= min.insync.replicas (RF 1, RF = min ISR) block disruptions "
+                   "Let partitions with replicas <= min.insync.replicas (RF 1, RF = min ISR) block disruptions "
                    "(by default they are reported, not blocking, as in Strimzi)"),
       "ISRGUARD_DISRUPTION_BLOCK_MIN_ISR_RISK");
+  env(app.add_flag("--disrupt-unknown-as-gone", c.disruption.unknown_ids_as_gone,
+                   "Take a --disrupt-brokers / ?brokers= id unknown to the cluster (not in metadata, not "
+                   "expected, not seen before) as already gone instead of refusing the question (exit 2 / "
+                   "HTTP 400)"),
+      "ISRGUARD_DISRUPT_UNKNOWN_AS_GONE");
 }
 
 void add_override_flags(CLI::App& app, Config& c, RawFlags& r) {

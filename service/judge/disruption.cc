@@ -93,7 +93,9 @@ struct PartitionBefore {
   bool error = false;
   std::int32_t in_sync = 0;  // distinct ISR ∩ replicas, present in metadata
   std::int32_t min_isr = 0;  // effective
-  bool risk = false;         // topic min ISR risk
+  bool risk = false;         // min ISR risk: its own distinct replicas <= min.insync.replicas (as canRoll)
+  bool min_isr_unknown = false;  // its topic's min.insync.replicas was not read (the value is a fallback)
+  std::string_view min_isr_source;  // min_isr_source code of its topic's value
 
   bool already_unhealthy() const { return offline || in_sync < min_isr; }
 };
@@ -107,15 +109,18 @@ bool absent(BrokerId id, const BrokerSlots& slots, const SlotFlags& f) {
 }
 
 // Partition `p` of topic `t` before any disruption; brokers counted as down (`f`) are not in sync.
-PartitionBefore measure_before(const PartitionView& p, const TopicHealth& t, const BrokerSlots& slots,
-                               const SlotFlags& f) {
+PartitionBefore measure_before(const PartitionView& p, const TopicHealth& t, const KafkaVersionBand& band,
+                               const BrokerSlots& slots, const SlotFlags& f) {
   PartitionBefore b;
   b.offline = partition_offline(p);
   b.error = partition_metadata_error(p);
-  b.min_isr = t.effective_min_isr;
-  b.risk = t.min_isr_risk;
+  const std::int32_t replicas = distinct_ids(p.replicas);
+  b.min_isr = effective_min_isr(t.min_insync_replicas, replicas, band);  // as the verdict, per partition
+  b.risk = replicas > 0 && replicas <= t.min_insync_replicas;
+  b.min_isr_unknown = t.min_isr_from_default;
+  b.min_isr_source = t.min_isr_source;
   if (p.isr_is_replicas() && !f.any_absent) {  // most partitions: every distinct replica is a live ISR member
-    b.in_sync = distinct_ids(p.replicas);
+    b.in_sync = replicas;
     return b;
   }
   for (std::size_t i = 0; i < p.isr.size(); ++i)
@@ -203,6 +208,7 @@ DisruptedPartition disrupted_partition(const std::string& topic, PartitionView p
   d.outcome = std::string(info(o).code);
   d.already_unhealthy = b.already_unhealthy();
   d.min_isr_risk = b.risk;
+  d.min_isr_source = b.min_isr_source;
   d.blocking = blocking;
   return d;
 }
@@ -224,6 +230,49 @@ Reason topic_errors(const probes::ClusterSnapshot& snapshot, const Verdict& verd
     r.detail = std::to_string(r.count) + (r.count == 1 ? " topic" : " topics") +
                " with a metadata error (replicas unknown): " + r.detail;
   return r;
+}
+
+// The topics S touches whose min.insync.replicas was not read: what S leaves them cannot be judged (the
+// fallback may be below the topic's own value), so the answer is unknown (min_isr_unknown_topics).
+class UnknownMinIsr {
+ public:
+  void add(const TopicHealth& t) {
+    if (r_.count++ < 3)
+      r_.detail += std::string(r_.detail.empty() ? "" : "; ") + t.name + " (" + t.min_isr_source + " " +
+                   std::to_string(t.min_insync_replicas) + ")";
+  }
+  void report(DisruptionAnswer& a) {
+    if (r_.count == 0) return;
+    if (r_.count > 3) r_.detail += "; ...";
+    r_.detail = std::to_string(r_.count) + (r_.count == 1 ? " topic" : " topics") +
+                " with a replica in the set and an unread min.insync.replicas (fallback shown): " + r_.detail;
+    a.unknown.push_back(std::move(r_));
+  }
+
+ private:
+  Reason r_{std::string(reason::kMinIsrUnknownTopics), 0, "", true};
+};
+
+// The ids of `ids` the verdict does not know (comma-separated, at most 10 named), or "".
+std::string unknown_ids(const std::set<BrokerId>& ids, const Verdict& verdict) {
+  std::string out;
+  std::size_t n = 0;
+  for (BrokerId id : ids) {
+    const auto it = std::lower_bound(verdict.brokers.begin(), verdict.brokers.end(), id,
+                                     [](const BrokerHealth& b, BrokerId x) { return b.id < x; });
+    if (it != verdict.brokers.end() && it->id == id) continue;
+    if (n++ < 10) out += (out.empty() ? "" : ",") + std::to_string(id);
+  }
+  if (n > 10) out += ",... (" + std::to_string(n) + " in all)";
+  return out;
+}
+// The verdict's broker ids (comma-separated, at most 20 named), or "none".
+std::string known_ids(const Verdict& verdict) {
+  std::string out;
+  for (std::size_t i = 0; i < verdict.brokers.size() && i < 20; ++i)
+    out += (i ? "," : "") + std::to_string(verdict.brokers[i].id);
+  if (verdict.brokers.size() > 20) out += ",...";
+  return out.empty() ? "none" : out;
 }
 
 std::string join_names(const std::set<std::string>& names) {
@@ -336,7 +385,8 @@ std::vector<Reason> unknowable_reasons(std::span<const Reason> reasons) {
 std::optional<std::vector<DisruptionTarget>> resolve_disruption(const DisruptionQuery& q,
                                                                 const probes::ClusterSnapshot& snapshot,
                                                                 const Verdict& verdict, const Policy& policy,
-                                                                std::string* error) {
+                                                                std::string* error,
+                                                                const DisruptionOptions& options) {
   auto fail = [&](std::string message) -> std::optional<std::vector<DisruptionTarget>> {
     if (error) *error = std::move(message);
     return std::nullopt;
@@ -362,6 +412,11 @@ std::optional<std::vector<DisruptionTarget>> resolve_disruption(const Disruption
       if (b.rack == rack) ids.insert(b.id);
   }
   if (ids.empty()) return fail("the query names no broker (its fleets have no brokers)");
+  if (!options.unknown_ids_as_gone)
+    if (std::string unknown = unknown_ids(ids, verdict); !unknown.empty())
+      return fail("unknown broker id " + unknown +
+                  ": not in metadata, not expected (--expected-brokers) and not seen before; known ids: " +
+                  known_ids(verdict) + " (--disrupt-unknown-as-gone takes unknown ids as already gone)");
 
   std::vector<DisruptionTarget> out;
   for (BrokerId id : ids) {
@@ -402,12 +457,16 @@ DisruptionAnswer assess_disruption(const probes::ClusterSnapshot& snapshot, cons
 
   const OutcomeAcks outcome_acks(in_force);
   TopicCursor topics(verdict);
+  UnknownMinIsr unknown_min_isr;
   for (const auto& topic : snapshot.topics) {
     const TopicHealth* th = topics.find(topic.name);
     if (!th) continue;
+    const std::int64_t affected_before = a.counts.affected;
     for (const auto& p : topic.partitions)
-      judge_against_set(a, topic.name, p, measure_before(p, *th, slots, f), slots, f, outcome_acks, options);
+      judge_against_set(a, topic.name, p, measure_before(p, *th, verdict.kafka_version, slots, f), slots, f, outcome_acks, options);
+    if (th->min_isr_from_default && a.counts.affected > affected_before) unknown_min_isr.add(*th);
   }
+  unknown_min_isr.report(a);
   a.safe = a.unknown.empty() && a.counts.blocking == 0;
   return a;
 }
@@ -417,15 +476,17 @@ namespace {
 // The per-broker pass's findings, by broker slot.
 struct AloneTally {
   std::vector<std::int64_t> blocking, acknowledged;
-  std::vector<WallClock::time_point> until;  // BrokerSafety::acknowledged_until
+  std::vector<std::int64_t> min_isr_unknown;  // BrokerSafety::min_isr_unknown_partitions
+  std::vector<WallClock::time_point> until;   // BrokerSafety::acknowledged_until
 
   explicit AloneTally(std::size_t n)
-      : blocking(n, 0), acknowledged(n, 0), until(n, WallClock::time_point::max()) {}
+      : blocking(n, 0), acknowledged(n, 0), min_isr_unknown(n, 0), until(n, WallClock::time_point::max()) {}
   // Adds the findings of another part of the topics.
   void absorb(const AloneTally& o) {
     for (std::size_t k = 0; k < blocking.size(); ++k) {
       blocking[k] += o.blocking[k];
       acknowledged[k] += o.acknowledged[k];
+      min_isr_unknown[k] += o.min_isr_unknown[k];
       until[k] = std::min(until[k], o.until[k]);
     }
   }
@@ -452,6 +513,13 @@ void judge_alone(AloneTally& t, const std::string& topic, const PartitionView& p
   }
 }
 
+// Partition `p` of a topic whose min ISR is unknown: every broker hosting a replica cannot be judged alone.
+void count_unknown(AloneTally& t, const PartitionView& p, const BrokerSlots& slots) {
+  for (std::size_t i = 0; i < p.replicas.size(); ++i)
+    if (const std::int32_t slot = slots.slot(p.replicas[i]); slot >= 0 && first_occurrence(p.replicas, i))
+      ++t.min_isr_unknown[static_cast<std::size_t>(slot)];
+}
+
 }  // namespace
 
 std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot, const Verdict& verdict,
@@ -467,11 +535,12 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
       const probes::TopicInfo& topic = snapshot.topics[i];
       const TopicHealth* th = topics.find(topic.name);
       if (!th) continue;
-      // Partitions of a min ISR risk topic block nobody by default, unless they carry an error.
-      const bool exempt_topic = th->min_isr_risk && !options.block_min_isr_risk;
       for (const PartitionView p : topic.partitions) {
-        if (exempt_topic && !partition_metadata_error(p)) continue;
-        const PartitionBefore b = measure_before(p, *th, slots, f);
+        const PartitionBefore b = measure_before(p, *th, verdict.kafka_version, slots, f);
+        if (b.min_isr_unknown) {
+          count_unknown(t, p, slots);
+          continue;
+        }
         if (survives_any_one(b)) continue;
         judge_alone(t, topic.name, p, b, slots, f, outcome_acks, options);
       }
@@ -491,9 +560,10 @@ std::vector<BrokerSafety> broker_safety(const probes::ClusterSnapshot& snapshot,
   std::vector<BrokerSafety> out;
   for (std::size_t i = 0; i < verdict.brokers.size(); ++i) {
     const BrokerHealth& b = verdict.brokers[i];
-    out.push_back(BrokerSafety{b.id, b.fleet, b.up ? rack_of(snapshot, b.id) : std::nullopt, b.up,
-                               tally.blocking[i] == 0 && !topic_error, tally.blocking[i],
-                               tally.acknowledged[i], tally.until[i]});
+    const bool safe = tally.blocking[i] == 0 && tally.min_isr_unknown[i] == 0 && !topic_error;
+    out.push_back(BrokerSafety{b.id, b.fleet, b.up ? rack_of(snapshot, b.id) : std::nullopt, b.up, safe,
+                               tally.blocking[i], tally.acknowledged[i], tally.until[i],
+                               tally.min_isr_unknown[i]});
   }
   return out;
 }
@@ -524,7 +594,7 @@ std::ostream& operator<<(std::ostream& os, const DisruptionTarget& t) {
 std::ostream& operator<<(std::ostream& os, const DisruptedPartition& p) {
   os << "Disrupted{" << p.topic << ' ' << p.partition << " after=";
   print_ids(os, p.isr_after) << " min_isr=" << p.min_isr << ' ' << p.outcome
-                             << (p.already_unhealthy ? " already" : "") << (p.min_isr_risk ? " risk" : "")
+                             << (p.already_unhealthy ? " already" : "") << (p.min_isr_risk ? " risk" : "") << " source=" << p.min_isr_source
                              << (p.blocking ? " BLOCKING" : "");
   for (const auto& o : p.acknowledged_by) os << " acked:" << o;
   return os << '}';
@@ -555,7 +625,7 @@ std::ostream& operator<<(std::ostream& os, const DisruptionAnswer& a) {
 std::ostream& operator<<(std::ostream& os, const BrokerSafety& b) {
   os << "BrokerSafety{" << b.id << " fleet=" << b.fleet << " rack=" << b.rack.value_or("-") << " up=" << b.up
      << " safe=" << b.safe << " blocking=" << b.blocking_partitions
-     << " acknowledged=" << b.acknowledged_partitions;
+     << " acknowledged=" << b.acknowledged_partitions << " min_isr_unknown=" << b.min_isr_unknown_partitions;
   if (b.acknowledged_until != WallClock::time_point::max())  // as seconds since the epoch
     os << " until="
        << std::chrono::floor<std::chrono::seconds>(b.acknowledged_until).time_since_epoch().count();

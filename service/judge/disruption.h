@@ -7,9 +7,10 @@
 // what would be left in sync, after = (ISR ∩ replicas) − S − brokers absent from metadata, against the
 // verdict's effective min ISR (outcomes: disruption_outcome below). S is unsafe when it takes an in-sync
 // replica from a partition that would then be offline or under min ISR, or when isrguard cannot know
-// (unknowable_reasons, metadata errors). Operator acknowledgements (service/judge/overrides.h) are matched
-// as the gate matches them and never change these facts; min ISR risk topics block only with
-// DisruptionOptions::block_min_isr_risk.
+// (unknowable_reasons, metadata errors, a touched topic whose min.insync.replicas was not read). Operator
+// acknowledgements (service/judge/overrides.h) are matched as the gate matches them and never change these
+// facts; min ISR risk partitions (their own replicas <= min.insync.replicas, as Strimzi's canRoll) block
+// only with DisruptionOptions::block_min_isr_risk.
 //
 // Rules and examples: docs/disruption.md.
 
@@ -42,6 +43,9 @@ struct DisruptionOptions {
   bool block_min_isr_risk = false;  // --disruption-block-min-isr-risk
   std::size_t list_cap = 128;  // max partitions listed in blocking / acknowledged / already_unhealthy (counts
                                // stay true)
+  // --disrupt-unknown-as-gone: a queried id unknown to the cluster is taken as already gone instead of
+  // refusing the question (resolve_disruption).
+  bool unknown_ids_as_gone = false;
 
   bool operator==(const DisruptionOptions&) const = default;
 };
@@ -67,14 +71,17 @@ struct DisruptionTarget {
   bool operator==(const DisruptionTarget&) const = default;
 };
 
-// Resolves a query against the cluster: ids as given (an id unknown to the cluster is kept and reported),
-// every broker of each fleet, every broker whose broker.rack matches. Sorted by id, unique. Returns nullopt
-// with `error` set for an empty query, an unknown fleet, a rack no broker reports (naming the known racks, or
-// that no broker reports broker.rack at all), or a set that resolves to no broker.
+// Resolves a query against the cluster: ids as given, every broker of each fleet, every broker whose
+// broker.rack matches. Sorted by id, unique. Returns nullopt with `error` set for an empty query, an unknown
+// fleet, a rack no broker reports (naming the known racks, or that no broker reports broker.rack at all), a
+// set that resolves to no broker, or an id unknown to the cluster (not in metadata, not expected, not seen
+// before: a typo must not be answered safe) unless options.unknown_ids_as_gone (then it is kept, reported
+// with known = false, and changes nothing).
 std::optional<std::vector<DisruptionTarget>> resolve_disruption(const DisruptionQuery& query,
                                                                 const probes::ClusterSnapshot& snapshot,
                                                                 const Verdict& verdict, const Policy& policy,
-                                                                std::string* error);
+                                                                std::string* error,
+                                                                const DisruptionOptions& options = {});
 
 // One partition with a replica in S (or already unhealthy), as judged.
 struct DisruptedPartition {
@@ -84,7 +91,8 @@ struct DisruptedPartition {
   std::int32_t min_isr = 0;         // effective min ISR
   std::string outcome;              // disruption_outcome code
   bool already_unhealthy = false;   // offline or under min ISR before S
-  bool min_isr_risk = false;        // its topic has replicas <= min.insync.replicas
+  bool min_isr_risk = false;        // its own distinct replicas <= min.insync.replicas
+  std::string min_isr_source;       // where its topic's min.insync.replicas came from (min_isr_source code)
   bool blocking = false;
   // Would block, but these acknowledgements (of its outcome's reason code) cover it; empty otherwise.
   std::vector<Override> acknowledged_by;
@@ -101,7 +109,7 @@ struct DisruptionCounts {
   std::int64_t ok = 0;
   std::int64_t error = 0;
   std::int64_t blocking = 0;
-  std::int64_t not_blocking_min_isr_risk = 0;  // would block, but the topic is a min ISR risk (see above)
+  std::int64_t not_blocking_min_isr_risk = 0;  // would block, but the partition is a min ISR risk (see above)
   std::int64_t acknowledged = 0;               // would block, but an operator acknowledged it (see above)
 
   bool operator==(const DisruptionCounts&) const = default;
@@ -113,7 +121,8 @@ struct DisruptionAnswer {
   std::vector<BrokerId> absent_brokers;  // brokers absent from metadata, counted as already down
   // Listed in metadata but not answering (brokers_unresponsive): counted as down too.
   std::vector<BrokerId> unresponsive_brokers;
-  std::vector<Reason> unknown;  // why isrguard cannot know (probe_failed, snapshot_stale, metadata_errors)
+  // Why isrguard cannot know (probe_failed, snapshot_stale, metadata_errors, min_isr_unknown_topics, ...).
+  std::vector<Reason> unknown;
   // Would be in `unknown`, but fully acknowledged by an operator (brokers_unresponsive, controller_unknown).
   std::vector<Reason> acknowledged_unknown;
   DisruptionCounts counts;
@@ -152,12 +161,15 @@ struct BrokerSafety {
   std::string fleet;
   std::optional<std::string> rack;
   bool up = false;
-  bool safe = false;  // no blocking partition (after acknowledgements) and no topic-level metadata error
+  // No blocking partition (after acknowledgements), no topic-level metadata error, and no replica of a topic
+  // whose min.insync.replicas was not read.
+  bool safe = false;
   std::int64_t blocking_partitions = 0;
   std::int64_t acknowledged_partitions = 0;  // would block, but covered by an acknowledgement in force
   // `safe` holds only before this wall time: the earliest expiry among the entries covering its
   // acknowledged partitions (max() when it relies on none).
   WallClock::time_point acknowledged_until = WallClock::time_point::max();
+  std::int64_t min_isr_unknown_partitions = 0;  // replicas it hosts of topics with an unread min ISR
 
   bool operator==(const BrokerSafety&) const = default;
 };

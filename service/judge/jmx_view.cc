@@ -19,14 +19,15 @@ KafkaBrokerGauges* find(std::vector<KafkaBrokerGauges>& brokers, probes::BrokerI
 
 // One partition's contribution to the ReplicaManager gauges of its leader and replicas (Partition.scala).
 void add_partition(probes::PartitionView p, std::int32_t usual_replicas, const Baseline& baseline,
-                   std::int32_t min_isr, std::vector<KafkaBrokerGauges>& brokers) {
+                   std::int32_t min_isr, const KafkaVersionBand& band, std::vector<KafkaBrokerGauges>& brokers) {
   const std::int32_t replicas = distinct_ids(p.replicas);
   const std::int32_t isr = distinct_ids(p.isr);
   // Kafka's replication factor leaves out replicas being added by a reassignment; metadata does not say which
   // those are: the verdict's rule tells (the partition's history baseline, else the usual-count rule).
   const std::int32_t replication_factor = replicas_not_being_added(p, usual_replicas, baseline);
   // effectiveMinIsr: min(min.insync.replicas, every assigned replica including ones being added).
-  const std::int32_t effective_min_isr = std::min(min_isr, replicas);
+  // Before 3.7 (and when the version is unknown) min.insync.replicas itself.
+  const std::int32_t effective_min_isr = service::effective_min_isr(min_isr, replicas, band);
   if (KafkaBrokerGauges* leader = find(brokers, p.leader)) {
     ++leader->leader_count;
     if (isr < replication_factor) ++leader->under_replicated;
@@ -74,6 +75,8 @@ KafkaMode kafka_mode(const probes::ClusterSnapshot& s) {
 KafkaView kafka_view(const probes::ClusterSnapshot& snapshot, const Policy& policy, const History* history) {
   KafkaView v;
   v.mode = kafka_mode(snapshot);
+  const KafkaVersionBand band = kafka_version_band(snapshot);
+  const std::optional<std::int32_t> broker_default = broker_min_isr_default(snapshot);
   for (const auto& b : snapshot.brokers) v.brokers.push_back({b.id, policy.fleet_of(b.id, b.host)});
   std::sort(v.brokers.begin(), v.brokers.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   v.brokers.erase(std::unique(v.brokers.begin(), v.brokers.end(),
@@ -83,9 +86,9 @@ KafkaView kafka_view(const probes::ClusterSnapshot& snapshot, const Policy& poli
     ++v.global_topics;
     const TopicBaselines* baselines = history ? history->topic(topic.name) : nullptr;
     const std::int32_t usual = usual_replica_count(topic, baselines);
-    const std::int32_t min_isr = topic.min_insync_replicas.value_or(policy.default_min_isr);
+    const std::int32_t min_isr = topic_min_isr(topic, broker_default, policy.default_min_isr).value;
     for (const auto& p : topic.partitions) {
-      add_partition(p, usual, baselines ? baselines->get(p.id) : Baseline{}, min_isr, v.brokers);
+      add_partition(p, usual, baselines ? baselines->get(p.id) : Baseline{}, min_isr, band, v.brokers);
       add_controller_counts(p, v);
     }
   }

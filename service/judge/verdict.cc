@@ -7,6 +7,7 @@
 #include <span>
 
 #include "probes/split.h"
+#include "service/judge/min_isr.h"
 #include "service/judge/partition_rules.h"
 #include "service/judge/reasons.h"
 #include "service/judge/responsiveness.h"
@@ -63,7 +64,13 @@ class Judgement {
   // `first`: judge a first snapshot, as if `history` were advance(History{}, snapshot, ...) (empty then).
   Judgement(const ClusterSnapshot& snapshot, const Policy& policy, const History& history,
             SteadyClock::time_point now, bool first = false)
-      : snapshot_(snapshot), policy_(policy), history_(history), now_(now), first_(first) {
+      : snapshot_(snapshot),
+        policy_(policy),
+        history_(history),
+        now_(now),
+        first_(first),
+        band_(kafka_version_band(snapshot)),
+        broker_min_isr_(broker_min_isr_default(snapshot)) {
     note_present_brokers();
     note_expected_brokers();
     note_remembered_brokers();
@@ -98,6 +105,7 @@ class Judgement {
   Verdict finish() && {
     v_.controller_id = snapshot_.controller_id;
     v_.cluster_id = snapshot_.cluster_id;
+    v_.kafka_version = band_;
     std::sort(v_.topics.begin(), v_.topics.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
     summarize_brokers_and_fleets();
@@ -174,16 +182,19 @@ class Judgement {
     th.name = topic.name;
     th.partitions = static_cast<std::int64_t>(topic.partitions.size());
     th.usual_replicas = usual_replicas;
-    th.min_isr_from_default = !topic.min_insync_replicas.has_value();
-    th.min_insync_replicas = topic.min_insync_replicas.value_or(policy_.default_min_isr);
-    th.effective_min_isr = std::min(th.min_insync_replicas, th.usual_replicas);
+    const TopicMinIsr min_isr = topic_min_isr(topic, broker_min_isr_, policy_.default_min_isr);
+    th.min_isr_from_default = min_isr.source != min_isr_source::kTopic;
+    th.min_isr_source = std::string(min_isr.source);
+    th.min_insync_replicas = min_isr.value;
+    th.effective_min_isr = effective_min_isr(th.min_insync_replicas, th.usual_replicas, band_);
     th.min_isr_risk = th.usual_replicas > 0 && th.usual_replicas <= th.min_insync_replicas;
     if (th.min_isr_risk)
       risk_.add([&] {
         return topic.name + " replicas=" + std::to_string(th.usual_replicas) +
                " min.insync.replicas=" + std::to_string(th.min_insync_replicas);
       });
-    if (th.min_isr_from_default) unknown_min_isr_.add([&] { return topic.name; });
+    if (th.min_isr_from_default)
+      unknown_min_isr_.add([&] { return topic.name + " (" + th.min_isr_source + " " + std::to_string(th.min_insync_replicas) + ")"; });
     if (!topic.error.ok()) {
       ++th.errors;
       errors_.add([&] { return "topic " + topic.name + " error=" + topic.error.name(); });
@@ -248,7 +259,9 @@ class Judgement {
   // unhealthy.
   void judge_partition_health(const TopicInfo& topic, const PartitionView& p, const PartitionBaseline& base,
                               TopicHealth& th) {
-    const Assessment a = assess(p, th.usual_replicas, th.effective_min_isr, base);
+    // Kafka's rule is per partition: 3.7+ caps min ISR at the partition's own replicas (adding ones included).
+    const std::int32_t min_isr = partition_min_isr(th, p);
+    const Assessment a = assess(p, th.usual_replicas, min_isr, base);
     ++v_.counts.partitions;
     count_states(topic, p, a.bits, th);
     attribute_to_brokers(p, a.bits);
@@ -256,7 +269,11 @@ class Judgement {
     ++v_.unhealthy_partitions_total;
     if (v_.unhealthy_partitions.size() < policy_.list_cap)
       v_.unhealthy_partitions.push_back(
-          partition_health(topic.name, p, th.usual_replicas, th.effective_min_isr, base, a));
+          partition_health(topic.name, p, th.usual_replicas, min_isr, base, a));
+  }
+  std::int32_t partition_min_isr(const TopicHealth& th, const PartitionView& p) const {
+    if (!band_.caps_min_isr_at_replicas()) return th.min_insync_replicas;
+    return effective_min_isr(th.min_insync_replicas, probes::distinct_ids(p.replicas), band_);
   }
 
   void count_states(const TopicInfo& topic, const PartitionView& p, unsigned bits, TopicHealth& th) {
@@ -352,10 +369,8 @@ class Judgement {
     add(reason::kMetadataErrors, errors_, "metadata error", "metadata errors");
     add(reason::kMinIsrRiskTopics, risk_, "topic with replicas <= min.insync.replicas",
         "topics with replicas <= min.insync.replicas");
-    const std::string default_used = " (default " + std::to_string(policy_.default_min_isr) + " used)";
-    add(reason::kMinIsrUnknownTopics, unknown_min_isr_,
-        "topic with unreadable min.insync.replicas" + default_used,
-        "topics with unreadable min.insync.replicas" + default_used);
+    add(reason::kMinIsrUnknownTopics, unknown_min_isr_, "topic with unreadable min.insync.replicas (fallback used)",
+        "topics with unreadable min.insync.replicas (fallback used)");
   }
 
   const ClusterSnapshot& snapshot_;
@@ -365,6 +380,8 @@ class Judgement {
   Verdict v_;
   History::Topics::const_iterator next_topic_ = history_.topics.begin();
   const bool first_;
+  const KafkaVersionBand band_;                         // decides the effective min ISR rule
+  const std::optional<std::int32_t> broker_min_isr_;  // the brokers' own min.insync.replicas, when read
   std::vector<PartitionBaseline> bases_;      // judge_topic's scratch: one per partition of the current topic
   std::vector<BrokerId> first_ids_;           // judge_topic's scratch when first_ (see reserve_first_ids)
   std::size_t first_used_ = 0;                // of first_ids_, by the current topic

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "service/judge/min_isr.h"
 #include "service/judge/policy.h"
 
 namespace isrguard::service {
@@ -36,7 +37,9 @@ struct PartitionHealth {
   std::string topic;
   PartitionInfo partition;  // an owned copy: listed partitions are few (capped), the snapshot's are views
   std::int32_t usual_replicas = 0;   // the topic's usual replica count (see classify_partition)
-  std::int32_t min_isr = 0;          // effective min ISR: min(min.insync.replicas, usual_replicas)
+  // Effective min ISR (service/judge/min_isr.h): min(min.insync.replicas, its distinct replicas) on Kafka
+  // 3.7+, min.insync.replicas before it or when the version is unknown.
+  std::int32_t min_isr = 0;
   std::int32_t isr_in_replicas = 0;  // |ISR ∩ replicas|
   std::vector<std::string> states;
   // The replica set it was judged against (its history baseline, ascending) and the replicas beyond it that a
@@ -92,8 +95,11 @@ struct TopicHealth {
   std::string name;
   std::int64_t partitions = 0;
   std::int32_t usual_replicas = 0;
-  std::int32_t min_insync_replicas = 0;  // configured (or the default when unread)
-  bool min_isr_from_default = false;     // true when DescribeConfigs could not read it
+  std::int32_t min_insync_replicas = 0;  // configured (or the fallback when unread: min_isr_source)
+  bool min_isr_from_default = false;     // true when DescribeConfigs could not read it (the value is a fallback)
+  std::string min_isr_source;            // min_isr_source code: topic, broker_default or flag_default
+  // min(min.insync.replicas, usual_replicas) on Kafka 3.7+, min.insync.replicas before or when the version
+  // is unknown (Verdict::kafka_version).
   std::int32_t effective_min_isr = 0;
   bool min_isr_risk = false;  // usual_replicas <= min.insync.replicas
   std::int64_t offline = 0;
@@ -134,6 +140,7 @@ struct Verdict {
   std::int64_t unhealthy_partitions_total = 0;        // true count, regardless of the cap
   probes::BrokerId controller_id = -1;
   std::string cluster_id;
+  KafkaVersionBand kafka_version;  // the band the brokers run; decides the effective min ISR rule
 
   // Healthy = no gating reason. (Reported-only reasons such as at_min_isr_partitions do not count.)
   bool healthy() const;

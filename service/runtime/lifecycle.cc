@@ -139,7 +139,7 @@ bool destroy_by(std::unique_ptr<probes::MetadataSource> source,
 }
 
 // One answer to "may these brokers go now?" from the loop's latest state; nullopt (with why) when it cannot
-// be answered at all: no snapshot yet, or a --disrupt-rack no broker reports.
+// be answered at all: no snapshot yet, a --disrupt-rack no broker reports, or an unknown broker id.
 std::optional<DisruptionAnswer> answer_once(const Config& c, const PublishedState& state,
                                             std::chrono::system_clock::time_point wall, std::string* why) {
   if (!state.snapshot || !state.verdict) {
@@ -147,7 +147,7 @@ std::optional<DisruptionAnswer> answer_once(const Config& c, const PublishedStat
                             : "no snapshot";
     return std::nullopt;
   }
-  auto targets = resolve_disruption(c.disrupt, *state.snapshot, *state.verdict, c.policy, why);
+  auto targets = resolve_disruption(c.disrupt, *state.snapshot, *state.verdict, c.policy, why, c.disruption);
   if (!targets) return std::nullopt;
   // The acknowledgements in force, as the HTTP route honours them (the loop read --overrides-file).
   return assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), state.reasons,

@@ -27,6 +27,7 @@ json partition_json(const DisruptedPartition& p, bool with_blocking,
   j["min_isr"] = p.min_isr;
   j["outcome"] = p.outcome;
   j["min_isr_risk"] = p.min_isr_risk;
+  j["min_isr_source"] = p.min_isr_source;
   if (with_blocking) j["blocking"] = p.blocking;
   if (!p.partition.error.ok()) j["error"] = p.partition.error.name();
   if (!p.acknowledged_by.empty()) {

@@ -103,7 +103,7 @@ HttpResponse disruption_response(const PublishedState& state, const Readiness& r
   if (!query) return json_error(400, error);
   if (!state.snapshot || !state.verdict)
     return json_response(503, nlohmann::ordered_json{{"safe", false}, {"error", "no successful probe yet"}});
-  auto targets = resolve_disruption(*query, *state.snapshot, *state.verdict, policy, &error);
+  auto targets = resolve_disruption(*query, *state.snapshot, *state.verdict, policy, &error, options);
   if (!targets) return json_error(400, error);
   const DisruptionAnswer answer =
       assess_disruption(*state.snapshot, *state.verdict, std::move(*targets), readiness.reasons,

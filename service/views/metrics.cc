@@ -168,6 +168,18 @@ void kafka_mode_family(Families& out, const KafkaView* k) {
     Families::gauge(mode, {{"mode", std::string(to_string(m))}}, k->mode == m ? 1 : 0);
 }
 
+// The Kafka version band the brokers run (inter.broker.protocol.version) and the min ISR rule it implies.
+void kafka_info(Families& out, const Verdict* v) {
+  auto& info = out.family("isrguard_kafka_info",
+                          "Always 1: the Kafka version band the brokers run (from inter.broker.protocol.version; "
+                          "unknown when any broker did not say) and the effective min ISR rule applied.",
+                          MetricType::Gauge);
+  if (!v) return;
+  Families::gauge(info,
+                  {{"min_isr_rule", std::string(v->kafka_version.rule())}, {"version_band", v->kafka_version.text()}},
+                  1);
+}
+
 // isrguard's own per-broker judgement (selected topics; at min ISR only while degraded): what the kafka_*
 // per-broker families showed before they followed Kafka, and what the dashboard uses with them switched off.
 void isrguard_broker_partitions(Families& out, const Verdict* v) {
@@ -465,6 +477,7 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
     kafka_controller(out, s.kafka.get());
   }
   kafka_mode_family(out, s.kafka.get());
+  kafka_info(out, v);
   gate_families(out, s, r);
   reason_families(out, r, policy);
   broker_presence(out, v);

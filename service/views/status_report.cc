@@ -102,6 +102,7 @@ json topic_json(const TopicHealth& t) {
               {"usual_replicas", t.usual_replicas},
               {"min_insync_replicas", t.min_insync_replicas},
               {"min_isr_from_default", t.min_isr_from_default},
+              {"min_isr_source", t.min_isr_source},
               {"effective_min_isr", t.effective_min_isr},
               {"min_isr_risk", t.min_isr_risk},
               {"offline", t.offline},
@@ -156,7 +157,9 @@ void add_verdict(json& j, const PublishedState& s, std::size_t topic_cap, const 
                       {"controller_id", v.controller_id},
                       {"snapshot_taken_at", format_time(s.snapshot->taken_at)},
                       {"probe_duration_ms", s.snapshot->duration.count() / 1000.0},
-                      {"config_errors", s.snapshot->config_errors}};
+                      {"config_errors", s.snapshot->config_errors},
+                      {"kafka_version", json{{"band", v.kafka_version.text()},
+                                             {"min_isr_rule", std::string(v.kafka_version.rule())}}}};
   j["counts"] = counts_json(v.counts);
   j["brokers"] = json::array();
   for (std::size_t i = 0; i < v.brokers.size(); ++i) {

@@ -101,7 +101,8 @@ class SnapshotBuilder {
   }
   SnapshotBuilder& broker(BrokerId id, std::string host = "", std::int32_t port = 9092) {
     if (host.empty()) host = "broker-" + std::to_string(id) + ".example";
-    s_.brokers.push_back(probes::Broker{id, std::move(host), port, std::nullopt, std::nullopt});
+    s_.brokers.push_back(
+        probes::Broker{id, std::move(host), port, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
     return *this;
   }
   // A broker that reports broker.rack.
@@ -138,6 +139,16 @@ class SnapshotBuilder {
   SnapshotBuilder& rack(BrokerId id, const std::string& rack) {
     for (auto& b : s_.brokers)
       if (b.id == id) b.rack = rack;
+    return *this;
+  }
+  // Every broker added so far reports inter.broker.protocol.version `version` ("3.7-IV4", "3.6-IV2").
+  SnapshotBuilder& kafka_version(const std::string& version) {
+    for (auto& b : s_.brokers) b.inter_broker_protocol_version = version;
+    return *this;
+  }
+  // Every broker added so far reports its own min.insync.replicas default `v`.
+  SnapshotBuilder& broker_min_isr(std::int32_t v) {
+    for (auto& b : s_.brokers) b.min_insync_replicas = v;
     return *this;
   }
   SnapshotBuilder& controller(BrokerId id) {

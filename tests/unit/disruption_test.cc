@@ -56,7 +56,7 @@ struct Cluster {
   DisruptionAnswer ask(DisruptionQuery q, DisruptionOptions o = {}, std::vector<Reason> reasons = {},
                        const std::vector<Override>& acks = {}, WallClock::time_point now = kNow) const {
     std::string error;
-    auto targets = resolve_disruption(q, snapshot, verdict, pol, &error);
+    auto targets = resolve_disruption(q, snapshot, verdict, pol, &error, o);
     EXPECT_TRUE(targets) << error;
     return assess_disruption(snapshot, verdict, targets.value_or(std::vector<DisruptionTarget>{}), reasons,
                              DisruptionAcks{acks, now}, o);
@@ -145,6 +145,7 @@ TEST(Disruption, TwoZonesAnswerListsOutcomesAndIsrAfter) {
                                                "under_min_isr",
                                                false,
                                                false,
+                                               "topic",
                                                true,
                                                {}}));
   EXPECT_EQ(a.brokers.size(), 4u);
@@ -165,6 +166,7 @@ TEST(Disruption, OneFollowerOutOfSyncBlocksExactlyTheOtherIsrMembers) {
   }
   const auto a = c.brokers({1});
   EXPECT_FALSE(a.safe);
+  ASSERT_EQ(a.blocking.size(), 1u) << a;
   EXPECT_EQ(first_blocking(a), "orders-0 under_min_isr");
   EXPECT_EQ(a.blocking[0].isr_after, (Ids{2}));
   // The out-of-sync follower itself may go: orders-0 stays at min ISR, as do its five other partitions.
@@ -248,6 +250,7 @@ TEST(Disruption, BrokerAlreadyMissingCountsAsDownEvenWhileTheIsrStillNamesIt) {
   EXPECT_EQ(a.absent_brokers, Ids{3});
   // Round robin over 1..6: 1 and 3 share orders-0 and orders-6 ([1,2,3]); with 3 down, 1 leaves only 2.
   EXPECT_EQ(a.counts.blocking, 2) << a;
+  ASSERT_EQ(a.blocking.size(), 2u) << a;
   EXPECT_EQ(a.blocking[0].isr_after, Ids{2});
   // Broker 6 shares no partition with 3 (3 sits in [1,2,3], [2,3,4], [3,4,5]): safe.
   EXPECT_TRUE(c.brokers({6}).safe) << c.brokers({6});
@@ -255,17 +258,31 @@ TEST(Disruption, BrokerAlreadyMissingCountsAsDownEvenWhileTheIsrStillNamesIt) {
   // Asking about the missing broker itself: it is already down; what is left is at min ISR.
   const auto missing = c.brokers({3});
   EXPECT_TRUE(missing.safe) << missing;
+  ASSERT_EQ(missing.brokers.size(), 1u) << missing;
   EXPECT_EQ(missing.brokers[0], (DisruptionTarget{3, "ec2", std::nullopt, false, true}));
 }
 
-TEST(Disruption, ABrokerAbsentFromTheClusterIsReportedAndChangesNothing) {
+TEST(Disruption, AnUnknownIdTakenAsGoneIsReportedAndChangesNothing) {
   const Cluster c(three_zones());
-  const auto with_ghost = c.brokers({1, 99});
+  const auto with_ghost = c.brokers({1, 99}, DisruptionOptions{.unknown_ids_as_gone = true});
   ASSERT_EQ(with_ghost.brokers.size(), 2u);
   EXPECT_EQ(with_ghost.brokers[1], (DisruptionTarget{99, "default", std::nullopt, false, false}));
   auto alone = c.brokers({1});
   EXPECT_EQ(with_ghost.safe, alone.safe);
   EXPECT_EQ(with_ghost.counts, alone.counts);
+}
+
+// An id that is not in metadata, not expected and not remembered (a typo in a lifecycle hook) must not be
+// answered safe: the question is refused unless --disrupt-unknown-as-gone.
+TEST(Disruption, AnUnknownBrokerIdIsAnError) {
+  const Cluster c(three_zones());
+  EXPECT_EQ(c.error_for({{1, 99}, {}, {}}),
+            "unknown broker id 99: not in metadata, not expected (--expected-brokers) and not seen before; "
+            "known ids: 1,2,3,4,5,6 (--disrupt-unknown-as-gone takes unknown ids as already gone)");
+  EXPECT_EQ(c.error_for({{99}, {"ec2"}, {}}).substr(0, 24), "unknown broker id 99: no");
+  // Expected but absent: known, answered (see FleetResolvesToItsBrokersIncludingMissingOnes).
+  const Cluster expected(three_zones(), policy({1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_TRUE(expected.brokers({7}).safe);
 }
 
 // ---- already unhealthy partitions ----
@@ -287,6 +304,7 @@ TEST(Disruption, AlreadyUnderMinIsrBlocksOnlyWhenTheSetTakesAnInSyncReplica) {
   const auto last = c.brokers({1});
   EXPECT_FALSE(last.safe);
   EXPECT_EQ(first_blocking(last), "orders-0 offline");
+  ASSERT_EQ(last.already_unhealthy.size(), 1u) << last;
   EXPECT_TRUE(last.already_unhealthy[0].blocking);
 }
 
@@ -331,9 +349,9 @@ TEST(Disruption, FreezeUnresponsiveBrokersAndNoControllerMakeTheAnswerUnknown) {
     const auto a = c.ask({{1}, {}, {}}, {}, {r});
     EXPECT_FALSE(a.safe) << r;
     EXPECT_EQ(a.unknown, std::vector<Reason>{r});
-    EXPECT_FALSE(
-        broker_safe_at(broker_safety(c.snapshot, c.verdict, {})[0], c.verdict, std::vector<Reason>{r}, {}))
-        << r;
+    const auto alone = broker_safety(c.snapshot, c.verdict, {});
+    ASSERT_FALSE(alone.empty());
+    EXPECT_FALSE(broker_safe_at(alone[0], c.verdict, std::vector<Reason>{r}, {})) << r;
   }
 }
 
@@ -341,6 +359,121 @@ TEST(Disruption, PartitionMetadataErrorBlocksTheBrokersHostingIt) {
   const Cluster c(three_zones(TopicBuilder("odd").min_isr(2).p(4, {4, 5, 6}, {4, 5, 6}, {3, "UNKNOWN_TOPIC_OR_PART"})));
   EXPECT_EQ(first_blocking(c.brokers({6})), "odd-0 error");
   EXPECT_TRUE(c.brokers({1}).safe);
+}
+
+// The second angle on a partition metadata error: the per-broker pass blocks exactly its hosts, a set
+// mixing a host with others blocks, and neither the min ISR risk exemption nor a risk-sized replica set
+// lets it through (the replicas cannot be trusted).
+TEST(Disruption, PartitionMetadataErrorBlocksItsHostsInEveryPassAndIsNeverExempt) {
+  const Cluster c(three_zones(TopicBuilder("odd").min_isr(3).p(4, {4, 5, 6}, {4, 5, 6}, {3, "UNKNOWN_TOPIC_OR_PART"})));
+  const auto alone = broker_safety(c.snapshot, c.verdict, {});
+  ASSERT_EQ(alone.size(), 6u);
+  for (const auto& b : alone) EXPECT_EQ(b.safe, b.id < 4) << b;
+  const auto mixed = c.brokers({1, 4});  // 1 and 4 share no orders partition
+  EXPECT_FALSE(mixed.safe) << mixed;
+  ASSERT_EQ(mixed.blocking.size(), 1u) << mixed;
+  EXPECT_EQ(mixed.blocking[0].outcome, "error");
+  EXPECT_TRUE(mixed.blocking[0].min_isr_risk);  // RF 3 = min ISR 3, and still blocking
+  EXPECT_EQ(mixed.counts.not_blocking_min_isr_risk, 0) << mixed;
+}
+
+// ---- min.insync.replicas unknown (topic DescribeConfigs refused): the answer cannot be known ----
+
+// Topic "secret" (RF 3 on 1,2,3) whose min.insync.replicas could not be read; broker 4 hosts none of it.
+probes::ClusterSnapshot unread_min_isr(std::optional<std::int32_t> broker_default = std::nullopt) {
+  SnapshotBuilder b;
+  b.brokers({1, 2, 3, 4});
+  if (broker_default) b.broker_min_isr(*broker_default);
+  b.topic(TopicBuilder("secret").no_min_isr().p(1, {1, 2, 3}, {1, 2, 3}).p(2, {2, 3, 1}, {2, 3, 1}));
+  b.topic(healthy_topic("known", 4, 2, {1, 2, 3, 4}, 1));
+  return b.build();
+}
+
+TEST(DisruptionMinIsrUnknown, ASetTouchingTheTopicIsUnknownNotSafe) {
+  const Cluster c(unread_min_isr());
+  const auto two = c.brokers({1, 2});
+  EXPECT_FALSE(two.safe) << two;
+  EXPECT_EQ(two.unknown,
+            (std::vector<Reason>{{"min_isr_unknown_topics", 1,
+                                  "1 topic with a replica in the set and an unread min.insync.replicas (fallback "
+                                  "shown): secret (flag_default 1)",
+                                  true}}));
+  EXPECT_FALSE(c.brokers({3}).safe);
+  // Broker 4 hosts none of it: its answer does not depend on that topic.
+  EXPECT_TRUE(c.brokers({4}).safe) << c.brokers({4});
+  const auto alone = broker_safety(c.snapshot, c.verdict, {});
+  ASSERT_EQ(alone.size(), 4u);
+  for (const auto& b : alone) EXPECT_EQ(b.safe, b.id == 4) << b;
+  EXPECT_EQ(alone[0].min_isr_unknown_partitions, 2) << alone[0];
+}
+
+// The brokers' own min.insync.replicas (the per-broker DescribeConfigs) is the fallback before
+// --default-min-isr, and says where it came from; the answer stays unknown (the topic may override it).
+TEST(DisruptionMinIsrUnknown, TheBrokerDefaultIsTheFallbackAndTheAnswerStaysUnknown) {
+  const Cluster c(unread_min_isr(2));
+  ASSERT_EQ(c.verdict.topics.size(), 2u);
+  EXPECT_EQ(c.verdict.topics[1].name, "secret");
+  EXPECT_EQ(c.verdict.topics[1].min_insync_replicas, 2);
+  EXPECT_EQ(c.verdict.topics[1].min_isr_source, "broker_default");
+  EXPECT_EQ(c.verdict.topics[0].min_isr_source, "topic");
+  const auto a = c.brokers({1});
+  EXPECT_FALSE(a.safe) << a;
+  ASSERT_EQ(a.unknown.size(), 1u) << a;
+  EXPECT_NE(a.unknown[0].detail.find("secret (broker_default 2)"), std::string::npos) << a.unknown[0];
+  EXPECT_EQ(Cluster(unread_min_isr()).verdict.topics[1].min_isr_source, "flag_default");
+}
+
+// ---- the min ISR risk exemption is per partition, from its own replicas (Strimzi's canRoll) ----
+
+TEST(DisruptionMinIsrRisk, ARiskTopicsRf3PartitionAtMinIsrStillBlocks) {
+  // Mid-way RF 2 -> 3 with min.insync.replicas 2: the usual count 2 makes the topic a risk, but its RF 3
+  // partition [1,2,3] with ISR [1,2] is at min ISR: stopping 1 or 2 leaves it under.
+  const Cluster c(SnapshotBuilder()
+                      .brokers({1, 2, 3})
+                      .topic(TopicBuilder("migrating")
+                                 .min_isr(2)
+                                 .p(1, {1, 2}, {1, 2})
+                                 .p(2, {2, 3}, {2, 3})
+                                 .p(3, {3, 1}, {3, 1})
+                                 .p(1, {1, 2, 3}, {1, 2}))
+                      .build());
+  const auto a = c.brokers({1});
+  EXPECT_FALSE(a.safe) << a;
+  ASSERT_EQ(a.blocking.size(), 1u) << a;
+  EXPECT_EQ(first_blocking(a), "migrating-3 under_min_isr");
+  EXPECT_FALSE(a.blocking[0].min_isr_risk);
+  EXPECT_EQ(a.counts.not_blocking_min_isr_risk, 2) << a;  // [1,2] and [3,1]: 1 of 2 left, RF 2 exempt
+  const auto alone = broker_safety(c.snapshot, c.verdict, {});
+  ASSERT_EQ(alone.size(), 3u);
+  EXPECT_FALSE(alone[0].safe) << alone[0];
+  EXPECT_FALSE(alone[1].safe) << alone[1];
+  EXPECT_TRUE(alone[2].safe) << alone[2];  // 3 is not in the RF 3 partition's ISR
+}
+
+TEST(DisruptionMinIsrRisk, AnRf2PartitionOfAnRf3TopicIsExemptUnlessFlagged) {
+  const Cluster c(SnapshotBuilder()
+                      .brokers({1, 2, 3})
+                      .topic(TopicBuilder("odd")
+                                 .min_isr(2)
+                                 .p(1, {1, 2, 3}, {1, 2, 3})
+                                 .p(2, {2, 3, 1}, {2, 3, 1})
+                                 .p(1, {1, 2}, {1, 2}))
+                      .build());
+  const auto a = c.brokers({1});
+  EXPECT_TRUE(a.safe) << a;
+  EXPECT_EQ(a.counts.not_blocking_min_isr_risk, 1) << a;
+  const auto flagged = c.brokers({1}, DisruptionOptions{.block_min_isr_risk = true});
+  EXPECT_FALSE(flagged.safe) << flagged;
+  ASSERT_EQ(flagged.blocking.size(), 1u) << flagged;
+  EXPECT_EQ(first_blocking(flagged), "odd-2 under_min_isr");
+  EXPECT_TRUE(flagged.blocking[0].min_isr_risk);
+  const auto alone = broker_safety(c.snapshot, c.verdict, {});
+  const auto alone_flagged = broker_safety(c.snapshot, c.verdict, DisruptionOptions{.block_min_isr_risk = true});
+  ASSERT_EQ(alone.size(), 3u);
+  ASSERT_EQ(alone_flagged.size(), 3u);
+  EXPECT_TRUE(alone[0].safe) << alone[0];
+  EXPECT_FALSE(alone_flagged[0].safe) << alone_flagged[0];
+  EXPECT_TRUE(alone_flagged[2].safe) << alone_flagged[2];
 }
 
 // ---- resolving the query ----
@@ -496,6 +629,7 @@ TEST(DisruptionAcks, AnAcknowledgedUnresponsiveBrokerCountsAsDown) {
   // As with broker 3 absent: 1 and 3 share orders-0 and orders-6.
   EXPECT_FALSE(a.safe);
   EXPECT_EQ(a.counts.blocking, 2) << a;
+  ASSERT_EQ(a.blocking.size(), 2u) << a;
   EXPECT_EQ(a.blocking[0].isr_after, Ids{2});
   EXPECT_EQ(a.blocking, without_broker_3().brokers({1}).blocking);
   EXPECT_TRUE(c.acked({6}, acks, {hung}).safe) << c.acked({6}, acks, {hung});
