@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <thread>
@@ -258,6 +259,23 @@ TEST_F(FaultMatrixDefaults, BrokerRestartedBetweenTwoProbesCloses) {
 
 TEST_F(FaultMatrixDefaults, NetworkPartitionOfOneBrokerIsUnresponsive) {
   check_closes("brokers_unresponsive", [&] { sim_.broker_partition(2); }, [&] { sim_.broker_up(2); });
+}
+
+// No false closes: every broker closes connections idle for 300 ms (as connections.max.idle.ms does, much
+// shorter), so each probe (every 2 s) finds its connections reaped and librdkafka reconnects; the gate, open,
+// must never close. ISRGUARD_IDLE_SOAK_SECONDS sets how long it is watched (default 40 s; docs/faults.md has
+// a 10-minute run).
+TEST_F(FaultMatrixDefaults, IdleConnectionsClosedByTheBrokersNeverCloseTheGate) {
+  sim_.set_idle_timeout(milliseconds(300));
+  start_isrguard_with({"--recovery-hold", "2s"});
+  const char* env = std::getenv("ISRGUARD_IDLE_SOAK_SECONDS");
+  const seconds soak(env ? std::atoi(env) : 40);
+  EXPECT_FALSE(await_readyz([](int code, const std::string&) { return code != 200; }, soak))
+      << "last /readyz: " << last_ << testing::slurp(err_);
+  auto status = http_->Get("/v1/status");
+  ASSERT_TRUE(status);
+  const auto j = nlohmann::json::parse(status->body);
+  EXPECT_EQ(j.at("gate").at("transitions"), 2) << status->body;  // initializing -> recovering -> open only
 }
 
 }  // namespace

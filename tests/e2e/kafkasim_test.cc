@@ -17,7 +17,6 @@
 #include "tests/kafkasim/cluster.h"
 #include "tests/kafkasim/sasl.h"
 #include "tests/support/await.h"
-#include "tests/support/await.h"
 #include "tests/support/served_loop.h"
 
 namespace isrguard::service {
