@@ -83,9 +83,15 @@ std::map<BrokerId, std::uint32_t> ConnectionWatch::take_losses() {
   return std::exchange(losses_, {});
 }
 
-bool ConnectionWatch::is_down(BrokerId id) const {
+void ConnectionWatch::connect_failed(BrokerId id) {
   std::lock_guard lock(mu_);
-  return down_.contains(id);
+  if (const auto it = down_.find(id); it != down_.end()) it->second = std::chrono::steady_clock::now();
+}
+
+bool ConnectionWatch::refused_since(BrokerId id, std::chrono::steady_clock::time_point since) const {
+  std::lock_guard lock(mu_);
+  const auto it = down_.find(id);
+  return it != down_.end() && it->second >= since;
 }
 
 std::string ConnectionWatch::try_connect(const std::string& address) const {
@@ -132,7 +138,7 @@ void ConnectionWatch::run(std::stop_token stop) {
     {
       std::lock_guard lock(mu_);
       ++losses_[d.id];
-      down_.insert(d.id);
+      down_[d.id] = std::chrono::steady_clock::now();
       listener = listener_;
     }
     if (listener) listener(loss);

@@ -22,7 +22,6 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -45,12 +44,15 @@ class ConnectionWatch {
   void connection_down(BrokerId id, std::string address);
   // A connection to broker `id` is established again: it is no longer down.
   void connection_up(BrokerId id);
+  // librdkafka's attempt to connect to broker `id` failed (a state change to DOWN before UP).
+  void connect_failed(BrokerId id);
 
   // Losses per broker since the previous call (the probe's BrokerResponse::disconnects).
   std::map<BrokerId, std::uint32_t> take_losses();
-  // True while the last connection to `id` was lost and none has been established since (the per-broker
-  // check counts a refused connection as an answer: down).
-  bool is_down(BrokerId id) const;
+  // True when the connection to `id` was lost, none has been established since, and a connection attempt
+  // failed (or the loss was confirmed) at or after `since`: the per-broker check sent at `since` has its
+  // answer (down), with nothing left to wait for.
+  bool refused_since(BrokerId id, std::chrono::steady_clock::time_point since) const;
 
  private:
   struct Down {
@@ -68,7 +70,7 @@ class ConnectionWatch {
   ConnectionListener listener_;
   std::mutex call_mu_;  // held while the listener runs and while it is replaced: never called once replaced
   std::map<BrokerId, std::uint32_t> losses_;
-  std::set<BrokerId> down_;
+  std::map<BrokerId, std::chrono::steady_clock::time_point> down_;  // lost, not up again: last refusal
   std::jthread thread_;  // last: started after the members it reads, stopped first
 };
 

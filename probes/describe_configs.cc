@@ -306,7 +306,7 @@ bool settled(const ClusterSnapshot& snap, const std::vector<Clock::time_point>& 
       continue;
     }
     const bool bound_passed = now - sent_at[i] > bounds.broker_slow_after ||
-                              (bounds.is_down && bounds.is_down(r.id));
+                              (bounds.refused_since && bounds.refused_since(r.id, sent_at[i]));
     if (!bound_passed) return false;
     some_unresponsive = true;
   }
@@ -321,7 +321,7 @@ void mark_unanswered(ClusterSnapshot& snap, const std::vector<Clock::time_point>
     auto& r = snap.broker_responses[i];
     if (r.answered || !r.error.empty()) continue;
     r.latency = std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[i]);
-    if (bounds.is_down && bounds.is_down(r.id))
+    if (bounds.refused_since && bounds.refused_since(r.id, sent_at[i]))
       r.error = "connection lost, reconnect refused";
     else
       r.error = now < bounds.deadline ? "still unanswered" : kNoAnswer;

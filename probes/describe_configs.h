@@ -21,13 +21,13 @@ namespace isrguard::probes {
 
 // When the exchange stops waiting: at `deadline` (the probe's), or once every per-broker check has an
 // answer or a bound (answered, `broker_slow_after` passed since it was sent, or the broker's connection known
-// lost: `is_down`, a refused connection is an answer) and either every topic batch is answered or a broker
+// lost and refused since it was sent: `refused_since`, a refused connection is an answer) and either every topic batch is answered or a broker
 // is already known unresponsive (a gating fact is not held back for min.insync.replicas, whose previous
 // values survive an unanswered read: MinIsrCache).
 struct ReadBounds {
   Clock::time_point deadline;
   std::chrono::milliseconds broker_slow_after{std::chrono::seconds(2)};
-  std::function<bool(BrokerId)> is_down;  // may be empty
+  std::function<bool(BrokerId, Clock::time_point)> refused_since;  // may be empty
 };
 
 // Keeps what the exchange needs from one probe to the next: the min.insync.replicas cache and the last

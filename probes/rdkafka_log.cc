@@ -35,6 +35,8 @@ void LogSink::log(const rd_kafka_t* rk, int syslog_level, const char* fac, const
       if (const auto c = parse_state_change(buf)) {
         if (c->to == "DOWN" && (c->from == "UP" || c->from == "UPDATE"))
           w->connection_down(c->id, c->address);
+        else if (c->to == "DOWN")
+          w->connect_failed(c->id);
         else if (c->to == "UP")
           w->connection_up(c->id);
       }

@@ -347,7 +347,8 @@ std::string RdKafkaSource::Impl::fill_snapshot(ClusterSnapshot& snap, MetadataFe
 
   TopicConversion conversion(md, snap.topics, config.split_from_partitions);
   std::string unstorable;
-  const ReadBounds bounds{deadline, config.broker_slow_after, [this](BrokerId id) { return watch.is_down(id); }};
+  const ReadBounds bounds{deadline, config.broker_slow_after,
+                          [this](BrokerId id, Clock::time_point since) { return watch.refused_since(id, since); }};
   configs.read(rk, snap, topic_names(md), bounds, [&] {
     unstorable = conversion.finish();
     free_metadata(fetch, conversion.large());

@@ -66,11 +66,15 @@ TEST(ConnectionWatch, ARefusedReconnectIsALossReportedAndCountedOnce) {
   EXPECT_EQ(heard.losses[0].detail.rfind("broker 2 (" + address + "): connection lost, reconnect failed: ", 0),
             0u)
       << heard.losses[0].detail;
-  EXPECT_TRUE(watch.is_down(2));
+  const auto heard_at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(watch.refused_since(2, heard_at - seconds(5)));
+  EXPECT_FALSE(watch.refused_since(2, heard_at + seconds(1)));  // no attempt failed since then
+  watch.connect_failed(2);
+  EXPECT_TRUE(watch.refused_since(2, heard_at));
   EXPECT_EQ(watch.take_losses(), (std::map<BrokerId, std::uint32_t>{{2, 1}}));
   EXPECT_EQ(watch.take_losses(), (std::map<BrokerId, std::uint32_t>{}));
   watch.connection_up(2);
-  EXPECT_FALSE(watch.is_down(2));
+  EXPECT_FALSE(watch.refused_since(2, heard_at - seconds(5)));
 }
 
 TEST(ConnectionWatch, ABrokerThatAcceptsANewConnectionAtOnceClosedAnIdleOneNotALoss) {
@@ -89,13 +93,14 @@ TEST(ConnectionWatch, ABrokerThatAcceptsANewConnectionAtOnceClosedAnIdleOneNotAL
   ASSERT_TRUE(testing::await([&] { return heard.size() == 1; }, seconds(10)));
   EXPECT_EQ(heard.losses[0].id, 3);
   EXPECT_EQ(watch.take_losses(), (std::map<BrokerId, std::uint32_t>{{3, 1}}));
-  EXPECT_FALSE(watch.is_down(1));
+  EXPECT_FALSE(watch.refused_since(1, std::chrono::steady_clock::time_point{}));
 }
 
 TEST(ConnectionWatch, AnUnresolvableAddressIsALoss) {
   ConnectionWatch watch(milliseconds(500));
   watch.connection_down(4, "no-such-host.invalid:9092");
-  ASSERT_TRUE(testing::await([&] { return watch.is_down(4); }, seconds(10)));
+  ASSERT_TRUE(testing::await([&] { return watch.take_losses() == std::map<BrokerId, std::uint32_t>{{4, 1}}; },
+                              seconds(10)));
 }
 
 TEST(BrokerStateChange, ParsesLibrdkafkasStateLines) {
