@@ -85,6 +85,5 @@ struct BrokerStateChange {
 std::optional<BrokerStateChange> parse_state_change(const std::string& line);
 
 std::ostream& operator<<(std::ostream& os, const BrokerStateChange& c);
-std::ostream& operator<<(std::ostream& os, const ConnectionLoss& l);
 
 }  // namespace isrguard::probes

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <ostream>
 #include <string>
 
 #include "probes/snapshot.h"
@@ -15,6 +16,8 @@ struct ConnectionLoss {
 
   bool operator==(const ConnectionLoss&) const = default;
 };
+std::ostream& operator<<(std::ostream& os, const ConnectionLoss& l);  // probes/connection_watch.cc
+
 // Called on a thread of the source's own, never the probe loop's; must not block for long.
 using ConnectionListener = std::function<void(const ConnectionLoss&)>;
 
