@@ -2,8 +2,9 @@
 // this process), each fault injected `--runs` times once the gate is open, /readyz read every 5 ms. Prints
 // the docs/faults.md table (scripts/bench-faults writes it there). A benchmark: never run by ctest.
 //
-//   fault_timing [--runs 20] [--only NAME]
+//   fault_timing [--runs 20] [--only NAME-PREFIX] [--isrguard PATH]
 //
+// --isrguard runs another build of the binary (e.g. one before a change) against the same faults.
 // Flags of isrguard: the shipped defaults (--poll-interval 2s, --probe-timeout 10s, --broker-slow-after 2s)
 // except --recovery-hold 1s, which only delays opening (each run waits for the gate to open first).
 #include <httplib.h>
@@ -74,12 +75,12 @@ double percentile(std::vector<double> v, double p) {
 }
 
 // Times to 503 (seconds) of `runs` injections of `f`; empty when isrguard never became ready.
-std::vector<double> measure(const Fault& f, int runs) {
+std::vector<double> measure(const Fault& f, int runs, const std::string& binary) {
   kafkasim::Cluster sim(three_brokers());
   sim.start();
   const std::string base = (std::filesystem::temp_directory_path() /
                             ("isrguard-fault-timing-" + std::to_string(getpid()))).string();
-  const pid_t pid = testing::spawn({"--bootstrap-servers", sim.bootstrap_servers(), "--http-address", "127.0.0.1",
+  const pid_t pid = testing::spawn_binary(binary, {"--bootstrap-servers", sim.bootstrap_servers(), "--http-address", "127.0.0.1",
                                     "--http-port", "0", "--health-port", "0", "--expected-brokers", "1-3",
                                     "--recovery-hold", "1s"},
                                    base + ".out", base + ".err");
@@ -117,26 +118,29 @@ std::vector<double> measure(const Fault& f, int runs) {
 int main(int argc, char** argv) {
   int runs = 20;
   std::string only;
+  std::string binary = ISRGUARD_BIN;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--runs") {
       runs = std::atoi(argv[i + 1]);
     } else if (flag == "--only") {
       only = argv[i + 1];
+    } else if (flag == "--isrguard") {
+      binary = argv[i + 1];
     } else {
-      std::cerr << "usage: fault_timing [--runs N] [--only NAME-PREFIX]\n";
+      std::cerr << "usage: fault_timing [--runs N] [--only NAME-PREFIX] [--isrguard PATH]\n";
       return 2;
     }
   }
   if (runs < 1 || (argc % 2) == 0) {
-    std::cerr << "usage: fault_timing [--runs N] [--only NAME-PREFIX]\n";
+    std::cerr << "usage: fault_timing [--runs N] [--only NAME-PREFIX] [--isrguard PATH]\n";
     return 2;
   }
   std::cout << "| fault (kafkasim, shipped defaults) | runs | time to 503 p50 | p99 | max | acceptance |\n"
             << "|---|---|---|---|---|---|\n";
   for (const auto& f : isrguard::faults()) {
     if (!only.empty() && f.name.rfind(only, 0) != 0) continue;
-    const auto t = isrguard::measure(f, runs);
+    const auto t = isrguard::measure(f, runs, binary);
     if (t.empty()) {
       std::cout << "| " << f.name << " | 0 | - | - | - | " << f.acceptance << " |\n";
       continue;
