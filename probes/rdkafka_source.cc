@@ -82,8 +82,8 @@ struct MetadataAnswer {
   std::string failure;  // set when a retry also failed: what was tried, for the probe error
 };
 // The answer a probe uses, and what of this probe still runs beside it: Metadata calls still waiting on a
-// hung broker (bounded by the probe deadline) and the freeing of a large answer (see free_metadata). Both are
-// joined when the fetch is destroyed, at the end of the probe.
+// hung broker (bounded by the probe deadline; handed to RdKafkaSource::Impl::parked so the probe need not
+// wait for them) and the freeing of a large answer (see free_metadata, joined at the end of the probe).
 struct MetadataFetch : MetadataAnswer {
   MetadataFetch() = default;
   MetadataFetch(MetadataAnswer a) : MetadataAnswer(std::move(a)) {}  // NOLINT: implicit by design
@@ -183,6 +183,9 @@ struct RdKafkaSource::Impl {
   std::size_t retry_offset = 0;  // rotates the retry's candidates from one retry to the next
   bool metadata_retried = false;  // the last probe needed the Metadata retry (logged on change only)
   bool metadata_seen = false;  // a probe's metadata request has succeeded on `rk`
+  // Metadata calls a probe no longer waits for (a hung broker's, bounded by that probe's deadline): kept
+  // here so the probe can publish without them, dropped once finished, joined before `rk` is destroyed.
+  std::vector<std::future<MetadataAnswer>> parked;
 
   explicit Impl(RdKafkaSourceConfig c)
       : config(std::move(c)),
@@ -190,6 +193,7 @@ struct RdKafkaSource::Impl {
 
   ~Impl() {
     watch.set_listener({});  // closing the client drops every connection: not a loss to report
+    parked.clear();          // joins the calls still using `rk`
     if (rk) {
       const auto start = Clock::now();
       rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
@@ -292,6 +296,12 @@ ProbeResult RdKafkaSource::Impl::probe() {
 
   ClusterSnapshot snap;
   snap.taken_at = taken_at;
+  // A hung broker's Metadata call may run until the deadline: the probe does not wait for it.
+  std::erase_if(parked, [](const std::future<MetadataAnswer>& f) {
+    return !f.valid() || f.wait_for(milliseconds(0)) == std::future_status::ready;
+  });
+  for (auto& call : fetch.pending)
+    if (call.valid()) parked.push_back(std::move(call));
   if (std::string unstorable = fill_snapshot(snap, fetch, deadline); !unstorable.empty())
     return fail("metadata", std::move(unstorable));
   count_disconnects(snap);
@@ -421,7 +431,7 @@ MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock
   retry_offset += n;
   std::optional<MetadataAnswer> answer = first_answer(calls);
   MetadataFetch fetch = answer ? std::move(*answer) : MetadataAnswer{};
-  fetch.pending = std::move(calls);  // still running: joined at the end of the probe, each bounded
+  fetch.pending = std::move(calls);  // still running, each bounded: parked by the probe
   const std::string note = "no metadata within " + std::to_string(retry_after.count()) +
                            " ms; asked brokers " + asked + " each alone";
   if (!answer) {
