@@ -113,8 +113,14 @@ void set_adapter_defaults(rd_kafka_conf_t* conf, const RdKafkaSourceConfig& cfg)
   set_default("reconnect.backoff.ms", "100");
   set_default("reconnect.backoff.max.ms", "1000");
   set_default("topic.metadata.refresh.interval.ms", "60000");
-  // Per-broker disconnect counts for BrokerResponse::disconnects (1 s is librdkafka's granularity).
-  set_default("statistics.interval.ms", "1000");
+  // Broker state changes reach the log callback only as debug lines of the "broker" context: the
+  // earliest sign of a dropped connection (probes/connection_watch.h, docs/faults.md). Added to the user's
+  // own debug contexts.
+  const auto debug = cfg.properties.find("debug");
+  if (debug == cfg.properties.end() || debug->second.empty())
+    set("debug", "broker");
+  else if (debug->second.find("broker") == std::string::npos && debug->second.find("all") == std::string::npos)
+    set("debug", debug->second + ",broker");
   if (cfg.mock_brokers > 0) set("test.mock.num.brokers", std::to_string(cfg.mock_brokers));
 }
 

@@ -172,13 +172,18 @@ class AdminRound {
     return true;
   }
 
-  // Calls on_answer(tag, event) for each answer until all arrived or the deadline passed.
-  template <typename F>
-  void collect(F&& on_answer) {
+  // Calls on_answer(tag, event) for each answer until all arrived, the deadline passed, or settled(now)
+  // says the answers still missing are not waited for (checked at least every kSettleCheck).
+  template <typename F, typename S>
+  void collect(F&& on_answer, S&& settled) {
+    constexpr int kSettleCheckMs = 10;
     while (outstanding_ > 0) {
+      if (settled(Clock::now())) return;
+      const int left = remaining_ms(deadline_);
+      if (left <= 0) return;  // deadline: the rest stay unanswered
       const std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
-          rd_kafka_queue_poll(queue_.get(), remaining_ms(deadline_)));
-      if (!ev) return;  // deadline: the rest stay unanswered
+          rd_kafka_queue_poll(queue_.get(), std::min(left, kSettleCheckMs)));
+      if (!ev) continue;
       if (rd_kafka_event_type(ev.get()) != RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT &&
           !rd_kafka_event_error(ev.get()))
         continue;
@@ -292,14 +297,41 @@ void record_broker_check(ClusterSnapshot& snap, const std::vector<Clock::time_po
   record_broker_answer(ev, snap.brokers[i], r);
 }
 
-// What the deadline cut off at `now`: brokers neither answered nor failed, and topic batches not answered.
+// True when every broker check has an answer or a bound at `now` and the topic batches need no more
+// waiting (ReadBounds).
+bool settled(const ClusterSnapshot& snap, const std::vector<Clock::time_point>& sent_at,
+             const TopicRequests& t, const ReadBounds& bounds, Clock::time_point now) {
+  bool some_unresponsive = false;
+  for (std::size_t i = 0; i < snap.broker_responses.size(); ++i) {
+    const auto& r = snap.broker_responses[i];
+    if (r.answered) {
+      some_unresponsive |= r.latency > bounds.broker_slow_after;
+      continue;
+    }
+    if (!r.error.empty()) {  // failed: not sent, or librdkafka's own error (no answer)
+      some_unresponsive = true;
+      continue;
+    }
+    const bool bound_passed = now - sent_at[i] > bounds.broker_slow_after ||
+                              (bounds.refused_since && bounds.refused_since(r.id, sent_at[i]));
+    if (!bound_passed) return false;
+    some_unresponsive = true;
+  }
+  const bool topics_done = std::all_of(t.answered.begin(), t.answered.end(), [](bool a) { return a; });
+  return topics_done || some_unresponsive;
+}
+
+// What the bounds cut off at `now`: brokers neither answered nor failed, and topic batches not answered.
 void mark_unanswered(ClusterSnapshot& snap, const std::vector<Clock::time_point>& sent_at, TopicRequests& t,
-                     Clock::time_point now) {
+                     const ReadBounds& bounds, Clock::time_point now) {
   for (std::size_t i = 0; i < snap.broker_responses.size(); ++i) {
     auto& r = snap.broker_responses[i];
     if (r.answered || !r.error.empty()) continue;
     r.latency = std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[i]);
-    r.error = kNoAnswer;
+    if (bounds.refused_since && bounds.refused_since(r.id, sent_at[i]))
+      r.error = "connection lost, reconnect refused";
+    else
+      r.error = now < bounds.deadline ? "still unanswered" : kNoAnswer;
   }
   for (std::size_t k = 0; k < t.batches.size(); ++k) {
     if (t.answered[k]) continue;
@@ -322,8 +354,8 @@ void apply_min_isr(const MinIsrCache& min_isr, ClusterSnapshot& snap, Clock::tim
 // Sends the topic DescribeConfigs (when min.insync.replicas is due) and one per-broker check to every broker
 // at once, so they share what is left of the budget, then fills the snapshot from the answers.
 void ConfigReader::read(rd_kafka_t* rk, ClusterSnapshot& snap, const std::vector<std::string>& topic_names,
-                        Clock::time_point deadline, const std::function<void()>& meanwhile) {
-  AdminRound round(rk, deadline);
+                        const ReadBounds& bounds, const std::function<void()>& meanwhile) {
+  AdminRound round(rk, bounds.deadline);
   const auto ask_at = Clock::now();
   TopicRequests topics;
   topics.ask = min_isr_.plan(topic_names, ask_at);
@@ -333,12 +365,14 @@ void ConfigReader::read(rd_kafka_t* rk, ClusterSnapshot& snap, const std::vector
   const auto sent = Clock::now();
   meanwhile();
   const auto converted = Clock::now();
-  round.collect([&](std::intptr_t tag, rd_kafka_event_t* ev) {
-    if (tag < 0)
-      record_topic_answer(topics, tag, ev);
-    else
-      record_broker_check(snap, sent_at, tag, ev);
-  });
+  round.collect(
+      [&](std::intptr_t tag, rd_kafka_event_t* ev) {
+        if (tag < 0)
+          record_topic_answer(topics, tag, ev);
+        else
+          record_broker_check(snap, sent_at, tag, ev);
+      },
+      [&](Clock::time_point at) { return settled(snap, sent_at, topics, bounds, at); });
 
   const auto now = Clock::now();
   auto ms = [](Clock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
@@ -346,7 +380,7 @@ void ConfigReader::read(rd_kafka_t* rk, ClusterSnapshot& snap, const std::vector
                 "then {} ms more for the answers",
                 topics.ask.topics.size(), snap.brokers.size(), ms(sent - ask_at), ms(converted - sent),
                 ms(now - converted));
-  mark_unanswered(snap, sent_at, topics, now);
+  mark_unanswered(snap, sent_at, topics, bounds, now);
   if (!topics.ask.empty()) {
     log_config_problem(topics.outcomes);
     min_isr_.record(topics.ask, topics.outcomes, ask_at);

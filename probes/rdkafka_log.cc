@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
 
 #include <cctype>
 #include <string_view>
@@ -11,16 +10,11 @@ namespace isrguard::probes {
 namespace {
 
 void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  if (auto* sink = static_cast<LogSink*>(rd_kafka_opaque(rk))) sink->log(level, fac, buf);
+  if (auto* sink = static_cast<LogSink*>(rd_kafka_opaque(rk))) sink->log(rk, level, fac, buf);
 }
 
 void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   if (auto* sink = static_cast<LogSink*>(opaque)) sink->error(rk, err, reason);
-}
-
-int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
-  if (auto* sink = static_cast<LogSink*>(opaque)) sink->stats(json, len);
-  return 0;  // librdkafka frees `json`
 }
 
 }  // namespace
@@ -29,10 +23,26 @@ void attach_log_sink(rd_kafka_conf_t* conf, LogSink* sink) {
   rd_kafka_conf_set_opaque(conf, sink);
   rd_kafka_conf_set_log_cb(conf, log_cb);
   rd_kafka_conf_set_error_cb(conf, error_cb);
-  rd_kafka_conf_set_stats_cb(conf, stats_cb);
 }
 
-void LogSink::log(int syslog_level, const char* fac, const char* buf) {
+void LogSink::log(const rd_kafka_t* rk, int syslog_level, const char* fac, const char* buf) {
+  constexpr int kSyslogDebug = 7;
+  if (syslog_level >= kSyslogDebug) {
+    ConnectionWatch* w = watch_.load();
+    if (w && rk == main_client_.load() && buf && fac && std::string_view(fac) == "STATE") {
+      // UP (or UPDATE, a passing state of an established connection) -> DOWN: an established connection
+      // went down. -> UP: one is established again.
+      if (const auto c = parse_state_change(buf)) {
+        if (c->to == "DOWN" && (c->from == "UP" || c->from == "UPDATE"))
+          w->connection_down(c->id, c->address);
+        else if (c->to == "DOWN")
+          w->connect_failed(c->id);
+        else if (c->to == "UP")
+          w->connection_up(c->id);
+      }
+    }
+    if (!spdlog::should_log(spdlog::level::debug)) return;
+  }
   const spdlog::level::level_enum level = syslog_level <= 3   ? spdlog::level::err
                                           : syslog_level == 4 ? spdlog::level::warn
                                           : syslog_level == 5 ? spdlog::level::info
@@ -85,26 +95,6 @@ std::optional<ProbeError> LogSink::security_error() const {
   std::lock_guard lock(mu_);
   if (Clock::now() - security_error_at_ > kSecurityErrorTtl) return std::nullopt;
   return security_error_;
-}
-
-void LogSink::stats(const char* json, std::size_t len) {
-  std::map<std::int32_t, std::uint64_t> counts;
-  try {
-    const auto j = nlohmann::json::parse(json, json + len);
-    for (const auto& [name, b] : j.at("brokers").items()) {
-      const auto id = b.value("nodeid", -1);
-      if (id >= 0) counts[id] = b.value("disconnects", std::uint64_t{0});
-    }
-  } catch (const nlohmann::json::exception&) {
-    return;
-  }
-  std::lock_guard lock(mu_);
-  disconnects_ = std::move(counts);
-}
-
-std::map<std::int32_t, std::uint64_t> LogSink::disconnects() const {
-  std::lock_guard lock(mu_);
-  return disconnects_;
 }
 
 std::string LogSink::last_error() const {

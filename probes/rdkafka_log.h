@@ -1,10 +1,12 @@
 #pragma once
 
 // Internal to probes/ (includes librdkafka): the bridge from librdkafka's log, error and statistics
-// callbacks to spdlog and to the probe (its error messages and per-broker disconnect counts).
+// callbacks to spdlog and to the probe (its error messages), and the main client's broker state changes to
+// the connection watch.
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -15,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "probes/connection_watch.h"
 #include "probes/metadata_source.h"
 #include "probes/rdkafka_common.h"
 
@@ -28,8 +31,16 @@ class LogSink {
  public:
   explicit LogSink(std::vector<std::string> secret_values) : secrets_(std::move(secret_values)) {}
 
-  // A log_cb line at syslog level `syslog_level` from facility `fac`.
-  void log(int syslog_level, const char* fac, const char* buf);
+  // A log_cb line at syslog level `syslog_level` from facility `fac`, from client `rk`. Broker state
+  // changes of the main client (debug level, facility STATE: the adapter enables librdkafka's "broker"
+  // debug context for them) go to the connection watch; debug lines reach spdlog only when it logs debug.
+  void log(const rd_kafka_t* rk, int syslog_level, const char* fac, const char* buf);
+
+  // The client whose broker connections are watched, and the watch told of them (null: none).
+  void watch(const rd_kafka_t* main_client, ConnectionWatch* watch) {
+    main_client_ = main_client;
+    watch_ = watch;
+  }
 
   // Errors from error_cb. They repeat the broker failures librdkafka also logs, and the probe reports its
   // outcome, so they are kept (for probe error messages) and logged at debug only; fatal ones at error.
@@ -40,11 +51,6 @@ class LogSink {
   // errors.
   // Older than kSecurityErrorTtl it is history: librdkafka would have repeated it by then (see above).
   std::optional<ProbeError> security_error() const;
-
-  // librdkafka statistics (stats_cb, every statistics.interval.ms): keeps each broker's cumulative
-  // disconnect count by node id. Malformed JSON is ignored (the counts stay as they were).
-  void stats(const char* json, std::size_t len);
-  std::map<std::int32_t, std::uint64_t> disconnects() const;
 
   // Last error_cb reason since the last clear (empty when none): "host:port/id: Connect to ... failed: ...".
   std::string last_error() const;
@@ -70,12 +76,13 @@ class LogSink {
   mutable std::mutex mu_;
   std::unordered_map<std::string, Recent> recent_;
   std::string last_error_;
-  std::map<std::int32_t, std::uint64_t> disconnects_;  // by broker id, cumulative
+  std::atomic<const rd_kafka_t*> main_client_{nullptr};
+  std::atomic<ConnectionWatch*> watch_{nullptr};
   std::optional<ProbeError> security_error_;
   Clock::time_point security_error_at_{};
 };
 
-// Makes `sink` the receiver of the log, error and statistics callbacks of clients created from `conf` (it is
+// Makes `sink` the receiver of the log and error callbacks of clients created from `conf` (it is
 // their opaque: it must outlive them).
 void attach_log_sink(rd_kafka_conf_t* conf, LogSink* sink);
 

@@ -82,8 +82,8 @@ struct MetadataAnswer {
   std::string failure;  // set when a retry also failed: what was tried, for the probe error
 };
 // The answer a probe uses, and what of this probe still runs beside it: Metadata calls still waiting on a
-// hung broker (bounded by the probe deadline) and the freeing of a large answer (see free_metadata). Both are
-// joined when the fetch is destroyed, at the end of the probe.
+// hung broker (bounded by the probe deadline; handed to RdKafkaSource::Impl::parked so the probe need not
+// wait for them) and the freeing of a large answer (see free_metadata, joined at the end of the probe).
 struct MetadataFetch : MetadataAnswer {
   MetadataFetch() = default;
   MetadataFetch(MetadataAnswer a) : MetadataAnswer(std::move(a)) {}  // NOLINT: implicit by design
@@ -101,6 +101,9 @@ struct KnownBroker {
 // At most this many brokers are asked at once when Metadata is retried: enough that one hung broker among
 // them cannot stop the retry, few enough that the short-lived clients stay cheap.
 constexpr std::size_t kMetadataRetryBrokers = 3;
+// How long a broker whose connection went down has to accept a new one before the drop counts as a loss
+// (probes/connection_watch.h): a live broker accepts within milliseconds.
+constexpr milliseconds kReconnectCheck{500};
 
 MetadataAnswer ask_metadata(rd_kafka_t* rk, Clock::time_point deadline) {
   MetadataAnswer f;
@@ -167,25 +170,30 @@ std::optional<MetadataAnswer> first_answer(std::vector<std::future<MetadataAnswe
 
 struct RdKafkaSource::Impl {
   RdKafkaSourceConfig config;
+  ConnectionWatch watch{kReconnectCheck};    // declared before sink, which reports to it: outlives it
   std::unique_ptr<LogSink> sink;             // declared before rk: outlives it
   rd_kafka_conf_t* conf_template = nullptr;  // validated; duplicated for each creation attempt
   rd_kafka_t* rk = nullptr;         // producer handle: never produces, so nothing to flush on destroy
   std::string bootstrap;            // for messages (never contains secrets)
   std::string last_create_error;    // logged once per distinct message
   ConfigReader configs;             // each probe's DescribeConfigs; keeps the min.insync.replicas cache
-  std::map<std::int32_t, std::uint64_t> disconnects_seen;  // cumulative counts at the previous probe
   bool wait_in_slices = true;  // until a broker has been usable; see await_usable_broker
   // Brokers of the last snapshot (the Metadata retry's candidates); empty before the first.
   std::vector<KnownBroker> known_brokers;
   std::size_t retry_offset = 0;  // rotates the retry's candidates from one retry to the next
   bool metadata_retried = false;  // the last probe needed the Metadata retry (logged on change only)
   bool metadata_seen = false;  // a probe's metadata request has succeeded on `rk`
+  // Metadata calls a probe no longer waits for (a hung broker's, bounded by that probe's deadline): kept
+  // here so the probe can publish without them, dropped once finished, joined before `rk` is destroyed.
+  std::vector<std::future<MetadataAnswer>> parked;
 
   explicit Impl(RdKafkaSourceConfig c)
       : config(std::move(c)),
         configs(MinIsrCacheOptions{config.min_isr_refresh, config.min_isr_retry, config.min_isr_max_age}) {}
 
   ~Impl() {
+    watch.set_listener({});  // closing the client drops every connection: not a loss to report
+    parked.clear();          // joins the calls still using `rk`
     if (rk) {
       const auto start = Clock::now();
       rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
@@ -230,6 +238,7 @@ bool RdKafkaSource::Impl::try_create() {
   }
   if (!last_create_error.empty()) spdlog::info("kafka client created");
   last_create_error.clear();
+  sink->watch(rk, &watch);
 
   if (config.mock_brokers > 0) {
     rd_kafka_mock_cluster_t* mcluster = rd_kafka_handle_mock_cluster(rk);
@@ -268,7 +277,7 @@ ProbeResult RdKafkaSource::Impl::probe() {
     return fail("client", "cannot create Kafka client for " +
                               (bootstrap.empty() ? "mock cluster" : bootstrap) + ": " + last_create_error);
 
-  rd_kafka_poll(rk, 0);  // serve error and statistics callbacks queued since the last probe
+  rd_kafka_poll(rk, 0);  // serve error callbacks queued since the last probe
 
   if (wait_in_slices) {
     if (auto security = await_usable_broker(deadline)) return fail(security->kind, security_message(*security));
@@ -287,6 +296,12 @@ ProbeResult RdKafkaSource::Impl::probe() {
 
   ClusterSnapshot snap;
   snap.taken_at = taken_at;
+  // A hung broker's Metadata call may run until the deadline: the probe does not wait for it.
+  std::erase_if(parked, [](const std::future<MetadataAnswer>& f) {
+    return !f.valid() || f.wait_for(milliseconds(0)) == std::future_status::ready;
+  });
+  for (auto& call : fetch.pending)
+    if (call.valid()) parked.push_back(std::move(call));
   if (std::string unstorable = fill_snapshot(snap, fetch, deadline); !unstorable.empty())
     return fail("metadata", std::move(unstorable));
   count_disconnects(snap);
@@ -342,7 +357,9 @@ std::string RdKafkaSource::Impl::fill_snapshot(ClusterSnapshot& snap, MetadataFe
 
   TopicConversion conversion(md, snap.topics, config.split_from_partitions);
   std::string unstorable;
-  configs.read(rk, snap, topic_names(md), deadline, [&] {
+  const ReadBounds bounds{deadline, config.broker_slow_after,
+                          [this](BrokerId id, Clock::time_point since) { return watch.refused_since(id, since); }};
+  configs.read(rk, snap, topic_names(md), bounds, [&] {
     unstorable = conversion.finish();
     free_metadata(fetch, conversion.large());
   });
@@ -381,10 +398,11 @@ std::optional<ProbeError> RdKafkaSource::Impl::await_usable_broker(Clock::time_p
 // not answer. librdkafka 2.0.2 has no API to choose the broker for Metadata, and asking the same client again
 // often went to the same hung broker (docs/scale.md): so the retry asks up to kMetadataRetryBrokers brokers
 // of the last snapshot at once, each through a short-lived client bootstrapped to that broker alone, and
-// takes the first answer. The budget (T = probe timeout):
+// takes the first answer. The budget (T = probe timeout, S = broker_slow_after):
 //   - the first call may wait the whole budget (a slow broker answering late is still used), on its own
 //     thread;
-//   - if it has not answered by T/2, the retry's calls may take until 3T/4, leaving at least T/4 for the
+//   - if it has not answered by min(T/2, S) (a broker silent for S is unresponsive: its question's own
+//     bound), the retry's calls may take until 3T/4, leaving at least T/4 for the
 //     DescribeConfigs round (ConfigReader::read, probes/describe_configs.cc), whose unanswered per-broker
 //     check names the silent broker (brokers_unresponsive): it stays in the snapshot, never reported healthy;
 //   - the first answer of any call is used; with none, the probe fails naming the brokers asked.
@@ -395,7 +413,8 @@ MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock
   std::vector<std::future<MetadataAnswer>> calls;
   rd_kafka_t* client = rk;
   calls.push_back(std::async(std::launch::async, [client, deadline] { return ask_metadata(client, deadline); }));
-  if (calls[0].wait_until(start + config.probe_timeout / 2) == std::future_status::ready) {
+  const auto retry_after = std::min<milliseconds>(config.probe_timeout / 2, config.broker_slow_after);
+  if (calls[0].wait_until(start + retry_after) == std::future_status::ready) {
     if (metadata_retried) spdlog::info("metadata answered again without a retry");
     metadata_retried = false;
     return calls[0].get();
@@ -412,8 +431,8 @@ MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock
   retry_offset += n;
   std::optional<MetadataAnswer> answer = first_answer(calls);
   MetadataFetch fetch = answer ? std::move(*answer) : MetadataAnswer{};
-  fetch.pending = std::move(calls);  // still running: joined at the end of the probe, each bounded
-  const std::string note = "no metadata within " + std::to_string((config.probe_timeout / 2).count()) +
+  fetch.pending = std::move(calls);  // still running, each bounded: parked by the probe
+  const std::string note = "no metadata within " + std::to_string(retry_after.count()) +
                            " ms; asked brokers " + asked + " each alone";
   if (!answer) {
     fetch.failure = note + ", and none answered";  // the probe error says it (logged by the probe loop)
@@ -475,19 +494,11 @@ std::string RdKafkaSource::Impl::security_hint(const std::string& broker_error) 
   return "; hint: check that security.protocol (" + it->second + ") matches the listener";
 }
 
-// Connection drops per broker since the previous probe, from the latest librdkafka statistics.
+// Connections lost per broker since the previous probe (the connection watch: idle closes left out).
 void RdKafkaSource::Impl::count_disconnects(ClusterSnapshot& snap) {
-  rd_kafka_poll(rk, 0);  // serve statistics emitted during this probe
-  const auto now = sink->disconnects();
-  for (auto& r : snap.broker_responses) {
-    // Counts start at 0 when the client is created: a broker not in the previous statistics had none.
-    const auto cur = now.find(r.id);
-    const auto seen = disconnects_seen.find(r.id);
-    const std::uint64_t before = seen == disconnects_seen.end() ? 0 : seen->second;
-    if (cur == now.end() || cur->second < before) continue;
-    r.disconnects = static_cast<std::uint32_t>(std::min<std::uint64_t>(cur->second - before, 1u << 30));
-  }
-  disconnects_seen = now;
+  const auto lost = watch.take_losses();
+  for (auto& r : snap.broker_responses)
+    if (const auto it = lost.find(r.id); it != lost.end()) r.disconnects = std::min(it->second, 1u << 30);
 }
 
 // ---- RdKafkaSource --------------------------------------------------------------------------------------
@@ -500,6 +511,10 @@ RdKafkaSource::RdKafkaSource(RdKafkaSourceConfig config) : impl_(std::make_uniqu
 RdKafkaSource::~RdKafkaSource() = default;
 
 ProbeResult RdKafkaSource::probe() { return impl_->probe(); }
+
+void RdKafkaSource::on_connection_loss(ConnectionListener listener) {
+  impl_->watch.set_listener(std::move(listener));
+}
 
 std::string RdKafkaSource::bootstrap_servers() const { return impl_->bootstrap; }
 

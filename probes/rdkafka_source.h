@@ -11,13 +11,15 @@
 // of `probe_timeout`: (when due) one batched DescribeConfigs for min.insync.replicas and the per-broker
 // check — one DescribeConfigs per broker for its own BROKER resource, which librdkafka sends to that broker
 // (`broker.rack`, `process.roles`; see ClusterSnapshot::broker_responses). No call gets more than the
-// remaining budget. When the broker librdkafka picked for Metadata does not answer within half the budget,
+// remaining budget; the per-broker checks are given up at broker_slow_after. When the broker librdkafka
+// picked for Metadata does not answer within half the budget or broker_slow_after, whichever is less,
 // Metadata is asked again (librdkafka then sends it to another broker) within what is left, up to 3/4 of it;
 // the silent broker stays in the snapshot and its unanswered per-broker check names it (the split is
 // documented at RdKafkaSource::Impl::fetch_metadata, probes/rdkafka_source.cc).
 //
 // Threads: probe() is called from one thread only (the probe loop). librdkafka's own threads only call the
-// log / error callbacks, which log to spdlog (stderr) and are internally synchronised.
+// log / error callbacks, which log to spdlog (stderr) and are internally synchronised, and report broker
+// state changes to the connection watch, whose own thread calls the connection-loss listener.
 
 #include <chrono>
 #include <map>
@@ -38,11 +40,15 @@ struct RdKafkaSourceConfig {
   //   client.id=isrguard, socket.timeout.ms=probe_timeout (also lowered to it when set higher: a hung broker
   //   otherwise stalls metadata calls for 60 s), socket.connection.setup.timeout.ms=max(1000, probe_timeout)
   //   (likewise capped), reconnect.backoff.ms=100, reconnect.backoff.max.ms=1000 (quick recovery once brokers
-  //   return), topic.metadata.refresh.interval.ms=60000. log.connection.close keeps librdkafka's default
+  //   return), topic.metadata.refresh.interval.ms=60000, debug=broker added to the user's debug contexts
+  //   (broker state changes for the connection watch; logged only at --log-level debug). log.connection.close keeps librdkafka's default
   //   (true: it already silences idle disconnects), because a listener that drops the connection is how a
   //   security.protocol mismatch shows, and that error feeds the probe's message and hint.
   std::map<std::string, std::string> properties;
   std::chrono::milliseconds probe_timeout{std::chrono::seconds(10)};
+  // A per-broker check unanswered this long after it was sent is unresponsive at that moment: the probe
+  // stops waiting for it (--broker-slow-after).
+  std::chrono::milliseconds broker_slow_after{std::chrono::seconds(2)};
   // min.insync.replicas schedule (see MinIsrCache): full refresh period, retry spacing after a failed read,
   // and how long a previously read value survives failed refreshes.
   std::chrono::milliseconds min_isr_refresh{std::chrono::minutes(5)};
@@ -86,6 +92,9 @@ class RdKafkaSource final : public MetadataSource {
   RdKafkaSource& operator=(const RdKafkaSource&) = delete;
 
   ProbeResult probe() override;
+  // Each loss of an established connection to a known broker, on the connection watch's thread
+  // (probes/connection_watch.h): librdkafka's state change, then a reconnect check of at most 500 ms.
+  void on_connection_loss(ConnectionListener listener) override;
 
   // Bootstrap servers as shown in messages (the mock cluster's addresses in mock mode).
   std::string bootstrap_servers() const;

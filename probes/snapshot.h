@@ -54,9 +54,9 @@ struct BrokerResponse {
   // Not answered: how long the probe waited before giving up.
   std::chrono::microseconds latency{0};
   std::string error;  // empty when the answer carried no error; else why ("timed out", an error name, ...)
-  // Connections to this broker that dropped since the previous probe (librdkafka statistics, up to ~1 s
-  // old): a broker that restarted, or was cut off, between two probes shows here even when both probes
-  // found it healthy.
+  // Connections to this broker lost since the previous probe (probes/connection_watch.h: dropped, and the
+  // broker did not take a new one at once; idle closes left out): a broker that restarted between two probes
+  // shows here even when both probes found it healthy.
   std::uint32_t disconnects = 0;
 
   bool operator==(const BrokerResponse&) const = default;

@@ -211,6 +211,7 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
                  std::chrono::milliseconds budget) {
   block_process_signals();
   auto loop = std::make_unique<ProbeLoop>(*source, c.policy, c.gate, c.stale_after, c.disruption);
+  loop->close_on_connection_loss();
   loop->use_overrides(overrides_file(c));
   // Every connection is a descriptor: the default soft limit (often 1024) would cap connections below
   // --http-max-connections and fail accept() for the probe listener too.

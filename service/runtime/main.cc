@@ -31,6 +31,7 @@ probes::RdKafkaSourceConfig source_config(const Config& c) {
   probes::RdKafkaSourceConfig s;
   s.properties = c.kafka_properties;
   s.probe_timeout = c.probe_timeout;
+  s.broker_slow_after = c.policy.broker_slow_after;
   s.min_isr_refresh = c.config_refresh;
   s.min_isr_max_age = c.min_isr_max_age();
   s.mock_brokers = c.mock_brokers;

@@ -20,6 +20,9 @@ std::string join_codes(const std::vector<std::string>& codes) {
   return s.empty() ? "none" : s;
 }
 
+// Starts the detail of a brokers_reconnected reason a connection loss added (before a probe judged it).
+constexpr std::string_view kLossDetailPrefix = "connection lost since the last probe: ";
+
 std::int64_t ms_between(SteadyClock::time_point a, SteadyClock::time_point b) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
 }
@@ -59,7 +62,11 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
     adopt_snapshot(s, std::move(*result.snapshot), now, wall);
   else
     record_failure(s, result.error.value_or(probes::ProbeError{"metadata", "probe returned nothing"}), wall);
-  const std::vector<std::string> gating = assess(s, ok, now, wall);
+  std::lock_guard events(events_mu_);
+  // Losses before this probe started are in its own count (BrokerResponse::disconnects): judged.
+  std::erase_if(losses_, [&](const Loss& l) { return l.at < now; });
+  std::vector<std::string> gating = assess(s, ok, now, wall);
+  add_connection_losses(s, gating);
 
   // The gate sees the probe's end: a healthy snapshot is known healthy only once the probe has finished (a
   // probe that started while brokers were down may take seconds to find them back), so the recovery hold
@@ -69,6 +76,47 @@ void ProbeLoop::run_once(SteadyClock::time_point now, std::chrono::system_clock:
   observe_gate(s, gating, probe_end, wall);
   s.loop_heartbeat = SteadyClock::now();
   publish(s);
+}
+
+void ProbeLoop::close_on_connection_loss() {
+  watching_ = true;
+  source_.on_connection_loss([this](const probes::ConnectionLoss& loss) { connection_lost(loss); });
+}
+
+ProbeLoop::~ProbeLoop() {
+  if (watching_) source_.on_connection_loss({});  // returns once a call in progress has ended
+}
+
+// The published state with the loss added to its reasons and the gate observed now: closed at once.
+void ProbeLoop::connection_lost(const probes::ConnectionLoss& loss) {
+  std::lock_guard events(events_mu_);
+  const auto now = SteadyClock::now();
+  losses_.push_back(Loss{now, loss});
+  PublishedState s = *current();
+  std::erase_if(s.reasons, [](const Reason& r) { return r.detail.starts_with(kLossDetailPrefix); });
+  std::vector<std::string> gating;
+  for (const auto& r : s.reasons)
+    if (r.gating) gating.push_back(r.code);
+  add_connection_losses(s, gating);
+  observe_gate(s, gating, now, std::chrono::system_clock::now());
+  publish(s);
+}
+
+// brokers_reconnected for the losses no probe has judged yet, unless the verdict already names it.
+void ProbeLoop::add_connection_losses(PublishedState& s, std::vector<std::string>& gating) const {
+  if (losses_.empty()) return;
+  const auto code = std::string(reason::kBrokersReconnected);
+  if (std::any_of(s.reasons.begin(), s.reasons.end(), [&](const Reason& r) { return r.code == code; })) return;
+  std::vector<probes::BrokerId> ids;
+  std::string detail(kLossDetailPrefix);
+  for (const auto& l : losses_) {
+    if (std::find(ids.begin(), ids.end(), l.loss.id) != ids.end()) continue;
+    detail += (ids.empty() ? "" : "; ") + l.loss.detail;
+    ids.push_back(l.loss.id);
+  }
+  const bool gates = policy_.gates(reason::kBrokersReconnected);
+  s.reasons.push_back(Reason{code, static_cast<std::int64_t>(ids.size()), detail, gates});
+  if (gates) gating.push_back(code);
 }
 
 // A successful probe: the history advanced by its snapshot, the verdict, and the serve views.

@@ -46,6 +46,13 @@ class ProbeLoop : public StateSource {
     serve_views_ = false;
   }
 
+  // Serving: a connection loss the source reports (probes::MetadataSource::on_connection_loss) closes the
+  // gate at once, from the source's thread, with brokers_reconnected naming the broker, in a new published
+  // state; the reason stays until a probe that started after the loss has judged it (its own count of
+  // the loss confirms it, or the broker is back). Opening is unchanged: a healthy probe plus the hold.
+  void close_on_connection_loss();
+  ~ProbeLoop() override;
+
   // One iteration starting at `now` (steady) / `wall` (system); the gate observes at now + the probe's
   // duration (when its answer is known). Thread: the loop's (or a test's).
   void run_once(SteadyClock::time_point now, std::chrono::system_clock::time_point wall);
@@ -61,7 +68,7 @@ class ProbeLoop : public StateSource {
  private:
   probes::MetadataSource& source_;
   const Policy policy_;
-  Gate gate_;
+  Gate gate_;  // guarded by events_mu_ once close_on_connection_loss() was called
   const std::chrono::milliseconds stale_after_;
   const DisruptionOptions disruption_;
   PublishedState working_;  // loop-thread only
@@ -79,9 +86,21 @@ class ProbeLoop : public StateSource {
   void observe_gate(PublishedState& s, const std::vector<std::string>& gating,
                     SteadyClock::time_point probe_end, std::chrono::system_clock::time_point wall);
   void publish(const PublishedState& s);
+  void connection_lost(const probes::ConnectionLoss& loss);  // the source's thread
+  void add_connection_losses(PublishedState& s, std::vector<std::string>& gating) const;
   void apply_operator_overrides(PublishedState& s, std::chrono::system_clock::time_point wall);
   void assess_broker_safety(PublishedState& s, bool new_snapshot, std::chrono::system_clock::time_point wall);
   std::vector<Override> safety_acks_;  // loop-thread only: the acknowledgements working_.broker_safety used
+
+  // Serialises the two writers of the published state and the gate: the loop's assess-observe-publish and
+  // a connection loss. Never held during a probe or the judgement.
+  mutable std::mutex events_mu_;
+  struct Loss {
+    SteadyClock::time_point at;
+    probes::ConnectionLoss loss;
+  };
+  std::vector<Loss> losses_;  // guarded by events_mu_: not yet judged by a probe started after them
+  bool watching_ = false;
 
   mutable std::mutex mu_;
   std::shared_ptr<const PublishedState> published_;  // guarded by mu_

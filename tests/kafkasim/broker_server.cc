@@ -56,6 +56,14 @@ class SocketStream final : public ByteStream {
   explicit SocketStream(int fd) : fd_(fd) {}
   bool read_full(char* buf, size_t n) override { return kafkasim::read_full(fd_, buf, n); }
   bool write_full(const char* buf, size_t n) override { return kafkasim::write_full(fd_, buf, n); }
+  bool readable_within(std::chrono::milliseconds d) override {
+    pollfd p{fd_, POLLIN, 0};
+    int r = 0;
+    do {
+      r = ::poll(&p, 1, static_cast<int>(d.count()));
+    } while (r < 0 && errno == EINTR);
+    return r != 0;  // an error is left to the read that follows
+  }
 
  private:
   int fd_;
@@ -102,11 +110,12 @@ uint16_t BrokerServer::start(uint16_t port) {
   return ntohs(addr.sin_port);
 }
 
-void BrokerServer::stop() {
+void BrokerServer::stop(Close how) {
   if (!running_) return;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    reset_ = how == Close::kReset;
   }
   stop_cv_.notify_all();
   const char b = 'x';
@@ -124,7 +133,17 @@ void BrokerServer::stop() {
   std::list<std::unique_ptr<Connection>> conns;
   {
     std::lock_guard lock(mu_);
-    for (auto& c : conns_) ::shutdown(c->fd, SHUT_RDWR);
+    for (auto& c : conns_) {
+      if (reset_) {
+        // Linger 0: the close below sends RST. Only the reading side is shut down here (wakes the thread
+        // without sending FIN first).
+        const linger hard{1, 0};
+        ::setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+        ::shutdown(c->fd, SHUT_RD);
+      } else {
+        ::shutdown(c->fd, SHUT_RDWR);
+      }
+    }
     conns.swap(conns_);
   }
   for (auto& c : conns) {
@@ -150,12 +169,14 @@ void BrokerServer::accept_loop() {
   pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fds_[0], POLLIN, 0}};
   while (!stopping_) {
     fds[0].revents = fds[1].revents = 0;
-    const int n = ::poll(fds, 2, 1000);
+    fds[0].events = blackhole_ ? 0 : POLLIN;
+    const int n = ::poll(fds, 2, blackhole_ ? 20 : 1000);
     if (n < 0 && errno != EINTR) break;
     if (stopping_ || (fds[1].revents & POLLIN)) break;
     std::lock_guard lock(mu_);
     reap_finished_locked();
     if (!(fds[0].revents & POLLIN)) continue;
+    if (blackhole_) continue;  // left in the backlog: the client's connect succeeded, nothing will answer
     const int cfd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (cfd < 0) continue;
     const int one = 1;
@@ -180,8 +201,9 @@ void BrokerServer::serve(Connection* conn) {
     SocketStream plain(conn->fd);
     serve_frames(plain);
   }
-  // Half-close so the peer sees EOF now; the fd itself is closed by whoever joins this thread.
-  ::shutdown(conn->fd, SHUT_RDWR);
+  // Half-close so the peer sees EOF now (unless stop() resets it); the fd itself is closed by whoever joins
+  // this thread.
+  if (!reset_) ::shutdown(conn->fd, SHUT_RDWR);
   conn->done = true;
 }
 
@@ -191,6 +213,9 @@ void BrokerServer::serve_frames(ByteStream& stream) {
   if (security_.sasl) sasl.emplace(security_.sasl);
   std::string frame;
   while (!stopping_) {
+    // An idle connection is closed as connections.max.idle.ms does (never while black-holed).
+    const std::chrono::milliseconds idle(idle_ms_.load());
+    if (idle.count() > 0 && !blackhole_ && !stream.readable_within(idle) && !blackhole_) break;
     char size_buf[4];
     if (!stream.read_full(size_buf, 4)) break;
     const int32_t size =

@@ -52,6 +52,8 @@ class ByteStream {
   // Exactly n bytes; false on EOF/error (including shutdown by stop()).
   virtual bool read_full(char* buf, size_t n) = 0;
   virtual bool write_full(const char* buf, size_t n) = 0;
+  // False when no byte arrived within `d` (an idle connection); TLS streams do not time out.
+  virtual bool readable_within(std::chrono::milliseconds) { return true; }
 };
 
 class TlsContext;  // tls.h
@@ -74,8 +76,17 @@ class BrokerServer {
   // Binds 127.0.0.1:`port` (0 = ephemeral) and starts accepting; returns the bound port.
   // Throws std::runtime_error when the port cannot be bound.
   uint16_t start(uint16_t port);
+  // How stop() ends open connections: an orderly close (FIN, a broker shut down) or a reset (RST, what the
+  // kernel sends for the sockets of a killed process).
+  enum class Close { kOrderly, kReset };
   // Idempotent. Blocks until all connection threads are gone.
-  void stop();
+  void stop(Close how = Close::kOrderly);
+  // A connection with no request for `idle` is closed (orderly); 0 = never. Applies to requests awaited
+  // from now on.
+  void set_idle_timeout(std::chrono::milliseconds idle) { idle_ms_ = idle.count(); }
+  // On: new connections are not accepted (they wait in the kernel's backlog) and open ones are never closed
+  // for idleness; the handler decides to drop requests. Off: normal service.
+  void set_blackhole(bool on) { blackhole_ = on; }
   bool running() const { return running_; }
 
   // Largest request frame accepted; larger size prefixes close the connection.
@@ -102,6 +113,9 @@ class BrokerServer {
   std::thread accept_thread_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> reset_{false};  // stop() resets connections: serve() must not half-close them
+  std::atomic<std::int64_t> idle_ms_{0};
+  std::atomic<bool> blackhole_{false};
 
   std::mutex mu_;  // guards conns_; also used with stop_cv_
   std::condition_variable stop_cv_;

@@ -21,6 +21,10 @@ const char* to_string(BrokerStatus s) {
       return "down";
     case BrokerStatus::kHung:
       return "hung";
+    case BrokerStatus::kKilled:
+      return "killed";
+    case BrokerStatus::kPartitioned:
+      return "partitioned";
   }
   return "unknown";
 }
@@ -265,6 +269,8 @@ void Cluster::start_listener_locked(BrokerRuntime& b) {
       [this, id](std::string_view frame) { return handle(id, frame); }, security_);
   const uint16_t port = server->start(static_cast<uint16_t>(b.view.spec.port));
   std::lock_guard lock(mu_);
+  server->set_idle_timeout(idle_timeout_);
+  server->set_blackhole(b.view.status == BrokerStatus::kPartitioned);
   b.view.spec.port = port;
   b.server = std::move(server);
 }
@@ -278,7 +284,7 @@ void Cluster::start() {
   std::lock_guard ops(ops_mu_);
   if (started_) return;
   for (auto& b : brokers_) {
-    if (b->view.status == BrokerStatus::kDown) continue;
+    if (b->view.status == BrokerStatus::kDown || b->view.status == BrokerStatus::kKilled) continue;
     try {
       start_listener_locked(*b);
     } catch (...) {
@@ -575,10 +581,33 @@ void Cluster::set_listening_status(int32_t id, BrokerStatus status) {
   {
     std::lock_guard lock(mu_);
     b = &broker_locked(id);
-    need_listener = b->view.status == BrokerStatus::kDown && started_;
+    need_listener = (b->view.status == BrokerStatus::kDown || b->view.status == BrokerStatus::kKilled) &&
+                    started_;
     b->view.status = status;
+    if (b->server) b->server->set_blackhole(status == BrokerStatus::kPartitioned);
   }
   if (need_listener) start_listener_locked(*b);
+}
+
+void Cluster::broker_kill(int32_t id) {
+  std::lock_guard ops(ops_mu_);
+  std::unique_ptr<BrokerServer> server;
+  {
+    std::lock_guard lock(mu_);
+    auto& b = broker_locked(id);
+    b.view.status = BrokerStatus::kKilled;
+    server = std::move(b.server);
+  }
+  if (server) server->stop(BrokerServer::Close::kReset);
+}
+
+void Cluster::broker_partition(int32_t id) { set_listening_status(id, BrokerStatus::kPartitioned); }
+
+void Cluster::set_idle_timeout(std::chrono::milliseconds idle) {
+  std::lock_guard lock(mu_);
+  idle_timeout_ = idle;
+  for (auto& b : brokers_)
+    if (b->server) b->server->set_idle_timeout(idle);
 }
 
 void Cluster::set_latency(int32_t id, std::chrono::milliseconds latency) {
@@ -770,7 +799,8 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
   for (const auto& b : brokers_)
     if (b->view.spec.id == broker_id) self = b.get();
   if (self == nullptr || self->view.status == BrokerStatus::kDown) return HandlerResult::close();
-  if (self->view.status == BrokerStatus::kHung) return HandlerResult::drop();
+  if (self->view.status == BrokerStatus::kHung || self->view.status == BrokerStatus::kPartitioned)
+    return HandlerResult::drop();
 
   proto::Reader body(frame);
   HandlerResult out;

@@ -114,6 +114,17 @@ class Cluster {
   void broker_down(int32_t id);
   void broker_up(int32_t id);
   void broker_hang(int32_t id);
+  // A killed broker process: listener closed (connect refused), open connections reset (RST), still listed
+  // in Metadata, partitions unchanged (Kafka notices only when the broker's session expires: call
+  // broker_down / remove_from_isrs for that). broker_up(id) restarts it on the same port.
+  void broker_kill(int32_t id);
+  // A network partition of one broker: its open connections are black-holed (nothing read or answered, no
+  // FIN or RST), new connections are accepted by the kernel but never served; still listed in Metadata.
+  // broker_up(id) heals it.
+  void broker_partition(int32_t id);
+  // Every broker closes a connection that has had no request for `idle` (0 = never, the default), as a
+  // broker's connections.max.idle.ms does: an orderly close (FIN), listener open, the broker healthy.
+  void set_idle_timeout(std::chrono::milliseconds idle);
   // Hangs the broker a client picks for Metadata, after it connected: the next broker that receives an
   // all-topics Metadata request drops it and hangs from then on (as broker_hang; broker_up ends it).
   // hung_for_metadata() names that broker (-1 until one was picked).
@@ -169,6 +180,7 @@ class Cluster {
   std::vector<InjectedError> injected_;
   std::map<int16_t, uint64_t> served_;
   bool hang_next_metadata_ = false;
+  std::chrono::milliseconds idle_timeout_{0};  // guarded by mu_; applied to each listener started
   int32_t hung_for_metadata_ = -1;
   ListenerSecurity security_;  // guarded by ops_mu_
   bool started_ = false;

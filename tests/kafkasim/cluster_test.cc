@@ -297,6 +297,65 @@ TEST(KafkasimCluster, BrokerDownRefusesConnectionsAndClosesExistingOnes) {
   EXPECT_EQ(metadata(again, 1).brokers.size(), 3u);
 }
 
+TEST(KafkasimCluster, KilledBrokerResetsConnectionsRefusesNewOnesAndStaysInMetadata) {
+  Cluster c(three_brokers());
+  c.start();
+  const int port = c.port(2);
+  RawClient existing(port);
+  EXPECT_EQ(metadata(existing, 1).brokers.size(), 3u);
+  c.broker_kill(2);
+  char b = 0;
+  errno = 0;
+  EXPECT_EQ(::recv(existing.fd(), &b, 1, 0), -1);  // RST, not an orderly EOF
+  EXPECT_EQ(errno, ECONNRESET);
+  EXPECT_EQ(testing::connect_loopback(port), -ECONNREFUSED);
+  RawClient other(c.port(1));
+  EXPECT_EQ(metadata(other, 1).brokers.size(), 3u);  // still listed, as Kafka lists it until its session ends
+  EXPECT_EQ(c.brokers().at(1).status, BrokerStatus::kKilled);
+  c.broker_up(2);
+  EXPECT_EQ(c.port(2), port);
+  RawClient again(port);
+  EXPECT_EQ(metadata(again, 1).brokers.size(), 3u);
+}
+
+TEST(KafkasimCluster, PartitionedBrokerBlackHolesOpenAndNewConnectionsUntilHealed) {
+  Cluster c(three_brokers());
+  c.start();
+  RawClient open_before(c.port(2));
+  EXPECT_EQ(metadata(open_before, 1).brokers.size(), 3u);
+  c.broker_partition(2);
+  RawClient opened_during(c.port(2));  // the kernel completes the handshake; nobody serves it
+  for (RawClient* cl : {&open_before, &opened_during}) {
+    timeval tv{.tv_sec = 0, .tv_usec = 300000};
+    ::setsockopt(cl->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    cl->send_bytes(request(proto::kApiMetadata, 1, 1, proto::MetadataRequest{}));
+    EXPECT_FALSE(cl->read_frame());      // no answer within the receive timeout
+    EXPECT_FALSE(cl->closed_by_peer());  // and no FIN or RST either
+  }
+  RawClient other(c.port(1));
+  EXPECT_EQ(metadata(other, 1).brokers.size(), 3u);  // still listed
+  c.broker_up(2);
+  RawClient healed(c.port(2));
+  EXPECT_EQ(metadata(healed, 1).brokers.size(), 3u);
+}
+
+TEST(KafkasimCluster, IdleTimeoutClosesOnlyConnectionsWithoutRequests) {
+  Cluster c(three_brokers());
+  c.set_idle_timeout(std::chrono::milliseconds(200));
+  c.start();
+  RawClient idle(c.port(1));
+  EXPECT_EQ(metadata(idle, 1).brokers.size(), 3u);
+  EXPECT_TRUE(idle.closed_by_peer());  // orderly close once idle for 200 ms
+  RawClient busy(c.port(1));
+  for (int i = 0; i < 5; ++i) {  // a request every 50 ms keeps it open
+    EXPECT_EQ(metadata(busy, 1).brokers.size(), 3u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const int fd = testing::connect_loopback(c.port(1));  // the broker itself stays up
+  EXPECT_GT(fd, 0);
+  if (fd > 0) ::close(fd);
+}
+
 TEST(KafkasimCluster, HungBrokerReadsButNeverAnswers) {
   Cluster c(three_brokers());
   c.start();

@@ -34,7 +34,7 @@ void apply_step(Cluster& cluster, const json& step, httplib::Response& res) {
   }
 }
 
-// The step of POST /brokers/{id}/{down|up|hang|latency}; on bad input answers 400 and returns nullopt.
+// The step of POST /brokers/{id}/{down|up|hang|kill|partition|latency}; on bad input answers 400 and returns nullopt.
 std::optional<json> broker_route_step(const httplib::Request& req, httplib::Response& res) {
   json step;
   try {
@@ -53,8 +53,8 @@ std::optional<json> broker_route_step(const httplib::Request& req, httplib::Resp
     step["rejoin_isr"] = flag(req, "rejoin_isr");
     step["elect_leaders"] = flag(req, "elect_leaders");
     step["preferred"] = flag(req, "preferred");
-  } else if (op == "hang") {
-    step["action"] = "broker_hang";
+  } else if (op == "hang" || op == "kill" || op == "partition") {
+    step["action"] = "broker_" + op;
   } else {
     step["action"] = "set_latency";
     try {
@@ -99,7 +99,7 @@ int ControlServer::start(int port) {
     if (timeline_ != nullptr) s["scenario"] = timeline_->status();
     reply(res, 200, s);
   });
-  svr.Post(R"(/brokers/(-?\d+)/(down|up|hang|latency))",
+  svr.Post(R"(/brokers/(-?\d+)/(down|up|hang|kill|partition|latency))",
            [this](const httplib::Request& req, httplib::Response& res) {
              if (const auto step = broker_route_step(req, res)) apply_step(cluster_, *step, res);
            });

@@ -182,6 +182,10 @@ TEST(KafkasimExecutable, ControlRoutes) {
   EXPECT_EQ(k.post("/brokers/1/latency?ms=5").first, 200);
   EXPECT_EQ(k.post("/brokers/3/hang").first, 200);
   EXPECT_EQ(broker_status(k.get_state(), 3), "hung");
+  EXPECT_EQ(k.post("/brokers/3/kill").first, 200);
+  EXPECT_EQ(broker_status(k.get_state(), 3), "killed");
+  EXPECT_EQ(k.post("/brokers/3/partition").first, 200);
+  EXPECT_EQ(broker_status(k.get_state(), 3), "partitioned");
   EXPECT_EQ(
       k.post("/scenario/step", R"({"action":"inject_error","api_key":3,"error_code":29,"count":2})").first,
       200);

@@ -62,6 +62,12 @@ enum class BrokerStatus {
   kUp,    // listening and answering
   kDown,  // listener closed (connection refused), connections closed, absent from Metadata
   kHung,  // accepts and reads requests but never answers; still listed in Metadata
+  // A process killed (SIGKILL): listener closed (connection refused), open connections reset, still listed
+  // in Metadata and partitions unchanged, as Kafka shows a dead broker until its session times out.
+  kKilled,
+  // A network partition of the broker: open connections black-holed (nothing read, nothing answered, no
+  // FIN or RST), new connections never served; still listed in Metadata.
+  kPartitioned,
 };
 const char* to_string(BrokerStatus s);
 

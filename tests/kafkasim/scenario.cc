@@ -187,6 +187,16 @@ Action parse_broker_up(const json& j, const std::string& actx) {
   };
 }
 
+Action parse_broker_kill(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  return [=](Cluster& c) { c.broker_kill(b); };
+}
+
+Action parse_broker_partition(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  return [=](Cluster& c) { c.broker_partition(b); };
+}
+
 Action parse_broker_hang(const json& j, const std::string& actx) {
   const int32_t b = get_i32(j, "broker", actx);
   return [=](Cluster& c) { c.broker_hang(b); };
@@ -325,6 +335,8 @@ const std::vector<ActionDef>& actions() {
       {"broker_down", {"broker", "shrink_isr", "elect_leaders"}, parse_broker_down},
       {"broker_up", {"broker", "rejoin_isr", "elect_leaders", "preferred"}, parse_broker_up},
       {"broker_hang", {"broker"}, parse_broker_hang},
+      {"broker_kill", {"broker"}, parse_broker_kill},
+      {"broker_partition", {"broker"}, parse_broker_partition},
       {"set_latency", {"broker", "ms"}, parse_set_latency},
       {"set_partition",
        {"topic", "partition", "leader", "replicas", "isr", "offline_replicas", "error_code"},

@@ -97,6 +97,10 @@ TEST(KafkasimScenario, StepsApplyToTheCluster) {
   apply(R"({"action": "set_config", "key": "min.insync.replicas", "value": "3"})");
   EXPECT_EQ(c.spec().topics[0].configs.at("min.insync.replicas"), "2");
   EXPECT_EQ(c.spec().broker_defaults.at("min.insync.replicas"), "3");
+  apply(R"({"action": "broker_kill", "broker": 2})");
+  EXPECT_EQ(c.brokers().at(1).status, BrokerStatus::kKilled);
+  apply(R"({"action": "broker_partition", "broker": 3})");
+  EXPECT_EQ(c.brokers().at(2).status, BrokerStatus::kPartitioned);
   apply(R"({"action": "set_controller", "broker": -1})");
   EXPECT_EQ(c.spec().controller_id, -1);
   apply(R"({"action": "add_broker", "id": 9, "rack": "r9"})");

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -12,6 +14,7 @@
 #include "probes/rdkafka_source.h"
 #include "tests/kafkasim/cluster.h"
 #include "tests/kafkasim/protocol.h"
+#include "tests/support/await.h"
 
 namespace isrguard::probes {
 namespace {
@@ -203,27 +206,80 @@ TEST(RdKafkaSourceKafkasim, SlowBrokersStillEndTheProbeWithinItsTimeout) {
   EXPECT_EQ(ids_answered(*r.snapshot, true), std::vector<BrokerId>{});
 }
 
-// Down and back between two probes: both probes see a healthy cluster; only the dropped connection tells.
-TEST(RdKafkaSourceKafkasim, BrokerThatRestartedBetweenProbesShowsADisconnect) {
+// Killed and restarted between two probes: both probes see a healthy cluster; only the lost connection
+// tells, reported as it happens and counted by the next probe, once.
+TEST(RdKafkaSourceKafkasim, BrokerKilledAndRestartedBetweenProbesIsReportedAtOnceAndCountedOnce) {
   kafkasim::Cluster sim(three_brokers());
   sim.start();
   RdKafkaSource source(config_for(sim, milliseconds(3000)));
+  std::mutex mu;
+  std::vector<ConnectionLoss> heard;
+  source.on_connection_loss([&](const ConnectionLoss& l) {
+    std::lock_guard lock(mu);
+    heard.push_back(l);
+  });
   ASSERT_TRUE(source.probe().ok());
-  sim.broker_down(2);
+  sim.broker_kill(2);
+  ASSERT_TRUE(testing::await(
+      [&] {
+        std::lock_guard lock(mu);
+        return !heard.empty();
+      },
+      std::chrono::seconds(10)));
   sim.broker_up(2);
-  sim.elect_leaders(/*preferred=*/true);
-  // librdkafka's statistics come once a second: wait for the next ones.
-  std::this_thread::sleep_for(milliseconds(1300));
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(heard.size(), 1u);
+    EXPECT_EQ(heard[0].id, 2);
+    EXPECT_NE(heard[0].detail.find("connection lost, reconnect failed: Connection refused"), std::string::npos)
+        << heard[0];
+  }
   const ProbeResult r = source.probe();
   ASSERT_TRUE(r.ok()) << r;
   ASSERT_EQ(r.snapshot->broker_responses.size(), 3u);
-  EXPECT_GE(r.snapshot->broker_responses[1].disconnects, 1u) << *r.snapshot;
+  EXPECT_EQ(r.snapshot->broker_responses[1].disconnects, 1u) << *r.snapshot;
   EXPECT_EQ(r.snapshot->broker_responses[0].disconnects, 0u) << *r.snapshot;
   EXPECT_EQ(r.snapshot->broker_responses[2].disconnects, 0u) << *r.snapshot;
-  std::this_thread::sleep_for(milliseconds(1300));
   const ProbeResult next = source.probe();  // counted once, not again
   ASSERT_TRUE(next.ok()) << next;
   EXPECT_EQ(next.snapshot->broker_responses[1].disconnects, 0u) << *next.snapshot;
+}
+
+// Brokers that close idle connections (connections.max.idle.ms) are healthy: no loss is reported or counted.
+TEST(RdKafkaSourceKafkasim, IdleConnectionsClosedByTheBrokersAreNotLosses) {
+  kafkasim::Cluster sim(three_brokers());
+  sim.set_idle_timeout(milliseconds(100));
+  sim.start();
+  RdKafkaSource source(config_for(sim, milliseconds(3000)));
+  std::atomic<int> heard{0};
+  source.on_connection_loss([&](const ConnectionLoss&) { ++heard; });
+  for (int i = 0; i < 6; ++i) {
+    const ProbeResult r = source.probe();
+    ASSERT_TRUE(r.ok()) << r;
+    for (const auto& b : r.snapshot->broker_responses) EXPECT_EQ(b.disconnects, 0u) << *r.snapshot;
+    // Every connection idles past the brokers' limit before the next probe (librdkafka then reconnects).
+    std::this_thread::sleep_for(milliseconds(300));
+  }
+  EXPECT_EQ(heard.load(), 0);
+}
+
+// A hung broker's check is judged once --broker-slow-after has passed, not when the probe budget ends.
+TEST(RdKafkaSourceKafkasim, AnUnansweredCheckIsGivenUpAtBrokerSlowAfterNotAtTheTimeout) {
+  kafkasim::Cluster sim(three_brokers());
+  sim.set_controller(1);
+  sim.start();
+  RdKafkaSourceConfig c = config_for(sim, milliseconds(6000));
+  c.broker_slow_after = milliseconds(300);
+  RdKafkaSource source(c);
+  ASSERT_TRUE(source.probe().ok());
+  sim.broker_hang(3);
+  const ProbeResult r = source.probe();
+  ASSERT_TRUE(r.ok()) << r;
+  const BrokerResponse& hung = r.snapshot->broker_responses.at(2);
+  EXPECT_FALSE(hung.answered) << hung;
+  EXPECT_EQ(hung.error, "still unanswered") << hung;
+  // Correctness bound, not a timing: well below the 6 s budget the old code waited out.
+  EXPECT_LT(r.duration, std::chrono::microseconds(milliseconds(3000))) << hung;
 }
 
 TEST(RdKafkaSourceKafkasim, TopicAndPartitionErrorsAreKept) {

@@ -35,10 +35,10 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// Spawns the binary with stdout/stderr to temp files. Returns the pid.
-inline pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+// Spawns `binary` with stdout/stderr to the files `out` and `err`. Returns the pid.
+inline pid_t spawn_binary(std::string bin, const std::vector<std::string>& args, const std::string& out,
+                          const std::string& err) {
   std::vector<char*> argv;
-  std::string bin = ISRGUARD_BIN;
   argv.push_back(bin.data());
   std::vector<std::string> copy = args;
   for (auto& a : copy) argv.push_back(a.data());
@@ -51,6 +51,11 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::string& out,
   EXPECT_EQ(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ), 0);
   posix_spawn_file_actions_destroy(&fa);
   return pid;
+}
+
+// Spawns the isrguard binary (ISRGUARD_BIN) with stdout/stderr to the files `out` and `err`. Returns the pid.
+inline pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+  return spawn_binary(ISRGUARD_BIN, args, out, err);
 }
 
 inline std::string temp_path(const std::string& tag) {

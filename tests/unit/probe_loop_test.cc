@@ -340,6 +340,65 @@ TEST(ProbeLoop, SingleProbeBuildsNoHistoryYetPrintsTheSameAndRefusesASecondProbe
   EXPECT_EQ(once->probes_total, 1u);
 }
 
+// A scripted source that also hands the loop's connection-loss listener to the test.
+class LossySource : public ScriptedSource {
+ public:
+  void on_connection_loss(probes::ConnectionListener listener) override { listener_ = std::move(listener); }
+  void lose(probes::BrokerId id) {
+    ASSERT_TRUE(listener_);
+    listener_(probes::ConnectionLoss{id, "broker " + std::to_string(id) + " (h:9092): connection lost"});
+  }
+  bool listening() const { return static_cast<bool>(listener_); }
+
+ private:
+  probes::ConnectionListener listener_;
+};
+
+TEST(ProbeLoop, AConnectionLossClosesTheOpenGateAtOnceAndTheNextProbeJudgesIt) {
+  LossySource src;
+  src.push(ok(healthy()));
+  {
+    ProbeLoop loop(src, expect123(), GateConfig{seconds(0)}, seconds(60));
+    loop.close_on_connection_loss();
+    loop.run_once(SteadyClock::now(), w0);
+    loop.run_once(SteadyClock::now(), w0);
+    ASSERT_TRUE(loop.current()->gate.ready);
+
+    src.lose(2);  // no probe runs: the loss itself publishes
+    const auto closed = loop.current();
+    EXPECT_FALSE(closed->gate.ready);
+    EXPECT_EQ(closed->gate.state, GateState::kClosed);
+    EXPECT_EQ(closed->gate.blocking, std::vector<std::string>{"brokers_reconnected"});
+    ASSERT_EQ(codes(closed->reasons), std::vector<std::string>{"brokers_reconnected"});
+    EXPECT_EQ(closed->reasons[0],
+              (Reason{"brokers_reconnected", 1,
+                      "connection lost since the last probe: broker 2 (h:9092): connection lost", true}));
+    EXPECT_EQ(closed->probes_total, 2u);
+
+    // A probe started after the loss judges it (here: healthy, no drop counted): the event's reason goes,
+    // and the gate opens only through the recovery hold (0 here: at once).
+    loop.run_once(SteadyClock::now(), w0);
+    EXPECT_EQ(codes(loop.current()->reasons), std::vector<std::string>{});
+    EXPECT_EQ(loop.current()->gate.state, GateState::kOpen);
+    EXPECT_EQ(loop.current()->gate.transitions, closed->gate.transitions + 2);  // closed -> recovering -> open
+  }
+  EXPECT_FALSE(src.listening());  // the loop detached its listener when destroyed
+}
+
+TEST(ProbeLoop, AConnectionLossDuringAProbeKeepsThatProbeFromClearingIt) {
+  LossySource src;
+  src.push(ok(healthy()));
+  ProbeLoop loop(src, expect123(), GateConfig{seconds(30)}, seconds(60));
+  loop.close_on_connection_loss();
+  const auto started = SteadyClock::now() - seconds(1);  // a probe that began before the loss
+  src.lose(3);
+  loop.run_once(started, w0);
+  EXPECT_EQ(codes(loop.current()->reasons), std::vector<std::string>{"brokers_reconnected"});
+  EXPECT_EQ(loop.current()->gate.state, GateState::kClosed);
+  loop.run_once(SteadyClock::now(), w0);
+  EXPECT_EQ(loop.current()->gate.state, GateState::kRecovering);
+}
+
 TEST(ProbeLoop, RunStopsPromptlyWhenStopped) {
   ScriptedSource src;
   src.push(ok(healthy()));
