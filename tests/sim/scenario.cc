@@ -145,7 +145,7 @@ class World {
   PdbPod as_pdb(const Pod& p) const { return {p.name, p.running, p.ready, p.terminating}; }
   Pod& broker_pod(int b) { return pods_[static_cast<std::size_t>(b)]; }
   // brokers
-  void start_broker(int b, Ms startup_scale);
+  void start_broker(int b, Ms startup_scale, bool new_pod);
   void broker_registered(int b, int incarnation);
   void catch_up(int b, int incarnation);
   void terminate_broker(int b);
@@ -351,7 +351,8 @@ void World::start_isrguard() {
 }
 
 // ---------------------------------------------------------------- brokers
-void World::start_broker(int b, Ms startup_scale) {
+// A new pod (after a deletion) lands on a new node; a container restart (after a crash) stays where it is.
+void World::start_broker(int b, Ms startup_scale, bool new_pod) {
   kafka_.start(b);
   dirty_ = true;
   const int inc = kafka_.broker(b).incarnation;
@@ -359,7 +360,7 @@ void World::start_broker(int b, Ms startup_scale) {
   if (k8s_) {
     p.exists = p.running = true;
     p.ready = p.terminating = false;
-    p.node = next_node_++;
+    if (new_pod) p.node = next_node_++;
     pod_changed();
   }
   log("broker " + std::to_string(b) + " starts");
@@ -407,7 +408,7 @@ void World::terminate_broker(int b) {
     log("broker " + std::to_string(b) + " exited");
     if (k8s_) pod_gone(b);
     at(now_ + rng_.between(s_.reschedule_min, s_.reschedule_max), [this, b] {
-      start_broker(b, 1);
+      start_broker(b, 1, true);
       if (!k8s_ && !ec2_queue_.empty() && ec2_queue_.front() == b) {  // the new instance is InService
         ec2_queue_.erase(ec2_queue_.begin());
         ec2_step();
@@ -453,7 +454,7 @@ void World::inject_fault() {
         log("broker " + std::to_string(b) + " session expired");
       }
     });
-    at(now_ + 10000, [this, b, startup_scale] { start_broker(b, startup_scale); });  // kubelet's restart back-off
+    at(now_ + 10000, [this, b, startup_scale] { start_broker(b, startup_scale, false); });  // kubelet's restart back-off
   };
   if (spec_.fault == Fault::kHang) {
     kafka_.hang(b, now_);
