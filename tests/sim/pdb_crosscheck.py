@@ -3,7 +3,8 @@
 the disruption controller). For each row of pod states, the real PodDisruptionBudget status and the answer to
 a dry-run eviction must equal what `sim_run pdb` computes. Exits 77 (skipped) when the k8s folder is absent.
 
-usage: pdb_crosscheck.py SIM_RUN K8S_DIR
+usage: pdb_crosscheck.py SIM_RUN K8S_DIR   (ISRGUARD_K8S_DIR overrides K8S_DIR; ISRGUARD_SIM_K8S_PORT_BASE the
+ports, default 28000)
 """
 import json
 import os
@@ -103,7 +104,7 @@ def real_answer(api, ns, states, victim):
 
 
 def main():
-    sim_run, k8s = sys.argv[1], sys.argv[2]
+    sim_run, k8s = sys.argv[1], os.environ.get("ISRGUARD_K8S_DIR", sys.argv[2])
     if not os.path.isfile(os.path.join(k8s, "up.sh")):
         print(f"SKIPPED: {k8s} absent: no real control plane to check the PDB arithmetic against")
         return 77

@@ -221,55 +221,11 @@ void World::log(const std::string& what) {
 }
 
 // ---------------------------------------------------------------- isrguard's probe and judgement
-// The snapshot is the model's state when the probe starts; the probe ends when its slowest part answers:
-// Metadata from a serving broker (a hung one first costs half the probe timeout, the adapter's retry), the
-// per-broker check from every listed broker (a hung one costs the whole budget, a dead one is refused).
 ProbeResult World::probe(Ms t, std::map<int, int>& seen) {
   ProbeResult r;
-  std::vector<int> listed;
-  bool any_serving = false;
-  for (int b = 1; b <= kafka_.broker_count(); ++b) {
-    if (!kafka_.broker(b).registered) continue;
-    listed.push_back(b);
-    const auto st = kafka_.broker(b).state;
-    any_serving = any_serving || st == BrokerState::kUp || st == BrokerState::kStopping;
-  }
-  if (!any_serving) {
-    r.end = t + s_.probe_timeout;
-    return r;
-  }
-  const auto picked = kafka_.broker(listed[rng_.next() % listed.size()]).state;
-  Ms lat = rng_.between(1, 20);
-  if (picked == BrokerState::kHung) lat += s_.probe_timeout / 2;
-  else if (picked == BrokerState::kDown) lat += rng_.between(1, 50);
-  probes::ClusterSnapshot snap = kafka_.metadata();
-  snap.taken_at = wall(t);
-  Ms end = t + lat;
-  for (const auto& broker : snap.brokers) {
-    const auto& bm = kafka_.broker(broker.id);
-    probes::BrokerResponse resp;
-    resp.id = broker.id;
-    const auto it = seen.find(broker.id);
-    const bool restarted = it != seen.end() && it->second != bm.incarnation;
-    seen[broker.id] = bm.incarnation;
-    resp.disconnects = restarted || bm.state == BrokerState::kDown ? 1 : 0;
-    const Ms answer = rng_.between(1, 30);
-    if (bm.state == BrokerState::kUp || bm.state == BrokerState::kStopping) {
-      resp.answered = true;
-      resp.latency = std::chrono::milliseconds(answer);
-      end = std::max(end, t + lat + answer);
-    } else if (bm.state == BrokerState::kHung) {
-      resp.error = "timed out";
-      resp.latency = std::chrono::milliseconds(s_.probe_timeout);
-      end = t + s_.probe_timeout;
-    } else {
-      resp.error = "connection refused";
-    }
-    snap.broker_responses.push_back(resp);
-  }
-  snap.duration = std::chrono::milliseconds(end - t);
-  r.snapshot = std::move(snap);
-  r.end = end;
+  r.snapshot = simulated_probe(kafka_, seen, s_.probe_timeout, rng_, &r.end);
+  r.end += t;
+  if (r.snapshot) r.snapshot->taken_at = wall(t);
   return r;
 }
 
@@ -646,6 +602,54 @@ Outcome World::run() {
 }
 
 }  // namespace
+
+// The snapshot is the model's state when the probe starts; the probe ends when its slowest part answers:
+// Metadata from a serving broker (a hung one first costs half the probe timeout, the adapter's retry), the
+// per-broker check from every listed broker (a hung one costs the whole budget, a dead one is refused).
+std::optional<probes::ClusterSnapshot> simulated_probe(const KafkaModel& kafka, std::map<int, int>& seen,
+                                                       Ms probe_timeout, Rng& rng, Ms* duration) {
+  std::vector<int> listed;
+  bool any_serving = false;
+  for (int b = 1; b <= kafka.broker_count(); ++b) {
+    if (!kafka.broker(b).registered) continue;
+    listed.push_back(b);
+    const auto st = kafka.broker(b).state;
+    any_serving = any_serving || st == BrokerState::kUp || st == BrokerState::kStopping;
+  }
+  *duration = probe_timeout;
+  if (!any_serving) return std::nullopt;
+  const auto picked = kafka.broker(listed[rng.next() % listed.size()]).state;
+  Ms lat = rng.between(1, 20);
+  if (picked == BrokerState::kHung) lat += probe_timeout / 2;
+  else if (picked == BrokerState::kDown) lat += rng.between(1, 50);
+  probes::ClusterSnapshot snap = kafka.metadata();
+  Ms end = lat;
+  for (const auto& broker : snap.brokers) {
+    const auto& bm = kafka.broker(broker.id);
+    probes::BrokerResponse resp;
+    resp.id = broker.id;
+    const auto it = seen.find(broker.id);
+    const bool restarted = it != seen.end() && it->second != bm.incarnation;
+    seen[broker.id] = bm.incarnation;
+    resp.disconnects = restarted || bm.state == BrokerState::kDown ? 1 : 0;
+    const Ms answer = rng.between(1, 30);
+    if (bm.state == BrokerState::kUp || bm.state == BrokerState::kStopping) {
+      resp.answered = true;
+      resp.latency = std::chrono::milliseconds(answer);
+      end = std::max(end, lat + answer);
+    } else if (bm.state == BrokerState::kHung) {
+      resp.error = "timed out";
+      resp.latency = std::chrono::milliseconds(probe_timeout);
+      end = probe_timeout;
+    } else {
+      resp.error = "connection refused";
+    }
+    snap.broker_responses.push_back(resp);
+  }
+  snap.duration = std::chrono::milliseconds(end);
+  *duration = end;
+  return snap;
+}
 
 Outcome run_scenario(const ScenarioSpec& spec, const Settings& settings, bool trace) {
   World w(spec, settings, trace);

@@ -6,6 +6,8 @@
 // safety property at every granted eviction (docs/safety.md).
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,12 @@ struct Outcome {
 };
 
 Outcome run_scenario(const ScenarioSpec& spec, const Settings& settings, bool trace = false);
+
+// One isrguard probe of the model as it is now: the Metadata answer and the per-broker check, with the
+// probe's delays (`*duration`, ms). nullopt: no broker serves (the probe fails after `probe_timeout`).
+// `seen` holds each broker's incarnation at the previous probe (a restart in between is a disconnect).
+std::optional<probes::ClusterSnapshot> simulated_probe(const KafkaModel& kafka, std::map<int, int>& seen,
+                                                       Ms probe_timeout, Rng& rng, Ms* duration);
 
 // The bound within which no polling gate can have refused an eviction after an involuntary fault: the
 // broker's own pod readiness for a crash, isrguard's poll + probe budget + the kubelet's detection for a hang.
