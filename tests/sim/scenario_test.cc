@@ -41,6 +41,16 @@ TEST(SimScenarios, WithoutTheGateThePdbAloneIsUnsafe) {
   EXPECT_GT(run_batch(Size::kSmall, 1, 300, s).violations, 0);
 }
 
+// The safe envelope of docs/safety.md: isrguard's pod leaves the budget (poll x 1.2 + kubelet period x
+// failureThreshold + recount after the grant) sooner than a drained broker's replacement can be Ready
+// (shutdown + reschedule + start-up), with at least 5 s to spare, for the settings the manifests ship.
+TEST(SimScenarios, ShippedSettingsSitInsideTheEnvelopeWithMargin) {
+  const Settings s = shipped();
+  const Ms detection = s.poll_interval * 6 / 5 + s.kubelet_period * s.failure_threshold + s.controller_lag_max;
+  const Ms replacement = s.shutdown_min + s.reschedule_min + s.broker_startup_min;
+  EXPECT_LE(detection + 5000, replacement) << "detection " << detection << " ms, replacement " << replacement;
+}
+
 TEST(SimScenarios, SameSeedSameTraceByteForByte) {
   for (std::uint64_t seed : {1u, 7u, 99u, 1234u}) {
     const auto spec = make_spec(seed, Size::kSmall);
