@@ -37,6 +37,7 @@ TEST(KafkaView, AtMinIsrCountsFullyReplicatedPartitionsWhoseReplicaCountIsTheMin
                      .topic(healthy_topic("rf2-min2", 2, 2, {1, 2}, 2))  // ISR 2 == min(2, 2)
                      .topic(healthy_topic("rf2-min3", 2, 2, {1, 2}, 3))  // ISR 2 == min(3, 2)
                      .topic(healthy_topic("rf2-min1", 2, 2, {1, 2}, 1))  // ISR 2 > 1: not at min
+                     .kafka_version("3.7-IV4")
                      .build();
   const KafkaView v = kafka_view(s, policy_with());
   EXPECT_EQ(v.brokers, (std::vector<KafkaBrokerGauges>{gauges(1, "ec2", 3, 6, 0, 0, 2),
@@ -46,7 +47,7 @@ TEST(KafkaView, AtMinIsrCountsFullyReplicatedPartitionsWhoseReplicaCountIsTheMin
 }
 
 // Partition.isUnderMinIsr (3.7+): ISR size < min(min.insync.replicas, this partition's assigned replicas,
-// ones being added included). isrguard's effective min ISR uses the topic's usual replica count instead.
+// ones being added included).
 TEST(KafkaView, UnderMinIsrUsesThePartitionsOwnReplicaCount) {
   const auto s = SnapshotBuilder()
                      .brokers({1, 2})
@@ -55,12 +56,14 @@ TEST(KafkaView, UnderMinIsrUsesThePartitionsOwnReplicaCount) {
                                 .p(1, {1}, {1})
                                 .p(2, {2}, {2})
                                 .p(1, {1, 2}, {1}))  // RF 1 -> 2 under way: min(2, 2) = 2 > ISR 1
+                     .kafka_version("3.7-IV4")
                      .build();
   const KafkaView v = kafka_view(s, policy_with());
   // Broker 1 leads partitions 0 and 2; partition 0 (ISR 1 == min(2, 1)) is at min ISR, partition 2 under it.
   // Partition 2 is not under-replicated: Kafka's replication factor leaves out the replica being added.
   EXPECT_EQ(v.brokers.at(0), gauges(1, "ec2", 2, 2, 0, 1, 1));
-  EXPECT_EQ(judge(s, policy_with()).counts.under_min_isr, 0);  // isrguard: min(2, usual 1) = 1
+  // The verdict follows Kafka per partition too (partition 2: min(2, 2) = 2 > ISR 1).
+  EXPECT_EQ(judge(s, policy_with()).counts.under_min_isr, 1);
 }
 
 // ReplicaManager.UnderReplicatedPartitions: led partitions whose ISR is smaller than the replication factor;

@@ -117,7 +117,7 @@ TEST(VerdictHistory, BrokerSeenBeforeThatVanishesIsMissing) {
 // Item 13: judge() must pass the effective min ISR (min(min.insync.replicas, replicas)), not the raw setting:
 // an RF-2 topic with min.insync.replicas 3 and a full ISR is healthy (reported as a risk, not gating).
 TEST(VerdictHistory, FullIsrBelowRawMinInsyncReplicasIsNotUnderMinIsr) {
-  auto s = SnapshotBuilder().brokers({1, 2}).topic(TopicBuilder("t").min_isr(3).p(1, {1, 2}, {1, 2})).build();
+  auto s = SnapshotBuilder().brokers({1, 2}).kafka_version("3.7-IV4").topic(TopicBuilder("t").min_isr(3).p(1, {1, 2}, {1, 2})).build();
   const Verdict v = after({s});
   EXPECT_TRUE(v.healthy()) << v;
   EXPECT_EQ(v.counts.under_min_isr, 0) << v;
@@ -277,7 +277,7 @@ TEST(VerdictHistory, AVanishedBrokerKeepsItsHostRuleFleet) {
     SnapshotBuilder b;
     b.broker(1, "ip-10-0-0-1.ec2.internal");
     if (seven) b.broker(7, "kafka-7.kafka.svc");
-    return b.topic(topic("orders", 1, {1}, {1})).build();
+    return b.kafka_version("3.7-IV4").topic(topic("orders", 1, {1}, {1})).build();
   };
   const Verdict v = after({with(true), with(false)}, p);
   ASSERT_EQ(v.brokers.size(), 2u);

@@ -234,13 +234,29 @@ TEST(Verdict, Rf1TopicIsReportedAsRiskNotBlocked) {
 }
 
 TEST(Verdict, MinIsrAboveReplicationFactorUsesReplicaCount) {
-  auto s = SnapshotBuilder().brokers({1, 2}).topic(TopicBuilder("t").min_isr(3).p(1, {1, 2}, {1})).build();
+  // Kafka 3.7+ (effective min ISR); before it min ISR 3 itself (MinIsrAboveReplicationFactorBefore37).
+  auto s = SnapshotBuilder().brokers({1, 2}).kafka_version("3.7-IV4").topic(TopicBuilder("t").min_isr(3).p(1, {1, 2}, {1})).build();
   Verdict v = judge(s, policy());
   ASSERT_EQ(v.topics.size(), 1u);
   EXPECT_EQ(v.topics[0].effective_min_isr, 2);
   EXPECT_TRUE(v.topics[0].min_isr_risk);
   EXPECT_EQ(v.counts.under_min_isr, 1);
   EXPECT_EQ(v.gating_codes(), (std::vector<std::string>{"under_replicated_partitions", "under_min_isr_partitions"}));
+}
+
+// Before 3.7, and when the version is unknown (the stricter rule), a full ISR of 2 is under min ISR 3: the
+// partition rejects acks=all writes.
+TEST(Verdict, MinIsrAboveReplicationFactorBefore37OrUnknownIsUnderMinIsr) {
+  for (const std::string version : {"3.6-IV2", ""}) {
+    SnapshotBuilder b;
+    b.brokers({1, 2}).topic(TopicBuilder("t").min_isr(3).p(1, {1, 2}, {1, 2}));
+    if (!version.empty()) b.kafka_version(version);
+    const Verdict v = judge(b.build(), policy());
+    ASSERT_EQ(v.topics.size(), 1u);
+    EXPECT_EQ(v.topics[0].effective_min_isr, 3) << version;
+    EXPECT_EQ(v.counts.under_min_isr, 1) << version;
+    EXPECT_EQ(v.kafka_version.text(), version.empty() ? "unknown" : "3.6");
+  }
 }
 
 TEST(Verdict, UnreadableMinIsrFallsBackToDefaultAndIsReported) {
