@@ -57,7 +57,8 @@ std::set<std::string> binary_gating(const KafkaModel& k) {
   const auto r = testing::run({"--bootstrap-servers", bootstrap, "--once", "--output", "json", "--probe-timeout",
                                "2s"});
   std::set<std::string> codes;
-  for (const auto& reason : nlohmann::json::parse(r.out).at("reasons"))
+  const nlohmann::json answer = nlohmann::json::parse(r.out);
+  for (const auto& reason : answer.at("reasons"))
     if (reason.at("gating").get<bool>()) codes.insert(reason.at("code").get<std::string>());
   return codes;
 }
