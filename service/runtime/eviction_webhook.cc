@@ -32,6 +32,14 @@ HttpResponse EvictionWebhook::handle(std::string_view body) {
   return HttpResponse{200, "application/json", admission_response(request->uid, d.allowed, 429, d.message), {}};
 }
 
+HttpResponse EvictionWebhook::handle_oversized() {
+  count({false, "invalid_review", ""}, false, std::chrono::nanoseconds(0));
+  return HttpResponse{400, "text/plain; charset=utf-8",
+                      "invalid AdmissionReview: body larger than " + std::to_string(kMaxAdmissionReviewBytes) +
+                          " bytes\n",
+                      {}};
+}
+
 EvictionDecision EvictionWebhook::decide(const AdmissionRequest& request, SteadyClock::time_point arrival) {
   if (!request.is_pod_eviction()) return {true, std::string(eviction_reason::kNotAnEviction), ""};
   const auto broker = broker_for_pod(options_.rules, request.pod_namespace, request.name);

@@ -45,6 +45,8 @@ class EvictionWebhook {
 
   // One AdmissionReview POST body -> the HTTP answer (200 with an AdmissionReview, or 400 with a plain error).
   HttpResponse handle(std::string_view body);
+  // A body larger than kMaxAdmissionReviewBytes (not kept): 400, counted as invalid.
+  HttpResponse handle_oversized();
   // Decisions so far, for /metrics.
   WebhookStats stats() const;
 

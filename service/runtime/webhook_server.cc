@@ -142,8 +142,14 @@ int retrieve_certificate(gnutls_session_t, const gnutls_datum_t*, int, const gnu
   return 0;
 }
 
+// A body past kMaxAdmissionReviewBytes is read on and dropped up to kMaxDiscardBytes, so that the client, still
+// sending, reads the 400 rather than a reset connection; beyond that the connection is closed.
+constexpr std::size_t kMaxDiscardBytes = 1024 * 1024;
+
 struct Body {
   std::string data;
+  std::size_t received = 0;
+  bool oversized = false;
 };
 
 MHD_Result queue(MHD_Connection* connection, const HttpResponse& out) {
@@ -165,7 +171,7 @@ std::optional<HttpResponse> reject_early(MHD_Connection* connection, const char*
   if (std::strcmp(url, kPath) != 0) return plain(404, "not found; the eviction webhook is POST /validate-eviction");
   if (std::strcmp(method, "POST") != 0) return plain(405, "method not allowed; POST an AdmissionReview");
   const char* length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  if (length && std::strtoull(length, nullptr, 10) > kMaxAdmissionReviewBytes)
+  if (length && std::strtoull(length, nullptr, 10) > kMaxDiscardBytes)
     return plain(400, "invalid AdmissionReview: body larger than " + std::to_string(kMaxAdmissionReviewBytes) +
                           " bytes");
   return std::nullopt;
@@ -190,11 +196,14 @@ struct WebhookServer::Impl {
       return MHD_YES;
     }
     if (*upload_data_size > 0) {
-      if (body->data.size() + *upload_data_size > kMaxAdmissionReviewBytes) return MHD_NO;  // closes
-      body->data.append(upload_data, *upload_data_size);
+      body->received += *upload_data_size;
+      if (body->received > kMaxDiscardBytes) return MHD_NO;  // closes the connection
+      body->oversized = body->oversized || body->received > kMaxAdmissionReviewBytes;
+      if (!body->oversized) body->data.append(upload_data, *upload_data_size);
       *upload_data_size = 0;
       return MHD_YES;
     }
+    if (body->oversized) return queue(connection, self->webhook.handle_oversized());
     return queue(connection, self->webhook.handle(body->data));
   }
 

@@ -11,8 +11,9 @@
 // kept for a minute so a handshake that started with them can finish. One WebhookServer per process (GnuTLS'
 // certificate callback carries no user pointer).
 //
-// Bounds: at most `max_connections` connections, a body of at most kMaxAdmissionReviewBytes (a larger
-// Content-Length is answered 400 before the body is read; a chunked body past it closes the connection),
+// Bounds: at most `max_connections` connections, a body of at most kMaxAdmissionReviewBytes (a larger one is
+// answered 400: read and dropped up to 1 MiB; a larger Content-Length is answered before the body is read, a
+// chunked body past 1 MiB closes the connection),
 // `idle_timeout` of silence per connection.
 
 #include <chrono>

@@ -5,11 +5,12 @@
 // Cluster: brokers 1-6, "left" 6 x RF3 on {1,2,3}, "right" 6 x RF3 on {4,5,6}, min.insync.replicas 2; broker 2
 // down and out of every ISR. So broker 1 shares partitions with 2 (evicting it leaves ISR [3]: blocked), broker 4
 // shares none (ISR [5,6] left: allowed), and 4 and 5 are each safe alone but not together.
-#define CPPHTTPLIB_OPENSSL_SUPPORT
+// cpp-httplib's HTTPS client: CPPHTTPLIB_OPENSSL_SUPPORT comes with its pkg-config flags.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -76,6 +77,7 @@ void write_file(const fs::path& path, const std::string& text) {
 class WebhookE2e : public ::testing::Test {
  protected:
   void SetUp() override {
+    signal(SIGPIPE, SIG_IGN);  // a server closing on an oversized body must fail the request, not the test
     dir_ = fs::temp_directory_path() / ("isrguard-wh-" + std::to_string(::getpid()) + "-" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
@@ -107,10 +109,11 @@ class WebhookE2e : public ::testing::Test {
     out_ = (dir_ / "out").string();
     err_ = (dir_ / "err").string();
     std::vector<std::string> args = {"--bootstrap-servers", cluster_->bootstrap_servers(), "--http-address",
-                                     "127.0.0.1", "--http-port", "0", "--health-port", "0", "--poll-interval",
-                                     "200ms", "--probe-timeout", "2s", "--webhook-port", "0",
+                                     "127.0.0.1", "--http-port", "0", "--health-port", "0", "--probe-timeout",
+                                     "2s", "--webhook-port", "0",
                                      "--webhook-cert-file", (dir_ / "tls.crt").string(), "--webhook-key-file",
                                      (dir_ / "tls.key").string(), "--webhook-broker-pods", "kafka/kafka-"};
+    if (std::find(extra.begin(), extra.end(), "--poll-interval") == extra.end()) extra.insert(extra.end(), {"--poll-interval", "200ms"});
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = testing::spawn(args, out_, err_);
     ASSERT_TRUE(await(
@@ -132,18 +135,18 @@ class WebhookE2e : public ::testing::Test {
     pid_ = -1;
   }
 
-  httplib::SSLClient client(const fs::path& ca) const {
-    httplib::SSLClient c("127.0.0.1", port_);
-    c.set_ca_cert_path(ca.string().c_str());
-    c.enable_server_certificate_verification(true);
-    c.set_connection_timeout(seconds(5));
-    c.set_read_timeout(seconds(15));
+  std::unique_ptr<httplib::SSLClient> client(const fs::path& ca) const {
+    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", port_);
+    c->set_ca_cert_path(ca.string().c_str());
+    c->enable_server_certificate_verification(true);
+    c->set_connection_timeout(seconds(5));
+    c->set_read_timeout(seconds(15));
     return c;
   }
   Review post(const std::string& body, const std::string& path = "/validate-eviction") const {
     auto c = client(dir_ / "ca.crt");
     Review r;
-    auto res = c.Post(path, body, "application/json");
+    auto res = c->Post(path, body, "application/json");
     if (!res) return r;
     r.http = res->status;
     r.body = res->body;
@@ -158,7 +161,9 @@ class WebhookE2e : public ::testing::Test {
   Review evict(const std::string& name, bool dry_run = false, const std::string& ns = "kafka") const {
     const std::string uid = "uid-" + name + (dry_run ? "-dry" : "");
     Review r = post(eviction_review(uid, ns, name, dry_run).dump());
-    if (r.http == 200) EXPECT_EQ(r.response.value("uid", ""), uid);  // echoed
+    if (r.http == 200) {
+      EXPECT_EQ(r.response.value("uid", ""), uid);  // echoed
+    }
     return r;
   }
   // Until isrguard has a successful probe: a dry-run eviction of broker 4 (safe) is allowed.
@@ -245,7 +250,7 @@ TEST_F(WebhookE2e, MalformedAndOversizedBodiesAre400AndTheServiceGoesOn) {
 }
 
 TEST_F(WebhookE2e, StaleViewWithKafkaUnreachableIsDeniedWithinTheTimeout) {
-  start({"--webhook-fresh-within", "0ms", "--webhook-timeout", "1s", "--poll-interval", "60s"});
+  start({"--webhook-fresh-within", "0ms", "--webhook-timeout", "1s", "--poll-interval", "30s"});
   await_first_probe();
   cluster_->stop();
   const auto asked = std::chrono::steady_clock::now();
@@ -268,7 +273,7 @@ TEST_F(WebhookE2e, CertificateRotationWithoutRestart) {
   install_pki(kafkasim::TestPki::generate("isrguard webhook rotated CA"));
   ASSERT_TRUE(await([&] { return evict("kafka-4", true).allowed(); }, kBound)) << slurp(err_);
   auto with_old = client(old_ca);
-  EXPECT_FALSE(with_old.Post("/validate-eviction", "{}", "application/json"));  // old CA no longer verifies
+  EXPECT_FALSE(with_old->Post("/validate-eviction", "{}", "application/json"));  // old CA no longer verifies
   EXPECT_NE(slurp(err_).find("webhook certificate reloaded"), std::string::npos);
   EXPECT_EQ(slurp(err_).find("PRIVATE KEY"), std::string::npos);  // the key never logged
 }
