@@ -82,6 +82,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
       libfmt9 \
+      libgnutls30 \
       libmicrohttpd12 \
       libprometheus-cpp-core1.0 \
       librdkafka1 \

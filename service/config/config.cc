@@ -59,6 +59,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("max_override_ttl", format_duration(max_override_ttl));
   d.emplace_back("jmx_metrics", jmx_metrics ? "true" : "false");
   d.emplace_back("log_level", log_level);
+  d.emplace_back("webhook_port", std::to_string(webhook_port));
   d.emplace_back("disruption_block_min_isr_risk", disruption.block_min_isr_risk ? "true" : "false");
   d.emplace_back("disrupt_unknown_as_gone", disruption.unknown_ids_as_gone ? "true" : "false");
   for (const auto& [k, v] : kafka_properties)
@@ -266,6 +267,36 @@ void apply_http(const RawFlags& r, Config& c, Errors& errors) {
     errors.push_back("--http-threads must be between 1 and 256");
 }
 
+void apply_webhook(const RawFlags& r, Config& c, Errors& errors) {
+  if (c.webhook_port < -1 || c.webhook_port > 65535) errors.push_back("--webhook-port must be between -1 and 65535");
+  for (const auto& text : r.webhook_broker_pods) {
+    std::string error;
+    if (auto rule = parse_broker_pod_rule(trim_blanks(text), &error))
+      c.webhook_broker_pods.push_back(std::move(*rule));
+    else
+      errors.push_back("--webhook-broker-pods: " + error);
+  }
+  auto duration = [&](const char* flag, const std::string& text, std::chrono::milliseconds& dst,
+                      std::chrono::milliseconds min) {
+    const auto d = parse_duration(text);
+    if (d && *d >= min)
+      dst = *d;
+    else
+      errors.push_back(std::string(flag) + ": '" + text + "' must be a duration of at least " +
+                       std::to_string(min.count()) + "ms");
+  };
+  duration("--webhook-fresh-within", r.webhook_fresh, c.webhook_fresh_within, std::chrono::milliseconds(0));
+  duration("--webhook-timeout", r.webhook_timeout, c.webhook_timeout, std::chrono::milliseconds(100));
+  duration("--webhook-grant-ttl", r.webhook_grant_ttl, c.webhook_grant_ttl, std::chrono::seconds(1));
+  if (c.webhook_port < 0) return;
+  if (c.webhook_cert_file.empty() || c.webhook_key_file.empty())
+    errors.push_back("--webhook-port needs --webhook-cert-file and --webhook-key-file");
+  if (c.webhook_broker_pods.empty())
+    errors.push_back("--webhook-port needs --webhook-broker-pods (which pods are brokers)");
+  if (c.webhook_port != 0 && (c.webhook_port == c.http_port || c.webhook_port == c.health_port))
+    errors.push_back("--webhook-port must differ from --http-port and --health-port");
+}
+
 void apply_modes(const RawFlags& r, Config& c, Errors& errors) {
   if (r.output == "table")
     c.output = OutputFormat::kTable;
@@ -369,6 +400,7 @@ void validate(const RawFlags& r, Config& c, Errors& errors, Errors& warnings) {
   check_topic_filters(r, c, errors);
   apply_limits(r, c, errors);
   apply_http(r, c, errors);
+  apply_webhook(r, c, errors);
   apply_modes(r, c, errors);
   apply_disruption(r, c, errors);
   apply_overrides_flags(r, c, errors);

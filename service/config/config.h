@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "service/judge/disruption.h"
+#include "service/judge/eviction.h"
 #include "service/judge/gate.h"
 #include "service/judge/policy.h"
 
@@ -67,6 +68,15 @@ struct Config {
   // every poll; empty = none.
   std::string overrides_file;
   std::chrono::milliseconds max_override_ttl{std::chrono::hours(24)};  // furthest `expires` accepted
+
+  // The pods/eviction admission webhook (service/runtime/eviction_webhook.h, docs/deploy.md#eviction-webhook):
+  // its own TLS listener on http_address, off unless --webhook-port is set (-1 = off, 0 = any free port).
+  int webhook_port = -1;
+  std::string webhook_cert_file, webhook_key_file;  // PEM; re-read when they change
+  std::vector<BrokerPodRule> webhook_broker_pods;   // --webhook-broker-pods (repeatable)
+  std::chrono::milliseconds webhook_fresh_within{std::chrono::seconds(5)};  // probe now when older
+  std::chrono::milliseconds webhook_timeout{std::chrono::seconds(8)};       // below timeoutSeconds (10)
+  std::chrono::milliseconds webhook_grant_ttl{std::chrono::minutes(10)};    // a grant counts down at most this long
 
   // Modes.
   bool once = false;

@@ -132,6 +132,38 @@ void add_http_flags(CLI::App& app, Config& c, RawFlags& r) {
       "ISRGUARD_JMX_METRICS");
 }
 
+void add_webhook_flags(CLI::App& app, Config& c, RawFlags& r) {
+  env(app.add_option("--webhook-port", c.webhook_port,
+                     "TLS port of the pods/eviction admission webhook (POST /validate-eviction) on --http-address; "
+                     "-1 = off, 0 = any free port")
+          ->capture_default_str(),
+      "ISRGUARD_WEBHOOK_PORT");
+  env(app.add_option("--webhook-cert-file", c.webhook_cert_file,
+                     "Webhook TLS certificate (PEM, chain after it); re-read when it changes"),
+      "ISRGUARD_WEBHOOK_CERT_FILE");
+  env(app.add_option("--webhook-key-file", c.webhook_key_file, "Webhook TLS private key (PEM); re-read when it changes"),
+      "ISRGUARD_WEBHOOK_KEY_FILE");
+  env(app.add_option("--webhook-broker-pods", r.webhook_broker_pods,
+                     "Pods that are brokers: NAMESPACE/PREFIX[+OFFSET] maps pod PREFIX<n> to broker n+OFFSET "
+                     "(repeatable; e.g. kafka/my-cluster-pool-a- for Strimzi node pools, kafka/kafka-+100 for a "
+                     "StatefulSet with broker.id = ordinal + 100); other pods are allowed at once")
+          ->delimiter(','),
+      "ISRGUARD_WEBHOOK_BROKER_PODS");
+  env(app.add_option("--webhook-fresh-within", r.webhook_fresh,
+                     "Judge an eviction on a probe at most this old; older: probe now, deny if none in time")
+          ->capture_default_str(),
+      "ISRGUARD_WEBHOOK_FRESH_WITHIN");
+  env(app.add_option("--webhook-timeout", r.webhook_timeout,
+                     "Answer every eviction within this (keep it below the webhook's timeoutSeconds)")
+          ->capture_default_str(),
+      "ISRGUARD_WEBHOOK_TIMEOUT");
+  env(app.add_option("--webhook-grant-ttl", r.webhook_grant_ttl,
+                     "A granted eviction counts its broker as down until it is seen down and back in sync, "
+                     "or this long")
+          ->capture_default_str(),
+      "ISRGUARD_WEBHOOK_GRANT_TTL");
+}
+
 void add_mode_flags(CLI::App& app, Config& c, RawFlags& r) {
   env(app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")->capture_default_str(),
       "ISRGUARD_LOG_LEVEL");
@@ -221,6 +253,7 @@ FlagsOutcome read_flags(int argc, const char* const* argv, Config& c, RawFlags& 
   add_probe_flags(app, r);
   add_judgement_flags(app, c, r);
   add_http_flags(app, c, r);
+  add_webhook_flags(app, c, r);
   add_mode_flags(app, c, r);
   add_disruption_flags(app, c, r);
   add_override_flags(app, c, r);

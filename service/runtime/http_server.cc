@@ -146,13 +146,7 @@ unsigned int whole_seconds_at_least_one(milliseconds ms) {
   return static_cast<unsigned int>(std::max<long long>(1, (ms.count() + 999) / 1000));
 }
 
-// A listening socket we create ourselves, so bind errors carry errno and no SO_REUSEPORT is ever set (a
-// second isrguard must fail to start, not silently share the port).
-struct Listener {
-  int fd = -1;
-  int port = 0;
-  bool ipv6 = false;
-};
+}  // namespace
 
 Listener listen_on(const std::string& address, int port) {
   addrinfo hints{};
@@ -182,8 +176,6 @@ Listener listen_on(const std::string& address, int port) {
                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   return l;
 }
-
-}  // namespace
 
 std::size_t raise_open_files_limit() {
   rlimit r{};

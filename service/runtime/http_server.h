@@ -64,6 +64,16 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
+// A listening socket we create ourselves, so bind errors carry errno and no SO_REUSEPORT is ever set (a
+// second isrguard must fail to start, not silently share the port). Throws std::runtime_error when it cannot
+// listen on `address`:`port` (a numeric IP address; port 0 = ephemeral).
+struct Listener {
+  int fd = -1;
+  int port = 0;
+  bool ipv6 = false;
+};
+Listener listen_on(const std::string& address, int port);
+
 // Raises the soft RLIMIT_NOFILE to the hard limit (every connection is a descriptor) and returns the new
 // soft limit.
 std::size_t raise_open_files_limit();

@@ -17,6 +17,7 @@
 
 #include "service/views/disruption_report.h"
 #include "service/runtime/http_server.h"
+#include "service/runtime/webhook_server.h"
 #include "service/runtime/overrides_file.h"
 #include "service/runtime/probe_loop.h"
 #include "service/views/status_report.h"
@@ -196,6 +197,29 @@ int interrupted(const Config& c, int sig, const PublishedState* answered_in,
   return 1;
 }
 
+// The eviction webhook's TLS listener when --webhook-port is set (both null otherwise); throws when it cannot
+// load its certificate or bind.
+std::pair<std::unique_ptr<EvictionWebhook>, std::unique_ptr<WebhookServer>> start_webhook(const Config& c,
+                                                                                          ProbeLoop& loop) {
+  if (c.webhook_port < 0) return {};
+  EvictionWebhookOptions o;
+  o.rules = c.webhook_broker_pods;
+  o.fresh_within = c.webhook_fresh_within;
+  o.timeout = c.webhook_timeout;
+  o.grant_ttl = c.webhook_grant_ttl;
+  o.disruption = c.disruption;
+  auto webhook = std::make_unique<EvictionWebhook>(loop, std::move(o));
+  WebhookServerOptions so;
+  so.address = c.http_address;
+  so.port = c.webhook_port;
+  so.cert_file = c.webhook_cert_file;
+  so.key_file = c.webhook_key_file;
+  auto server = std::make_unique<WebhookServer>(*webhook, so);
+  const int port = server->start();
+  spdlog::info("eviction webhook listening on {}:{} (TLS, POST /validate-eviction)", c.http_address, port);
+  return {std::move(webhook), std::move(server)};
+}
+
 }  // namespace
 
 void block_process_signals() {
@@ -231,6 +255,8 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
       ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, health_port, c.poll_interval.count(),
       c.probe_timeout.count(), c.gate.recovery_hold.count());
 
+  auto [webhook, webhook_server] = start_webhook(c, *loop);
+
   auto probing =
       std::make_unique<Worker>([&loop = *loop, interval = c.poll_interval] { loop.run(interval); });
   const int sig = probing->wait_for_end_or_signal();
@@ -243,6 +269,7 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
   } else {
     spdlog::info("received {}, shutting down", signal_name(sig));
   }
+  if (webhook_server) webhook_server->stop();
   server->stop();
   health->stop();
   loop->stop();

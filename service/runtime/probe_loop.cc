@@ -205,6 +205,7 @@ void ProbeLoop::publish(const PublishedState& s) {
     std::lock_guard<std::mutex> lock(mu_);
     previous = std::exchange(published_, std::move(next));
   }
+  published_cv_.notify_all();
   // The previous state (with the previous snapshot, unless a reader still holds it) is freed here, outside
   // the lock: freeing a large snapshot takes long enough to matter (docs/scale.md), and /readyz must never
   // wait for it.
@@ -238,12 +239,13 @@ void ProbeLoop::run(std::chrono::milliseconds interval, const std::function<doub
   auto draw = [&] { return draw_u ? draw_u() : unit(rng); };
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    probe_requested_ = false;
     lock.unlock();
     const auto started = SteadyClock::now();
     run_once(started, std::chrono::system_clock::now());
     const auto next = started + jittered_interval(interval, draw());
     lock.lock();
-    cv_.wait_until(lock, next, [this] { return stopping_; });
+    cv_.wait_until(lock, next, [this] { return stopping_ || probe_requested_; });
   }
 }
 
@@ -253,6 +255,21 @@ void ProbeLoop::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+}
+
+void ProbeLoop::request_probe() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    probe_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+std::shared_ptr<const PublishedState> ProbeLoop::await_state(
+    const std::function<bool(const PublishedState&)>& ready, SteadyClock::time_point deadline) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  published_cv_.wait_until(lock, deadline, [&] { return stopping_ || (published_ && ready(*published_)); });
+  return published_;
 }
 
 std::shared_ptr<const PublishedState> ProbeLoop::current() const {

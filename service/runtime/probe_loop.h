@@ -60,6 +60,13 @@ class ProbeLoop : public StateSource {
   // uniformly per probe; `draw_u`, when given, draws it instead so tests can pin the jitter). Blocks.
   void run(std::chrono::milliseconds interval, const std::function<double()>& draw_u = {});
   void stop();  // any thread; wakes run() at once
+  // Any thread: asks run() to start its next probe now instead of at the scheduled time (no effect when a probe
+  // is running: the one after it starts at once).
+  void request_probe();
+  // Any thread: waits until the published state satisfies `ready` or `deadline` passes; returns the last state
+  // seen (null before the first publish). Woken by each publish.
+  std::shared_ptr<const PublishedState> await_state(
+      const std::function<bool(const PublishedState&)>& ready, SteadyClock::time_point deadline) const;
 
   std::shared_ptr<const PublishedState> current() const override;
   const Policy& policy() const { return policy_; }
@@ -106,6 +113,8 @@ class ProbeLoop : public StateSource {
   std::shared_ptr<const PublishedState> published_;  // guarded by mu_
   std::condition_variable cv_;
   bool stopping_ = false;  // guarded by mu_
+  bool probe_requested_ = false;  // guarded by mu_
+  mutable std::condition_variable published_cv_;  // notified by publish()
 };
 
 }  // namespace isrguard::service

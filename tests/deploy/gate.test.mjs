@@ -31,7 +31,19 @@ for (const [dir, objects] of rendered) {
   test(`${dir}: isrguard Deployment, Service, ServiceMonitor and NetworkPolicy keep the gate sound`, () => {
     assert.deepEqual(deploymentProblems(objects), []);
   });
-  if (dir.startsWith("manifests/overlays/")) {
+  // The webhook overlays replace the budget by the pods/eviction admission webhook (their kustomization says why).
+  const webhook = objects.some((o) => o.kind === "ValidatingWebhookConfiguration");
+  if (webhook) {
+    test(`${dir}: no budget selects a Kafka pod; every pods/eviction CREATE goes to isrguard, failing closed`, () => {
+      assert.equal(pdbsOf(objects).length, 0);
+      const [hook] = objects.find((o) => o.kind === "ValidatingWebhookConfiguration").webhooks;
+      assert.equal(hook.failurePolicy, "Fail");
+      assert.equal(hook.sideEffects, "None");
+      assert.deepEqual(hook.rules.map((r) => r.resources).flat(), ["pods/eviction"]);
+      assert.equal(hook.objectSelector, undefined, "objectSelector matches the Eviction, never the Pod's labels");
+    });
+  }
+  if (dir.startsWith("manifests/overlays/") && !webhook) {
     test(`${dir}: deploys exactly one budget, integer minAvailable, selecting the isrguard pod`, () => {
       assert.equal(pdbsOf(objects).length, 1);
       assert.deepEqual(budgetProblems(objects), []);

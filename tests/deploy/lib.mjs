@@ -52,6 +52,7 @@ export function render(dir) {
 // apiVersion group -> npm package holding its models. Core groups come from kubernetes-models.
 const MODEL_PACKAGES = [
   { test: (g) => g === "monitoring.coreos.com", pkg: "@kubernetes-models/prometheus-operator" },
+  { test: (g) => g === "cert-manager.io", pkg: "@kubernetes-models/cert-manager" },
   { test: (g) => g === "kafka.strimzi.io" || g === "core.strimzi.io", pkg: "@kubernetes-models/strimzi-kafka-operator" },
   { test: (g) => g === "" || !g.includes(".") || g.endsWith(".k8s.io"), pkg: "kubernetes-models" },
 ];
@@ -322,6 +323,8 @@ export function deploymentProblems(objects) {
       for (const p of s.spec.ports ?? []) {
         if (p.targetPort === "health" || (health && p.targetPort === health.containerPort)) {
           problems.push(`${key(s)}: port ${p.name} exposes the probe port to clients`);
+        } else if (p.targetPort === "webhook") {
+          // the eviction webhook's TLS listener (--webhook-port), served to the API server only
         } else if (p.targetPort !== "http" && p.targetPort !== port?.containerPort) {
           problems.push(`${key(s)}: port ${p.name} targets ${p.targetPort}, not the http container port`);
         }
@@ -329,7 +332,8 @@ export function deploymentProblems(objects) {
       const monitors = objects.filter(
         (m) => m.kind === "ServiceMonitor" && sameNs(m) && selectorMatches(m.spec?.selector, s.metadata.labels ?? {}),
       );
-      if (monitors.length === 0) problems.push(`${key(s)}: no ServiceMonitor selects it`);
+      const servesHttp = (s.spec.ports ?? []).some((p) => p.targetPort !== "webhook");
+      if (monitors.length === 0 && servesHttp) problems.push(`${key(s)}: no ServiceMonitor selects it`);
       for (const m of monitors) {
         for (const ep of m.spec.endpoints ?? []) {
           if (!(s.spec.ports ?? []).some((p) => p.name === ep.port)) problems.push(`${key(m)}: endpoint port ${ep.port} is not a port of ${key(s)}`);

@@ -49,6 +49,8 @@ test("schema validation rejects broken objects of each package", async () => {
     ["apps/v1", "Deployment", { metadata: { name: "x" }, spec: { replicas: "one", selector: {}, template: {} } }],
     ["monitoring.coreos.com/v1", "ServiceMonitor", { metadata: { name: "x" }, spec: { selector: {}, endpoints: { port: "http" } } }],
     ["kafka.strimzi.io/v1beta2", "KafkaUser", { metadata: { name: "x" }, spec: { authentication: { type: "kerberos" } } }],
+    ["admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", { metadata: { name: "x" }, webhooks: [{ name: "a.b.c", sideEffects: "None", admissionReviewVersions: ["v1"], clientConfig: {}, failurePolicy: 3 }] }],
+    ["cert-manager.io/v1", "Certificate", { metadata: { name: "x" }, spec: { secretName: "s", issuerRef: { name: "i" }, duration: 90 } }],
     ["kafka.strimzi.io/v1beta2", "KafkaNodePool", { metadata: { name: "x" }, spec: { replicas: 3, roles: ["zookeeper"], storage: { type: "ephemeral" } } }],
   ];
   for (const [apiVersion, kind, body] of cases) {

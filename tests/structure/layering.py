@@ -28,6 +28,7 @@ THIRD_PARTY = {
     "prometheus/": ("service/views",),
     "nlohmann/": ("probes", "service/views", "service/runtime"),
     "microhttpd.h": ("service/runtime",),
+    "gnutls/": ("service/runtime",),
     "spdlog/": ("probes", "service/runtime"),
     "httplib.h": (),
 }
