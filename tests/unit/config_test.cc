@@ -42,7 +42,7 @@ TEST(Config, IdLists) {
 TEST(Config, QueryIdListsAreCleanIdsOnly) {
   for (const char* good : {"0", "3", "1-3,101,7", "0-1999", "2147483647"})
     EXPECT_EQ(parse_query_id_ranges(good), parse_id_ranges(good)) << good;
-  for (const std::string bad : {"", " ", "1,", ",1", "1,,2", " 3", "3 ", "+3", "-3", "03", "1-03", "00", "1--3",
+  for (const std::string& bad : std::vector<std::string>{"", " ", "1,", ",1", "1,,2", " 3", "3 ", "+3", "-3", "03", "1-03", "00", "1--3",
                                 "3-", "1-2-3", "3\t", "0x3", "3-1", "2147483648", std::string("3\0" "01", 4)})
     EXPECT_EQ(parse_query_id_ranges(bad), std::nullopt) << bad;
   EXPECT_EQ(merge_ranges({{5, 9}, {1, 3}, {4, 4}, {20, 20}, {8, 12}}), (IdRanges{{1, 12}, {20, 20}}));
