@@ -182,7 +182,7 @@ probes::ClusterSnapshot KafkaModel::metadata() const {
   probes::ClusterSnapshot s;
   s.cluster_id = "sim";
   for (const auto& b : brokers_)
-    if (b.registered) s.brokers.push_back(probes::Broker{b.id, "b" + std::to_string(b.id), 9092, {}, {}});
+    if (b.registered) s.brokers.push_back(probes::Broker{b.id, "b" + std::to_string(b.id), 9092, {}, {}, {}, {}});
   s.controller_id = s.brokers.empty() ? -1 : s.brokers.front().id;
   for (const auto& p : partitions_) {
     if (s.topics.empty() || s.topics.back().name != p.topic) {
