@@ -375,12 +375,11 @@ TEST_F(Fixture, DisruptionBeforeTheFirstProbeIs503AndBadInputIs400) {
 
 TEST_F(Fixture, DisruptionHealthyBrokerIs200WithTheResolvedSet) {
   probe_at(seconds(0), testing::ok(healthy()));
-  auto r = get("/v1/disruption", seconds(2), {{"brokers", "1"}, {"brokers", "99"}});
+  auto r = get("/v1/disruption", seconds(2), {{"brokers", "1"}});
   EXPECT_EQ(r.status, 200) << r.body;
   auto j = json::parse(r.body);
   EXPECT_EQ(j["safe"], true);
-  EXPECT_EQ(j["brokers"], json::parse(R"([{"id":1,"fleet":"ec2","rack":null,"present":true,"known":true},
-                                          {"id":99,"fleet":"default","rack":null,"present":false,"known":false}])"));
+  EXPECT_EQ(j["brokers"], json::parse(R"([{"id":1,"fleet":"ec2","rack":null,"present":true,"known":true}])"));
   EXPECT_EQ(j["counts"]["affected"], 5);
   EXPECT_EQ(j["counts"]["at_min_isr"], 5);  // RF 3, min ISR 2: one of three gone leaves exactly min
   EXPECT_EQ(j["blocking"], json::parse(R"({"total":0,"items":[]})"));
@@ -392,6 +391,16 @@ TEST_F(Fixture, DisruptionHealthyBrokerIs200WithTheResolvedSet) {
   EXPECT_EQ(json::parse(two.body)["counts"]["blocking"], 5);
 }
 
+TEST_F(Fixture, DisruptionWithAnUnknownBrokerIdIs400NamingIt) {
+  probe_at(seconds(0), testing::ok(healthy()));
+  auto r = get("/v1/disruption", seconds(2), {{"brokers", "1"}, {"brokers", "99"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  const auto j = json::parse(r.body);
+  ASSERT_TRUE(j.contains("error")) << r.body;
+  EXPECT_NE(j["error"].get<std::string>().find("unknown broker id 99"), std::string::npos) << r.body;
+  EXPECT_NE(j["error"].get<std::string>().find("known ids: 1,2,3"), std::string::npos) << r.body;
+}
+
 TEST_F(Fixture, DisruptionAfterBrokerLossNamesTheBlockingPartitions) {
   probe_at(seconds(0), testing::ok(broker3_lost()));
   auto r = get("/v1/disruption", seconds(0), {{"brokers", "1"}});
@@ -401,7 +410,8 @@ TEST_F(Fixture, DisruptionAfterBrokerLossNamesTheBlockingPartitions) {
   EXPECT_EQ(j["absent_brokers"], json::array({3}));
   EXPECT_EQ(j["blocking"]["total"], 4);
   EXPECT_EQ(j["blocking"]["items"][0], json::parse(R"({"topic":"orders","partition":0,"leader":1,
-      "replicas":[1,2,3],"isr":[1,2],"isr_after":[2],"min_isr":2,"outcome":"under_min_isr","min_isr_risk":false})"));
+      "replicas":[1,2,3],"isr":[1,2],"isr_after":[2],"min_isr":2,"outcome":"under_min_isr","min_isr_risk":false,
+      "min_isr_source":"topic"})"));
   // orders-1 is already offline (its only in-sync replica is the lost broker 3): reported, not blocking.
   EXPECT_EQ(j["already_unhealthy"]["total"], 1);
   EXPECT_EQ(j["already_unhealthy"]["items"][0]["outcome"], "offline");
