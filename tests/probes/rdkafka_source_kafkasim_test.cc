@@ -58,9 +58,10 @@ TEST(RdKafkaSourceKafkasim, RackAndProcessRolesComeFromEachBrokersOwnAnswer) {
   ASSERT_TRUE(r.ok()) << r;
   const auto& b = r.snapshot->brokers;
   ASSERT_EQ(b.size(), 3u);
-  EXPECT_EQ(b[0], (Broker{1, "127.0.0.1", sim.port(1), "us-east-1a", "broker", std::nullopt, std::nullopt}));
-  EXPECT_EQ(b[1], (Broker{2, "127.0.0.1", sim.port(2), "us-east-1b", "broker,controller", std::nullopt, std::nullopt}));
-  EXPECT_EQ(b[2], (Broker{3, "127.0.0.1", sim.port(3), std::nullopt, std::nullopt, std::nullopt, std::nullopt}));
+  // min.insync.replicas: each broker's own default (the spec's broker_defaults), read by the per-broker check.
+  EXPECT_EQ(b[0], (Broker{1, "127.0.0.1", sim.port(1), "us-east-1a", "broker", 2, std::nullopt}));
+  EXPECT_EQ(b[1], (Broker{2, "127.0.0.1", sim.port(2), "us-east-1b", "broker,controller", 2, std::nullopt}));
+  EXPECT_EQ(b[2], (Broker{3, "127.0.0.1", sim.port(3), std::nullopt, std::nullopt, 2, std::nullopt}));
   ASSERT_EQ(r.snapshot->broker_responses.size(), 3u);
   for (const auto& resp : r.snapshot->broker_responses) {
     EXPECT_TRUE(resp.answered) << resp;
