@@ -55,7 +55,7 @@ std::set<std::string> binary_gating(const KafkaModel& k) {
     else if (k.broker(b).state == BrokerState::kHung) cluster.broker_hang(b);
   }
   const auto r = testing::run({"--bootstrap-servers", bootstrap, "--once", "--output", "json", "--probe-timeout",
-                               "2s"});
+                               "10s"});  // room for a sanitizer build; hung checks still end at --broker-slow-after
   std::set<std::string> codes;
   const nlohmann::json answer = nlohmann::json::parse(r.out);
   for (const auto& reason : answer.at("reasons"))
