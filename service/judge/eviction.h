@@ -39,6 +39,7 @@ inline constexpr std::string_view kNoSnapshot = "no_snapshot";       // denied: 
 inline constexpr std::string_view kBusy = "decision_busy";           // denied: earlier decisions took the time
 inline constexpr std::string_view kGrantsFull = "grants_full";       // denied: too many pending grants
 inline constexpr std::string_view kUnresolved = "unresolved";        // denied: the set did not resolve
+inline constexpr std::string_view kInvalidReview = "invalid_review";  // 400: malformed or oversized body
 }  // namespace eviction_reason
 
 // `<namespace>/<prefix>[+<offset>]`: pods of `namespace` named `<prefix><digits>` are broker

@@ -24,7 +24,7 @@ HttpResponse EvictionWebhook::handle(std::string_view body) {
   std::string error;
   const auto request = parse_admission_review(body, &error);
   if (!request) {
-    count({false, "invalid_review", ""}, false, SteadyClock::now() - arrival);
+    count({false, std::string(eviction_reason::kInvalidReview), ""}, false, SteadyClock::now() - arrival);
     return HttpResponse{400, "text/plain; charset=utf-8", "invalid AdmissionReview: " + error + "\n", {}};
   }
   const EvictionDecision d = decide(*request, arrival);
@@ -33,7 +33,7 @@ HttpResponse EvictionWebhook::handle(std::string_view body) {
 }
 
 HttpResponse EvictionWebhook::handle_oversized() {
-  count({false, "invalid_review", ""}, false, std::chrono::nanoseconds(0));
+  count({false, std::string(eviction_reason::kInvalidReview), ""}, false, std::chrono::nanoseconds(0));
   return HttpResponse{400, "text/plain; charset=utf-8",
                       "invalid AdmissionReview: body larger than " + std::to_string(kMaxAdmissionReviewBytes) +
                           " bytes\n",
@@ -98,13 +98,14 @@ std::shared_ptr<const PublishedState> EvictionWebhook::fresh_state(SteadyClock::
 }
 
 void EvictionWebhook::count(const EvictionDecision& d, bool dry_run, std::chrono::nanoseconds took) {
-  const std::string outcome = d.reason == "invalid_review" ? "invalid" : d.allowed ? "allowed" : "denied";
+  const std::string outcome =
+      d.reason == eviction_reason::kInvalidReview ? "invalid" : (d.allowed ? "allowed" : "denied");
   std::lock_guard<std::mutex> lock(stats_mu_);
-  ++stats_.decisions[{dry_run ? outcome + "_dry_run" : outcome, d.reason}];
+  ++stats_.decisions[WebhookDecisionKey{outcome, d.reason, dry_run}];
   stats_.latency.observe(std::chrono::duration<double>(took).count());
 }
 
-WebhookStats EvictionWebhook::stats() const {
+WebhookStats EvictionWebhook::webhook_stats() const {
   std::lock_guard<std::mutex> lock(stats_mu_);
   return stats_;
 }

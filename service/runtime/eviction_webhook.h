@@ -38,7 +38,7 @@ struct EvictionWebhookOptions {
   DisruptionOptions disruption;
 };
 
-class EvictionWebhook {
+class EvictionWebhook final : public WebhookStatsSource {
  public:
   // `loop` must outlive the webhook.
   EvictionWebhook(ProbeLoop& loop, EvictionWebhookOptions options);
@@ -48,7 +48,7 @@ class EvictionWebhook {
   // A body larger than kMaxAdmissionReviewBytes (not kept): 400, counted as invalid.
   HttpResponse handle_oversized();
   // Decisions so far, for /metrics.
-  WebhookStats stats() const;
+  WebhookStats webhook_stats() const override;
 
  private:
   ProbeLoop& loop_;

@@ -197,18 +197,22 @@ int interrupted(const Config& c, int sig, const PublishedState* answered_in,
   return 1;
 }
 
-// The eviction webhook's TLS listener when --webhook-port is set (both null otherwise); throws when it cannot
-// load its certificate or bind.
-std::pair<std::unique_ptr<EvictionWebhook>, std::unique_ptr<WebhookServer>> start_webhook(const Config& c,
-                                                                                          ProbeLoop& loop) {
-  if (c.webhook_port < 0) return {};
+// The eviction webhook's handler when --webhook-port is set (null otherwise). Made before the HTTP listener,
+// which renders its counts on /metrics.
+std::unique_ptr<EvictionWebhook> make_webhook(const Config& c, ProbeLoop& loop) {
+  if (c.webhook_port < 0) return nullptr;
   EvictionWebhookOptions o;
   o.rules = c.webhook_broker_pods;
   o.fresh_within = c.webhook_fresh_within;
   o.timeout = c.webhook_timeout;
   o.grant_ttl = c.webhook_grant_ttl;
   o.disruption = c.disruption;
-  auto webhook = std::make_unique<EvictionWebhook>(loop, std::move(o));
+  return std::make_unique<EvictionWebhook>(loop, std::move(o));
+}
+
+// The webhook's TLS listener (null without a webhook); throws when it cannot load its certificate or bind.
+std::unique_ptr<WebhookServer> start_webhook(const Config& c, EvictionWebhook* webhook) {
+  if (!webhook) return nullptr;
   WebhookServerOptions so;
   so.address = c.http_address;
   so.port = c.webhook_port;
@@ -217,7 +221,7 @@ std::pair<std::unique_ptr<EvictionWebhook>, std::unique_ptr<WebhookServer>> star
   auto server = std::make_unique<WebhookServer>(*webhook, so);
   const int port = server->start();
   spdlog::info("eviction webhook listening on {}:{} (TLS, POST /validate-eviction)", c.http_address, port);
-  return {std::move(webhook), std::move(server)};
+  return server;
 }
 
 }  // namespace
@@ -246,7 +250,10 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
   }
   // The kubelet's own door (/livez, /readyz only) and the API/metrics listener; both throw on bind failure.
   auto health = std::make_unique<HttpServer>(*loop, HttpOptions::health_from_config(c));
-  auto server = std::make_unique<HttpServer>(*loop, HttpOptions::from_config(c));
+  const auto webhook = make_webhook(c, *loop);
+  HttpOptions http = HttpOptions::from_config(c);
+  http.api.webhook = webhook.get();
+  auto server = std::make_unique<HttpServer>(*loop, std::move(http));
   const int health_port = health->start();
   const int port = server->start();
   spdlog::info(
@@ -255,7 +262,7 @@ RunOutcome serve(const Config& c, std::unique_ptr<probes::MetadataSource> source
       ISRGUARD_VERSION, ISRGUARD_COMMIT, c.http_address, port, health_port, c.poll_interval.count(),
       c.probe_timeout.count(), c.gate.recovery_hold.count());
 
-  auto [webhook, webhook_server] = start_webhook(c, *loop);
+  const auto webhook_server = start_webhook(c, webhook.get());
 
   auto probing =
       std::make_unique<Worker>([&loop = *loop, interval = c.poll_interval] { loop.run(interval); });

@@ -1,5 +1,6 @@
 #include "service/views/admission.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace isrguard::service {
@@ -16,6 +17,28 @@ bool read_string(const json& o, const char* key, std::string& out, std::string* 
     return false;
   }
   out = it->get<std::string>();
+  return true;
+}
+
+// request.object.deleteOptions.dryRun of an Eviction: a non-empty list makes the eviction a dry run. The API
+// server sets request.dryRun only from the eviction's own query (?dryRun=All); `kubectl drain
+// --dry-run=server` and other clients put it in the body's deleteOptions instead, and the eviction then deletes
+// nothing: no grant may be recorded for it.
+bool read_object_dry_run(const json& r, bool& dry_run, std::string* error) {
+  const auto object = r.find("object");
+  if (object == r.end() || !object->is_object()) return true;
+  const auto options = object->find("deleteOptions");
+  if (options == object->end() || !options->is_object()) return true;
+  const auto dry = options->find("dryRun");
+  if (dry == options->end() || dry->is_null()) return true;
+  const bool strings = dry->is_array() && std::all_of(dry->begin(), dry->end(), [](const json& v) {
+    return v.is_string();
+  });
+  if (!strings) {
+    if (error) *error = "request.object.deleteOptions.dryRun must be a list of strings";
+    return false;
+  }
+  dry_run = dry_run || !dry->empty();
   return true;
 }
 
@@ -43,7 +66,7 @@ bool read_request(const json& r, AdmissionRequest& out, std::string* error) {
     }
     out.dry_run = dry->get<bool>();
   }
-  return true;
+  return read_object_dry_run(r, out.dry_run, error);
 }
 
 }  // namespace

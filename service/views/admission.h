@@ -4,8 +4,10 @@
 //
 // In (what the API server sends for POST .../pods/<name>/eviction; k8s.io/api/admission/v1 AdmissionRequest):
 //   request.uid (echoed), request.kind / resource / subResource ("eviction"), request.operation ("CREATE"),
-//   request.name (the pod's name) and request.namespace, request.dryRun (true for deleteOptions.dryRun),
-//   request.userInfo.username, request.object (the policy/v1 Eviction, not the Pod: no labels of the pod).
+//   request.name (the pod's name) and request.namespace, request.userInfo.username, request.object (the
+//   policy/v1 Eviction, not the Pod: no labels of the pod). Dry run: request.dryRun (the ?dryRun query) or a
+//   non-empty request.object.deleteOptions.dryRun (the body's, which the API server does not copy to
+//   request.dryRun; the eviction then deletes nothing).
 // Out: {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":..,"allowed":..,
 //   "status":{"code":429,"reason":"TooManyRequests","message":..}}} for a denial (kubectl drain retries a 429).
 

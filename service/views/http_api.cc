@@ -261,7 +261,10 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
   if (req.path == "/v1/disruption")
     return disruption_response(*state, readiness, req, policy_, options_.disruption, now, wall_now);
   if (req.path == "/metrics") {
-    HttpResponse r = text(200, render_metrics(*state, readiness, policy_, options_.metrics, now, wall_now));
+    std::optional<WebhookStats> webhook;
+    if (options_.webhook) webhook = options_.webhook->webhook_stats();
+    HttpResponse r = text(200, render_metrics(*state, readiness, policy_, options_.metrics, now, wall_now,
+                                              webhook ? &*webhook : nullptr));
     r.content_type = kPrometheus;
     return r;
   }

@@ -31,6 +31,7 @@
 #include "service/views/metrics.h"
 #include "service/views/state.h"
 #include "service/views/status_report.h"
+#include "service/views/webhook_stats.h"
 
 namespace isrguard::service {
 
@@ -70,6 +71,8 @@ struct ApiOptions {
   StatusContext status;
   MetricsContext metrics;
   DisruptionOptions disruption;
+  // The eviction webhook's counts for /metrics; null when the webhook is off. Must outlive the Api.
+  const WebhookStatsSource* webhook = nullptr;
 
   static ApiOptions from_config(const Config& c);
 };

@@ -9,6 +9,7 @@
 #include <map>
 #include <tuple>
 
+#include "service/judge/eviction.h"
 #include "service/judge/reasons.h"
 
 namespace isrguard::service {
@@ -464,12 +465,41 @@ void freshness_and_build(Families& out, const PublishedState& s, const MetricsCo
                   {{"commit", ctx.commit}, {"version", ctx.version}}, 1);
 }
 
+// The eviction webhook's decisions and answer time (only when it is on). The reasons a decision can carry are
+// always present (0 until they happen, with and without dryRun), so rate() works from the first scrape; a
+// reason outside that set (none today) shows once seen.
+void webhook_families(Families& out, const WebhookStats& st) {
+  std::map<WebhookDecisionKey, std::uint64_t> all;
+  const auto known = [&](std::string_view outcome, std::string_view code) {
+    for (const bool dry : {false, true}) all[WebhookDecisionKey{std::string(outcome), std::string(code), dry}];
+  };
+  namespace er = eviction_reason;
+  for (const auto r : {er::kSafe, er::kNotABroker, er::kNotAnEviction}) known("allowed", r);
+  for (const auto r : {er::kBlocked, er::kViewStale, er::kNoSnapshot, er::kBusy, er::kGrantsFull, er::kUnresolved,
+                       reason::kProbeFailed, reason::kSnapshotStale, reason::kBrokersUnresponsive,
+                       reason::kControllerUnknown, reason::kOverrideFreeze, reason::kMetadataErrors})
+    known("denied", r);
+  all[WebhookDecisionKey{"invalid", std::string(er::kInvalidReview), false}];
+  for (const auto& [key, n] : st.decisions) all[key] = n;
+  auto& decisions = out.family("isrguard_webhook_decisions_total",
+                               "Eviction webhook answers by outcome (allowed, denied, invalid) and reason.",
+                               MetricType::Counter);
+  for (const auto& [key, n] : all)
+    Families::counter(decisions,
+                      {{"dry_run", key.dry_run ? "true" : "false"}, {"outcome", key.outcome}, {"reason", key.reason}},
+                      static_cast<double>(n));
+  duration_histogram(out.family("isrguard_webhook_decision_duration_seconds",
+                                "Eviction webhook: request arrival to answer, waiting for a fresh probe included.",
+                                MetricType::Histogram),
+                     st.latency);
+}
+
 }  // namespace
 
 // One step per group of families; their order here is the order of the exposition.
 std::string render_metrics(const PublishedState& s, const Readiness& r, const Policy& policy,
                            const MetricsContext& ctx, SteadyClock::time_point now,
-                           std::chrono::system_clock::time_point wall_now) {
+                           std::chrono::system_clock::time_point wall_now, const WebhookStats* webhook) {
   Families out;
   const Verdict* v = s.verdict.get();
   if (ctx.jmx_names) {
@@ -492,6 +522,7 @@ std::string render_metrics(const PublishedState& s, const Readiness& r, const Po
   override_metrics(out, s.overrides);
   probe_families(out, s);
   freshness_and_build(out, s, ctx, now);
+  if (webhook) webhook_families(out, *webhook);
   return out.serialize();
 }
 

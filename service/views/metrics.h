@@ -9,6 +9,7 @@
 #include <string>
 
 #include "service/views/state.h"
+#include "service/views/webhook_stats.h"
 
 namespace isrguard::service {
 
@@ -23,9 +24,10 @@ struct MetricsContext {
 
 // `readiness` is readiness_at(state, now, ...) for the same `now`, so isrguard_ready matches /readyz;
 // `wall_now` is the same instant's wall time (acknowledgements expire by it: isrguard_broker_safe_to_disrupt
-// matches GET /v1/disruption?brokers=<id>).
+// matches GET /v1/disruption?brokers=<id>). `webhook`: the eviction webhook's counts, null when it is off (its
+// families are then absent).
 std::string render_metrics(const PublishedState& state, const Readiness& readiness, const Policy& policy,
                            const MetricsContext& ctx, SteadyClock::time_point now,
-                           std::chrono::system_clock::time_point wall_now);
+                           std::chrono::system_clock::time_point wall_now, const WebhookStats* webhook = nullptr);
 
 }  // namespace isrguard::service

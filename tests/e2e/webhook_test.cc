@@ -17,6 +17,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -122,7 +123,9 @@ class WebhookE2e : public ::testing::Test {
           const auto log = slurp(err_);
           if (std::regex_search(log, m, std::regex(R"(eviction webhook listening on 127\.0\.0\.1:(\d+))")))
             port_ = std::stoi(m[1]);
-          return port_ > 0;
+          if (std::regex_search(log, m, std::regex(R"(\) listening on 127\.0\.0\.1:(\d+))")))
+            http_port_ = std::stoi(m[1]);
+          return port_ > 0 && http_port_ > 0;
         },
         kBound))
         << slurp(err_);
@@ -175,8 +178,21 @@ class WebhookE2e : public ::testing::Test {
   std::unique_ptr<kafkasim::Cluster> cluster_;
   std::string out_, err_;
   pid_t pid_ = -1;
-  int port_ = 0;
+  int port_ = 0;       // the webhook's TLS listener
+  int http_port_ = 0;  // the plain API/metrics listener
 };
+
+// The value of series `series` (labels as rendered) on isrguard's /metrics; -1 when absent or unreachable.
+double metric(int http_port, const std::string& series) {
+  httplib::Client c("127.0.0.1", http_port);
+  const auto res = c.Get("/metrics");
+  if (!res || res->status != 200) return -1;
+  std::istringstream in(res->body);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  return -1;
+}
 
 TEST_F(WebhookE2e, BrokerSharingPartitionsWithADownBrokerIsDeniedWith429AndWhy) {
   start();
@@ -247,6 +263,28 @@ TEST_F(WebhookE2e, MalformedAndOversizedBodiesAre400AndTheServiceGoesOn) {
   }
   EXPECT_EQ(post("{}", "/other").http, 404);
   EXPECT_TRUE(evict("kafka-4", true).allowed());  // still serving
+}
+
+TEST_F(WebhookE2e, DecisionsAreCountedOnMetricsByOutcomeAndReason) {
+  start();
+  await_first_probe();
+  const std::string denied = R"(isrguard_webhook_decisions_total{dry_run="false",outcome="denied",reason="partitions_blocking"})";
+  const std::string not_broker = R"(isrguard_webhook_decisions_total{dry_run="false",outcome="allowed",reason="not_a_broker"})";
+  const std::string invalid = R"(isrguard_webhook_decisions_total{dry_run="false",outcome="invalid",reason="invalid_review"})";
+  const std::string count = "isrguard_webhook_decision_duration_seconds_count";
+  EXPECT_EQ(metric(http_port_, denied), 0);
+  EXPECT_EQ(metric(http_port_, not_broker), 0);
+  EXPECT_EQ(metric(http_port_, invalid), 0);
+  const double before = metric(http_port_, count);  // await_first_probe's dry runs
+  EXPECT_GE(before, 1);
+  EXPECT_FALSE(evict("kafka-1").allowed());
+  EXPECT_TRUE(evict("web-0").allowed());
+  EXPECT_EQ(post("{").http, 400);
+  EXPECT_EQ(metric(http_port_, denied), 1);
+  EXPECT_EQ(metric(http_port_, not_broker), 1);
+  EXPECT_EQ(metric(http_port_, invalid), 1);
+  EXPECT_EQ(metric(http_port_, count), before + 3);
+  EXPECT_GE(metric(http_port_, R"(isrguard_webhook_decisions_total{dry_run="true",outcome="allowed",reason="safe"})"), 1);
 }
 
 TEST_F(WebhookE2e, StaleViewWithKafkaUnreachableIsDeniedWithinTheTimeout) {

@@ -38,10 +38,10 @@ struct Metrics : ::testing::Test {
     loop->run_once(t0, std::chrono::system_clock::now());
     return render();
   }
-  std::string render() {
+  std::string render(const WebhookStats* webhook = nullptr) {
     auto s = loop->current();
     return render_metrics(*s, readiness_at(*s, t0, seconds(60), policy), policy, ctx, t0,
-                          std::chrono::system_clock::now());
+                          std::chrono::system_clock::now(), webhook);
   }
   // The value of the one series `name{labels}` (labels as rendered, sorted by name), or nullopt.
   static std::optional<double> value(const std::string& text, const std::string& series) {
@@ -394,6 +394,40 @@ TEST_F(Metrics, PerBrokerDisruptionSafetyWithRackLabels) {
   text = probe_and_render(testing::fail("timeout"));
   EXPECT_EQ(value(text, "isrguard_broker_safe_to_disrupt{broker_id=\"3\",fleet=\"k8s\",rack=\"\"}"), 0);
   EXPECT_EQ(series_count(text, "isrguard_broker_safe_to_disrupt"), 3);
+}
+
+TEST_F(Metrics, NoWebhookFamiliesWhenTheWebhookIsOff) {
+  const auto text = probe_and_render(testing::ok(healthy()));
+  EXPECT_EQ(text.find("isrguard_webhook_"), std::string::npos);
+}
+
+TEST_F(Metrics, WebhookDecisionsByOutcomeReasonAndDryRunWithLatency) {
+  probe_and_render(testing::ok(healthy()));
+  WebhookStats st;
+  st.decisions[{"denied", "partitions_blocking", false}] = 3;
+  st.decisions[{"allowed", "safe", true}] = 2;
+  st.decisions[{"invalid", "invalid_review", false}] = 1;
+  for (const double s : {0.0004, 0.002, 0.003, 0.2, 30.0}) st.latency.observe(s);
+  const auto text = render(&st);
+  const auto series = [](const char* dry, const char* outcome, const char* reason) {
+    return std::string("isrguard_webhook_decisions_total{dry_run=\"") + dry + "\",outcome=\"" + outcome +
+           "\",reason=\"" + reason + "\"}";
+  };
+  EXPECT_EQ(value(text, series("false", "denied", "partitions_blocking")), 3);
+  EXPECT_EQ(value(text, series("true", "allowed", "safe")), 2);
+  EXPECT_EQ(value(text, series("false", "invalid", "invalid_review")), 1);
+  // The documented reasons are present before they happen, with and without dryRun.
+  EXPECT_EQ(value(text, series("false", "allowed", "safe")), 0);
+  EXPECT_EQ(value(text, series("true", "denied", "view_stale")), 0);
+  EXPECT_EQ(value(text, series("false", "denied", "override_freeze")), 0);
+  EXPECT_EQ(series_count(text, "isrguard_webhook_decisions_total"), 2 * (3 + 12) + 1);
+  EXPECT_EQ(value(text, "isrguard_webhook_decision_duration_seconds_bucket{le=\"0.001\"}"), 1);
+  EXPECT_EQ(value(text, "isrguard_webhook_decision_duration_seconds_bucket{le=\"0.005\"}"), 3);
+  EXPECT_EQ(value(text, "isrguard_webhook_decision_duration_seconds_bucket{le=\"10\"}"), 4);
+  EXPECT_EQ(value(text, "isrguard_webhook_decision_duration_seconds_bucket{le=\"+Inf\"}"), 5);
+  EXPECT_EQ(value(text, "isrguard_webhook_decision_duration_seconds_count"), 5);
+  auto [rc, out] = promtool_check(text);
+  EXPECT_EQ(rc, 0) << out;
 }
 
 }  // namespace

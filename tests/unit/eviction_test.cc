@@ -161,6 +161,29 @@ TEST(AdmissionReview, ParsesAnEviction) {
   EXPECT_TRUE(r->is_pod_eviction());
 }
 
+// kube-apiserver leaves request.dryRun false when the dry run is in the Eviction's deleteOptions (as kubectl drain
+// --dry-run=server sends it); the eviction then deletes nothing, so isrguard must record no grant for it.
+TEST(AdmissionReview, DryRunInTheEvictionsDeleteOptionsIsADryRun) {
+  const auto eviction = [](nlohmann::json delete_options) {
+    nlohmann::json object = {{"apiVersion", "policy/v1"}, {"kind", "Eviction"}, {"metadata", {{"name", "kafka-1"}}}};
+    if (!delete_options.is_null()) object["deleteOptions"] = std::move(delete_options);
+    return review({{"uid", "u"}, {"dryRun", false}, {"object", object}}).dump();
+  };
+  std::string error;
+  const auto dry = parse_admission_review(eviction({{"dryRun", {"All"}}}), &error);
+  ASSERT_TRUE(dry) << error;
+  EXPECT_TRUE(dry->dry_run);
+  for (const auto& options : {nlohmann::json(), nlohmann::json::object(), nlohmann::json{{"dryRun", nullptr}},
+                              nlohmann::json{{"dryRun", nlohmann::json::array()}}}) {
+    const auto real = parse_admission_review(eviction(options), &error);
+    ASSERT_TRUE(real) << error;
+    EXPECT_FALSE(real->dry_run) << options;
+  }
+  EXPECT_FALSE(parse_admission_review(eviction({{"dryRun", "All"}}), &error));
+  EXPECT_EQ(error, "request.object.deleteOptions.dryRun must be a list of strings");
+  EXPECT_FALSE(parse_admission_review(eviction({{"dryRun", {1}}}), &error));
+}
+
 TEST(AdmissionReview, RejectsWhatIsNotAReview) {
   std::string error;
   for (const std::string& bad :

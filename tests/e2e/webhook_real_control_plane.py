@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""The pods/eviction webhook behind a real kube-apiserver (../shared/k8s): the shipped overlay's
+ValidatingWebhookConfiguration registered with its clientConfig pointed at isrguard's loopback listener, the
+overlay's pod -> broker mapping, isrguard against kafkasim, evictions through the Eviction API as `kubectl drain`
+sends them. Exits 77 (skipped) with a message when the k8s folder is absent.
+
+Cluster: brokers 0-5 (the overlay's StatefulSet kafka-0..kafka-5, broker.id = ordinal), min.insync.replicas 2,
+"left" 6 x RF3 on {1,2,3}, "right" 6 x RF3 on {0,4,5}; broker 2 down and out of every ISR. So kafka-1 shares
+partitions with 2 (evicting it leaves ISR [3]: 429), kafka-4 shares none (201), and once kafka-4's eviction is
+granted, kafka-5 is refused (4 and 5 together would leave "right" at ISR [0]).
+
+usage: webhook_real_control_plane.py ISRGUARD KAFKASIM SOURCE_DIR K8S_DIR
+  ISRGUARD_K8S_DIR overrides K8S_DIR; ISRGUARD_WEBHOOK_K8S_PORT_BASE the control plane's ports (default 29000:
+  pdb_crosscheck.py uses 28000, selftest.sh 27000, up.sh 26000, so they can run side by side); ISRGUARD_KUBECTL
+  the kubectl that renders the overlay (default: kubectl on PATH).
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import yaml
+
+OVERLAY = "manifests/overlays/webhook-no-cert-manager"
+BOUND = 60  # seconds for any awaited condition: generous, the machine is shared
+
+
+class Api:
+    """kube-apiserver as the admin client certificate of $STATE/env."""
+
+    def __init__(self, env):
+        self.base = env["K8S_API"]
+        self.ctx = ssl.create_default_context(cafile=env["K8S_CA"])
+        self.ctx.load_cert_chain(env["K8S_CERT"], env["K8S_KEY"])
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def must(self, method, path, body=None):
+        code, doc = self.call(method, path, body)
+        if code >= 300:
+            raise RuntimeError(f"{method} {path}: HTTP {code}: {doc.get('message', doc)}")
+        return doc
+
+
+def await_true(what, fn):
+    deadline = time.monotonic() + BOUND
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise RuntimeError(f"not within {BOUND} s: {what}")
+
+
+def read_env(state):
+    env = {}
+    with open(os.path.join(state, "env")) as f:
+        for line in f:
+            line = line.strip().removeprefix("export ")
+            if "=" in line:
+                k, v = line.split("=", 1)
+                env[k] = v.strip("'\"")
+    return env
+
+
+def make_pki(d):
+    """A test CA and a serving certificate for IP 127.0.0.1 signed by it (openssl, generated per run)."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+        "-subj", "/CN=isrguard webhook test CA", "-keyout", "ca.key", "-out", "ca.crt")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "tls.key", "-out", "tls.csr")
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
+        "-extfile", "ext", "-out", "tls.crt")
+
+
+def render_overlay(kubectl, source):
+    """The overlay as shipped: its ValidatingWebhookConfiguration and its broker-pod mapping (the isrguard
+    Deployment's ISRGUARD_WEBHOOK_BROKER_PODS)."""
+    out = subprocess.run([kubectl, "kustomize", os.path.join(source, OVERLAY)], check=True, capture_output=True,
+                         text=True).stdout
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    vwc = next(d for d in docs if d["kind"] == "ValidatingWebhookConfiguration")
+    deploy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "isrguard")
+    container = next(c for c in deploy["spec"]["template"]["spec"]["containers"] if c["name"] == "isrguard")
+    mapping = next(e["value"] for e in container["env"] if e["name"] == "ISRGUARD_WEBHOOK_BROKER_PODS")
+    return vwc, mapping
+
+
+def point_at(vwc, port, ca_pem):
+    """Only clientConfig changes: the Service reference becomes the loopback URL with the same path."""
+    for hook in vwc["webhooks"]:
+        path = hook["clientConfig"]["service"]["path"]
+        hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}{path}",
+                                "caBundle": base64.b64encode(ca_pem).decode()}
+    return vwc
+
+
+def scenario():
+    left = [{"partition": p, "replicas": [1 + (p + i) % 3 for i in range(3)]} for p in range(6)]
+    right = [{"partition": p, "replicas": [[0, 4, 5][(p + i) % 3] for i in range(3)]} for p in range(6)]
+    return {"cluster_id": "webhook-k8s", "controller": 0, "broker_defaults": {"min.insync.replicas": "2"},
+            "brokers": [{"id": i} for i in range(6)],
+            "topics": [{"name": "left", "partitions": left}, {"name": "right", "partitions": right}]}
+
+
+class Proc:
+    """A child process with its stderr in a file, stopped by its own pid."""
+
+    def __init__(self, argv, d, name, env=None, stdout=subprocess.DEVNULL):
+        self.err_path = os.path.join(d, name + ".err")
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(argv, stdout=stdout, stderr=self.err, text=True, env=env)
+
+    def log(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.err.close()
+
+
+def start_kafkasim(binary, d):
+    path = os.path.join(d, "scenario.json")
+    with open(path, "w") as f:
+        json.dump(scenario(), f)
+    sim = Proc([binary, path, "--manual"], d, "kafkasim", stdout=subprocess.PIPE)
+    lines = {}
+    for line in sim.proc.stdout:  # control=..., then bootstrap=... once listening; EOF if it dies
+        k, _, v = line.strip().partition("=")
+        lines[k] = v
+        if k == "bootstrap":
+            break
+    if "bootstrap" not in lines:
+        raise RuntimeError(f"kafkasim printed no bootstrap line: {sim.log()}")
+    req = urllib.request.Request(f"http://{lines['control']}/brokers/2/down?shrink_isr=1&elect_leaders=1",
+                                 data=b"", method="POST")
+    urllib.request.urlopen(req, timeout=10).read()
+    return sim, lines["bootstrap"]
+
+
+def start_isrguard(binary, d, bootstrap, mapping):
+    env = dict(os.environ, ISRGUARD_WEBHOOK_BROKER_PODS=mapping)
+    g = Proc([binary, "--bootstrap-servers", bootstrap, "--http-address", "127.0.0.1", "--http-port", "0",
+              "--health-port", "0", "--poll-interval", "200ms", "--probe-timeout", "2s", "--webhook-port", "0",
+              "--webhook-cert-file", os.path.join(d, "tls.crt"), "--webhook-key-file", os.path.join(d, "tls.key")],
+             d, "isrguard", env)
+    pattern = re.compile(r"eviction webhook listening on 127\.0\.0\.1:(\d+)")
+
+    def listening():
+        if g.proc.poll() is not None:
+            raise RuntimeError(f"isrguard exited {g.proc.returncode}: {g.log()}")
+        return pattern.search(g.log())
+    return g, int(await_true("isrguard's webhook listening", listening).group(1))
+
+
+def create_pods(api, k8s, env, names):
+    api.must("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kafka"}})
+    for name in names:
+        api.must("POST", "/api/v1/namespaces/kafka/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"nodeName": "fake-node", "containers": [{"name": "c", "image": "none"}]}})
+        subprocess.run(["bash", os.path.join(k8s, "set-ready.sh"), name, "True", "kafka"], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+
+
+def evict(api, pod, dry_run):
+    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": "kafka"}}
+    if dry_run:
+        body["deleteOptions"] = {"dryRun": ["All"]}
+    code, doc = api.call("POST", f"/api/v1/namespaces/kafka/pods/{pod}/eviction", body)
+    return code, doc.get("message", "")
+
+
+class Checks:
+    def __init__(self):
+        self.failures = 0
+
+    def expect(self, ok, what, detail):
+        self.failures += 0 if ok else 1
+        print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
+
+
+def scenario_checks(api, checks, isrguard):
+    hook = "admission webhook \"eviction.isrguard.io\" denied the request: isrguard: evicting broker"
+    code, msg = evict(api, "kafka-1", False)
+    checks.expect(code == 429 and hook in msg and "partitions_blocking" in msg and "retry later" in msg,
+                  "kafka-1 (shares partitions with down broker 2) refused", f"HTTP {code} {msg}")
+    _, pod = api.call("GET", "/api/v1/namespaces/kafka/pods/kafka-1")
+    checks.expect("deletionTimestamp" not in pod.get("metadata", {}), "kafka-1 not deleted", "no deletionTimestamp")
+    code, msg = evict(api, "kafka-4", True)
+    checks.expect(code == 201, "kafka-4 (shares none) allowed, dry run", f"HTTP {code} {msg}")
+    code, msg = evict(api, "kafka-exporter-6f9c7", True)
+    checks.expect(code == 201, "kafka-exporter-6f9c7 (not a broker) allowed, dry run", f"HTTP {code} {msg}")
+    code, msg = evict(api, "kafka-5", True)
+    checks.expect(code == 201, "kafka-5 alone allowed, dry run", f"HTTP {code} {msg}")
+    code, msg = evict(api, "kafka-4", False)
+    checks.expect(code == 201, "kafka-4 evicted for real (a grant)", f"HTTP {code} {msg}")
+    code, msg = evict(api, "kafka-5", True)
+    checks.expect(code == 429 and hook in msg and "broker 5" in msg,
+                  "kafka-5 refused: safe alone, not with kafka-4's granted eviction", f"HTTP {code} {msg}")
+    isrguard.stop()
+    code, msg = evict(api, "kafka-0", True)
+    checks.expect(code >= 400 and "failed calling webhook" in msg, "isrguard stopped: refused (failurePolicy Fail)",
+                  f"HTTP {code} {msg}")
+
+
+def run(isrguard_bin, kafkasim_bin, source, k8s, d):
+    kubectl = os.environ.get("ISRGUARD_KUBECTL") or shutil.which("kubectl")
+    if not kubectl:
+        raise RuntimeError("kubectl not found (it renders the overlay); run scripts/install-deps")
+    t0 = time.monotonic()
+    state = os.path.join(d, "k8s")
+    port_base = os.environ.get("ISRGUARD_WEBHOOK_K8S_PORT_BASE", "29000")
+    up = subprocess.Popen(["bash", os.path.join(k8s, "up.sh"), state, "--port-base", port_base])
+    procs = []
+    try:
+        make_pki(d)
+        vwc, mapping = render_overlay(kubectl, source)
+        sim, bootstrap = start_kafkasim(kafkasim_bin, d)
+        procs.append(sim)
+        isrguard, port = start_isrguard(isrguard_bin, d, bootstrap, mapping)
+        procs.append(isrguard)
+        if up.wait() != 0:
+            raise RuntimeError(f"{k8s}/up.sh failed (exit {up.returncode})")
+        env = dict(os.environ, **read_env(state))
+        env["KUBECONFIG"] = os.path.join(state, "kubeconfig")
+        api = Api(env)
+        create_pods(api, k8s, env, [f"kafka-{i}" for i in range(6)] + ["kafka-exporter-6f9c7"])
+        with open(os.path.join(d, "ca.crt"), "rb") as f:
+            api.must("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+                     point_at(vwc, port, f.read()))
+        # In force once the API server has the configuration and isrguard a probe: kafka-1 refused by isrguard.
+        await_true("the webhook in force (a dry-run eviction of kafka-1 refused by isrguard)",
+                   lambda: "partitions_blocking" in evict(api, "kafka-1", True)[1])
+        print(f"set up in {time.monotonic() - t0:.1f} s (mapping {mapping}, webhook on 127.0.0.1:{port})")
+        checks = Checks()
+        scenario_checks(api, checks, isrguard)
+        print(f"{'passed' if not checks.failures else f'{checks.failures} failed'} in {time.monotonic() - t0:.1f} s")
+        return 1 if checks.failures else 0
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        if up.poll() is None:
+            up.wait()
+        subprocess.run(["bash", os.path.join(k8s, "down.sh"), state, "--wipe"], check=False,
+                       stdout=subprocess.DEVNULL)
+
+
+def main():
+    if len(sys.argv) != 5:
+        print(__doc__, file=sys.stderr)
+        return 2
+    isrguard_bin, kafkasim_bin, source = sys.argv[1:4]
+    k8s = os.environ.get("ISRGUARD_K8S_DIR", sys.argv[4])
+    if not os.path.isfile(os.path.join(k8s, "up.sh")):
+        print(f"SKIPPED: {k8s} absent: no real control plane to register the webhook with")
+        return 77
+    d = tempfile.mkdtemp(prefix="isrguard-webhook-k8s-")
+    try:
+        return run(isrguard_bin, kafkasim_bin, source, k8s, d)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+        print(f"FAIL: {e}")
+        return 1
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
