@@ -333,14 +333,14 @@ class BinaryDisruption : public ::testing::Test {
   }
   static kafkasim::ClusterSpec spec() {
     kafkasim::ClusterSpec s;
-    for (int32_t id : {1, 2, 3, 101, 102, 103}) s.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
+    for (int32_t id : {1, 2, 3, 101, 102, 103}) s.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}, {}});
     s.controller_id = 2;
     s.topics.push_back(kafkasim::TopicSpec{"orders", false, 0,
                                            kafkasim::round_robin_partitions(12, 3, {1, 2, 3, 101, 102, 103}),
-                                           {{"min.insync.replicas", "2"}}});
+                                           {{"min.insync.replicas", "2"}}, 0});
     s.topics.push_back(kafkasim::TopicSpec{"payments", false, 0,
                                            kafkasim::round_robin_partitions(6, 3, {101, 102, 103, 1, 2, 3}),
-                                           {{"min.insync.replicas", "2"}}});
+                                           {{"min.insync.replicas", "2"}}, 0});
     return s;
   }
   std::vector<std::string> args(std::vector<std::string> extra) const {
