@@ -461,6 +461,10 @@ TEST(Binary, DisruptFlagsAreValidated) {
   auto bad_ids = run({"--mock-brokers", "3", "--once", "--disrupt-brokers", "a-b"});
   EXPECT_EQ(bad_ids.exit_code, 2);
   EXPECT_NE(bad_ids.err.find("--disrupt-brokers: 'a-b'"), std::string::npos) << bad_ids.err;
+  // An empty list item is refused, as `rack=a,` is a 400 over HTTP (it used to ask about rack a alone).
+  auto empty_item = run({"--mock-brokers", "3", "--once", "--disrupt-rack", "a,"});
+  EXPECT_EQ(empty_item.exit_code, 2);
+  EXPECT_NE(empty_item.err.find("--disrupt-rack: 'a,' has an empty item"), std::string::npos) << empty_item.err;
   auto wait_alone = run({"--mock-brokers", "3", "--once", "--wait-safe", "1m"});
   EXPECT_EQ(wait_alone.exit_code, 2);
   EXPECT_NE(wait_alone.err.find("--wait-safe needs"), std::string::npos) << wait_alone.err;
