@@ -342,7 +342,9 @@ void check_topic_filters(const RawFlags& r, const Config& c, Errors& errors) {
 void apply_disruption(const RawFlags& r, Config& c, Errors& errors) {
   c.disruption.list_cap = c.policy.list_cap;
   const std::size_t errors_before = errors.size();
-  if (!r.disrupt_brokers.empty()) {
+  // Given but blank ('') is an empty list, an error as brokers= is a 400; never "no question asked".
+  const bool brokers_given = !r.disrupt_brokers.empty() || r.given.count("--disrupt-brokers") > 0;
+  if (brokers_given) {
     if (auto ids = parse_id_list(r.disrupt_brokers))
       c.disrupt.brokers = *ids;
     else
@@ -356,7 +358,7 @@ void apply_disruption(const RawFlags& r, Config& c, Errors& errors) {
     c.disrupt.fleets.push_back(name);
   }
   for (auto& rack : list_items("--disrupt-rack", r.disrupt_racks, errors)) c.disrupt.racks.push_back(std::move(rack));
-  const bool asked = !r.disrupt_brokers.empty() || !r.disrupt_fleets.empty() || !r.disrupt_racks.empty();
+  const bool asked = brokers_given || !r.disrupt_fleets.empty() || !r.disrupt_racks.empty();
   if (asked && c.disrupt.empty() && errors.size() == errors_before)  // else the list's own error says why
     errors.push_back("--disrupt-*: no broker, fleet or rack given");
   if (asked && !c.once) errors.push_back("--disrupt-brokers/--disrupt-fleet/--disrupt-rack need --once");

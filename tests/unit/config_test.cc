@@ -126,6 +126,7 @@ TEST(Config, AnEmptyListItemIsAnErrorInEveryListFlag) {
       {{"--disrupt-brokers", "1,"}, "--disrupt-brokers: '1,' is not a list of ids"},
       {{"--disrupt-brokers", ",1"}, "--disrupt-brokers: ',1' is not a list of ids"},
       {{"--disrupt-brokers", "1,,2"}, "--disrupt-brokers: '1,,2' is not a list of ids"},
+      {{"--disrupt-brokers", ""}, "--disrupt-brokers: '' is not a list of ids"},
       {{"--expected-brokers", "1-3,"}, "--expected-brokers: '1-3,' is not a list"},
       {{"--gate-on", "offline_partitions,"}, "--gate-on: empty reason code"},
       {{"--webhook-port", "0", "--webhook-broker-pods", "kafka/kafka-,"},
