@@ -267,11 +267,25 @@ void apply_http(const RawFlags& r, Config& c, Errors& errors) {
     errors.push_back("--http-threads must be between 1 and 256");
 }
 
+// The items of a repeatable comma-separated list flag (each value "a,b"). An empty or blank item anywhere
+// ("a,", ",a", "a,,b", "") is an error naming the flag and the value, never dropped: the HTTP list parameters
+// answer 400 for the same text (service/views/http_api.cc), and a question must not silently shrink.
+std::vector<std::string> list_items(const char* flag, const std::vector<std::string>& values, Errors& errors) {
+  std::vector<std::string> out;
+  for (const auto& value : values) {
+    if (auto items = split_list(value))
+      out.insert(out.end(), items->begin(), items->end());
+    else
+      errors.push_back(std::string(flag) + ": '" + value + "' has an empty item; give a comma-separated list like a,b");
+  }
+  return out;
+}
+
 void apply_webhook(const RawFlags& r, Config& c, Errors& errors) {
   if (c.webhook_port < -1 || c.webhook_port > 65535) errors.push_back("--webhook-port must be between -1 and 65535");
-  for (const auto& text : r.webhook_broker_pods) {
+  for (const auto& text : list_items("--webhook-broker-pods", r.webhook_broker_pods, errors)) {
     std::string error;
-    if (auto rule = parse_broker_pod_rule(trim_blanks(text), &error))
+    if (auto rule = parse_broker_pod_rule(text, &error))
       c.webhook_broker_pods.push_back(std::move(*rule));
     else
       errors.push_back("--webhook-broker-pods: " + error);
@@ -327,25 +341,26 @@ void check_topic_filters(const RawFlags& r, const Config& c, Errors& errors) {
 // --disrupt-*: ids parsed, fleets checked against --fleet, --wait-safe only with a question to wait on.
 void apply_disruption(const RawFlags& r, Config& c, Errors& errors) {
   c.disruption.list_cap = c.policy.list_cap;
-  if (!r.disrupt_brokers.empty()) {
+  const std::size_t errors_before = errors.size();
+  // Given but blank ('') is an empty list, an error as brokers= is a 400; never "no question asked".
+  const bool brokers_given = !r.disrupt_brokers.empty() || r.given.count("--disrupt-brokers") > 0;
+  if (brokers_given) {
     if (auto ids = parse_id_list(r.disrupt_brokers))
       c.disrupt.brokers = *ids;
     else
       errors.push_back("--disrupt-brokers: '" + r.disrupt_brokers + "' is not a list of ids/ranges like 3 or 1-3,101");
   }
-  for (auto name : r.disrupt_fleets) {
-    name = trim_blanks(name);
-    if (name.empty()) continue;
+  for (const auto& name : list_items("--disrupt-fleet", r.disrupt_fleets, errors)) {
     const bool known = name == c.policy.default_fleet ||
                        std::any_of(c.policy.fleets.begin(), c.policy.fleets.end(),
                                    [&](const FleetRule& f) { return f.name == name; });
     if (!known) errors.push_back("--disrupt-fleet: unknown fleet '" + name + "' (define it with --fleet)");
     c.disrupt.fleets.push_back(name);
   }
-  for (auto rack : r.disrupt_racks)
-    if (rack = trim_blanks(rack); !rack.empty()) c.disrupt.racks.push_back(rack);
-  const bool asked = !r.disrupt_brokers.empty() || !r.disrupt_fleets.empty() || !r.disrupt_racks.empty();
-  if (asked && c.disrupt.empty()) errors.push_back("--disrupt-*: no broker, fleet or rack given");
+  for (auto& rack : list_items("--disrupt-rack", r.disrupt_racks, errors)) c.disrupt.racks.push_back(std::move(rack));
+  const bool asked = brokers_given || !r.disrupt_fleets.empty() || !r.disrupt_racks.empty();
+  if (asked && c.disrupt.empty() && errors.size() == errors_before)  // else the list's own error says why
+    errors.push_back("--disrupt-*: no broker, fleet or rack given");
   if (asked && !c.once) errors.push_back("--disrupt-brokers/--disrupt-fleet/--disrupt-rack need --once");
   if (!r.wait_safe.empty()) {
     if (auto d = parse_duration(r.wait_safe))

@@ -146,8 +146,7 @@ void add_webhook_flags(CLI::App& app, Config& c, RawFlags& r) {
   env(app.add_option("--webhook-broker-pods", r.webhook_broker_pods,
                      "Pods that are brokers: NAMESPACE/PREFIX[+OFFSET] maps pod PREFIX<n> to broker n+OFFSET "
                      "(repeatable; e.g. kafka/my-cluster-pool-a- for Strimzi node pools, kafka/kafka-+100 for a "
-                     "StatefulSet with broker.id = ordinal + 100); other pods are allowed at once")
-          ->delimiter(','),
+                     "StatefulSet with broker.id = ordinal + 100); other pods are allowed at once"),
       "ISRGUARD_WEBHOOK_BROKER_PODS");
   env(app.add_option("--webhook-fresh-within", r.webhook_fresh,
                      "Judge an eviction on a probe at most this old; older: probe now, deny if none in time")
@@ -182,12 +181,10 @@ void add_disruption_flags(CLI::App& app, Config& c, RawFlags& r) {
       "ISRGUARD_DISRUPT_BROKERS");
   env(app.add_option("--disrupt-fleet", r.disrupt_fleets,
                      "With --once: ask about every broker of these fleets (comma-separated; union with the "
-                     "other --disrupt-* flags)")
-          ->delimiter(','),
+                     "other --disrupt-* flags)"),
       "ISRGUARD_DISRUPT_FLEET");
   env(app.add_option("--disrupt-rack", r.disrupt_racks,
-                     "With --once: ask about every broker whose broker.rack is one of these (comma-separated)")
-          ->delimiter(','),
+                     "With --once: ask about every broker whose broker.rack is one of these (comma-separated)"),
       "ISRGUARD_DISRUPT_RACK");
   env(app.add_option("--wait-safe", r.wait_safe,
                      "With --disrupt-*: re-probe every --poll-interval until safe (exit 0) or this long has "

@@ -328,7 +328,7 @@ RunOutcome run_once_cli(const Config& c, std::unique_ptr<probes::MetadataSource>
   }
   const auto state = loop->current();
   if (c.output == OutputFormat::kJson)
-    out << once_json(*state, c).dump(2) << "\n";
+    out << status_text(once_json(*state, c));
   else
     out << once_table(*state, c);
   out.flush();

@@ -256,7 +256,11 @@ HttpResponse Api::handle(const HttpRequest& req, SteadyClock::time_point now,
     return text(readiness.ready ? 200 : 503, readyz_text(*state, readiness, policy_, now, *verbose));
   }
   if (req.path == "/v1/status") {
-    return json_response(200, status_json(*state, readiness, options_.status, now, wall_now));
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = kJson;
+    r.body = status_text(status_json(*state, readiness, options_.status, now, wall_now));
+    return r;
   }
   if (req.path == "/v1/disruption")
     return disruption_response(*state, readiness, req, policy_, options_.disruption, now, wall_now);

@@ -39,17 +39,20 @@ json response_json(const BrokerHealth& b) {
   return j;
 }
 
-// A broker absent from metadata: up to --expected-brokers' 2000 of them are listed, so the entry carries only
-// what is known of it. Counters that are 0, `controller` false, `response` null (a missing broker is never
-// asked) and an unknown host are left out; a reader takes an absent key as that value.
-json missing_broker_json(const BrokerHealth& b) {
+// One broker of /v1/status `brokers[]`. Up to --expected-brokers' 2000 are listed, present or missing, so an
+// entry carries what is known and differs from the default: counters that are 0, `controller` and
+// `seen_before` false, `missing_for_seconds` and `response` null (a present broker's is null only when it was
+// not asked; a missing broker is never asked) and an unknown host are left out; a reader takes an absent key
+// as that value (docs/api.md). With status_text's one line per entry this keeps 2000 present brokers with
+// long host names under 1 MiB.
+json broker_json(const BrokerHealth& b) {
   json j{{"id", b.id}};
   if (!b.host.empty()) {
     j["host"] = b.host;
     j["port"] = b.port;
   }
   j["fleet"] = b.fleet;
-  j["state"] = "missing";
+  j["state"] = b.up ? "up" : "missing";
   j["expected"] = b.expected;
   if (b.controller) j["controller"] = true;
   const std::pair<const char*, std::int64_t> counters[] = {{"leader_count", b.leader_count},
@@ -60,30 +63,10 @@ json missing_broker_json(const BrokerHealth& b) {
                                                            {"out_of_sync_hosted", b.out_of_sync_hosted}};
   for (const auto& [key, n] : counters)
     if (n != 0) j[key] = n;
-  j["seen_before"] = b.seen_before;
-  j["missing_for_seconds"] = b.missing_for ? json(b.missing_for->count() / 1000.0) : json(nullptr);
+  if (b.seen_before) j["seen_before"] = true;
+  if (b.missing_for) j["missing_for_seconds"] = b.missing_for->count() / 1000.0;
   if (b.response) j["response"] = response_json(b);
   return j;
-}
-
-json broker_json(const BrokerHealth& b) {
-  if (!b.up) return missing_broker_json(b);
-  return json{{"id", b.id},
-              {"host", b.host},
-              {"port", b.port},
-              {"fleet", b.fleet},
-              {"state", b.up ? "up" : "missing"},
-              {"expected", b.expected},
-              {"controller", b.controller},
-              {"leader_count", b.leader_count},
-              {"replica_count", b.replica_count},
-              {"under_replicated_led", b.urp_led},
-              {"under_min_isr_led", b.under_min_isr_led},
-              {"at_min_isr_led", b.at_min_isr_led},
-              {"out_of_sync_hosted", b.out_of_sync_hosted},
-              {"seen_before", b.seen_before},
-              {"missing_for_seconds", b.missing_for ? json(b.missing_for->count() / 1000.0) : json(nullptr)},
-              {"response", response_json(b)}};
 }
 
 json fleet_json(const FleetHealth& f) {
@@ -286,6 +269,24 @@ StatusContext StatusContext::from_config(const Config& c) {
   ctx.version = ISRGUARD_VERSION;
   ctx.commit = ISRGUARD_COMMIT;
   return ctx;
+}
+
+std::string status_text(const json& status) {
+  const auto it = status.find("brokers");
+  if (it == status.end() || !it->is_array() || it->empty()) return status.dump(2) + "\n";
+  // The document with a placeholder for the array, indented; then the placeholder replaced by one line per
+  // entry. The placeholder holds control bytes, which dump() escapes: its text appears only where it was put
+  // unless a value holds the same bytes, and then the whole document is indented as usual.
+  json rest = json::object();
+  for (auto e = status.begin(); e != status.end(); ++e) rest[e.key()] = e == it ? json("\x01brokers\x01") : e.value();
+  std::string text = rest.dump(2) + "\n";
+  const std::string placeholder = json("\x01brokers\x01").dump();
+  const auto at = text.find(placeholder);
+  if (at == std::string::npos || text.find(placeholder, at + 1) != std::string::npos) return status.dump(2) + "\n";
+  std::string lines = "[";
+  for (const auto& b : *it) lines += (lines.size() == 1 ? "\n    " : ",\n    ") + b.dump();
+  lines += "\n  ]";
+  return text.replace(at, placeholder.size(), lines);
 }
 
 json status_json(const PublishedState& s, const Readiness& r, const StatusContext& ctx,

@@ -34,6 +34,12 @@ nlohmann::ordered_json status_json(const PublishedState& state, const Readiness&
                                    const StatusContext& ctx, SteadyClock::time_point now,
                                    std::chrono::system_clock::time_point wall_now);
 
+// The JSON text of a status document (status_json, once_json): indented by 2, except that each entry of the
+// top-level `brokers` array is written on one line. At the --expected-brokers cap that array holds up to 2,000
+// entries; on one line each they cost about a third of their indented size (so the document stays under
+// 1 MiB, docs/api.md) and `grep '"id":7,'` finds a broker's whole entry. Ends with a newline.
+std::string status_text(const nlohmann::ordered_json& status);
+
 // GET /v1/partitions?state=&topic=&limit=. Filters every partition of the last snapshot (not just the capped
 // unhealthy list) by per-partition state code (service/judge/reasons.h pstate, "unhealthy" = any but healthy) and
 // exact topic name; lists at most `limit`, with the true number matched.

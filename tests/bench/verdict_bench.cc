@@ -173,7 +173,7 @@ BENCHMARK(BM_PartitionsQuery)->Arg(10000)->Arg(200000)->Unit(benchmark::kMillise
 void BM_ProbeKafkasim(benchmark::State& state) {
   const int partitions = static_cast<int>(state.range(0));
   std::vector<kafkasim::BrokerSpec> brokers;
-  for (int32_t id = 1; id <= 6; ++id) brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
+  for (int32_t id = 1; id <= 6; ++id) brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}, {}});
   kafkasim::ClusterSpec spec;
   spec.brokers = brokers;
   for (int t = 0; t * 100 < partitions; ++t)
@@ -181,7 +181,7 @@ void BM_ProbeKafkasim(benchmark::State& state) {
                                               false,
                                               0,
                                               kafkasim::round_robin_partitions(100, 3, {1, 2, 3, 4, 5, 6}),
-                                              {{"min.insync.replicas", "2"}}});
+                                              {{"min.insync.replicas", "2"}}, 0});
   kafkasim::Cluster sim(std::move(spec));
   sim.start();
   probes::RdKafkaSourceConfig c;

@@ -333,14 +333,14 @@ class BinaryDisruption : public ::testing::Test {
   }
   static kafkasim::ClusterSpec spec() {
     kafkasim::ClusterSpec s;
-    for (int32_t id : {1, 2, 3, 101, 102, 103}) s.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
+    for (int32_t id : {1, 2, 3, 101, 102, 103}) s.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}, {}});
     s.controller_id = 2;
     s.topics.push_back(kafkasim::TopicSpec{"orders", false, 0,
                                            kafkasim::round_robin_partitions(12, 3, {1, 2, 3, 101, 102, 103}),
-                                           {{"min.insync.replicas", "2"}}});
+                                           {{"min.insync.replicas", "2"}}, 0});
     s.topics.push_back(kafkasim::TopicSpec{"payments", false, 0,
                                            kafkasim::round_robin_partitions(6, 3, {101, 102, 103, 1, 2, 3}),
-                                           {{"min.insync.replicas", "2"}}});
+                                           {{"min.insync.replicas", "2"}}, 0});
     return s;
   }
   std::vector<std::string> args(std::vector<std::string> extra) const {
@@ -461,6 +461,10 @@ TEST(Binary, DisruptFlagsAreValidated) {
   auto bad_ids = run({"--mock-brokers", "3", "--once", "--disrupt-brokers", "a-b"});
   EXPECT_EQ(bad_ids.exit_code, 2);
   EXPECT_NE(bad_ids.err.find("--disrupt-brokers: 'a-b'"), std::string::npos) << bad_ids.err;
+  // An empty list item is refused, as `rack=a,` is a 400 over HTTP (it used to ask about rack a alone).
+  auto empty_item = run({"--mock-brokers", "3", "--once", "--disrupt-rack", "a,"});
+  EXPECT_EQ(empty_item.exit_code, 2);
+  EXPECT_NE(empty_item.err.find("--disrupt-rack: 'a,' has an empty item"), std::string::npos) << empty_item.err;
   auto wait_alone = run({"--mock-brokers", "3", "--once", "--wait-safe", "1m"});
   EXPECT_EQ(wait_alone.exit_code, 2);
   EXPECT_NE(wait_alone.err.find("--wait-safe needs"), std::string::npos) << wait_alone.err;

@@ -32,7 +32,7 @@ constexpr milliseconds kProbeTimeout{1500};
 kafkasim::ClusterSpec hybrid() {
   kafkasim::ClusterSpec spec;
   for (int32_t id : {1, 2, 3, 101, 102, 103})
-    spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
+    spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}, {}});
   spec.controller_id = 2;
   spec.cluster_id = "sim-hybrid";
   spec.broker_defaults = {{"min.insync.replicas", "1"}};
@@ -40,12 +40,12 @@ kafkasim::ClusterSpec hybrid() {
                                             false,
                                             0,
                                             kafkasim::round_robin_partitions(12, 3, {1, 2, 3, 101, 102, 103}),
-                                            {{"min.insync.replicas", "2"}}});
+                                            {{"min.insync.replicas", "2"}}, 0});
   spec.topics.push_back(kafkasim::TopicSpec{"payments",
                                             false,
                                             0,
                                             kafkasim::round_robin_partitions(6, 3, {101, 102, 103, 1, 2, 3}),
-                                            {{"min.insync.replicas", "2"}}});
+                                            {{"min.insync.replicas", "2"}}, 0});
   return spec;
 }
 
@@ -512,13 +512,13 @@ TEST_F(KafkasimHold, RecoveryReopensOnlyAfterTheHold) {
 TEST(KafkasimLarge, TwoHundredThousandPartitionsAreProbedAndJudged) {
   kafkasim::ClusterSpec spec;
   for (int32_t id : {1, 2, 3, 4, 5, 6})
-    spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}});
+    spec.brokers.push_back(kafkasim::BrokerSpec{id, "127.0.0.1", 0, {}, {}, {}});
   for (int t = 0; t < 2000; ++t) {
     spec.topics.push_back(kafkasim::TopicSpec{"topic-" + std::to_string(t),
                                               false,
                                               0,
                                               kafkasim::round_robin_partitions(100, 3, {1, 2, 3, 4, 5, 6}),
-                                              {{"min.insync.replicas", "2"}}});
+                                              {{"min.insync.replicas", "2"}}, 0});
   }
   spec.topics[7].partitions[42].isr = {spec.topics[7].partitions[42].replicas[0]};  // one under min ISR
   kafkasim::Cluster sim(std::move(spec));

@@ -598,25 +598,30 @@ TEST_F(Fixture, AnEmptyListItemOrAnUncleanIdIs400Everywhere) {
             get("/v1/disruption", seconds(1), {{"brokers", "2,3"}, {"brokers", "0"}}).status);
 }
 
-// /v1/status at the --expected-brokers cap stays under the documented 1 MiB with up to 1000 of the expected
-// brokers present and the rest missing (each one listed: the list is not capped). A missing broker's entry is
-// compact; a present one is not (2000 present: ~1.26 MB, docs/api.md).
+// /v1/status at the --expected-brokers cap stays under the documented 1 MiB whether the expected brokers are
+// missing or present, up to all 2,000 present, each with a long host name (Strimzi's per-broker service in a
+// long namespace), a rack, every counter non-zero and an error from its per-broker check. A missing broker's
+// entry is compact (defaults left out); each entry is one line (status_text). Indented as the rest of the
+// document, with every key, 2,000 present brokers took ~1.56 MB (now ~0.84 MB).
 TEST(StatusSize, UnderOneMebibyteAtTheExpectedBrokerCap) {
   Policy policy = Policy::with_defaults();
   for (BrokerId id = 1; id <= 2000; ++id) policy.expected_brokers.push_back(id);
   policy.fleets = {FleetRule{"ec2", {{1, 1000}}, ""}, FleetRule{"k8s", {{1001, 2000}}, ""}};
   policy.compile();
-  for (const int present : {0, 3, 200, 1000}) {
+  for (const int present : {0, 3, 200, 1000, 2000}) {
     testing::ScriptedSource source;
     ProbeLoop loop(source, policy, GateConfig{seconds(30)}, seconds(60));
     SnapshotBuilder snapshot;
     std::vector<BrokerId> ids;
     for (BrokerId id = 1; id <= present; ++id) {
-      snapshot.racked(id, "us-east-1" + std::string(1, static_cast<char>('a' + id % 3)));
+      snapshot.broker(id, "production-kafka-" + std::to_string(id) +
+                              ".production-kafka-brokers.kafka-payments-production.svc.cluster.local", 9094);
+      snapshot.rack(id, "us-east-1" + std::string(1, static_cast<char>('a' + id % 3)));
+      snapshot.response(id, milliseconds(2999), false, "no answer within the probe timeout (Local: Timed out)");
       ids.push_back(id);
     }
-    if (present > 0) snapshot.topic(healthy_topic("orders", 64, 3, {ids[0], ids[ids.size() / 2], ids.back()}, 2));
-    snapshot.kraft();
+    // Every present broker leads and hosts partitions (RF 3 over all of them).
+    if (present > 0) snapshot.topic(healthy_topic("orders", 2 * present, 3, ids, 2));
     const auto t0 = SteadyClock::now();
     const auto wall0 = std::chrono::system_clock::time_point(seconds(1'800'000'000));
     source.set(testing::ok(snapshot.build()));
@@ -630,7 +635,34 @@ TEST(StatusSize, UnderOneMebibyteAtTheExpectedBrokerCap) {
     EXPECT_EQ(j["brokers"].size(), 2000u) << present;
     EXPECT_EQ(j["counts"]["brokers_missing"], 2000 - present) << present;
     EXPECT_LT(r.body.size(), 1u << 20) << present << " brokers present: " << r.body.size() << " bytes";
+    if (present == 2000) {
+      RecordProperty("status_bytes_2000_present", static_cast<int>(r.body.size()));
+      const json& b = j["brokers"][1999];  // the full entry of a present broker, on one line
+      EXPECT_EQ(b["state"], "up");
+      EXPECT_EQ(b["leader_count"], 2);
+      EXPECT_EQ(b["response"]["error"], "no answer within the probe timeout (Local: Timed out)");
+      EXPECT_NE(r.body.find("\n    {\"id\":2000,\"host\":\"production-kafka-2000."), std::string::npos);
+    }
   }
+}
+
+// status_text writes the document as dump(2) would, except one line per broker entry; parsed, it is the
+// same document.
+TEST(StatusText, OneLinePerBrokerSameDocument) {
+  using ojson = nlohmann::ordered_json;
+  const ojson doc = ojson{{"ready", true},
+                        {"brokers", ojson::array({ojson{{"id", 1}, {"rack", "a"}}, ojson{{"id", 2}, {"rack", nullptr}}})},
+                        {"config", ojson{{"x", "\x01brokers\x01"}}}};
+  ojson plain = doc;
+  plain["config"]["x"] = "y";
+  const std::string text = status_text(plain);
+  EXPECT_EQ(text, "{\n  \"ready\": true,\n  \"brokers\": [\n    {\"id\":1,\"rack\":\"a\"},\n    "
+                  "{\"id\":2,\"rack\":null}\n  ],\n  \"config\": {\n    \"x\": \"y\"\n  }\n}\n");
+  EXPECT_EQ(ojson::parse(text), plain);
+  // A value holding the placeholder's bytes: indented as usual, never a broken document.
+  EXPECT_EQ(status_text(doc), doc.dump(2) + "\n");
+  const ojson none = ojson{{"brokers", ojson::array()}};
+  EXPECT_EQ(status_text(none), none.dump(2) + "\n");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "service/runtime/probe_loop.h"
@@ -428,6 +429,65 @@ TEST_F(Metrics, WebhookDecisionsByOutcomeReasonAndDryRunWithLatency) {
   EXPECT_EQ(value(text, "isrguard_webhook_decision_duration_seconds_count"), 5);
   auto [rc, out] = promtool_check(text);
   EXPECT_EQ(rc, 0) << out;
+}
+
+}  // namespace
+}  // namespace isrguard::service
+
+namespace isrguard::service {
+namespace {
+
+// The metric names of docs/metrics.md: the first cell of each row of a table whose header starts
+// `| metric |`, when it is one `name` (other tables, such as the probe failure kinds, are not metrics).
+std::set<std::string> documented_families() {
+  std::ifstream in(ISRGUARD_METRICS_DOC);
+  EXPECT_TRUE(in) << ISRGUARD_METRICS_DOC;
+  std::set<std::string> out;
+  const std::regex row(R"(^\| `([a-z_:][a-z0-9_:]*)` \|)");
+  bool metric_table = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] != '|') metric_table = false;
+    else if (line.rfind("| metric |", 0) == 0) metric_table = true;
+    std::smatch m;
+    if (metric_table && std::regex_search(line, m, row)) out.insert(m[1]);
+  }
+  return out;
+}
+
+// The families of an exposition, from its `# TYPE name type` lines.
+std::set<std::string> rendered_families(const std::string& text) {
+  std::set<std::string> out;
+  std::istringstream in(text);
+  const std::regex type(R"(^# TYPE ([^ ]+) [a-z]+$)");
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, type)) out.insert(m[1]);
+  }
+  return out;
+}
+
+// Every family /metrics renders is documented in docs/metrics.md, and every documented one is rendered in
+// one of these states (ZooKeeper and KRaft, healthy, a broker lost, a known version band, before the first
+// probe), so neither side can drift.
+TEST_F(Metrics, EveryRenderedFamilyIsDocumentedAndEveryDocumentedOneRendered) {
+  const std::set<std::string> documented = documented_families();
+  ASSERT_GT(documented.size(), 30u);
+  std::set<std::string> rendered = rendered_families(render());  // before the first probe
+  for (const auto& snapshot :
+       {healthy(), broker3_lost(),
+        SnapshotBuilder().brokers({1, 2, 3}).kraft().kafka_version("3.6-IV2").controller(2)
+            .topic(healthy_topic("orders", 6, 3, {1, 2, 3}, 2)).build()}) {
+    const auto families = rendered_families(probe_and_render(testing::ok(snapshot)));
+    rendered.insert(families.begin(), families.end());
+  }
+  source.set(testing::fail("timeout", "no answer"));
+  loop->run_once(t0 + seconds(1), std::chrono::system_clock::now());
+  const auto failing = rendered_families(render());
+  rendered.insert(failing.begin(), failing.end());
+
+  for (const auto& name : rendered) EXPECT_TRUE(documented.count(name)) << name << " is not in docs/metrics.md";
+  for (const auto& name : documented) EXPECT_TRUE(rendered.count(name)) << name << " (docs/metrics.md) is never rendered";
+  EXPECT_TRUE(rendered.count("isrguard_kafka_info"));
 }
 
 }  // namespace

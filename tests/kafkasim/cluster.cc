@@ -169,6 +169,7 @@ std::ostream& operator<<(std::ostream& os, const BrokerSpec& b) {
   os << "{id=" << b.id << " " << b.host << ":" << b.port;
   if (b.rack) os << " rack=" << *b.rack;
   if (b.process_roles) os << " process.roles=" << *b.process_roles;
+  for (const auto& [k, v] : b.configs) os << " " << k << "=" << v;
   return os << "}";
 }
 
@@ -531,6 +532,24 @@ void Cluster::set_topic_config(std::string_view topic, std::string key, std::str
   topic_locked(topic).configs[std::move(key)] = std::move(value);
 }
 
+void Cluster::set_broker_config(int32_t id, std::string key, std::optional<std::string> value) {
+  std::lock_guard lock(mu_);
+  auto& configs = broker_locked(id).view.spec.configs;
+  if (value)
+    configs[std::move(key)] = std::move(*value);
+  else
+    configs.erase(key);
+}
+
+void Cluster::refuse_topic_configs(std::string_view topic, int16_t error_code) {
+  std::lock_guard lock(mu_);
+  if (!topic.empty()) {
+    topic_locked(topic).describe_configs_error = error_code;
+    return;
+  }
+  for (auto& t : spec_.topics) t.describe_configs_error = error_code;
+}
+
 void Cluster::set_broker_default(std::string key, std::string value) {
   std::lock_guard lock(mu_);
   spec_.broker_defaults[std::move(key)] = std::move(value);
@@ -761,6 +780,11 @@ void describe_topic_configs(proto::DescribeConfigsResult& result, const TopicSpe
     result.error_message = "Topic " + result.resource_name + " does not exist";
     return;
   }
+  if (topic->describe_configs_error != proto::kErrNone) {  // refused for this resource only, no configs
+    result.error_code = topic->describe_configs_error;
+    result.error_message = "DescribeConfigs refused for topic " + result.resource_name;
+    return;
+  }
   std::map<std::string, std::pair<std::string, int8_t>> effective;
   for (const auto& [k, v] : broker_defaults) effective[k] = {v, proto::kSourceDefaultConfig};
   for (const auto& [k, v] : topic->configs) effective[k] = {v, proto::kSourceDynamicTopic};
@@ -787,8 +811,13 @@ void describe_broker_configs(proto::DescribeConfigsResult& result, const BrokerS
     entries.add("broker.rack", self.rack, proto::kSourceStaticBroker, true);
   if (!is_default_resource && self.process_roles && entries.wanted("process.roles"))
     entries.add("process.roles", self.process_roles, proto::kSourceStaticBroker, true);
+  // The broker's own static configs (its own resource only) over the cluster's defaults.
+  if (!is_default_resource)
+    for (const auto& [k, v] : self.configs)
+      if (entries.wanted(k)) entries.add(k, v, proto::kSourceStaticBroker, true);
   for (const auto& [k, v] : broker_defaults)
-    if (entries.wanted(k)) entries.add(k, v, proto::kSourceDefaultConfig, false);
+    if (entries.wanted(k) && (is_default_resource || !self.configs.contains(k)))
+      entries.add(k, v, proto::kSourceDefaultConfig, false);
 }
 
 }  // namespace

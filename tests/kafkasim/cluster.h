@@ -109,6 +109,11 @@ class Cluster {
   // ---- Configs ----
   void set_topic_config(std::string_view topic, std::string key, std::string value);
   void set_broker_default(std::string key, std::string value);
+  // Broker `id`'s own static config `key` (BrokerSpec::configs); nullopt removes it (the default shows).
+  void set_broker_config(int32_t id, std::string key, std::optional<std::string> value);
+  // DescribeConfigs of `topic`'s resource (every topic's when empty) answers `error_code` per resource
+  // (TopicSpec::describe_configs_error; 29 TOPIC_AUTHORIZATION_FAILED as without the ACL); 0 serves again.
+  void refuse_topic_configs(std::string_view topic, int16_t error_code);
 
   // ---- Faults ----
   void broker_down(int32_t id);

@@ -21,9 +21,9 @@ using testing::RawClient;
 ClusterSpec three_brokers() {
   ClusterSpec s;
   s.cluster_id = "test-cluster";
-  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "rack-a", .process_roles = std::nullopt},
-               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
-               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}};
+  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "rack-a", .process_roles = std::nullopt, .configs = {}},
+               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}},
+               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}}};
   TopicSpec orders;
   orders.name = "orders";
   orders.partitions = round_robin_partitions(3, 3, {1, 2, 3});
@@ -267,6 +267,80 @@ TEST(KafkasimCluster, DescribeConfigsOwnBrokerResourceServesRackAndProcessRoles)
   EXPECT_EQ(got, want2);
 }
 
+// One DescribeConfigs request on broker 1's port: every resource named, all keys.
+proto::DescribeConfigsResponse describe(int port, std::vector<proto::DescribeConfigsResource> resources) {
+  RawClient client(port);
+  proto::DescribeConfigsRequest req;
+  req.resources = std::move(resources);
+  client.send_bytes(request(proto::kApiDescribeConfigs, 1, 7, req));
+  auto frame = client.read_frame();
+  if (!frame) return {};
+  proto::Reader r(*frame);
+  proto::decode_response_header(r, 0);
+  return proto::decode_describe_configs_response(r, 1);
+}
+
+// A principal without the DescribeConfigs ACL on a topic: that resource carries error 29 and no configs; the
+// other resources of the same request (another topic, the broker) are answered; 0 serves it again.
+TEST(KafkasimCluster, RefusedTopicConfigsAnswerAnErrorPerResource) {
+  Cluster c(three_brokers());
+  c.start();
+  c.refuse_topic_configs("shrunk", proto::kErrTopicAuthorizationFailed);
+  const std::vector<proto::DescribeConfigsResource> resources = {
+      {proto::kResourceTopic, "shrunk", std::nullopt},
+      {proto::kResourceTopic, "orders", std::nullopt},
+      {proto::kResourceBroker, "1", std::vector<std::string>{"min.insync.replicas"}}};
+  auto resp = describe(c.port(1), resources);
+  ASSERT_EQ(resp.results.size(), 3u);
+  EXPECT_EQ(resp.results[0].error_code, proto::kErrTopicAuthorizationFailed);
+  EXPECT_TRUE(resp.results[0].configs.empty());
+  EXPECT_EQ(resp.results[1].error_code, proto::kErrNone);
+  EXPECT_FALSE(resp.results[1].configs.empty());
+  EXPECT_EQ(resp.results[2].error_code, proto::kErrNone);
+  ASSERT_EQ(resp.results[2].configs.size(), 1u);
+
+  c.refuse_topic_configs("", proto::kErrTopicAuthorizationFailed);  // every topic
+  resp = describe(c.port(1), resources);
+  ASSERT_EQ(resp.results.size(), 3u);
+  EXPECT_EQ(resp.results[1].error_code, proto::kErrTopicAuthorizationFailed);
+  EXPECT_EQ(resp.results[2].error_code, proto::kErrNone);
+
+  c.refuse_topic_configs("", proto::kErrNone);
+  resp = describe(c.port(1), resources);
+  ASSERT_EQ(resp.results.size(), 3u);
+  EXPECT_EQ(resp.results[0].error_code, proto::kErrNone);
+  ASSERT_EQ(resp.results[0].configs.size(), 1u);  // its min.insync.replicas override
+  EXPECT_EQ(resp.results[0].configs[0].value, "2");
+  EXPECT_THROW(c.refuse_topic_configs("ghost", 29), std::invalid_argument);
+}
+
+// A broker's own static configs (inter.broker.protocol.version of an older band) on its own resource, over
+// the cluster's defaults, source STATIC_BROKER_CONFIG; the "" resource keeps showing the defaults.
+TEST(KafkasimCluster, BrokerOwnConfigsOverrideTheDefaultsOnItsOwnResource) {
+  ClusterSpec spec = three_brokers();
+  spec.broker_defaults["inter.broker.protocol.version"] = "3.7-IV4";
+  spec.brokers[0].configs["inter.broker.protocol.version"] = "3.6-IV2";
+  Cluster c(spec);
+  c.start();
+  const std::vector<std::string> keys = {"inter.broker.protocol.version"};
+  auto value_of = [&](int32_t broker, const std::string& resource) -> std::optional<std::string> {
+    const auto resp = describe(c.port(broker), {{proto::kResourceBroker, resource, keys}});
+    if (resp.results.size() != 1 || resp.results[0].configs.size() != 1) return "(not one entry)";
+    const auto& e = resp.results[0].configs[0];
+    const bool own = e.config_source == proto::kSourceStaticBroker;
+    return e.value.value_or("(null)") + (own ? " static" : " default");
+  };
+  EXPECT_EQ(value_of(1, "1"), "3.6-IV2 static");
+  EXPECT_EQ(value_of(1, ""), "3.7-IV4 default");
+  EXPECT_EQ(value_of(2, "2"), "3.7-IV4 default");
+
+  c.set_broker_config(2, "inter.broker.protocol.version", "2.8-IV1");
+  EXPECT_EQ(value_of(2, "2"), "2.8-IV1 static");
+  c.set_broker_config(1, "inter.broker.protocol.version", std::nullopt);
+  EXPECT_EQ(value_of(1, "1"), "3.7-IV4 default");
+  EXPECT_THROW(c.set_broker_config(9, "k", "v"), std::invalid_argument);
+}
+
 TEST(KafkasimCluster, InjectedErrorHitsOnlyTheNextKRequests) {
   Cluster c(three_brokers());
   c.start();
@@ -433,13 +507,13 @@ TEST(KafkasimCluster, StateHelpers) {
   EXPECT_THROW(c.set_isr("nope", 0, {}), std::invalid_argument);
   EXPECT_THROW(c.set_isr("orders", 99, {}), std::invalid_argument);
   EXPECT_THROW(c.broker_down(99), std::invalid_argument);
-  EXPECT_THROW(c.add_broker({.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}),
+  EXPECT_THROW(c.add_broker({.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}}),
                std::invalid_argument);
   EXPECT_THROW(
       Cluster(ClusterSpec{.cluster_id = "x",
                           .controller_id = -1,
-                          .brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
-                                      {.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}},
+                          .brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}},
+                                      {.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}}},
                           .topics = {},
                           .broker_defaults = {}}),
       std::invalid_argument);
@@ -448,7 +522,7 @@ TEST(KafkasimCluster, StateHelpers) {
 TEST(KafkasimCluster, AddAndRemoveBrokerWhileRunning) {
   Cluster c(three_brokers());
   c.start();
-  c.add_broker({.id = 7, .host = "127.0.0.1", .port = 0, .rack = "rack-z", .process_roles = std::nullopt});
+  c.add_broker({.id = 7, .host = "127.0.0.1", .port = 0, .rack = "rack-z", .process_roles = std::nullopt, .configs = {}});
   ASSERT_GT(c.port(7), 0);
   RawClient client(c.port(7));
   EXPECT_EQ(metadata(client, 1).brokers.size(), 4u);

@@ -34,7 +34,7 @@ void apply_step(Cluster& cluster, const json& step, httplib::Response& res) {
   }
 }
 
-// The step of POST /brokers/{id}/{down|up|hang|kill|partition|latency}; on bad input answers 400 and returns nullopt.
+// The step of POST /brokers/{id}/{down|up|hang|kill|partition|latency|config}; on bad input answers 400 and returns nullopt.
 std::optional<json> broker_route_step(const httplib::Request& req, httplib::Response& res) {
   json step;
   try {
@@ -55,6 +55,11 @@ std::optional<json> broker_route_step(const httplib::Request& req, httplib::Resp
     step["preferred"] = flag(req, "preferred");
   } else if (op == "hang" || op == "kill" || op == "partition") {
     step["action"] = "broker_" + op;
+  } else if (op == "config") {
+    // ?key=K&value=V sets the broker's own config K; without value it is removed.
+    step["action"] = "set_broker_config";
+    step["key"] = req.get_param_value("key");
+    step["value"] = req.has_param("value") ? json(req.get_param_value("value")) : json(nullptr);
   } else {
     step["action"] = "set_latency";
     try {
@@ -99,10 +104,24 @@ int ControlServer::start(int port) {
     if (timeline_ != nullptr) s["scenario"] = timeline_->status();
     reply(res, 200, s);
   });
-  svr.Post(R"(/brokers/(-?\d+)/(down|up|hang|kill|partition|latency))",
+  svr.Post(R"(/brokers/(-?\d+)/(down|up|hang|kill|partition|latency|config))",
            [this](const httplib::Request& req, httplib::Response& res) {
              if (const auto step = broker_route_step(req, res)) apply_step(cluster_, *step, res);
            });
+  // ?topic=T (else every topic) &error_code=N (default 29; 0 serves the configs again).
+  svr.Post("/configs/refuse", [this](const httplib::Request& req, httplib::Response& res) {
+    json step = {{"action", "refuse_configs"}};
+    if (req.has_param("topic")) step["topic"] = req.get_param_value("topic");
+    if (req.has_param("error_code")) {
+      try {
+        step["error_code"] = std::stoi(req.get_param_value("error_code"));
+      } catch (const std::exception&) {
+        reply(res, 400, {{"error", "error_code must be a number"}});
+        return;
+      }
+    }
+    apply_step(cluster_, step, res);
+  });
   svr.Post("/partitions", [this](const httplib::Request& req, httplib::Response& res) {
     if (const auto step = body_step(req, res, "set_partition")) apply_step(cluster_, *step, res);
   });

@@ -31,15 +31,16 @@ ClusterSpec degraded_spec() {
   ClusterSpec s;
   s.controller_id = 101;
   s.brokers = {
-      {.id = 1, .host = "127.0.0.1", .port = 0, .rack = "eu-west-1a", .process_roles = std::nullopt},
-      {.id = 2, .host = "127.0.0.1", .port = 0, .rack = "eu-west-1b", .process_roles = std::nullopt},
-      {.id = 101, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
-      {.id = 102, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}};
+      {.id = 1, .host = "127.0.0.1", .port = 0, .rack = "eu-west-1a", .process_roles = std::nullopt, .configs = {}},
+      {.id = 2, .host = "127.0.0.1", .port = 0, .rack = "eu-west-1b", .process_roles = std::nullopt, .configs = {}},
+      {.id = 101, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}},
+      {.id = 102, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}}};
   TopicSpec orders{.name = "orders",
                    .internal = false,
                    .error_code = 0,
                    .partitions = round_robin_partitions(4, 3, {1, 2, 101, 102}),
-                   .configs = {}};
+                   .configs = {},
+                   .describe_configs_error = 0};
   orders.partitions[0].isr = {1, 2};  // ISR shrunk
   orders.partitions[1] = {.partition = 1,
                           .leader = -1,
@@ -53,7 +54,8 @@ ClusterSpec degraded_spec() {
                   .internal = false,
                   .error_code = 0,
                   .partitions = round_robin_partitions(2, 1, {101, 102}),
-                  .configs = {}};
+                  .configs = {},
+                  .describe_configs_error = 0};
   s.topics = {orders, audit};
   return s;
 }

@@ -23,6 +23,10 @@ struct BrokerSpec {
   // `process.roles` in DescribeConfigs for the broker's own BROKER resource (KRaft: "broker",
   // "broker,controller"); unset = a ZooKeeper-mode broker, which has no such config.
   std::optional<std::string> process_roles;
+  // This broker's own static configs (server.properties), served for its own BROKER resource over the
+  // cluster's broker_defaults with source STATIC_BROKER_CONFIG: e.g. "inter.broker.protocol.version" ->
+  // "3.6-IV2" for a broker of an older version band, or one broker mid-way through an upgrade.
+  std::map<std::string, std::string> configs;
   bool operator==(const BrokerSpec&) const = default;
 };
 
@@ -45,6 +49,10 @@ struct TopicSpec {
   std::vector<PartitionSpec> partitions;
   // Topic-level config overrides (e.g. "min.insync.replicas" -> "2"); others come from broker defaults.
   std::map<std::string, std::string> configs;
+  // Non-zero: DescribeConfigs for this topic's resource answers this error code and no configs, as a broker
+  // does for a principal without the DescribeConfigs ACL on the topic (29 TOPIC_AUTHORIZATION_FAILED).
+  // Metadata is unaffected (Describe and DescribeConfigs are separate ACL operations).
+  int16_t describe_configs_error = 0;
   bool operator==(const TopicSpec&) const = default;
 };
 

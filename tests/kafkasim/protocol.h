@@ -30,6 +30,7 @@ inline constexpr int16_t kErrNone = 0;
 inline constexpr int16_t kErrUnknownTopicOrPartition = 3;
 inline constexpr int16_t kErrLeaderNotAvailable = 5;
 inline constexpr int16_t kErrReplicaNotAvailable = 9;
+inline constexpr int16_t kErrTopicAuthorizationFailed = 29;
 inline constexpr int16_t kErrUnsupportedVersion = 35;
 inline constexpr int16_t kErrInvalidRequest = 42;
 

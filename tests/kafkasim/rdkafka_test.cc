@@ -109,14 +109,15 @@ ClusterSpec degraded_cluster() {
   s.cluster_id = "rdkafka-test-cluster";
   s.controller_id = 2;
   s.broker_defaults = {{"min.insync.replicas", "1"}};
-  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "rack-a", .process_roles = std::nullopt},
-               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = "rack-b", .process_roles = std::nullopt},
-               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}};
+  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = "rack-a", .process_roles = std::nullopt, .configs = {}},
+               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = "rack-b", .process_roles = std::nullopt, .configs = {}},
+               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}}};
   TopicSpec orders{.name = "orders",
                    .internal = false,
                    .error_code = 0,
                    .partitions = round_robin_partitions(6, 3, {1, 2, 3}),
-                   .configs = {}};
+                   .configs = {},
+                   .describe_configs_error = 0};
   orders.partitions[0].isr = {1, 2};  // under-replicated
   orders.partitions[1].leader = -1;   // offline
   orders.partitions[1].isr = {};
@@ -125,7 +126,8 @@ ClusterSpec degraded_cluster() {
                      .internal = false,
                      .error_code = 0,
                      .partitions = round_robin_partitions(2, 3, {3, 1, 2}),
-                     .configs = {{"min.insync.replicas", "2"}}};
+                     .configs = {{"min.insync.replicas", "2"}},
+                     .describe_configs_error = 0};
   payments.partitions[1].isr = {1};  // under min ISR
   s.topics = {orders, payments};
   return s;
@@ -280,16 +282,17 @@ TEST(KafkasimRdkafka, InjectedErrorsReachTheClient) {
 
 TEST(KafkasimRdkafka, TwoHundredThousandPartitionsFullyRead) {
   ClusterSpec s;
-  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
-               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt},
-               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt}};
+  s.brokers = {{.id = 1, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}},
+               {.id = 2, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}},
+               {.id = 3, .host = "127.0.0.1", .port = 0, .rack = std::nullopt, .process_roles = std::nullopt, .configs = {}}};
   const auto partitions = round_robin_partitions(100, 3, {1, 2, 3});
   for (int t = 0; t < 2000; ++t)
     s.topics.push_back({.name = "topic-" + std::to_string(t),
                         .internal = false,
                         .error_code = 0,
                         .partitions = partitions,
-                        .configs = {}});
+                        .configs = {},
+                        .describe_configs_error = 0});
   s.topics[1234].partitions[56].isr = {2};
   Cluster c(std::move(s));
   c.start();

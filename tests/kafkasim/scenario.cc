@@ -1,7 +1,10 @@
 #include "tests/kafkasim/scenario.h"
 
+#include "tests/kafkasim/protocol.h"
+
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -94,7 +97,7 @@ std::vector<int32_t> get_ids(const json& j, const char* key, const std::string& 
 
 BrokerSpec parse_broker(const json& j, const std::string& ctx) {
   require_object(j, ctx);
-  check_keys(j, ctx, {"id", "host", "port", "rack", "process_roles"});
+  check_keys(j, ctx, {"id", "host", "port", "rack", "process_roles", "configs"});
   BrokerSpec b;
   b.id = get_i32(j, "id", ctx, 0);
   if (j.contains("host")) b.host = get_string(j, "host", ctx);
@@ -103,6 +106,7 @@ BrokerSpec parse_broker(const json& j, const std::string& ctx) {
   if (j.contains("rack") && !j.at("rack").is_null()) b.rack = get_string(j, "rack", ctx);
   if (j.contains("process_roles") && !j.at("process_roles").is_null())
     b.process_roles = get_string(j, "process_roles", ctx);
+  b.configs = get_configs(j, "configs", ctx);
   return b;
 }
 
@@ -124,7 +128,8 @@ PartitionSpec parse_partition(const json& j, const std::string& ctx) {
 TopicSpec parse_topic(const json& j, const std::string& ctx, const std::vector<int32_t>& broker_ids) {
   require_object(j, ctx);
   check_keys(j, ctx,
-             {"name", "internal", "error_code", "partitions", "replication_factor", "brokers", "configs"});
+             {"name", "internal", "error_code", "partitions", "replication_factor", "brokers", "configs",
+              "describe_configs_error"});
   TopicSpec t;
   t.name = get_string(j, "name", ctx);
   if (t.name.empty()) fail(ctx, "topic name must not be empty");
@@ -132,6 +137,7 @@ TopicSpec parse_topic(const json& j, const std::string& ctx, const std::vector<i
   t.internal = get_bool_or(j, "internal", tctx, false);
   if (j.contains("error_code")) t.error_code = get_i16(j, "error_code", tctx);
   t.configs = get_configs(j, "configs", tctx);
+  if (j.contains("describe_configs_error")) t.describe_configs_error = get_i16(j, "describe_configs_error", tctx);
   if (!j.contains("partitions")) fail(tctx, "missing field 'partitions' (a count or a list of partitions)");
   const auto& parts = j.at("partitions");
   if (parts.is_number_integer()) {
@@ -278,6 +284,22 @@ Action parse_set_config(const json& j, const std::string& actx) {
   return [=](Cluster& c) { c.set_topic_config(topic, key, value); };
 }
 
+Action parse_set_broker_config(const json& j, const std::string& actx) {
+  const int32_t b = get_i32(j, "broker", actx);
+  const std::string key = get_string(j, "key", actx);
+  if (!j.contains("value")) fail(actx, "missing field 'value' (null removes the broker's own value)");
+  std::optional<std::string> value;
+  if (!j.at("value").is_null()) value = config_value(j.at("value"), actx + ".value");
+  return [=](Cluster& c) { c.set_broker_config(b, key, value); };
+}
+
+Action parse_refuse_configs(const json& j, const std::string& actx) {
+  const std::string topic = j.contains("topic") ? get_string(j, "topic", actx) : "";
+  if (j.contains("topic") && topic.empty()) fail(actx, "field 'topic' must not be empty (omit it for every topic)");
+  const int16_t code = j.contains("error_code") ? get_i16(j, "error_code", actx) : proto::kErrTopicAuthorizationFailed;
+  return [=](Cluster& c) { c.refuse_topic_configs(topic, code); };
+}
+
 Action parse_set_controller(const json& j, const std::string& actx) {
   const int32_t b = get_i32(j, "broker", actx, -1);
   return [=](Cluster& c) { c.set_controller(b); };
@@ -346,9 +368,11 @@ const std::vector<ActionDef>& actions() {
       {"elect_leaders", {"preferred"}, parse_elect_leaders},
       {"reassign", {"topic", "partition", "add"}, parse_reassign},
       {"set_config", {"topic", "key", "value"}, parse_set_config},
+      {"set_broker_config", {"broker", "key", "value"}, parse_set_broker_config},
+      {"refuse_configs", {"topic", "error_code"}, parse_refuse_configs},
       {"set_controller", {"broker"}, parse_set_controller},
       {"inject_error", {"api_key", "error_code", "count", "broker"}, parse_inject_error},
-      {"add_broker", {"id", "host", "port", "rack", "process_roles"}, parse_add_broker},
+      {"add_broker", {"id", "host", "port", "rack", "process_roles", "configs"}, parse_add_broker},
       {"remove_broker", {"broker"}, parse_remove_broker},
       {"create_topic", {"topic"}, parse_create_topic},
       {"delete_topic", {"topic"}, parse_delete_topic},
@@ -471,12 +495,14 @@ json state_json(const Cluster& c) {
                {"latency_ms", b.latency.count()}};
     bj["rack"] = b.spec.rack ? json(*b.spec.rack) : json(nullptr);
     bj["process_roles"] = b.spec.process_roles ? json(*b.spec.process_roles) : json(nullptr);
+    bj["configs"] = b.spec.configs;
     out["brokers"].push_back(std::move(bj));
   }
   out["topics"] = json::array();
   for (const auto& t : spec.topics) {
     json tj = {
-        {"name", t.name}, {"internal", t.internal}, {"error_code", t.error_code}, {"configs", t.configs}};
+        {"name", t.name}, {"internal", t.internal}, {"error_code", t.error_code}, {"configs", t.configs},
+        {"describe_configs_error", t.describe_configs_error}};
     tj["partitions"] = json::array();
     for (const auto& p : t.partitions) {
       tj["partitions"].push_back({{"partition", p.partition},

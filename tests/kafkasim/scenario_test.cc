@@ -114,6 +114,37 @@ TEST(KafkasimScenario, StepsApplyToTheCluster) {
   EXPECT_THROW(apply(R"({"action": "delete_topic", "topic": "u"})"), std::invalid_argument);
 }
 
+TEST(KafkasimScenario, RefuseConfigsAndBrokerConfigStepsApplyToTheCluster) {
+  Cluster c(make_cluster({1, 2}));
+  c.create_topic(make_topic("t", round_robin_partitions(1, 2, {1, 2})));
+  c.create_topic(make_topic("u", round_robin_partitions(1, 2, {1, 2})));
+  auto apply = [&](const char* step) { parse_step(json::parse(step)).apply(c); };
+  auto errors = [&] {
+    std::vector<int16_t> out;
+    for (const auto& t : c.spec().topics) out.push_back(t.describe_configs_error);
+    return out;
+  };
+  apply(R"({"action": "refuse_configs", "topic": "u"})");
+  EXPECT_EQ(errors(), (std::vector<int16_t>{0, 29}));
+  apply(R"({"action": "refuse_configs", "error_code": 31})");
+  EXPECT_EQ(errors(), (std::vector<int16_t>{31, 31}));
+  apply(R"({"action": "refuse_configs", "error_code": 0})");
+  EXPECT_EQ(errors(), (std::vector<int16_t>{0, 0}));
+  EXPECT_THROW(apply(R"({"action": "refuse_configs", "topic": ""})"), ScenarioError);
+  EXPECT_THROW(apply(R"({"action": "refuse_configs", "topic": "ghost"})"), std::invalid_argument);
+
+  apply(R"({"action": "set_broker_config", "broker": 2, "key": "inter.broker.protocol.version", "value": "3.6-IV2"})");
+  EXPECT_EQ(c.brokers().at(1).spec.configs.at("inter.broker.protocol.version"), "3.6-IV2");
+  apply(R"({"action": "set_broker_config", "broker": 2, "key": "inter.broker.protocol.version", "value": null})");
+  EXPECT_TRUE(c.brokers().at(1).spec.configs.empty());
+  EXPECT_THROW(apply(R"({"action": "set_broker_config", "broker": 2, "key": "k"})"), ScenarioError);
+
+  const Scenario sc = parse_scenario(json::parse(R"({"brokers": [{"id": 1, "configs": {"inter.broker.protocol.version": "2.8"}}],
+      "topics": [{"name": "t", "partitions": 1, "replication_factor": 1, "describe_configs_error": 29}]})"));
+  EXPECT_EQ(sc.cluster.brokers.at(0).configs.at("inter.broker.protocol.version"), "2.8");
+  EXPECT_EQ(sc.cluster.topics.at(0).describe_configs_error, 29);
+}
+
 TEST(KafkasimScenario, TimelineAdvancesGroupsAndWrapsWhenLooping) {
   Cluster c(make_cluster({1, 2}));
   const Scenario sc = parse_scenario(json::parse(R"({"brokers": [{"id": 1}, {"id": 2}], "steps": [

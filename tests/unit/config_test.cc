@@ -106,6 +106,51 @@ TEST(Config, EveryErrorReportedAtOnce) {
   EXPECT_TRUE(has("--topic-exclude: invalid regex '(['"));
 }
 
+// An empty or blank item in any list flag is an error naming the flag (exit 2), as the same text in an HTTP
+// list parameter is a 400: `--disrupt-rack 'a,'` used to ask about rack a alone while `rack=a,` was refused.
+TEST(Config, AnEmptyListItemIsAnErrorInEveryListFlag) {
+  struct Row {
+    std::vector<const char*> flags;
+    std::string error_prefix;
+  };
+  const char* racks = "--disrupt-rack";
+  const std::vector<Row> rows = {
+      {{racks, "a,"}, "--disrupt-rack: 'a,' has an empty item"},
+      {{racks, ",a"}, "--disrupt-rack: ',a' has an empty item"},
+      {{racks, "a,,b"}, "--disrupt-rack: 'a,,b' has an empty item"},
+      {{racks, "a, ,b"}, "--disrupt-rack: 'a, ,b' has an empty item"},
+      {{racks, " "}, "--disrupt-rack: ' ' has an empty item"},
+      {{racks, "a", racks, ""}, "--disrupt-rack: '' has an empty item"},
+      {{"--disrupt-fleet", "ec2,"}, "--disrupt-fleet: 'ec2,' has an empty item"},
+      {{"--disrupt-fleet", ""}, "--disrupt-fleet: '' has an empty item"},
+      {{"--disrupt-brokers", "1,"}, "--disrupt-brokers: '1,' is not a list of ids"},
+      {{"--disrupt-brokers", ",1"}, "--disrupt-brokers: ',1' is not a list of ids"},
+      {{"--disrupt-brokers", "1,,2"}, "--disrupt-brokers: '1,,2' is not a list of ids"},
+      {{"--disrupt-brokers", ""}, "--disrupt-brokers: '' is not a list of ids"},
+      {{"--expected-brokers", "1-3,"}, "--expected-brokers: '1-3,' is not a list"},
+      {{"--gate-on", "offline_partitions,"}, "--gate-on: empty reason code"},
+      {{"--webhook-port", "0", "--webhook-broker-pods", "kafka/kafka-,"},
+       "--webhook-broker-pods: 'kafka/kafka-,' has an empty item"},
+  };
+  for (const auto& row : rows) {
+    std::vector<const char*> argv = {"isrguard", "--bootstrap-servers", "127.0.0.1:9092", "--once",
+                                     "--fleet", "ec2=ids:1-3"};
+    argv.insert(argv.end(), row.flags.begin(), row.flags.end());
+    const auto out = parse_config(static_cast<int>(argv.size()), argv.data());
+    EXPECT_FALSE(out.config) << row.error_prefix;
+    EXPECT_EQ(out.exit_code, 2) << row.error_prefix;
+    bool found = false;
+    for (const auto& e : out.errors) found |= e.rfind(row.error_prefix, 0) == 0;
+    EXPECT_TRUE(found) << row.error_prefix << "; got: " << ::testing::PrintToString(out.errors);
+  }
+  // The same lists without the empty item, repeated or comma-separated, are read whole.
+  const auto ok = parse({"--bootstrap-servers", "127.0.0.1:9092", "--once", "--fleet", "ec2=ids:1-3",
+                         "--disrupt-rack", "a, b", "--disrupt-rack", "c", "--disrupt-fleet", "ec2"});
+  ASSERT_TRUE(ok.config) << ::testing::PrintToString(ok.errors);
+  EXPECT_EQ(ok.config->disrupt.racks, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(ok.config->disrupt.fleets, (std::vector<std::string>{"ec2"}));
+}
+
 TEST(Config, StaleAfterMustExceedPollPlusTimeout) {
   auto out = parse({"--mock-brokers", "3", "--poll-interval", "5s", "--probe-timeout", "10s", "--stale-after", "15s"});
   ASSERT_EQ(out.errors.size(), 1u);
