@@ -132,11 +132,11 @@ class World {
  private:
   // scheduling and tracing
   void at(Ms t, std::function<void()> fn) { queue_.push(Event{t, seq_++, std::move(fn)}); }
-  void log(const std::string& what);
+  void log(const std::string& what);  // callers test tracing_ first: no string is built when not tracing
   // isrguard
   ProbeResult probe(Ms t, std::map<int, int>& seen);
   void guard_probe(int generation);
-  void guard_finish(int generation, ProbeResult r, Ms started);
+  void guard_finish(int generation, const ProbeResult& r, Ms started);
   std::vector<std::string> gating(const Guard& g, Ms now) const;
   void kubelet_probe(int generation);
   // Kubernetes
@@ -206,6 +206,7 @@ World::World(const ScenarioSpec& spec, const Settings& s, bool trace)
       guard_(s),
       prober_(s.success_threshold, s.failure_threshold) {
   policy_.compile();
+  kafka_.set_metadata_cache(s.cache_metadata);
   out_.seed = spec.seed;
   k8s_ = spec.driver != Driver::kEc2Hook;
   pods_.push_back(Pod{"isrguard", 0, spec.isrguard_node, false, false, false, false, 0});
@@ -240,7 +241,7 @@ void World::guard_probe(int generation) {
 // As ProbeLoop::run_once: advance the history and judge a good snapshot; the gate observes the gating
 // reasons (with probe_failed / snapshot_stale) at the probe's end; the next probe starts a jittered interval
 // after this one started.
-void World::guard_finish(int generation, ProbeResult r, Ms started) {
+void World::guard_finish(int generation, const ProbeResult& r, Ms started) {
   if (generation != guard_.generation) return;
   const bool ok = r.snapshot.has_value();
   if (ok) {
@@ -254,7 +255,7 @@ void World::guard_finish(int generation, ProbeResult r, Ms started) {
     codes.emplace_back(service::reason::kSnapshotStale);
   bool changed = false;
   const auto st = guard_.gate.observe(codes, steady(now_), &changed);
-  if (changed) log(std::string("gate ") + std::string(service::to_string(st.state)));
+  if (changed && tracing_) log(std::string("gate ") + std::string(service::to_string(st.state)));
   const double factor = 1.0 - service::kPollJitter + 2.0 * service::kPollJitter * rng_.unit();
   const Ms next = std::max(now_, started + static_cast<Ms>(static_cast<double>(s_.poll_interval) * factor));
   at(next, [this, generation] { guard_probe(generation); });
@@ -278,7 +279,7 @@ void World::set_ready(std::size_t index, bool ready) {
   Pod& p = pods_[index];
   if (!k8s_ || p.ready == ready || !p.exists) return;
   p.ready = ready;
-  log(p.name + (ready ? " Ready" : " NotReady"));
+  if (tracing_) log(p.name + (ready ? " Ready" : " NotReady"));
   pod_changed();
 }
 
@@ -287,7 +288,7 @@ void World::pod_changed() {
   at(now_ + rng_.between(50, s_.controller_lag_max), [this] {
     pdb_ = recount(selected(), min_available_, pdb_, now_);
     dirty_ = true;
-    log("pdb healthy=" + std::to_string(pdb_.current_healthy) + " allowed=" + std::to_string(pdb_.disruptions_allowed));
+    if (tracing_) log("pdb healthy=" + std::to_string(pdb_.current_healthy) + " allowed=" + std::to_string(pdb_.disruptions_allowed));
   });
 }
 
@@ -300,7 +301,7 @@ void World::start_isrguard() {
   guard_ = Guard(s_);
   guard_.generation = gen;
   prober_ = ReadinessProber(s_.success_threshold, s_.failure_threshold);
-  log("isrguard started");
+  if (tracing_) log("isrguard started");
   pod_changed();
   at(now_ + 1000, [this, gen] { guard_probe(gen); });
   at(now_ + rng_.between(1000, s_.kubelet_period), [this, gen] { kubelet_probe(gen); });
@@ -319,7 +320,7 @@ void World::start_broker(int b, Ms startup_scale, bool new_pod) {
     if (new_pod) p.node = next_node_++;
     pod_changed();
   }
-  log("broker " + std::to_string(b) + " starts");
+  if (tracing_) log("broker " + std::to_string(b) + " starts");
   if (s_.broker_ready_after >= 0)
     at(now_ + s_.broker_ready_after, [this, b, inc] {
       if (kafka_.broker(b).incarnation == inc) set_ready(static_cast<std::size_t>(b), true);
@@ -332,7 +333,7 @@ void World::broker_registered(int b, int inc) {
   if (kafka_.broker(b).incarnation != inc || kafka_.broker(b).state != BrokerState::kStarting) return;
   kafka_.register_broker(b);
   dirty_ = true;
-  log("broker " + std::to_string(b) + " registered");
+  if (tracing_) log("broker " + std::to_string(b) + " registered");
   if (s_.broker_ready_after < 0) set_ready(static_cast<std::size_t>(b), true);
   const Ms down = now_ - kafka_.broker(b).down_since;
   const Ms lag = s_.catch_up_min + static_cast<Ms>(static_cast<double>(down) * s_.catch_up_per_down);
@@ -343,7 +344,7 @@ void World::catch_up(int b, int inc) {
   if (kafka_.broker(b).incarnation != inc || kafka_.broker(b).state != BrokerState::kUp) return;
   dirty_ = true;
   if (kafka_.rejoin_isr(b)) {
-    log("broker " + std::to_string(b) + " caught up");
+    if (tracing_) log("broker " + std::to_string(b) + " caught up");
     return;
   }
   at(now_ + 1000, [this, b, inc] { catch_up(b, inc); });  // some leader is down: keep fetching
@@ -361,7 +362,7 @@ void World::terminate_broker(int b) {
   at(now_ + rng_.between(s_.shutdown_min, s_.shutdown_max), [this, b] {
     kafka_.process_exit(b, now_);
     dirty_ = true;
-    log("broker " + std::to_string(b) + " exited");
+    if (tracing_) log("broker " + std::to_string(b) + " exited");
     if (k8s_) pod_gone(b);
     at(now_ + rng_.between(s_.reschedule_min, s_.reschedule_max), [this, b] {
       start_broker(b, 1, true);
@@ -378,7 +379,7 @@ void World::pod_gone(int index) {
   const int node = p.node;
   p.exists = p.ready = p.running = p.terminating = false;
   p.node = -1;
-  log(p.name + " deleted");
+  if (tracing_) log(p.name + " deleted");
   pod_changed();
   const bool empty = std::none_of(pods_.begin(), pods_.end(), [&](const Pod& q) { return q.exists && q.node == node; });
   auto it = drain_waiters_.find(node);
@@ -392,22 +393,22 @@ void World::pod_gone(int index) {
 void World::inject_fault() {
   const int b = spec_.fault_broker;
   if (kafka_.broker(b).state != BrokerState::kUp || (k8s_ && broker_pod(b).terminating)) {
-    log("fault skipped: broker " + std::to_string(b) + " not up");
+    if (tracing_) log("fault skipped: broker " + std::to_string(b) + " not up");
     return;
   }
   dirty_ = true;
   const Ms fault_at = now_;
-  log(to_string(spec_.fault) + " broker " + std::to_string(b));
+  if (tracing_) log(to_string(spec_.fault) + " broker " + std::to_string(b));
   auto crash = [this, b, fault_at](Ms startup_scale) {
     kafka_.crash(b, now_);
-    kafka_.broker(b).fault_at = fault_at;
+    kafka_.set_fault_at(b, fault_at);
     dirty_ = true;
     at(now_ + s_.crash_detect, [this, b] { set_ready(static_cast<std::size_t>(b), false); });
     at(now_ + s_.session_timeout, [this, b] {
       if (kafka_.broker(b).state != BrokerState::kUp && kafka_.broker(b).registered) {
         kafka_.expire_session(b);
         dirty_ = true;
-        log("broker " + std::to_string(b) + " session expired");
+        if (tracing_) log("broker " + std::to_string(b) + " session expired");
       }
     });
     at(now_ + 10000, [this, b, startup_scale] { start_broker(b, startup_scale, false); });  // kubelet's restart back-off
@@ -442,7 +443,7 @@ bool World::grant(int b) {
   for (const auto* p : bad)
     d << " " << p->topic << "-" << p->id << "(in-sync " << kafka_.true_in_sync(*p) << ", min " << p->min_isr << ")";
   if (out_.details.size() < 16) out_.details.push_back(d.str());
-  log(d.str());
+  if (tracing_) log(d.str());
   return false;
 }
 
@@ -450,7 +451,7 @@ void World::try_evict(const std::string& name, bool karpenter, int attempt) {
   const auto it = std::find_if(pods_.begin(), pods_.end(), [&](const Pod& p) { return p.name == name; });
   if (!it->exists || it->terminating) return;
   const EvictionCode code = decider_->decide(as_pdb(*it), now_);
-  log("evict " + name + " -> " + std::to_string(static_cast<int>(code)));
+  if (tracing_) log("evict " + name + " -> " + std::to_string(static_cast<int>(code)));
   dirty_ = true;
   if (code == EvictionCode::kTooManyRequests) {
     const Ms wait = karpenter ? std::min<Ms>(100LL << std::min(attempt, 7), 10000) : s_.drain_retry;
@@ -474,7 +475,7 @@ void World::try_evict(const std::string& name, bool karpenter, int attempt) {
 // kubectl drain (or Karpenter's termination of one node): cordon, evict every pod on it at once, retry each
 // refusal, done when every pod on the node is deleted.
 void World::drain(int node, bool karpenter, std::function<void()> done) {
-  log("drain node " + std::to_string(node));
+  if (tracing_) log("drain node " + std::to_string(node));
   std::vector<std::string> names;
   for (const auto& p : pods_)
     if (p.exists && p.node == node) names.push_back(p.name);
@@ -499,12 +500,12 @@ void World::next_drain() {
 void World::finish() {
   out_.completed = true;
   out_.completion = now_ - driver_start_;
-  log("driver done");
+  if (tracing_) log("driver done");
 }
 
 void World::start_driver() {
   driver_start_ = now_;
-  log("driver " + to_string(spec_.driver));
+  if (tracing_) log("driver " + to_string(spec_.driver));
   if (spec_.fault != Fault::kNone) at(now_ + spec_.fault_at, [this] { inject_fault(); });
   std::vector<int> nodes;
   for (int b = 1; b <= spec_.brokers; ++b) nodes.push_back(b);
@@ -555,7 +556,7 @@ void World::ec2_decide(int b, const ProbeResult& r, Ms started) {
                                         service::DisruptionAcks{{}, wall(now_)}, service::DisruptionOptions{})
                  .safe;
   }
-  log("wait-safe broker " + std::to_string(b) + (safe ? " safe" : " unsafe"));
+  if (tracing_) log("wait-safe broker " + std::to_string(b) + (safe ? " safe" : " unsafe"));
   if (!safe) {
     at(std::max(now_, started + s_.poll_interval), [this] { ec2_step(); });
     return;

@@ -64,6 +64,27 @@ TEST(SimScenarios, SameSeedSameTraceByteForByte) {
             run_scenario(make_spec(2, Size::kSmall), shipped(), true).trace);
 }
 
+// The Metadata snapshot built once per model version (the speed of the million) changes nothing: with and
+// without the cache every scenario has the same trace (gate changes, eviction answers, wait-safe answers,
+// grants) and the same outcome, for small and large clusters and for a setting that produces violations.
+TEST(SimScenarios, MetadataCacheChangesNoTrace) {
+  Settings unsafe = shipped();
+  unsafe.gate = false;
+  for (const Settings& base : {shipped(), unsafe}) {
+    for (std::uint64_t i = 0; i < 120; ++i) {
+      const auto spec = i < 100 ? make_spec(1 + i, Size::kSmall) : make_spec(1000001 + i, Size::kLarge);
+      Settings uncached = base;
+      uncached.cache_metadata = false;
+      const Outcome a = run_scenario(spec, base, true);
+      const Outcome b = run_scenario(spec, uncached, true);
+      ASSERT_EQ(a.trace, b.trace) << "seed " << spec.seed;
+      EXPECT_EQ(a.details, b.details);
+      EXPECT_EQ(a.grants, b.grants);
+      EXPECT_EQ(a.worst_window, b.worst_window);
+    }
+  }
+}
+
 // A violation is replayable: its seed reproduces it.
 TEST(SimScenarios, ViolationsReplayFromTheirSeed) {
   Settings s = shipped();
