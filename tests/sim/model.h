@@ -44,6 +44,14 @@ struct Settings {
   Ms crash_detect = 1000;        // container exit -> pod not Ready (PLEG relist)
   Ms drain_retry = 5000;         // kubectl drain's wait after a 429
   int parallel_drains = 1;       // several kubectl drain processes at once / Karpenter's budget
+  // Who decides an eviction of a broker pod: false the shipped PDB (over the brokers and, with `gate`,
+  // isrguard's pod); true isrguard's pods/eviction admission webhook with no PDB, as
+  // manifests/overlays/webhook* deploy it (decide_eviction of service/judge/eviction.h on a fresh view).
+  bool webhook = false;
+  Ms webhook_fresh_within = 5000;   // --webhook-fresh-within
+  Ms webhook_timeout = 8000;        // --webhook-timeout
+  Ms webhook_grant_ttl = 600000;    // --webhook-grant-ttl
+  bool webhook_grants = true;       // false: grants are not remembered (a deliberately unsafe variant)
   // The simulator's own switch, not a model setting: false rebuilds the Metadata snapshot at every probe
   // (KafkaModel::metadata). Tests check that both give the same trace byte for byte.
   bool cache_metadata = true;

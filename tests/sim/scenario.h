@@ -54,7 +54,7 @@ struct Outcome {
   int races = 0;       // grants breaking it within the detection bound of an involuntary fault (see docs)
   bool completed = false;
   Ms completion = 0;     // driver start -> every node drained
-  Ms worst_window = 0;   // longest time true state unsafe while the PDB allowed an eviction
+  Ms worst_window = 0;   // longest time true state unsafe while the PDB (or the webhook) allowed an eviction
   std::vector<std::string> details;  // one line per violation or race: when, which broker, which partitions
   std::string trace;                 // every event, when asked for
 };
