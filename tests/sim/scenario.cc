@@ -632,9 +632,11 @@ service::EvictionDecision World::webhook_judgement(int b, const std::string& pod
 
 // Whether the webhook, asked now, would admit evicting broker `b` on its latest view (for the worst window;
 // on a copy of the grants, so that measuring changes nothing). decide_eviction's rule without its message:
-// assess_disruption of {b} plus the pending grants.
+// assess_disruption of {b} plus the pending grants. A view older than fresh_within counts as refusing: asked
+// now, the webhook would first probe the true state.
 bool World::webhook_would_allow(int b) {
   if (!pods_[0].exists || pods_[0].terminating || !guard_.verdict || !guard_.snapshot) return false;
+  if (guard_.last_success < now_ - s_.webhook_fresh_within) return false;
   const auto memo = would_allow_.find(b);
   if (memo != would_allow_.end()) return memo->second;
   service::EvictionGrants copy = grants_;
