@@ -327,7 +327,9 @@ void World::pod_changed() {
   at(now_ + rng_.between(50, s_.controller_lag_max), [this] {
     pdb_ = recount(selected(), min_available_, pdb_, now_);
     dirty_ = true;
-    if (tracing_) log("pdb healthy=" + std::to_string(pdb_.current_healthy) + " allowed=" + std::to_string(pdb_.disruptions_allowed));
+    if (tracing_)
+      log("pdb healthy=" + std::to_string(pdb_.current_healthy) + " allowed=" +
+          std::to_string(pdb_.disruptions_allowed));
   });
 }
 
@@ -573,7 +575,8 @@ void World::webhook_next() {
 // (request_probe: a probe in flight finishes first; a pending one is superseded by a new chain whose next
 // probe follows a jittered interval later).
 void World::webhook_probed(Ms started) {
-  const bool fresh = guard_.last_success >= 0 && guard_.last_success >= webhook_current_.arrival - s_.webhook_fresh_within;
+  const Ms fresh_from = webhook_current_.arrival - s_.webhook_fresh_within;
+  const bool fresh = guard_.last_success >= 0 && guard_.last_success >= fresh_from;
   if (fresh || started >= webhook_asked_) {
     webhook_decide(webhook_current_);
     webhook_done();

@@ -93,8 +93,8 @@ TEST(SimWebhook, WithoutGrantMemoryItIsUnsafe) {
 // The webhook answers from the true state's view, not from readiness: on the same scenarios it drains
 // sooner than the PDB (no wait for isrguard's pod to leave and rejoin the budget).
 TEST(SimWebhook, DrainsSoonerThanThePdbOnTheSameScenarios) {
-  const Summary pdb = run_batch(Size::kSmall, 1, 150, shipped());
-  const Summary hook = run_batch(Size::kSmall, 1, 150, webhook());
+  const Summary pdb = run_batch(Size::kSmall, 1, 100, shipped());
+  const Summary hook = run_batch(Size::kSmall, 1, 100, webhook());
   EXPECT_EQ(hook.violations, 0) << to_string(hook);
   EXPECT_LT(hook.mean_completion_s, pdb.mean_completion_s) << to_string(hook) << "\n" << to_string(pdb);
 }
@@ -115,8 +115,8 @@ TEST(SimScenarios, MetadataCacheChangesNoTrace) {
   Settings unsafe = shipped();
   unsafe.gate = false;
   for (const Settings& base : {shipped(), unsafe}) {
-    for (std::uint64_t i = 0; i < 60; ++i) {
-      const auto spec = i < 50 ? make_spec(1 + i, Size::kSmall) : make_spec(1000001 + i, Size::kLarge);
+    for (std::uint64_t i = 0; i < 40; ++i) {
+      const auto spec = i < 32 ? make_spec(1 + i, Size::kSmall) : make_spec(1000001 + i, Size::kLarge);
       Settings uncached = base;
       uncached.cache_metadata = false;
       const Outcome a = run_scenario(spec, base, true);
