@@ -96,65 +96,68 @@ bool KafkaModel::serving(int b) const { return broker(b).state == BrokerState::k
 // Leaders shrink the ISR; a partition whose leader leaves moves leadership to the first remaining ISR member
 // (none left: offline, the last ISR kept, as Kafka keeps it for unclean-election-free recovery).
 void KafkaModel::leave_isrs(int b, bool only_as_follower) {
-  for (auto& p : partitions_) {
+  for (std::size_t i = 0; i < partitions_.size(); ++i) {
+    const PartitionModel& p = partitions_[i];
     if (!probes::contains_id(p.isr, b)) continue;
     if (only_as_follower && p.leader == b) continue;
     if (only_as_follower && p.leader >= 1 && !serving(p.leader)) continue;  // no live leader to shrink it
-    if (p.isr.size() == 1) {
-      if (p.leader == b) p.leader = -1;
+    PartitionModel& m = mut_partitions()[i];
+    if (m.isr.size() == 1) {
+      if (m.leader == b) m.leader = -1;
       continue;
     }
-    p.isr.erase(std::find(p.isr.begin(), p.isr.end(), b));
-    if (p.leader == b) p.leader = p.isr.front();
+    m.isr.erase(std::find(m.isr.begin(), m.isr.end(), b));
+    if (m.leader == b) m.leader = m.isr.front();
   }
 }
 
 void KafkaModel::begin_shutdown(int b, Ms now) {
-  broker(b).state = BrokerState::kStopping;
-  broker(b).down_since = now;
+  mut(b).state = BrokerState::kStopping;
+  mut(b).down_since = now;
   leave_isrs(b, false);
 }
 void KafkaModel::process_exit(int b, Ms now) {
-  auto& br = broker(b);
+  auto& br = mut(b);
   if (br.state != BrokerState::kStopping) br.down_since = now;
   br.state = BrokerState::kDown;
   br.registered = false;
 }
 void KafkaModel::crash(int b, Ms now) {
-  auto& br = broker(b);
+  auto& br = mut(b);
   if (br.state == BrokerState::kUp) br.down_since = now;
   br.state = BrokerState::kDown;
   br.fault_at = now;
 }
 void KafkaModel::expire_session(int b) {
-  broker(b).registered = false;
+  mut(b).registered = false;
   leave_isrs(b, false);
 }
 void KafkaModel::hang(int b, Ms now) {
-  broker(b).state = BrokerState::kHung;
-  broker(b).down_since = now;
-  broker(b).fault_at = now;
+  mut(b).state = BrokerState::kHung;
+  mut(b).down_since = now;
+  mut(b).fault_at = now;
 }
 void KafkaModel::drop_lagging_follower(int b) { leave_isrs(b, true); }
 void KafkaModel::start(int b) {
-  broker(b).state = BrokerState::kStarting;
-  broker(b).incarnation++;
+  mut(b).state = BrokerState::kStarting;
+  mut(b).incarnation++;
 }
 void KafkaModel::register_broker(int b) {
-  broker(b).state = BrokerState::kUp;
-  broker(b).registered = true;
-  for (auto& p : partitions_)  // an offline partition whose last ISR member returns gets its leader back
+  mut(b).state = BrokerState::kUp;
+  mut(b).registered = true;
+  for (auto& p : mut_partitions())  // an offline partition whose last ISR member returns gets its leader back
     if (p.leader == -1 && probes::contains_id(p.isr, b)) p.leader = b;
 }
 bool KafkaModel::rejoin_isr(int b) {
   bool all = true;
-  for (auto& p : partitions_) {
+  for (std::size_t i = 0; i < partitions_.size(); ++i) {
+    const PartitionModel& p = partitions_[i];
     if (!probes::contains_id(p.replicas, b) || probes::contains_id(p.isr, b)) continue;
     if (p.leader < 1 || !serving(p.leader)) {  // only a live leader expands the ISR
       all = false;
       continue;
     }
-    p.isr.push_back(b);
+    mut_partitions()[i].isr.push_back(b);
   }
   return all;
 }
@@ -178,7 +181,15 @@ std::vector<const PartitionModel*> KafkaModel::unsafe_to_take(int b) const {
   return out;
 }
 
-probes::ClusterSnapshot KafkaModel::metadata() const {
+const probes::ClusterSnapshot& KafkaModel::metadata() const {
+  if (!cached_) {
+    metadata_ = build_metadata();
+    cached_ = cache_on_;
+  }
+  return metadata_;
+}
+
+probes::ClusterSnapshot KafkaModel::build_metadata() const {
   probes::ClusterSnapshot s;
   s.cluster_id = "sim";
   for (const auto& b : brokers_)

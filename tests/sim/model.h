@@ -44,6 +44,17 @@ struct Settings {
   Ms crash_detect = 1000;        // container exit -> pod not Ready (PLEG relist)
   Ms drain_retry = 5000;         // kubectl drain's wait after a 429
   int parallel_drains = 1;       // several kubectl drain processes at once / Karpenter's budget
+  // Who decides an eviction of a broker pod: false the shipped PDB (over the brokers and, with `gate`,
+  // isrguard's pod); true isrguard's pods/eviction admission webhook with no PDB, as
+  // manifests/overlays/webhook* deploy it (decide_eviction of service/judge/eviction.h on a fresh view).
+  bool webhook = false;
+  Ms webhook_fresh_within = 5000;   // --webhook-fresh-within
+  Ms webhook_timeout = 8000;        // --webhook-timeout
+  Ms webhook_grant_ttl = 600000;    // --webhook-grant-ttl
+  bool webhook_grants = true;       // false: grants are not remembered (a deliberately unsafe variant)
+  // The simulator's own switch, not a model setting: false rebuilds the Metadata snapshot at every probe
+  // (KafkaModel::metadata). Tests check that both give the same trace byte for byte.
+  bool cache_metadata = true;
   bool operator==(const Settings&) const = default;
 };
 
@@ -115,8 +126,16 @@ class KafkaModel {
   // The safety property for taking broker `b` away now (docs/safety.md). Returns the partitions it breaks.
   std::vector<const PartitionModel*> unsafe_to_take(int b) const;
 
-  probes::ClusterSnapshot metadata() const;  // what a Metadata answer says now (no per-broker check)
-  BrokerModel& broker(int b) { return brokers_.at(static_cast<std::size_t>(b - 1)); }
+  // What a Metadata answer says now (no per-broker check). Built once per version of the model: every
+  // mutator above bumps the version, so a probe between two changes reuses the same snapshot (identical to
+  // build_metadata(), which tests compare). The reference lives until the next call on a changed model.
+  const probes::ClusterSnapshot& metadata() const;
+  probes::ClusterSnapshot build_metadata() const;  // the same, always built afresh
+  void set_metadata_cache(bool on) {
+    cache_on_ = on;
+    cached_ = false;
+  }
+  void set_fault_at(int b, Ms at) { mut(b).fault_at = at; }
   const BrokerModel& broker(int b) const { return brokers_.at(static_cast<std::size_t>(b - 1)); }
   int broker_count() const { return static_cast<int>(brokers_.size()); }
   const std::vector<PartitionModel>& partitions() const { return partitions_; }
@@ -124,8 +143,20 @@ class KafkaModel {
  private:
   void leave_isrs(int b, bool only_as_follower);
   bool serving(int b) const;
+  // The only mutable access to the state metadata() depends on: each call drops the cached snapshot.
+  BrokerModel& mut(int b) {
+    cached_ = false;
+    return brokers_.at(static_cast<std::size_t>(b - 1));
+  }
+  std::vector<PartitionModel>& mut_partitions() {
+    cached_ = false;
+    return partitions_;
+  }
   std::vector<BrokerModel> brokers_;
   std::vector<PartitionModel> partitions_;
+  mutable probes::ClusterSnapshot metadata_;  // valid while cached_
+  mutable bool cached_ = false;
+  bool cache_on_ = true;
 };
 
 // ---------------------------------------------------------------- Kubernetes: the PDB and the Eviction API

@@ -203,6 +203,28 @@ TEST(SimKafka, MetadataIsWhatTheControllerRecords) {
   EXPECT_EQ(s.topics[0].partitions[0].leader, 2);
 }
 
+// The cached snapshot is the one built afresh after every kind of change.
+TEST(SimKafka, CachedMetadataFollowsEveryChange) {
+  KafkaModel k(5, {{"a", 6, 3, 2}, {"b", 4, 2, 1}}, 1);
+  Rng r(11);
+  for (int step = 0; step < 2000; ++step) {
+    const int b = static_cast<int>(r.between(1, 5));
+    switch (r.between(0, 8)) {
+      case 0: k.begin_shutdown(b, step); break;
+      case 1: k.process_exit(b, step); break;
+      case 2: k.crash(b, step); break;
+      case 3: k.expire_session(b); break;
+      case 4: k.hang(b, step); break;
+      case 5: k.drop_lagging_follower(b); break;
+      case 6: k.start(b); break;
+      case 7: k.register_broker(b); break;
+      default: k.rejoin_isr(b); break;
+    }
+    ASSERT_EQ(k.metadata(), k.build_metadata()) << "step " << step;
+    ASSERT_EQ(k.metadata(), k.build_metadata()) << "step " << step << ", asked twice";
+  }
+}
+
 TEST(SimRng, SameSeedSameStream) {
   Rng a(42), b(42), c(43);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(a.next(), b.next());

@@ -53,7 +53,8 @@ void apply_setting(Settings& s, const std::string& name, const std::string& valu
       {"catch_up_min", &s.catch_up_min},         {"shutdown_min", &s.shutdown_min},
       {"shutdown_max", &s.shutdown_max},         {"reschedule_min", &s.reschedule_min},
       {"reschedule_max", &s.reschedule_max},     {"controller_lag_max", &s.controller_lag_max},
-      {"drain_retry", &s.drain_retry}};
+      {"drain_retry", &s.drain_retry},           {"webhook_fresh_within", &s.webhook_fresh_within},
+      {"webhook_timeout", &s.webhook_timeout},   {"webhook_grant_ttl", &s.webhook_grant_ttl}};
   for (const auto& [n, field] : times)
     if (name == n) {
       *field = v;
@@ -63,6 +64,8 @@ void apply_setting(Settings& s, const std::string& name, const std::string& valu
   else if (name == "success_threshold") s.success_threshold = static_cast<int>(v);
   else if (name == "parallel_drains") s.parallel_drains = static_cast<int>(v);
   else if (name == "gate") s.gate = v != 0;
+  else if (name == "webhook") s.webhook = v != 0;
+  else if (name == "webhook_grants") s.webhook_grants = v != 0;
   else throw std::invalid_argument("unknown setting " + name);
 }
 

@@ -1,6 +1,7 @@
 #include "tests/sim/scenario.h"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "service/judge/disruption.h"
+#include "service/judge/eviction.h"
 #include "service/judge/gate.h"
 #include "service/judge/history.h"
 #include "service/judge/policy.h"
@@ -91,6 +93,8 @@ struct Guard {
   std::optional<service::Verdict> verdict;
   std::optional<probes::ClusterSnapshot> snapshot;
   Ms last_success = -1;
+  bool last_failed = false;  // the latest probe failed (probe_failed feeds the gate)
+  bool in_flight = false;    // a probe started and not finished
   std::map<int, int> seen_incarnation;  // per broker, as librdkafka's connection would notice a restart
   bool ready() const { return gate.status().ready; }
 };
@@ -104,6 +108,14 @@ struct Pod {
   bool ready = true;
   bool terminating = false;
   int generation = 0;
+};
+
+// One pods/eviction call to the admission webhook (Settings::webhook), waiting for its turn.
+struct WebhookCall {
+  std::string pod;
+  bool karpenter = false;
+  int attempt = 0;
+  Ms arrival = 0;
 };
 
 struct Event {
@@ -132,11 +144,11 @@ class World {
  private:
   // scheduling and tracing
   void at(Ms t, std::function<void()> fn) { queue_.push(Event{t, seq_++, std::move(fn)}); }
-  void log(const std::string& what);
+  void log(const std::string& what);  // callers test tracing_ first: no string is built when not tracing
   // isrguard
   ProbeResult probe(Ms t, std::map<int, int>& seen);
   void guard_probe(int generation);
-  void guard_finish(int generation, ProbeResult r, Ms started);
+  void guard_finish(int generation, const ProbeResult& r, Ms started);
   std::vector<std::string> gating(const Guard& g, Ms now) const;
   void kubelet_probe(int generation);
   // Kubernetes
@@ -154,6 +166,16 @@ class World {
   void inject_fault();
   void drain(int node, bool karpenter, std::function<void()> done);
   void try_evict(const std::string& name, bool karpenter, int attempt);
+  void answer(const std::string& name, bool karpenter, int attempt, EvictionCode code);
+  // the admission webhook
+  void webhook_call(WebhookCall c);
+  void webhook_next();
+  void webhook_probed(Ms started);
+  void webhook_done();
+  void webhook_decide(const WebhookCall& c);
+  service::EvictionView webhook_view(service::EvictionGrants& grants, std::vector<service::Reason>& reasons);
+  service::EvictionDecision webhook_judgement(int b, const std::string& pod, service::EvictionGrants& grants);
+  bool webhook_would_allow(int b);
   void pod_gone(int index);
   void run_sequence(std::vector<int> nodes, int concurrency, bool karpenter);
   void ec2_hook(int b, std::vector<int> rest);
@@ -180,7 +202,16 @@ class World {
   int min_available_ = 0;
   std::unique_ptr<EvictionDecider> decider_;
   Guard guard_;
+  int guard_generations_ = 0;  // every start of a probe chain (pod start, webhook's probe now) takes a new one
   ReadinessProber prober_;
+  std::deque<WebhookCall> webhook_calls_;  // decisions run one after the other, in arrival order
+  bool webhook_busy_ = false;
+  WebhookCall webhook_current_;       // the decision waiting for a probe while webhook_busy_
+  Ms webhook_asked_ = 0;              // when it asked for a probe
+  std::uint64_t webhook_decisions_ = 0;  // numbers the waiting decisions (their deadline events)
+  Ms decision_view_ = -1;  // start of the probe the webhook's latest decision judged
+  service::EvictionGrants grants_;
+  std::map<int, bool> would_allow_;  // webhook_would_allow's memo, cleared when the view or the grants change
   std::map<int, std::vector<std::function<void()>>> drain_waiters_;  // node -> drains waiting for it
   Ms exposed_since_ = -1;
   bool k8s_ = true;
@@ -204,13 +235,15 @@ World::World(const ScenarioSpec& spec, const Settings& s, bool trace)
       rng_(spec.seed),
       kafka_(spec.brokers, spec.topics, spec.placement_offset),
       guard_(s),
-      prober_(s.success_threshold, s.failure_threshold) {
+      prober_(s.success_threshold, s.failure_threshold),
+      grants_(std::chrono::milliseconds(s.webhook_grant_ttl)) {
   policy_.compile();
+  kafka_.set_metadata_cache(s.cache_metadata);
   out_.seed = spec.seed;
   k8s_ = spec.driver != Driver::kEc2Hook;
   pods_.push_back(Pod{"isrguard", 0, spec.isrguard_node, false, false, false, false, 0});
   for (int b = 1; b <= spec.brokers; ++b) pods_.push_back(Pod{"kafka-" + std::to_string(b), b, b, k8s_});
-  const int selected_pods = spec.brokers + (s.gate ? 1 : 0);
+  const int selected_pods = spec.brokers + (s.gate && !s.webhook ? 1 : 0);
   min_available_ = selected_pods - 1;  // the shipped rule (manifests/overlays/*/pdb.yaml)
   pdb_ = recount(selected(), min_available_, {}, 0);
   decider_ = std::make_unique<PdbDecider>(pdb_);
@@ -232,6 +265,7 @@ ProbeResult World::probe(Ms t, std::map<int, int>& seen) {
 void World::guard_probe(int generation) {
   if (generation != guard_.generation || !pods_[0].exists || pods_[0].terminating) return;
   const Ms started = now_;
+  guard_.in_flight = true;
   ProbeResult r = probe(now_, guard_.seen_incarnation);
   const Ms end = r.end;
   at(end, [this, generation, r = std::move(r), started] { guard_finish(generation, r, started); });
@@ -240,24 +274,30 @@ void World::guard_probe(int generation) {
 // As ProbeLoop::run_once: advance the history and judge a good snapshot; the gate observes the gating
 // reasons (with probe_failed / snapshot_stale) at the probe's end; the next probe starts a jittered interval
 // after this one started.
-void World::guard_finish(int generation, ProbeResult r, Ms started) {
+void World::guard_finish(int generation, const ProbeResult& r, Ms started) {
   if (generation != guard_.generation) return;
+  guard_.in_flight = false;
   const bool ok = r.snapshot.has_value();
   if (ok) {
     guard_.history = service::advance(guard_.history, *r.snapshot, policy_, steady(started));
     guard_.verdict = service::judge(*r.snapshot, policy_, guard_.history, steady(started));
     guard_.last_success = started;
+    if (s_.webhook) guard_.snapshot = r.snapshot;  // the webhook decides on the published snapshot
+    would_allow_.clear();
+    dirty_ = dirty_ || s_.webhook;  // the webhook's view changed: the window may have ended
   }
+  guard_.last_failed = !ok;
   std::vector<std::string> codes = guard_.verdict ? guard_.verdict->gating_codes() : std::vector<std::string>{};
   if (!ok) codes.emplace_back(service::reason::kProbeFailed);
   if (guard_.last_success >= 0 && started - guard_.last_success > s_.stale_after)
     codes.emplace_back(service::reason::kSnapshotStale);
   bool changed = false;
   const auto st = guard_.gate.observe(codes, steady(now_), &changed);
-  if (changed) log(std::string("gate ") + std::string(service::to_string(st.state)));
+  if (changed && tracing_) log(std::string("gate ") + std::string(service::to_string(st.state)));
   const double factor = 1.0 - service::kPollJitter + 2.0 * service::kPollJitter * rng_.unit();
   const Ms next = std::max(now_, started + static_cast<Ms>(static_cast<double>(s_.poll_interval) * factor));
   at(next, [this, generation] { guard_probe(generation); });
+  if (webhook_busy_) webhook_probed(started);
 }
 
 void World::kubelet_probe(int generation) {
@@ -270,7 +310,7 @@ void World::kubelet_probe(int generation) {
 std::vector<PdbPod> World::selected() const {
   std::vector<PdbPod> out;
   for (const auto& p : pods_)
-    if (p.exists && (p.broker > 0 || s_.gate)) out.push_back(as_pdb(p));
+    if (p.exists && (p.broker > 0 || (s_.gate && !s_.webhook))) out.push_back(as_pdb(p));
   return out;
 }
 
@@ -278,7 +318,7 @@ void World::set_ready(std::size_t index, bool ready) {
   Pod& p = pods_[index];
   if (!k8s_ || p.ready == ready || !p.exists) return;
   p.ready = ready;
-  log(p.name + (ready ? " Ready" : " NotReady"));
+  if (tracing_) log(p.name + (ready ? " Ready" : " NotReady"));
   pod_changed();
 }
 
@@ -287,7 +327,9 @@ void World::pod_changed() {
   at(now_ + rng_.between(50, s_.controller_lag_max), [this] {
     pdb_ = recount(selected(), min_available_, pdb_, now_);
     dirty_ = true;
-    log("pdb healthy=" + std::to_string(pdb_.current_healthy) + " allowed=" + std::to_string(pdb_.disruptions_allowed));
+    if (tracing_)
+      log("pdb healthy=" + std::to_string(pdb_.current_healthy) + " allowed=" +
+          std::to_string(pdb_.disruptions_allowed));
   });
 }
 
@@ -298,11 +340,12 @@ void World::start_isrguard() {
   p.node = next_node_++;
   const int gen = ++p.generation;
   guard_ = Guard(s_);
-  guard_.generation = gen;
+  const int chain = guard_.generation = ++guard_generations_;
+  would_allow_.clear();
   prober_ = ReadinessProber(s_.success_threshold, s_.failure_threshold);
-  log("isrguard started");
+  if (tracing_) log("isrguard started");
   pod_changed();
-  at(now_ + 1000, [this, gen] { guard_probe(gen); });
+  at(now_ + 1000, [this, chain] { guard_probe(chain); });
   at(now_ + rng_.between(1000, s_.kubelet_period), [this, gen] { kubelet_probe(gen); });
 }
 
@@ -319,7 +362,7 @@ void World::start_broker(int b, Ms startup_scale, bool new_pod) {
     if (new_pod) p.node = next_node_++;
     pod_changed();
   }
-  log("broker " + std::to_string(b) + " starts");
+  if (tracing_) log("broker " + std::to_string(b) + " starts");
   if (s_.broker_ready_after >= 0)
     at(now_ + s_.broker_ready_after, [this, b, inc] {
       if (kafka_.broker(b).incarnation == inc) set_ready(static_cast<std::size_t>(b), true);
@@ -332,7 +375,7 @@ void World::broker_registered(int b, int inc) {
   if (kafka_.broker(b).incarnation != inc || kafka_.broker(b).state != BrokerState::kStarting) return;
   kafka_.register_broker(b);
   dirty_ = true;
-  log("broker " + std::to_string(b) + " registered");
+  if (tracing_) log("broker " + std::to_string(b) + " registered");
   if (s_.broker_ready_after < 0) set_ready(static_cast<std::size_t>(b), true);
   const Ms down = now_ - kafka_.broker(b).down_since;
   const Ms lag = s_.catch_up_min + static_cast<Ms>(static_cast<double>(down) * s_.catch_up_per_down);
@@ -343,7 +386,7 @@ void World::catch_up(int b, int inc) {
   if (kafka_.broker(b).incarnation != inc || kafka_.broker(b).state != BrokerState::kUp) return;
   dirty_ = true;
   if (kafka_.rejoin_isr(b)) {
-    log("broker " + std::to_string(b) + " caught up");
+    if (tracing_) log("broker " + std::to_string(b) + " caught up");
     return;
   }
   at(now_ + 1000, [this, b, inc] { catch_up(b, inc); });  // some leader is down: keep fetching
@@ -361,7 +404,7 @@ void World::terminate_broker(int b) {
   at(now_ + rng_.between(s_.shutdown_min, s_.shutdown_max), [this, b] {
     kafka_.process_exit(b, now_);
     dirty_ = true;
-    log("broker " + std::to_string(b) + " exited");
+    if (tracing_) log("broker " + std::to_string(b) + " exited");
     if (k8s_) pod_gone(b);
     at(now_ + rng_.between(s_.reschedule_min, s_.reschedule_max), [this, b] {
       start_broker(b, 1, true);
@@ -378,7 +421,7 @@ void World::pod_gone(int index) {
   const int node = p.node;
   p.exists = p.ready = p.running = p.terminating = false;
   p.node = -1;
-  log(p.name + " deleted");
+  if (tracing_) log(p.name + " deleted");
   pod_changed();
   const bool empty = std::none_of(pods_.begin(), pods_.end(), [&](const Pod& q) { return q.exists && q.node == node; });
   auto it = drain_waiters_.find(node);
@@ -392,22 +435,22 @@ void World::pod_gone(int index) {
 void World::inject_fault() {
   const int b = spec_.fault_broker;
   if (kafka_.broker(b).state != BrokerState::kUp || (k8s_ && broker_pod(b).terminating)) {
-    log("fault skipped: broker " + std::to_string(b) + " not up");
+    if (tracing_) log("fault skipped: broker " + std::to_string(b) + " not up");
     return;
   }
   dirty_ = true;
   const Ms fault_at = now_;
-  log(to_string(spec_.fault) + " broker " + std::to_string(b));
+  if (tracing_) log(to_string(spec_.fault) + " broker " + std::to_string(b));
   auto crash = [this, b, fault_at](Ms startup_scale) {
     kafka_.crash(b, now_);
-    kafka_.broker(b).fault_at = fault_at;
+    kafka_.set_fault_at(b, fault_at);
     dirty_ = true;
     at(now_ + s_.crash_detect, [this, b] { set_ready(static_cast<std::size_t>(b), false); });
     at(now_ + s_.session_timeout, [this, b] {
       if (kafka_.broker(b).state != BrokerState::kUp && kafka_.broker(b).registered) {
         kafka_.expire_session(b);
         dirty_ = true;
-        log("broker " + std::to_string(b) + " session expired");
+        if (tracing_) log("broker " + std::to_string(b) + " session expired");
       }
     });
     at(now_ + 10000, [this, b, startup_scale] { start_broker(b, startup_scale, false); });  // kubelet's restart back-off
@@ -431,10 +474,12 @@ bool World::grant(int b) {
   out_.grants++;
   const auto bad = kafka_.unsafe_to_take(b);
   if (bad.empty()) return true;
+  // With the webhook the bound is exact: a fault after the start of the probe its decision used.
   bool race = false;
   for (int x = 1; x <= kafka_.broker_count(); ++x) {
     const Ms f = kafka_.broker(x).fault_at;
-    race = race || (f >= 0 && now_ - f <= detection_bound(spec_.fault, s_));
+    const bool unseen = s_.webhook && k8s_ ? f >= decision_view_ : now_ - f <= detection_bound(spec_.fault, s_);
+    race = race || (f >= 0 && unseen);
   }
   (race ? out_.races : out_.violations)++;
   std::ostringstream d;
@@ -442,15 +487,26 @@ bool World::grant(int b) {
   for (const auto* p : bad)
     d << " " << p->topic << "-" << p->id << "(in-sync " << kafka_.true_in_sync(*p) << ", min " << p->min_isr << ")";
   if (out_.details.size() < 16) out_.details.push_back(d.str());
-  log(d.str());
+  if (tracing_) log(d.str());
   return false;
 }
 
 void World::try_evict(const std::string& name, bool karpenter, int attempt) {
   const auto it = std::find_if(pods_.begin(), pods_.end(), [&](const Pod& p) { return p.name == name; });
   if (!it->exists || it->terminating) return;
-  const EvictionCode code = decider_->decide(as_pdb(*it), now_);
-  log("evict " + name + " -> " + std::to_string(static_cast<int>(code)));
+  if (s_.webhook && it->broker > 0) {
+    webhook_call(WebhookCall{name, karpenter, attempt, now_});
+    return;
+  }
+  // With the webhook there is no PDB: the Eviction API grants what the webhook admitted (other pods: all).
+  answer(name, karpenter, attempt, s_.webhook ? EvictionCode::kCreated : decider_->decide(as_pdb(*it), now_));
+}
+
+// The Eviction API's answer to a drain: a 429 is retried, a 201 terminates the pod.
+void World::answer(const std::string& name, bool karpenter, int attempt, EvictionCode code) {
+  const auto it = std::find_if(pods_.begin(), pods_.end(), [&](const Pod& p) { return p.name == name; });
+  if (!it->exists || it->terminating) return;
+  if (tracing_) log("evict " + name + " -> " + std::to_string(static_cast<int>(code)));
   dirty_ = true;
   if (code == EvictionCode::kTooManyRequests) {
     const Ms wait = karpenter ? std::min<Ms>(100LL << std::min(attempt, 7), 10000) : s_.drain_retry;
@@ -471,10 +527,142 @@ void World::try_evict(const std::string& name, bool karpenter, int attempt) {
   });
 }
 
+// ---------------------------------------------------------------- the admission webhook (Settings::webhook)
+// As service/runtime/eviction_webhook.cc: while isrguard's pod is gone or terminating the API server cannot
+// call the webhook and refuses (failurePolicy Fail; modelled as a refusal the drain retries). Otherwise the
+// call waits for the decisions before it (deny decision_busy once its timeout has passed).
+void World::webhook_call(WebhookCall c) {
+  if (!pods_[0].exists || pods_[0].terminating) {
+    if (tracing_) log("webhook unreachable for " + c.pod);
+    answer(c.pod, c.karpenter, c.attempt, EvictionCode::kTooManyRequests);
+    return;
+  }
+  webhook_calls_.push_back(std::move(c));
+  if (!webhook_busy_) webhook_next();
+}
+
+// The next decision: on the published view if its last success started within fresh_within of the call's
+// arrival; else it waits for a fresh probe (EvictionWebhook::fresh_state), until its timeout: view_stale.
+void World::webhook_next() {
+  while (!webhook_calls_.empty()) {
+    WebhookCall c = std::move(webhook_calls_.front());
+    webhook_calls_.pop_front();
+    if (now_ >= c.arrival + s_.webhook_timeout) {
+      answer(c.pod, c.karpenter, c.attempt, EvictionCode::kTooManyRequests);  // decision_busy
+      continue;
+    }
+    if (guard_.last_success >= 0 && guard_.last_success >= c.arrival - s_.webhook_fresh_within) {
+      webhook_decide(c);
+      continue;
+    }
+    webhook_busy_ = true;
+    webhook_current_ = std::move(c);
+    webhook_asked_ = now_;
+    const std::uint64_t id = ++webhook_decisions_;
+    at(webhook_current_.arrival + s_.webhook_timeout, [this, id] {
+      if (!webhook_busy_ || id != webhook_decisions_) return;
+      answer(webhook_current_.pod, webhook_current_.karpenter, webhook_current_.attempt,
+             EvictionCode::kTooManyRequests);  // view_stale
+      webhook_done();
+    });
+    webhook_probed(-1);
+    return;
+  }
+}
+
+// A probe of isrguard's ended (`started`; -1: none yet) while a decision waits: decide when the view is fresh
+// or this probe was asked for after the call (its failure is then the answer); else ask the loop to probe now
+// (request_probe: a probe in flight finishes first; a pending one is superseded by a new chain whose next
+// probe follows a jittered interval later).
+void World::webhook_probed(Ms started) {
+  const Ms fresh_from = webhook_current_.arrival - s_.webhook_fresh_within;
+  const bool fresh = guard_.last_success >= 0 && guard_.last_success >= fresh_from;
+  if (fresh || started >= webhook_asked_) {
+    webhook_decide(webhook_current_);
+    webhook_done();
+    return;
+  }
+  if (guard_.in_flight || !pods_[0].exists || pods_[0].terminating) return;
+  webhook_asked_ = now_;
+  const int chain = guard_.generation = ++guard_generations_;
+  guard_probe(chain);
+}
+
+void World::webhook_done() {
+  webhook_busy_ = false;
+  webhook_next();
+}
+
+// decide_eviction on the view, with the grant recorded when allowed; answered at once.
+void World::webhook_decide(const WebhookCall& c) {
+  const auto it = std::find_if(pods_.begin(), pods_.end(), [&](const Pod& p) { return p.name == c.pod; });
+  if (!it->exists || it->terminating) return;
+  const bool serving = pods_[0].exists && !pods_[0].terminating;
+  const bool fresh = guard_.last_success >= 0 && guard_.last_success >= c.arrival - s_.webhook_fresh_within;
+  service::EvictionDecision d{false, std::string(service::eviction_reason::kViewStale), ""};
+  if (serving && fresh && guard_.verdict && guard_.snapshot) d = webhook_judgement(it->broker, c.pod, grants_);
+  if (d.allowed && s_.webhook_grants && !grants_.record(it->broker, wall(now_))) d.allowed = false;
+  would_allow_.clear();
+  decision_view_ = guard_.last_success;
+  if (tracing_) log("webhook " + c.pod + " " + d.reason);
+  answer(c.pod, c.karpenter, c.attempt, d.allowed ? EvictionCode::kCreated : EvictionCode::kTooManyRequests);
+}
+
+// The view decide_eviction (service/judge/eviction.h) reads for broker `b`: isrguard's latest snapshot and
+// verdict, the reasons feeding the gate (the verdict's, plus probe_failed after a failed probe) and the
+// grants observed on that view. `reasons` holds the reasons the view points at.
+service::EvictionView World::webhook_view(service::EvictionGrants& grants, std::vector<service::Reason>& reasons) {
+  reasons = guard_.verdict->reasons;
+  if (guard_.last_failed)
+    reasons.push_back(service::Reason{std::string(service::reason::kProbeFailed), 1, "",
+                                      policy_.gates(service::reason::kProbeFailed)});
+  grants.observe(*guard_.verdict, wall(now_));
+  service::EvictionView view;
+  view.snapshot = &*guard_.snapshot;
+  view.verdict = &*guard_.verdict;
+  view.policy = &policy_;
+  view.reasons = reasons;
+  view.acks = service::DisruptionAcks{{}, wall(now_)};
+  view.pending = grants.pending();
+  return view;
+}
+
+service::EvictionDecision World::webhook_judgement(int b, const std::string& pod, service::EvictionGrants& grants) {
+  std::vector<service::Reason> reasons;
+  const service::EvictionView view = webhook_view(grants, reasons);
+  return service::decide_eviction(b, "kafka/" + pod, view);
+}
+
+// Whether the webhook, asked now, would admit evicting broker `b` on its latest view (for the worst window;
+// on a copy of the grants, so that measuring changes nothing). decide_eviction's rule without its message:
+// assess_disruption of {b} plus the pending grants. A view older than fresh_within counts as refusing: asked
+// now, the webhook would first probe the true state.
+bool World::webhook_would_allow(int b) {
+  if (!pods_[0].exists || pods_[0].terminating || !guard_.verdict || !guard_.snapshot) return false;
+  if (guard_.last_success < now_ - s_.webhook_fresh_within) return false;
+  const auto memo = would_allow_.find(b);
+  if (memo != would_allow_.end()) return memo->second;
+  service::EvictionGrants copy = grants_;
+  std::vector<service::Reason> reasons;
+  const service::EvictionView view = webhook_view(copy, reasons);
+  service::DisruptionQuery query;
+  query.brokers.push_back(b);
+  for (const auto& g : view.pending)
+    if (g.id != b) query.brokers.push_back(g.id);
+  std::string error;
+  auto targets = service::resolve_disruption(query, *view.snapshot, *view.verdict, policy_, &error);
+  const bool allowed =
+      targets && service::assess_disruption(*view.snapshot, *view.verdict, std::move(*targets), view.reasons,
+                                            view.acks, view.options)
+                     .safe;
+  would_allow_[b] = allowed;
+  return allowed;
+}
+
 // kubectl drain (or Karpenter's termination of one node): cordon, evict every pod on it at once, retry each
 // refusal, done when every pod on the node is deleted.
 void World::drain(int node, bool karpenter, std::function<void()> done) {
-  log("drain node " + std::to_string(node));
+  if (tracing_) log("drain node " + std::to_string(node));
   std::vector<std::string> names;
   for (const auto& p : pods_)
     if (p.exists && p.node == node) names.push_back(p.name);
@@ -499,12 +687,12 @@ void World::next_drain() {
 void World::finish() {
   out_.completed = true;
   out_.completion = now_ - driver_start_;
-  log("driver done");
+  if (tracing_) log("driver done");
 }
 
 void World::start_driver() {
   driver_start_ = now_;
-  log("driver " + to_string(spec_.driver));
+  if (tracing_) log("driver " + to_string(spec_.driver));
   if (spec_.fault != Fault::kNone) at(now_ + spec_.fault_at, [this] { inject_fault(); });
   std::vector<int> nodes;
   for (int b = 1; b <= spec_.brokers; ++b) nodes.push_back(b);
@@ -555,7 +743,7 @@ void World::ec2_decide(int b, const ProbeResult& r, Ms started) {
                                         service::DisruptionAcks{{}, wall(now_)}, service::DisruptionOptions{})
                  .safe;
   }
-  log("wait-safe broker " + std::to_string(b) + (safe ? " safe" : " unsafe"));
+  if (tracing_) log("wait-safe broker " + std::to_string(b) + (safe ? " safe" : " unsafe"));
   if (!safe) {
     at(std::max(now_, started + s_.poll_interval), [this] { ec2_step(); });
     return;
@@ -564,14 +752,16 @@ void World::ec2_decide(int b, const ProbeResult& r, Ms started) {
   terminate_broker(b);
 }
 
-// Exposure: the true state makes some Ready broker pod unsafe to evict while the PDB would allow it.
+// Exposure: the true state makes some Ready broker pod unsafe to evict while the PDB would allow it (with
+// the webhook: while the webhook's latest view would admit evicting that broker).
 void World::track_window() {
   if (!k8s_) return;
   bool unsafe = false;
-  if (pdb_.disruptions_allowed > 0)
+  if (s_.webhook || pdb_.disruptions_allowed > 0)
     for (int b = 1; b <= spec_.brokers && !unsafe; ++b) {
       const Pod& p = broker_pod(b);
-      unsafe = p.exists && p.ready && !p.terminating && !kafka_.unsafe_to_take(b).empty();
+      unsafe = p.exists && p.ready && !p.terminating && !kafka_.unsafe_to_take(b).empty() &&
+               (!s_.webhook || webhook_would_allow(b));
     }
   if (unsafe && exposed_since_ < 0) exposed_since_ = now_;
   if (!unsafe && exposed_since_ >= 0) {
@@ -581,7 +771,7 @@ void World::track_window() {
 }
 
 Outcome World::run() {
-  if (k8s_ && s_.gate) {
+  if (k8s_ && (s_.gate || s_.webhook)) {
     start_isrguard();
     pods_[0].node = spec_.isrguard_node;
   }

@@ -39,8 +39,9 @@ enum class Size { kSmall, kLarge };
 // going takes it under, whatever gates the drain; isrguard reports those instead).
 ScenarioSpec make_spec(std::uint64_t seed, Size size);
 
-// Who answers an eviction. The PDB (with isrguard's pod among the selected pods) is the one shipped; an
-// admission webhook can be added as another implementation.
+// Who answers an eviction at once. The PDB (with isrguard's pod among the selected pods) is the one shipped.
+// The admission webhook (Settings::webhook) is not one: its answer may wait for a probe, so the scenario
+// drives it itself.
 class EvictionDecider {
  public:
   virtual ~EvictionDecider() = default;
@@ -54,7 +55,7 @@ struct Outcome {
   int races = 0;       // grants breaking it within the detection bound of an involuntary fault (see docs)
   bool completed = false;
   Ms completion = 0;     // driver start -> every node drained
-  Ms worst_window = 0;   // longest time true state unsafe while the PDB allowed an eviction
+  Ms worst_window = 0;   // longest time true state unsafe while the PDB (or the webhook) allowed an eviction
   std::vector<std::string> details;  // one line per violation or race: when, which broker, which partitions
   std::string trace;                 // every event, when asked for
 };

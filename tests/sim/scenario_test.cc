@@ -64,6 +64,71 @@ TEST(SimScenarios, SameSeedSameTraceByteForByte) {
             run_scenario(make_spec(2, Size::kSmall), shipped(), true).trace);
 }
 
+// The second mechanism (issue 24): isrguard's pods/eviction admission webhook instead of the PDB, deciding
+// with decide_eviction on a fresh view, one decision at a time, remembering its grants (docs/safety.md).
+Settings webhook() {
+  Settings s = shipped();
+  s.webhook = true;
+  return s;
+}
+
+TEST(SimWebhook, ShippedSettingsNeverGrantAnUnsafeEviction) {
+  const Summary s = run_batch(Size::kSmall, 1, ISRGUARD_SIM_WEBHOOK_SCENARIOS, webhook());
+  EXPECT_EQ(s.scenarios, ISRGUARD_SIM_WEBHOOK_SCENARIOS);
+  EXPECT_GT(s.grants, s.scenarios);  // the drains did evict
+  EXPECT_EQ(s.violations, 0) << to_string(s);
+  EXPECT_EQ(s.stuck, 0) << to_string(s);
+  RecordProperty("summary", to_string(s));
+}
+
+// Without its memory of grants the webhook admits the next broker before the previous one's shutdown shows
+// in a view it still counts as fresh: violations.
+TEST(SimWebhook, WithoutGrantMemoryItIsUnsafe) {
+  Settings s = webhook();
+  s.webhook_grants = false;
+  const Summary sum = run_batch(Size::kSmall, 1, 200, s);
+  EXPECT_GT(sum.violations, 0) << to_string(sum);
+}
+
+// The webhook answers from the true state's view, not from readiness: on the same scenarios it drains
+// sooner than the PDB (no wait for isrguard's pod to leave and rejoin the budget).
+TEST(SimWebhook, DrainsSoonerThanThePdbOnTheSameScenarios) {
+  const Summary pdb = run_batch(Size::kSmall, 1, 100, shipped());
+  const Summary hook = run_batch(Size::kSmall, 1, 100, webhook());
+  EXPECT_EQ(hook.violations, 0) << to_string(hook);
+  EXPECT_LT(hook.mean_completion_s, pdb.mean_completion_s) << to_string(hook) << "\n" << to_string(pdb);
+}
+
+TEST(SimWebhook, SameSeedSameTraceByteForByte) {
+  for (std::uint64_t seed : {3u, 391u, 1060u}) {
+    const auto spec = make_spec(seed, Size::kSmall);
+    const Outcome a = run_scenario(spec, webhook(), true);
+    EXPECT_EQ(a.trace, run_scenario(spec, webhook(), true).trace);
+    EXPECT_NE(a.trace.find("webhook kafka-"), std::string::npos) << a.trace;
+  }
+}
+
+// The Metadata snapshot built once per model version (the speed of the million) changes nothing: with and
+// without the cache every scenario has the same trace (gate changes, eviction answers, wait-safe answers,
+// grants) and the same outcome, for small and large clusters and for a setting that produces violations.
+TEST(SimScenarios, MetadataCacheChangesNoTrace) {
+  Settings unsafe = shipped();
+  unsafe.gate = false;
+  for (const Settings& base : {shipped(), unsafe}) {
+    for (std::uint64_t i = 0; i < 40; ++i) {
+      const auto spec = i < 32 ? make_spec(1 + i, Size::kSmall) : make_spec(1000001 + i, Size::kLarge);
+      Settings uncached = base;
+      uncached.cache_metadata = false;
+      const Outcome a = run_scenario(spec, base, true);
+      const Outcome b = run_scenario(spec, uncached, true);
+      ASSERT_EQ(a.trace, b.trace) << "seed " << spec.seed;
+      EXPECT_EQ(a.details, b.details);
+      EXPECT_EQ(a.grants, b.grants);
+      EXPECT_EQ(a.worst_window, b.worst_window);
+    }
+  }
+}
+
 // A violation is replayable: its seed reproduces it.
 TEST(SimScenarios, ViolationsReplayFromTheirSeed) {
   Settings s = shipped();

@@ -1,11 +1,14 @@
 // sim_run: the drain simulator's command line (docs/safety.md).
 //   sim_run batch  --size small|large --first S --count N [--repo ROOT] [--set name=value]...
 //   sim_run replay --size small|large --seed S [--repo ROOT] [--set name=value]...   (the whole trace)
-//   sim_run table  --size small|large --first S --count N [--repo ROOT]   (docs/safety.md's table, markdown)
+//   sim_run table  --size small|large --first S --count N [--repo ROOT] [--set name=value]...
+//                  (docs/safety.md's table, markdown; --set applies to every row before the row's own)
+//   sim_run compare --size small|large --first S --count N [--repo ROOT]   (the PDB and the webhook, side by side)
 //   sim_run pdb    --min-available M --pods R,N,T,P --evict I [--dry-run]
 //     (pods: R ready, N running not ready, T terminating, P pending; prints the recount and the answer)
 // Settings start from the shipped ones read from ROOT/manifests (default: the current directory).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -79,8 +82,8 @@ struct Row {
   std::vector<std::pair<std::string, std::string>> sets;
 };
 
-int table(const Args& a) {
-  const std::vector<Row> rows = {
+std::vector<Row> table_rows() {
+  return {
       {"shipped", {}},
       {"poll 2 s", {{"poll_interval", "2000"}}},
       {"poll 15 s", {{"poll_interval", "15000"}}},
@@ -96,16 +99,22 @@ int table(const Args& a) {
       {"unsafe: hold 0, kubelet 10 s x 3, Ready 2 s",
        {{"recovery_hold", "0"}, {"kubelet_period", "10000"}, {"failure_threshold", "3"}, {"broker_ready_after", "2000"}}},
   };
-  const auto first = std::stoull(opt(a, "first", "1"));
-  const auto count = std::stoll(opt(a, "count", "1000"));
+}
+
+sim::Summary run_row(const Args& a, const std::vector<std::pair<std::string, std::string>>& sets) {
+  sim::Settings s = settings_of(a);  // the command line's --set first, then the row's
+  for (const auto& [k, v] : sets) sim::apply_setting(s, k, v);
+  return sim::run_batch(size_of(a), std::stoull(opt(a, "first", "1")), std::stoll(opt(a, "count", "1000")), s);
+}
+
+int table(const Args& a) {
+  const std::vector<Row> rows = table_rows();
   std::cout << "| setting | scenarios | grants | violations / M | fault races / M | worst window (s) | mean drain (s) | stuck |\n"
             << "|---|---|---|---|---|---|---|---|\n";
   std::int64_t total = 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto& r : rows) {
-    sim::Settings s = sim::shipped_settings(opt(a, "repo", "."));
-    for (const auto& [k, v] : r.sets) sim::apply_setting(s, k, v);
-    const auto sum = sim::run_batch(size_of(a), first, count, s);
+    const auto sum = run_row(a, r.sets);
     total += sum.scenarios;
     const double m = 1e6 / static_cast<double>(sum.scenarios);
     char line[512];
@@ -122,6 +131,52 @@ int table(const Args& a) {
   return 0;
 }
 
+// One cell pair of the comparison: violations / M, fault races / M, worst window (s), mean drain (s), stuck.
+std::string cells(const sim::Summary& s) {
+  const double m = 1e6 / static_cast<double>(s.scenarios);
+  char line[256];
+  std::snprintf(line, sizeof line, "%.0f | %.0f | %.1f | %.0f | %lld", static_cast<double>(s.violations) * m,
+                static_cast<double>(s.races) * m, static_cast<double>(s.worst_window) / 1000.0, s.mean_completion_s,
+                static_cast<long long>(s.stuck));
+  return line;
+}
+
+// The PDB (shipped) and the admission webhook (Settings::webhook) over the same scenarios, row by row; the
+// last rows are the webhook's own settings.
+int compare(const Args& a) {
+  std::vector<Row> rows = table_rows();
+  rows.erase(std::remove_if(rows.begin(), rows.end(), [](const Row& r) { return r.label.starts_with("no gate"); }),
+             rows.end());
+  std::cout << "| setting | scenarios | PDB: violations / M | races / M | worst window (s) | mean drain (s) | stuck "
+               "| webhook: violations / M | races / M | worst window (s) | mean drain (s) | stuck |\n"
+            << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const auto& r : rows) {
+    const auto pdb = run_row(a, r.sets);
+    auto sets = r.sets;
+    sets.emplace_back("webhook", "1");
+    const auto hook = run_row(a, sets);
+    std::cout << "| " << r.label << " | " << pdb.scenarios << " | " << cells(pdb) << " | " << cells(hook) << " |\n"
+              << std::flush;
+    for (const auto& d : hook.first_details) std::cerr << r.label << " (webhook): " << d << "\n";
+  }
+  const std::vector<Row> own = {
+      {"webhook fresh within 30 s", {{"webhook_fresh_within", "30000"}}},
+      {"webhook timeout 2 s", {{"webhook_timeout", "2000"}}},
+      {"webhook without grant memory", {{"webhook_grants", "0"}}},
+  };
+  for (const auto& r : own) {
+    auto sets = r.sets;
+    sets.emplace_back("webhook", "1");
+    const auto hook = run_row(a, sets);
+    std::cout << "| " << r.label << " | " << hook.scenarios << " | - | - | - | - | - | " << cells(hook) << " |\n"
+              << std::flush;
+  }
+  const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cerr << "compare: " << secs << " s\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -129,6 +184,7 @@ int main(int argc, char** argv) {
   try {
     if (a.command == "pdb") return pdb(a);
     if (a.command == "table") return table(a);
+    if (a.command == "compare") return compare(a);
     const sim::Settings s = settings_of(a);
     if (a.command == "replay") {
       const auto spec = sim::make_spec(std::stoull(opt(a, "seed", "1")), size_of(a));
