@@ -468,7 +468,7 @@ std::set<std::string> rendered_families(const std::string& text) {
 
 // Every family /metrics renders is documented in docs/metrics.md, and every documented one is rendered in
 // one of these states (ZooKeeper and KRaft, healthy, a broker lost, a known version band, before the first
-// probe), so neither side can drift.
+// probe, the webhook on), so neither side can drift.
 TEST_F(Metrics, EveryRenderedFamilyIsDocumentedAndEveryDocumentedOneRendered) {
   const std::set<std::string> documented = documented_families();
   ASSERT_GT(documented.size(), 30u);
@@ -484,6 +484,9 @@ TEST_F(Metrics, EveryRenderedFamilyIsDocumentedAndEveryDocumentedOneRendered) {
   loop->run_once(t0 + seconds(1), std::chrono::system_clock::now());
   const auto failing = rendered_families(render());
   rendered.insert(failing.begin(), failing.end());
+  WebhookStats webhook_on;  // the webhook's families exist only with --webhook-port
+  const auto with_webhook = rendered_families(render(&webhook_on));
+  rendered.insert(with_webhook.begin(), with_webhook.end());
 
   for (const auto& name : rendered) EXPECT_TRUE(documented.count(name)) << name << " is not in docs/metrics.md";
   for (const auto& name : documented) EXPECT_TRUE(rendered.count(name)) << name << " (docs/metrics.md) is never rendered";
