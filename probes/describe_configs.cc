@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace isrguard::probes {
@@ -25,7 +26,8 @@ const std::string kNoAnswer = "no answer within the probe timeout";
 // linear search (strcmp), so the cost of one request grows with the square of its topics, all of it on
 // librdkafka's main thread (docs/scale.md).
 constexpr std::size_t kTopicsPerRequest = 500;
-// AdminOptions opaque of a request: topic batch k is -1 - k; broker i (index in snap.brokers) is i + 1.
+// AdminOptions opaque of a request: topic batch k is -1 - k; broker check i (index in the round's checks) is
+// i + 1.
 std::intptr_t topics_tag(std::size_t batch) { return -1 - static_cast<std::intptr_t>(batch); }
 
 // ---- small RAII helpers ---------------------------------------------------------------------------------
@@ -146,11 +148,15 @@ void record_broker_answer(rd_kafka_event_t* ev, Broker& broker, BrokerResponse& 
 
 // ---- sending ----------------------------------------------------------------------------------------------
 
-// Admin requests of one probe: sent together, answered on one queue, collected until the deadline.
+using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+// Admin requests of one probe: answered on one queue, collected until the deadline.
 class AdminRound {
  public:
   AdminRound(rd_kafka_t* rk, Clock::time_point deadline)
       : rk_(rk), deadline_(deadline), queue_(rd_kafka_queue_new(rk)) {}
+
+  rd_kafka_t* client() const { return rk_; }
 
   // DescribeConfigs for `resources` tagged `tag`; false (with `why`) when it could not be sent.
   bool send(std::vector<rd_kafka_ConfigResource_t*>& resources, std::intptr_t tag, std::string& why) {
@@ -172,6 +178,22 @@ class AdminRound {
     return true;
   }
 
+  // Waits up to `wait_ms` (never past the deadline) for one answer and hands it to on_answer(tag, event);
+  // false when none came.
+  template <typename F>
+  bool take_one(int wait_ms, F&& on_answer) {
+    if (outstanding_ == 0) return false;
+    EventPtr ev(rd_kafka_queue_poll(queue_.get(), std::clamp(wait_ms, 0, remaining_ms(deadline_))));
+    if (!ev) return false;
+    if (rd_kafka_event_type(ev.get()) != RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT &&
+        !rd_kafka_event_error(ev.get()))
+      return false;
+    --outstanding_;
+    const auto tag = reinterpret_cast<std::intptr_t>(rd_kafka_event_opaque(ev.get()));
+    on_answer(tag, std::move(ev));
+    return true;
+  }
+
   // Calls on_answer(tag, event) for each answer until all arrived, the deadline passed, or settled(now)
   // says the answers still missing are not waited for (checked at least every kSettleCheck).
   template <typename F, typename S>
@@ -179,16 +201,8 @@ class AdminRound {
     constexpr int kSettleCheckMs = 10;
     while (outstanding_ > 0) {
       if (settled(Clock::now())) return;
-      const int left = remaining_ms(deadline_);
-      if (left <= 0) return;  // deadline: the rest stay unanswered
-      const std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
-          rd_kafka_queue_poll(queue_.get(), std::min(left, kSettleCheckMs)));
-      if (!ev) continue;
-      if (rd_kafka_event_type(ev.get()) != RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT &&
-          !rd_kafka_event_error(ev.get()))
-        continue;
-      --outstanding_;
-      on_answer(reinterpret_cast<std::intptr_t>(rd_kafka_event_opaque(ev.get())), ev.get());
+      if (remaining_ms(deadline_) <= 0) return;  // deadline: the rest stay unanswered
+      take_one(kSettleCheckMs, on_answer);
     }
   }
 
@@ -253,28 +267,39 @@ void send_topic_batches(AdminRound& round, const ClusterSnapshot& snap, TopicReq
   t.answered.assign(t.batches.size(), false);
 }
 
-// The per-broker check: one response slot per broker in snap.broker_responses, and its request sent (or
-// why not, in the slot's error). Returns when each was sent, by broker index.
-// librdkafka 2.0.2 allows one BROKER resource per DescribeConfigs call and sends it to that broker
+// One broker's check as a probe follows it: sent beside Metadata (the previous snapshot's brokers) or once
+// Metadata named the broker, and its answer, kept as it came (with when) until the snapshot's brokers are
+// known.
+struct BrokerCheck {
+  BrokerId id = 0;
+  Clock::time_point sent_at;
+  std::string not_asked;  // why it could not be sent; "" once sent
+  EventPtr answer;        // null until it came
+  Clock::time_point answered_at;
+};
+
+// Sends the check of broker `id` (the request tagged `tag`) into `check`. librdkafka 2.0.2 allows one
+// BROKER resource per DescribeConfigs call and sends it to that broker
 // (rd_kafka_ConfigResource_get_single_broker_id): one call per broker.
-std::vector<Clock::time_point> send_broker_checks(AdminRound& round, ClusterSnapshot& snap) {
-  snap.broker_responses.clear();
-  std::vector<Clock::time_point> sent_at;
-  for (std::size_t i = 0; i < snap.brokers.size(); ++i) {
-    const std::string id = std::to_string(snap.brokers[i].id);
-    Resources res;
-    res.v.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_BROKER, id.c_str()));
-    rd_kafka_ConfigResource_set_config(res.v.back(), kBrokerRackConfig, "");
-    rd_kafka_ConfigResource_set_config(res.v.back(), kProcessRolesConfig, "");
-    rd_kafka_ConfigResource_set_config(res.v.back(), kMinIsrConfig, "");
-    rd_kafka_ConfigResource_set_config(res.v.back(), kInterBrokerProtocolConfig, "");
-    BrokerResponse r;
-    r.id = snap.brokers[i].id;
-    sent_at.push_back(Clock::now());
-    if (!round.send(res.v, static_cast<std::intptr_t>(i + 1), r.error)) r.error = "not asked: " + r.error;
-    snap.broker_responses.push_back(std::move(r));
-  }
-  return sent_at;
+void send_broker_check(AdminRound& round, BrokerId id, std::intptr_t tag, BrokerCheck& check) {
+  const std::string name = std::to_string(id);
+  Resources res;
+  res.v.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_BROKER, name.c_str()));
+  rd_kafka_ConfigResource_set_config(res.v.back(), kBrokerRackConfig, "");
+  rd_kafka_ConfigResource_set_config(res.v.back(), kProcessRolesConfig, "");
+  rd_kafka_ConfigResource_set_config(res.v.back(), kMinIsrConfig, "");
+  rd_kafka_ConfigResource_set_config(res.v.back(), kInterBrokerProtocolConfig, "");
+  check.id = id;
+  check.sent_at = Clock::now();
+  std::string why;
+  if (!round.send(res.v, tag, why)) check.not_asked = why;
+}
+
+// A check's answer counts as the broker answering (see record_broker_answer).
+bool answered(const BrokerCheck& c) {
+  if (!c.answer) return false;
+  const rd_kafka_resp_err_t err = rd_kafka_event_error(c.answer.get());
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE;
 }
 
 // ---- collecting -------------------------------------------------------------------------------------------
@@ -287,33 +312,31 @@ void record_topic_answer(TopicRequests& t, std::intptr_t tag, rd_kafka_event_t* 
   t.answered[k] = true;
 }
 
-// The answer to the check of broker `tag` (> 0).
-void record_broker_check(ClusterSnapshot& snap, const std::vector<Clock::time_point>& sent_at,
-                         std::intptr_t tag, rd_kafka_event_t* ev) {
-  const auto i = static_cast<std::size_t>(tag - 1);
-  if (i >= snap.brokers.size()) return;
-  auto& r = snap.broker_responses[i];
-  r.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at[i]);
-  record_broker_answer(ev, snap.brokers[i], r);
+// When check `c`'s bound starts: when it was sent, or, behind this probe's Metadata answer on the same
+// connection (ReadBounds::metadata_broker), when that answer was in.
+Clock::time_point bound_start(const BrokerCheck& c, const ReadBounds& bounds) {
+  if (c.id != bounds.metadata_broker || c.sent_at >= bounds.metadata_answered_at) return c.sent_at;
+  if (c.answer && c.answered_at <= bounds.metadata_answered_at) return c.sent_at;  // answered ahead of it
+  return bounds.metadata_answered_at;
 }
 
-// True when every broker check has an answer or a bound at `now` and the topic batches need no more
-// waiting (ReadBounds).
-bool settled(const ClusterSnapshot& snap, const std::vector<Clock::time_point>& sent_at,
+// True when every check in `slots` (those of the snapshot's brokers) has an answer or a bound at `now` and
+// the topic batches need no more waiting (ReadBounds).
+bool settled(const std::vector<BrokerCheck>& checks, const std::vector<std::size_t>& slots,
              const TopicRequests& t, const ReadBounds& bounds, Clock::time_point now) {
   bool some_unresponsive = false;
-  for (std::size_t i = 0; i < snap.broker_responses.size(); ++i) {
-    const auto& r = snap.broker_responses[i];
-    if (r.answered) {
-      some_unresponsive |= r.latency > bounds.broker_slow_after;
-      continue;
-    }
-    if (!r.error.empty()) {  // failed: not sent, or librdkafka's own error (no answer)
+  for (const std::size_t k : slots) {
+    const BrokerCheck& c = checks[k];
+    if (!c.not_asked.empty()) {
       some_unresponsive = true;
       continue;
     }
-    const bool bound_passed = now - sent_at[i] > bounds.broker_slow_after ||
-                              (bounds.refused_since && bounds.refused_since(r.id, sent_at[i]));
+    if (c.answer) {  // librdkafka's own error (no answer), or an answer slower than the bound
+      some_unresponsive |= !answered(c) || c.answered_at - bound_start(c, bounds) > bounds.broker_slow_after;
+      continue;
+    }
+    const bool bound_passed = now - bound_start(c, bounds) > bounds.broker_slow_after ||
+                              (bounds.refused_since && bounds.refused_since(c.id, c.sent_at));
     if (!bound_passed) return false;
     some_unresponsive = true;
   }
@@ -321,18 +344,32 @@ bool settled(const ClusterSnapshot& snap, const std::vector<Clock::time_point>& 
   return topics_done || some_unresponsive;
 }
 
-// What the bounds cut off at `now`: brokers neither answered nor failed, and topic batches not answered.
-void mark_unanswered(ClusterSnapshot& snap, const std::vector<Clock::time_point>& sent_at, TopicRequests& t,
-                     const ReadBounds& bounds, Clock::time_point now) {
-  for (std::size_t i = 0; i < snap.broker_responses.size(); ++i) {
-    auto& r = snap.broker_responses[i];
-    if (r.answered || !r.error.empty()) continue;
-    r.latency = std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[i]);
-    if (bounds.refused_since && bounds.refused_since(r.id, sent_at[i]))
+// The response of check `c` at `now` (the end of the collection) into `broker` (its rack, process.roles, ...)
+// and the returned BrokerResponse: the answer, or what cut it off.
+BrokerResponse broker_response(const BrokerCheck& c, Broker& broker, const ReadBounds& bounds,
+                               Clock::time_point now) {
+  BrokerResponse r;
+  r.id = c.id;
+  auto since = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(b - a);
+  };
+  if (!c.not_asked.empty()) {
+    r.error = "not asked: " + c.not_asked;
+  } else if (c.answer) {
+    r.latency = since(bound_start(c, bounds), c.answered_at);
+    record_broker_answer(c.answer.get(), broker, r);
+  } else {
+    r.latency = since(bound_start(c, bounds), now);
+    if (bounds.refused_since && bounds.refused_since(c.id, c.sent_at))
       r.error = "connection lost, reconnect refused";
     else
       r.error = now < bounds.deadline ? "still unanswered" : kNoAnswer;
   }
+  return r;
+}
+
+// Topic batches the bounds cut off.
+void mark_unanswered(TopicRequests& t) {
   for (std::size_t k = 0; k < t.batches.size(); ++k) {
     if (t.answered[k]) continue;
     for (const auto& topic : t.batches[k])
@@ -351,36 +388,100 @@ void apply_min_isr(const MinIsrCache& min_isr, ClusterSnapshot& snap, Clock::tim
 
 }  // namespace
 
-// Sends the topic DescribeConfigs (when min.insync.replicas is due) and one per-broker check to every broker
-// at once, so they share what is left of the budget, then fills the snapshot from the answers.
+// One probe's requests, on one queue: the per-broker checks (request tag = index in `checks` + 1) and the
+// topic batches (tags below 0).
+struct ConfigReader::Round {
+  Round(rd_kafka_t* rk, Clock::time_point deadline) : admin(rk, deadline) {}
+
+  void take(std::intptr_t tag, EventPtr ev) {
+    if (tag < 0) {
+      record_topic_answer(topics, tag, ev.get());
+      return;
+    }
+    const auto i = static_cast<std::size_t>(tag - 1);
+    if (i >= checks.size()) return;
+    checks[i].answered_at = Clock::now();
+    checks[i].answer = std::move(ev);
+  }
+  void send_check(BrokerId id) {
+    BrokerCheck& c = checks.emplace_back();
+    send_broker_check(admin, id, static_cast<std::intptr_t>(checks.size()), c);
+  }
+
+  AdminRound admin;
+  std::vector<BrokerCheck> checks;
+  TopicRequests topics;
+};
+
+ConfigReader::ConfigReader(const MinIsrCacheOptions& options) : min_isr_(options) {}
+ConfigReader::~ConfigReader() = default;
+
+void ConfigReader::start_checks(rd_kafka_t* rk, const std::vector<BrokerId>& brokers,
+                                Clock::time_point deadline) {
+  round_ = std::make_unique<Round>(rk, deadline);
+  for (const BrokerId id : brokers) round_->send_check(id);
+}
+
+void ConfigReader::serve(milliseconds wait) {
+  if (!round_) {
+    std::this_thread::sleep_for(wait);
+    return;
+  }
+  const auto until = Clock::now() + wait;
+  const int ms = static_cast<int>(std::max<long long>(1, wait.count()));
+  if (!round_->admin.take_one(ms,
+                              [this](std::intptr_t tag, EventPtr ev) { round_->take(tag, std::move(ev)); }))
+    std::this_thread::sleep_until(until);  // nothing out: a plain wait
+}
+
+void ConfigReader::abandon() { round_.reset(); }
+
+// Sends what start_checks did not (the check of each broker of snap.brokers not asked yet, and the topic
+// DescribeConfigs when min.insync.replicas is due), so all share what is left of the budget, then fills the
+// snapshot from the answers.
 void ConfigReader::read(rd_kafka_t* rk, ClusterSnapshot& snap, const std::vector<std::string>& topic_names,
                         const ReadBounds& bounds, const std::function<void()>& meanwhile) {
-  AdminRound round(rk, bounds.deadline);
+  if (!round_ || round_->admin.client() != rk) round_ = std::make_unique<Round>(rk, bounds.deadline);
+  const std::unique_ptr<Round> round = std::move(round_);
   const auto ask_at = Clock::now();
-  TopicRequests topics;
+  TopicRequests& topics = round->topics;
   topics.ask = min_isr_.plan(topic_names, ask_at);
-  if (!topics.ask.empty()) send_topic_batches(round, snap, topics);
-  const std::vector<Clock::time_point> sent_at = send_broker_checks(round, snap);
+  if (!topics.ask.empty()) send_topic_batches(round->admin, snap, topics);
+  // Each broker's check: the one sent beside Metadata, or one sent now (a broker new in metadata, or every
+  // broker when Metadata answered quickly). Checks of brokers no longer in metadata are left out (the
+  // verdict sees those brokers missing).
+  const std::size_t early = round->checks.size();
+  std::vector<std::size_t> slots;
+  for (const Broker& b : snap.brokers) {
+    const auto it =
+        std::find_if(round->checks.begin(), round->checks.begin() + static_cast<std::ptrdiff_t>(early),
+                     [&](const BrokerCheck& c) { return c.id == b.id; });
+    if (it != round->checks.begin() + static_cast<std::ptrdiff_t>(early)) {
+      slots.push_back(static_cast<std::size_t>(it - round->checks.begin()));
+      continue;
+    }
+    round->send_check(b.id);
+    slots.push_back(round->checks.size() - 1);
+  }
 
   const auto sent = Clock::now();
   meanwhile();
   const auto converted = Clock::now();
-  round.collect(
-      [&](std::intptr_t tag, rd_kafka_event_t* ev) {
-        if (tag < 0)
-          record_topic_answer(topics, tag, ev);
-        else
-          record_broker_check(snap, sent_at, tag, ev);
-      },
-      [&](Clock::time_point at) { return settled(snap, sent_at, topics, bounds, at); });
+  round->admin.collect(
+      [&](std::intptr_t tag, EventPtr ev) { round->take(tag, std::move(ev)); },
+      [&](Clock::time_point at) { return settled(round->checks, slots, topics, bounds, at); });
 
   const auto now = Clock::now();
   auto ms = [](Clock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
-  spdlog::debug("probe: DescribeConfigs ({} topics, {} brokers) sent in {} ms, then conversion {} ms, "
-                "then {} ms more for the answers",
-                topics.ask.topics.size(), snap.brokers.size(), ms(sent - ask_at), ms(converted - sent),
-                ms(now - converted));
-  mark_unanswered(snap, sent_at, topics, bounds, now);
+  spdlog::debug(
+      "probe: DescribeConfigs ({} topics, {} brokers, {} of them asked beside Metadata) sent "
+      "in {} ms, then conversion {} ms, then {} ms more for the answers",
+      topics.ask.topics.size(), snap.brokers.size(), slots.size() - (round->checks.size() - early),
+      ms(sent - ask_at), ms(converted - sent), ms(now - converted));
+  snap.broker_responses.clear();
+  for (std::size_t i = 0; i < snap.brokers.size(); ++i)
+    snap.broker_responses.push_back(broker_response(round->checks[slots[i]], snap.brokers[i], bounds, now));
+  mark_unanswered(topics);
   if (!topics.ask.empty()) {
     log_config_problem(topics.outcomes);
     min_isr_.record(topics.ask, topics.outcomes, ask_at);

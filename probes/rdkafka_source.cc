@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -80,6 +81,11 @@ struct MetadataAnswer {
   std::int32_t controller_id = -1;
   std::string cluster_id;
   std::string failure;  // set when a retry also failed: what was tried, for the probe error
+  // The probe client's answer only (the short-lived clients' connections carry nothing else): the broker
+  // whose connection carried it (librdkafka's orig_broker_id) and when it was in. That connection's other
+  // requests (the broker's check) are answered in order, after it.
+  std::int32_t served_by = -1;
+  Clock::time_point answered_at;
 };
 // The answer a probe uses, and what of this probe still runs beside it: Metadata calls still waiting on a
 // hung broker (bounded by the probe deadline; handed to RdKafkaSource::Impl::parked so the probe need not
@@ -101,6 +107,10 @@ struct KnownBroker {
 // At most this many brokers are asked at once when Metadata is retried: enough that one hung broker among
 // them cannot stop the retry, few enough that the short-lived clients stay cheap.
 constexpr std::size_t kMetadataRetryBrokers = 3;
+// Metadata unanswered this long after the probe's start: the per-broker checks go out beside it (see
+// RdKafkaSource::Impl::fetch_metadata). Long enough for the Metadata request to be on the wire first, short
+// beside any --broker-slow-after.
+constexpr milliseconds kChecksBesideMetadata{50};
 // How long a broker whose connection went down has to accept a new one before the drop counts as a loss
 // (probes/connection_watch.h): a live broker accepts within milliseconds.
 constexpr milliseconds kReconnectCheck{500};
@@ -109,8 +119,10 @@ MetadataAnswer ask_metadata(rd_kafka_t* rk, Clock::time_point deadline) {
   MetadataAnswer f;
   const rd_kafka_metadata_t* raw = nullptr;
   f.err = rd_kafka_metadata(rk, 1, nullptr, &raw, remaining_ms(deadline));
+  f.answered_at = Clock::now();
   f.md.reset(raw);
   if (f.err != RD_KAFKA_RESP_ERR_NO_ERROR) return f;
+  f.served_by = raw->orig_broker_id;
   // Both are cached from the metadata response just received, so these return at once; the budget only
   // matters for brokers too old to report them (then they return "unknown" without waiting, see librdkafka).
   f.controller_id = rd_kafka_controllerid(rk, remaining_ms(deadline));
@@ -142,13 +154,16 @@ MetadataAnswer ask_broker_alone(const rd_kafka_conf_t* conf_template, const std:
     return a;
   }
   a = ask_metadata(client, deadline);
+  a.served_by = -1;  // its own connection: not the probe client's
   rd_kafka_destroy_flags(client, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);  // the metadata outlives the client
   return a;
 }
 
-// Takes the first successful answer among `calls` (checked every few ms); the others stay in `calls`, still
-// running. Returns nullopt when every call ended without an answer.
-std::optional<MetadataAnswer> first_answer(std::vector<std::future<MetadataAnswer>>& calls) {
+// Takes the first successful answer among `calls` (checked every few ms, `wait` passing the time between:
+// the per-broker checks' answers are taken meanwhile); the others stay in `calls`, still running. Returns
+// nullopt when every call ended without an answer.
+std::optional<MetadataAnswer> first_answer(std::vector<std::future<MetadataAnswer>>& calls,
+                                           const std::function<void(milliseconds)>& wait) {
   constexpr milliseconds kPollEvery{5};
   while (true) {
     bool running = false;
@@ -162,7 +177,7 @@ std::optional<MetadataAnswer> first_answer(std::vector<std::future<MetadataAnswe
       if (a.err == RD_KAFKA_RESP_ERR_NO_ERROR) return a;
     }
     if (!running) return std::nullopt;
-    std::this_thread::sleep_for(kPollEvery);
+    wait(kPollEvery);
   }
 }
 
@@ -194,6 +209,7 @@ struct RdKafkaSource::Impl {
   ~Impl() {
     watch.set_listener({});  // closing the client drops every connection: not a loss to report
     parked.clear();          // joins the calls still using `rk`
+    configs.abandon();       // a probe's queue on `rk`, if one was left
     if (rk) {
       const auto start = Clock::now();
       rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
@@ -207,6 +223,7 @@ struct RdKafkaSource::Impl {
   bool try_create();
   ProbeResult probe();
   std::optional<ProbeError> await_usable_broker(Clock::time_point deadline);
+  bool metadata_retried_on_others() const;
   MetadataFetch fetch_metadata(Clock::time_point start, Clock::time_point deadline);
   bool metadata_arrived_within(int slice_ms);
   ProbeError fetch_error(const MetadataFetch& fetch);
@@ -267,6 +284,7 @@ ProbeResult RdKafkaSource::Impl::probe() {
   const auto deadline = start + config.probe_timeout;
   auto elapsed = [&] { return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start); };
   auto fail = [&](std::string kind, std::string message) {
+    configs.abandon();  // the checks sent beside Metadata, if any: not waited for
     ProbeResult r;
     r.error = ProbeError{std::move(kind), std::move(message)};
     r.duration = elapsed();
@@ -357,8 +375,10 @@ std::string RdKafkaSource::Impl::fill_snapshot(ClusterSnapshot& snap, MetadataFe
 
   TopicConversion conversion(md, snap.topics, config.split_from_partitions);
   std::string unstorable;
-  const ReadBounds bounds{deadline, config.broker_slow_after,
-                          [this](BrokerId id, Clock::time_point since) { return watch.refused_since(id, since); }};
+  const ReadBounds bounds{
+      deadline, config.broker_slow_after,
+      [this](BrokerId id, Clock::time_point since) { return watch.refused_since(id, since); },
+      fetch.served_by, fetch.answered_at};
   configs.read(rk, snap, topic_names(md), bounds, [&] {
     unstorable = conversion.finish();
     free_metadata(fetch, conversion.large());
@@ -394,27 +414,62 @@ std::optional<ProbeError> RdKafkaSource::Impl::await_usable_broker(Clock::time_p
   }
 }
 
-// All-topics Metadata within the probe budget, retried on other brokers when the broker librdkafka picked does
-// not answer. librdkafka 2.0.2 has no API to choose the broker for Metadata, and asking the same client again
-// often went to the same hung broker (docs/scale.md): so the retry asks up to kMetadataRetryBrokers brokers
-// of the last snapshot at once, each through a short-lived client bootstrapped to that broker alone, and
-// takes the first answer. The budget (T = probe timeout, S = broker_slow_after):
+// All-topics Metadata within the probe budget, retried on other brokers when the broker librdkafka picked
+// does not answer. librdkafka 2.0.2 has no API to choose the broker for Metadata, and asking the same client
+// again often went to the same hung broker (docs/scale.md): so the retry asks up to kMetadataRetryBrokers
+// brokers of the last snapshot at once, each through a short-lived client bootstrapped to that broker alone,
+// and takes the first answer. The budget (T = probe timeout, S = broker_slow_after):
 //   - the first call may wait the whole budget (a slow broker answering late is still used), on its own
 //     thread;
+//   - if it has not answered within kChecksBesideMetadata, the per-broker checks of the last snapshot's
+//     brokers are sent (below), and their answers taken while the calls run;
 //   - if it has not answered by min(T/2, S) (a broker silent for S is unresponsive: its question's own
 //     bound), the retry's calls may take until 3T/4, leaving at least T/4 for the
 //     DescribeConfigs round (ConfigReader::read, probes/describe_configs.cc), whose unanswered per-broker
-//     check names the silent broker (brokers_unresponsive): it stays in the snapshot, never reported healthy;
+//     check (sent beside Metadata, so its bound S has about passed by then) names the silent broker
+//     (brokers_unresponsive): it stays in the snapshot, never reported healthy;
 //   - the first answer of any call is used; with none, the probe fails naming the brokers asked.
 // Without a previous snapshot listing two brokers or more (nothing else to ask) or against the mock cluster,
-// one call gets the whole budget.
+// one call gets the whole budget, and the checks go after it.
+bool RdKafkaSource::Impl::metadata_retried_on_others() const {
+  return known_brokers.size() >= 2 && config.mock_brokers == 0;
+}
+
 MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock::time_point deadline) {
-  if (known_brokers.size() < 2 || config.mock_brokers > 0) return ask_metadata(rk, deadline);
+  if (!metadata_retried_on_others()) return ask_metadata(rk, deadline);
   std::vector<std::future<MetadataAnswer>> calls;
   rd_kafka_t* client = rk;
   calls.push_back(std::async(std::launch::async, [client, deadline] { return ask_metadata(client, deadline); }));
   const auto retry_after = std::min<milliseconds>(config.probe_timeout / 2, config.broker_slow_after);
-  if (calls[0].wait_until(start + retry_after) == std::future_status::ready) {
+  // Metadata not answered within kChecksBesideMetadata: the per-broker checks go out now, beside it, to the
+  // last snapshot's brokers, so a broker that does not answer is unresponsive at broker_slow_after from here,
+  // whichever broker Metadata went to (when it went to that broker, the retry below and the check's bound run
+  // at once instead of one after the other). Not at once: a Metadata answer that comes quickly (the usual
+  // case) leaves the checks to go after it, as they always did; and the Metadata request is on the wire
+  // before the check, which a broker answers only after it on that connection (the check is then timed from
+  // the Metadata answer: ReadBounds). Brokers that Metadata names only now are asked once it has answered
+  // (ConfigReader::read). The waits are spent taking the checks' answers as they come (ConfigReader::serve).
+  const auto checks_at = start + std::min<milliseconds>(kChecksBesideMetadata, retry_after / 4);
+  bool checks_sent = false;
+  auto send_checks = [&] {
+    std::vector<BrokerId> ids;
+    for (const auto& b : known_brokers) ids.push_back(b.id);
+    configs.start_checks(rk, ids, deadline);
+    checks_sent = true;
+  };
+  auto wait = [this](milliseconds d) { configs.serve(d); };
+  constexpr milliseconds kPollEvery{5};
+  while (calls[0].wait_for(milliseconds(0)) != std::future_status::ready) {
+    const auto now = Clock::now();
+    if (now >= start + retry_after) {
+      if (!checks_sent) send_checks();  // a probe that started late (await_usable_broker)
+      break;
+    }
+    if (!checks_sent && now >= checks_at) send_checks();
+    const auto until = checks_sent ? start + retry_after : std::min(checks_at, start + retry_after);
+    wait(std::clamp(std::chrono::ceil<milliseconds>(until - now), milliseconds(1), kPollEvery));
+  }
+  if (calls[0].wait_for(milliseconds(0)) == std::future_status::ready) {
     if (metadata_retried) spdlog::info("metadata answered again without a retry");
     metadata_retried = false;
     return calls[0].get();
@@ -429,7 +484,7 @@ MetadataFetch RdKafkaSource::Impl::fetch_metadata(Clock::time_point start, Clock
     calls.push_back(std::async(std::launch::async, ask_broker_alone, conf_template, b.address, retry_deadline));
   }
   retry_offset += n;
-  std::optional<MetadataAnswer> answer = first_answer(calls);
+  std::optional<MetadataAnswer> answer = first_answer(calls, wait);
   MetadataFetch fetch = answer ? std::move(*answer) : MetadataAnswer{};
   fetch.pending = std::move(calls);  // still running, each bounded: parked by the probe
   const std::string note = "no metadata within " + std::to_string(retry_after.count()) +

@@ -7,15 +7,18 @@
 // configuration), metadata_conversion.h (the Metadata answer into the snapshot) and describe_configs.h (the
 // DescribeConfigs exchange), with rdkafka_common.h for what they share.
 //
-// One probe = all-topics Metadata + controller id + cluster id, then, sent together and sharing what is left
-// of `probe_timeout`: (when due) one batched DescribeConfigs for min.insync.replicas and the per-broker
-// check — one DescribeConfigs per broker for its own BROKER resource, which librdkafka sends to that broker
+// One probe = all-topics Metadata + controller id + cluster id, then, sharing what is left of
+// `probe_timeout`: (when due) one batched DescribeConfigs for min.insync.replicas and the per-broker check —
+// one DescribeConfigs per broker for its own BROKER resource, which librdkafka sends to that broker
 // (`broker.rack`, `process.roles`; see ClusterSnapshot::broker_responses). No call gets more than the
-// remaining budget; the per-broker checks are given up at broker_slow_after. When the broker librdkafka
-// picked for Metadata does not answer within half the budget or broker_slow_after, whichever is less,
-// Metadata is asked again (librdkafka then sends it to another broker) within what is left, up to 3/4 of it;
-// the silent broker stays in the snapshot and its unanswered per-broker check names it (the split is
-// documented at RdKafkaSource::Impl::fetch_metadata, probes/rdkafka_source.cc).
+// remaining budget; each per-broker check is given up at broker_slow_after. A Metadata answer that is not in
+// within 50 ms has the per-broker checks of the previous snapshot's brokers sent beside it, so their bound
+// runs while Metadata is awaited; brokers new in the answer are checked once it is in. When the broker
+// librdkafka picked for Metadata does not answer within half the budget or broker_slow_after, whichever is
+// less, Metadata is asked again of other brokers within what is left, up to 3/4 of it; the silent broker
+// stays in the snapshot and its unanswered per-broker check, sent beside Metadata, names it at
+// about the same time (the split is documented at RdKafkaSource::Impl::fetch_metadata,
+// probes/rdkafka_source.cc).
 //
 // Threads: probe() is called from one thread only (the probe loop). librdkafka's own threads only call the
 // log / error callbacks, which log to spdlog (stderr) and are internally synchronised, and report broker
@@ -46,8 +49,9 @@ struct RdKafkaSourceConfig {
   //   security.protocol mismatch shows, and that error feeds the probe's message and hint.
   std::map<std::string, std::string> properties;
   std::chrono::milliseconds probe_timeout{std::chrono::seconds(10)};
-  // A per-broker check unanswered this long after it was sent is unresponsive at that moment: the probe
-  // stops waiting for it (--broker-slow-after).
+  // A per-broker check unanswered this long after it was sent (or, on the connection that carried the
+  // probe's Metadata, after that answer) is unresponsive at that moment: the probe stops waiting for it
+  // (--broker-slow-after).
   std::chrono::milliseconds broker_slow_after{std::chrono::seconds(2)};
   // min.insync.replicas schedule (see MinIsrCache): full refresh period, retry spacing after a failed read,
   // and how long a previously read value survives failed refreshes.

@@ -215,7 +215,10 @@ void BrokerServer::serve_frames(ByteStream& stream) {
   while (!stopping_) {
     // An idle connection is closed as connections.max.idle.ms does (never while black-holed).
     const std::chrono::milliseconds idle(idle_ms_.load());
-    if (idle.count() > 0 && !blackhole_ && !stream.readable_within(idle) && !blackhole_) break;
+    if (idle.count() > 0 && !blackhole_ && !stream.readable_within(idle) && !blackhole_) {
+      if (on_idle_close_) on_idle_close_();
+      break;
+    }
     char size_buf[4];
     if (!stream.read_full(size_buf, 4)) break;
     const int32_t size =

@@ -84,6 +84,8 @@ class BrokerServer {
   // A connection with no request for `idle` is closed (orderly); 0 = never. Applies to requests awaited
   // from now on.
   void set_idle_timeout(std::chrono::milliseconds idle) { idle_ms_ = idle.count(); }
+  // Called (on the connection's thread) each time a connection is closed for idleness. Set before start().
+  void on_idle_close(std::function<void()> f) { on_idle_close_ = std::move(f); }
   // On: new connections are not accepted (they wait in the kernel's backlog) and open ones are never closed
   // for idleness; the handler decides to drop requests. Off: normal service.
   void set_blackhole(bool on) { blackhole_ = on; }
@@ -116,6 +118,7 @@ class BrokerServer {
   std::atomic<bool> reset_{false};  // stop() resets connections: serve() must not half-close them
   std::atomic<std::int64_t> idle_ms_{0};
   std::atomic<bool> blackhole_{false};
+  std::function<void()> on_idle_close_;
 
   std::mutex mu_;  // guards conns_; also used with stop_cv_
   std::condition_variable stop_cv_;

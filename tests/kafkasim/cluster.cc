@@ -268,6 +268,7 @@ void Cluster::start_listener_locked(BrokerRuntime& b) {
   const int32_t id = b.view.spec.id;
   auto server = std::make_unique<BrokerServer>(
       [this, id](std::string_view frame) { return handle(id, frame); }, security_);
+  server->on_idle_close([this] { ++idle_closes_; });
   const uint16_t port = server->start(static_cast<uint16_t>(b.view.spec.port));
   std::lock_guard lock(mu_);
   server->set_idle_timeout(idle_timeout_);
@@ -343,6 +344,11 @@ PartitionSpec Cluster::partition(std::string_view topic, int32_t partition) cons
 std::vector<InjectedError> Cluster::injected_errors() const {
   std::lock_guard lock(mu_);
   return injected_;
+}
+
+std::vector<ReceivedRequest> Cluster::requests_received() const {
+  std::lock_guard lock(mu_);
+  return received_;
 }
 
 uint64_t Cluster::requests_served(int16_t api_key) const {
@@ -622,6 +628,11 @@ void Cluster::broker_kill(int32_t id) {
 
 void Cluster::broker_partition(int32_t id) { set_listening_status(id, BrokerStatus::kPartitioned); }
 
+void Cluster::set_metadata_latency(std::chrono::milliseconds latency) {
+  std::lock_guard lock(mu_);
+  metadata_latency_ = latency;
+}
+
 void Cluster::set_idle_timeout(std::chrono::milliseconds idle) {
   std::lock_guard lock(mu_);
   idle_timeout_ = idle;
@@ -827,9 +838,12 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
   const BrokerRuntime* self = nullptr;
   for (const auto& b : brokers_)
     if (b->view.spec.id == broker_id) self = b.get();
+  ReceivedRequest& rec = received_.emplace_back();
+  rec.seq = received_.size() - 1;
+  rec.broker_id = broker_id;
   if (self == nullptr || self->view.status == BrokerStatus::kDown) return HandlerResult::close();
-  if (self->view.status == BrokerStatus::kHung || self->view.status == BrokerStatus::kPartitioned)
-    return HandlerResult::drop();
+  const bool silent =
+      self->view.status == BrokerStatus::kHung || self->view.status == BrokerStatus::kPartitioned;
 
   proto::Reader body(frame);
   HandlerResult out;
@@ -838,6 +852,13 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
     Request req{
         .broker_id = broker_id, .self = *self, .header = proto::decode_request_header(body), .body = body};
     api_key = req.header.api_key;
+    rec.api_key = api_key;
+    if (silent) {  // read, never answered
+      if (api_key == proto::kApiMetadata && req.header.api_version >= 0 &&
+          req.header.api_version <= proto::kMetadataMaxVersion)
+        rec.all_topics = !proto::decode_metadata_request(req.body, req.header.api_version).topics;
+      return HandlerResult::drop();
+    }
     switch (api_key) {
       case proto::kApiApiVersions:
         out = api_versions_locked(req);
@@ -852,11 +873,12 @@ HandlerResult Cluster::handle(int32_t broker_id, std::string_view frame) {
         return HandlerResult::close();
     }
   } catch (const proto::DecodeError&) {
-    return HandlerResult::close();
+    return silent ? HandlerResult::drop() : HandlerResult::close();
   }
   if (out.action != HandlerResult::Action::kRespond) return out;
-  out.delay = self->view.latency;
+  out.delay = self->view.latency + (rec.all_topics ? metadata_latency_ : std::chrono::milliseconds(0));
   ++served_[api_key];
+  rec.answered = true;
   return out;
 }
 
@@ -899,6 +921,7 @@ HandlerResult Cluster::metadata_locked(Request& req) {
   const proto::RequestHeader& h = req.header;
   if (h.api_version < 0 || h.api_version > proto::kMetadataMaxVersion) return HandlerResult::close();
   const auto mreq = proto::decode_metadata_request(req.body, h.api_version);
+  received_.back().all_topics = !mreq.topics;  // this request's record (handle(), mu_ held)
   if (!mreq.topics && hang_for_metadata_locked(req.broker_id)) return HandlerResult::drop();
   const int16_t injected = take_injected_locked(req);
   std::set<int32_t> down;

@@ -37,6 +37,7 @@
 //
 // Thread-safety: every method may be called from any thread while clients are connected. Methods that
 // name an unknown broker/topic/partition throw std::invalid_argument.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -50,6 +51,15 @@
 #include "tests/kafkasim/model.h"
 
 namespace isrguard::kafkasim {
+
+// One request as a broker received it (Cluster::requests_received), in arrival order across the cluster.
+struct ReceivedRequest {
+  uint64_t seq = 0;  // 0, 1, 2, ... in the order the brokers' handlers were entered
+  int32_t broker_id = 0;
+  int16_t api_key = -1;     // -1: the header could not be read
+  bool all_topics = false;  // Metadata asking for every topic (a null topic array)
+  bool answered = false;    // an answer was (or, after the broker's latency, will be) written
+};
 
 class Cluster {
  public:
@@ -79,6 +89,11 @@ class Cluster {
   std::vector<InjectedError> injected_errors() const;
   // Requests answered so far, by api key (for tests).
   uint64_t requests_served(int16_t api_key) const;
+  // Every request received since start(), answered or not (hung brokers read and drop theirs), in arrival
+  // order: for tests of what a client sent before what.
+  std::vector<ReceivedRequest> requests_received() const;
+  // Connections closed so far because they were idle (set_idle_timeout).
+  uint64_t idle_closes() const { return idle_closes_.load(); }
 
   // ---- Topology ----
   void add_broker(BrokerSpec b);    // starts its listener if the cluster is started
@@ -136,6 +151,10 @@ class Cluster {
   void hang_next_metadata_broker();
   int32_t hung_for_metadata() const;
   void set_latency(int32_t id, std::chrono::milliseconds latency);
+  // Every all-topics Metadata answer (from any broker) is delayed by `latency` on top of the broker's own, as
+  // a large cluster's answer takes long to build. A broker answers one connection's requests in order, so
+  // the requests sent after it on that connection wait too.
+  void set_metadata_latency(std::chrono::milliseconds latency);
   void inject_error(InjectedError e);
   void clear_injected_errors();
   // A broker that flaps on a schedule: a background thread repeats {down for `down_for`, up for `up_for`}
@@ -184,8 +203,11 @@ class Cluster {
   std::vector<std::unique_ptr<BrokerRuntime>> brokers_;
   std::vector<InjectedError> injected_;
   std::map<int16_t, uint64_t> served_;
+  std::vector<ReceivedRequest> received_;  // guarded by mu_
+  std::atomic<uint64_t> idle_closes_{0};
   bool hang_next_metadata_ = false;
   std::chrono::milliseconds idle_timeout_{0};  // guarded by mu_; applied to each listener started
+  std::chrono::milliseconds metadata_latency_{0};  // guarded by mu_
   int32_t hung_for_metadata_ = -1;
   ListenerSecurity security_;  // guarded by ops_mu_
   bool started_ = false;
