@@ -19,43 +19,19 @@ import json
 import os
 import re
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from k8s_api import Api, read_env  # noqa: E402
+
 OVERLAY = "manifests/overlays/webhook-no-cert-manager"
 BOUND = 60  # seconds for any awaited condition: generous, the machine is shared
-
-
-class Api:
-    """kube-apiserver as the admin client certificate of $STATE/env."""
-
-    def __init__(self, env):
-        self.base = env["K8S_API"]
-        self.ctx = ssl.create_default_context(cafile=env["K8S_CA"])
-        self.ctx.load_cert_chain(env["K8S_CERT"], env["K8S_KEY"])
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
-
-    def must(self, method, path, body=None):
-        code, doc = self.call(method, path, body)
-        if code >= 300:
-            raise RuntimeError(f"{method} {path}: HTTP {code}: {doc.get('message', doc)}")
-        return doc
 
 
 def await_true(what, fn):
@@ -66,17 +42,6 @@ def await_true(what, fn):
             return value
         time.sleep(0.2)
     raise RuntimeError(f"not within {BOUND} s: {what}")
-
-
-def read_env(state):
-    env = {}
-    with open(os.path.join(state, "env")) as f:
-        for line in f:
-            line = line.strip().removeprefix("export ")
-            if "=" in line:
-                k, v = line.split("=", 1)
-                env[k] = v.strip("'\"")
-    return env
 
 
 def make_pki(d):

@@ -6,49 +6,20 @@ a dry-run eviction must equal what `sim_run pdb` computes. Exits 77 (skipped) wh
 usage: pdb_crosscheck.py SIM_RUN K8S_DIR   (ISRGUARD_K8S_DIR overrides K8S_DIR; ISRGUARD_SIM_K8S_PORT_BASE the
 ports, default 28000)
 """
-import json
 import os
-import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from k8s_api import Api, read_env  # noqa: E402
 
 # pod states: R ready, N running not ready, P pending (no status), T terminating (evicted, no kubelet)
 ROWS = [
     ("RRRR", 3, 0), ("RRRN", 3, 0), ("RRRN", 3, 3), ("RRNN", 3, 3), ("RRRP", 3, 3),
     ("RRRRRRR", 6, 2), ("RRRRRRN", 6, 0), ("RRRRT", 3, 0), ("RRRT", 3, 3), ("NNN", 1, 0),
 ]
-
-
-class Api:
-    def __init__(self, env):
-        self.base = env["K8S_API"]
-        self.ctx = ssl.create_default_context(cafile=env["K8S_CA"])
-        self.ctx.load_cert_chain(env["K8S_CERT"], env["K8S_KEY"])
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
-
-
-def read_env(state):
-    env = {}
-    with open(os.path.join(state, "env")) as f:
-        for line in f:
-            line = line.strip().removeprefix("export ")
-            if "=" in line:
-                k, v = line.split("=", 1)
-                env[k] = v.strip("'\"")
-    return env
 
 
 def evict(api, ns, pod, dry_run):
