@@ -195,8 +195,10 @@ TEST(KafkaVersionBand, PreThreeSevenBrokerCountsAPartitionWithFewerReplicasThanM
   ASSERT_GT(svc.port(), 0) << svc.log();
   httplib::Client c("127.0.0.1", svc.port());
   auto band = [&] {
+    // Before the first probe `cluster` is null: read with value(), which never throws on a missing key.
     const json s = get_json(c, "/v1/status");
-    return s.is_object() ? s["cluster"]["kafka_version"] : json(nullptr);
+    const json cluster = s.is_object() ? s.value("cluster", json(nullptr)) : json(nullptr);
+    return cluster.is_object() ? cluster.value("kafka_version", json(nullptr)) : json(nullptr);
   };
   ASSERT_TRUE(testing::await([&] { return band()["band"] == "3.7"; }, seconds(20))) << band() << svc.log();
   // 3.7+: min ISR capped at the replica count, RF 1 with ISR 1 is healthy.
