@@ -276,6 +276,21 @@ TEST_F(KubeClientTest, ABodyOverTheCapIsTooLargeAndOneAtTheCapIsRead) {
   }
 }
 
+// The cap bounds what is read, not only what is parsed: an endless body ends the transfer at the cap (without it
+// the read would run into its timeout).
+TEST_F(KubeClientTest, AnEndlessBodyIsCutAtTheCap) {
+  server_->answer([](const std::string&, const std::string&, httplib::Response& res) {
+    res.set_chunked_content_provider("application/json", [sent = std::size_t{0}](std::size_t, httplib::DataSink& sink) mutable {
+      const std::string chunk(64 * 1024, ' ');
+      sent += chunk.size();
+      return sent < 1024 * kMaxPodBytes && sink.write(chunk.data(), chunk.size());
+    });
+  });
+  KubeClient client(options(seconds(30)));
+  const PodLookup got = read(client, "broker-a", seconds(30));
+  EXPECT_EQ(got.status, Status::kTooLarge) << got.detail;
+}
+
 TEST_F(KubeClientTest, NoAnswerWithinItsOwnTimeoutOrTheDeadlineIsATimeout) {
   server_->answer_json(200, pod("kafka", "broker-a"));
   server_->hold();
@@ -356,6 +371,11 @@ class WebhookPodsTest : public KubeClientTest {
     policy.compile();
     loop_ = std::make_unique<ProbeLoop>(source_, policy, GateConfig{seconds(0)}, seconds(60));
     loop_->run_once(SteadyClock::now(), std::chrono::system_clock::now());
+  }
+  // The client's idle connection closes before the server stops (which would wait out its keep-alive).
+  void TearDown() override {
+    webhook_.reset();
+    KubeClientTest::TearDown();
   }
   void make(std::vector<BrokerIdKeyRule> keys, std::vector<BrokerPodRule> names = {}) {
     EvictionWebhookOptions o;
