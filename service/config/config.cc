@@ -411,10 +411,11 @@ void apply_kube_api(const RawFlags& r, Config& c, Errors& errors, Errors& warnin
   for (const auto& [flag, value] : {std::pair{"--kube-api", &c.kube_api}, std::pair{"--kube-token-file", &c.kube_token_file},
                                     std::pair{"--kube-ca-file", &c.kube_ca_file}})
     if (r.given.count(flag) && trim_blanks(*value).empty()) errors.push_back(std::string(flag) + ": blank");
+  // Compared with --webhook-timeout only where a read happens: without a rule any --webhook-timeout stays valid.
   const auto timeout = parse_duration(r.kube_timeout);
   if (!timeout || *timeout < std::chrono::milliseconds(100))
     errors.push_back("--kube-timeout: '" + r.kube_timeout + "' must be a duration of at least 100ms");
-  else if (*timeout >= c.webhook_timeout)
+  else if (*timeout >= c.webhook_timeout && !c.webhook_broker_id_keys.empty())
     errors.push_back("--kube-timeout (" + format_duration(*timeout) + ") must be below --webhook-timeout (" +
                      format_duration(c.webhook_timeout) + ")");
   else

@@ -676,6 +676,9 @@ TEST(Config, WebhookPortNeedsSomeBrokerRuleAndALabelRuleIsEnough) {
 
 TEST(Config, KubeFlagsWithoutABrokerIdRuleAreAWarningNotAnError) {
   NoInClusterEnv no_env;
+  // A short --webhook-timeout is no conflict with --kube-timeout's default when no Pod is read.
+  auto short_timeout = parse({"--mock-brokers", "3", "--webhook-timeout", "1s"});
+  EXPECT_TRUE(short_timeout.config) << all_errors(short_timeout);
   auto out = parse({"--mock-brokers", "3", "--kube-api", "https://10.0.0.1"});
   ASSERT_TRUE(out.config) << all_errors(out);
   ASSERT_EQ(out.warnings.size(), 1u);
