@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <set>
-#include <tuple>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "probes/rdkafka_source.h"
 #include "service/config/flags.h"
@@ -318,7 +318,8 @@ void apply_webhook(const RawFlags& r, Config& c, Errors& errors) {
     errors.push_back("--webhook-port needs --webhook-cert-file and --webhook-key-file");
   if (c.webhook_broker_pods.empty() && c.webhook_broker_id_keys.empty())
     errors.push_back(
-        "--webhook-port needs --webhook-broker-pods, --webhook-broker-id-label or --webhook-broker-id-annotation "
+        "--webhook-port needs --webhook-broker-pods, --webhook-broker-id-label or "
+        "--webhook-broker-id-annotation "
         "(which pods are brokers)");
   if (c.webhook_port != 0 && (c.webhook_port == c.http_port || c.webhook_port == c.health_port))
     errors.push_back("--webhook-port must differ from --http-port and --health-port");
@@ -342,12 +343,12 @@ void apply_broker_id_keys(const RawFlags& r, Config& c, Errors& errors) {
   std::set<std::string> seen, reported;
   for (const auto& rule : c.webhook_broker_id_keys)
     if (!seen.insert(rule.pod_namespace).second && reported.insert(rule.pod_namespace).second)
-      errors.push_back("--webhook-broker-id-label/--webhook-broker-id-annotation: namespace '" + rule.pod_namespace +
-                       "' has more than one rule; give one per namespace");
+      errors.push_back("--webhook-broker-id-label/--webhook-broker-id-annotation: namespace '" +
+                       rule.pod_namespace + "' has more than one rule; give one per namespace");
 }
 
-// "https://HOST[:PORT]" (a trailing '/' dropped): HOST a name, an IPv4 address or a bracketed IPv6 address, PORT
-// 1-65535; nullopt for any other scheme, a path, query, fragment, credentials or blank.
+// "https://HOST[:PORT]" (a trailing '/' dropped): HOST a name, an IPv4 address or a bracketed IPv6 address,
+// PORT 1-65535; nullopt for any other scheme, a path, query, fragment, credentials or blank.
 std::optional<std::string> parse_kube_api_url(const std::string& text) {
   constexpr std::string_view scheme = "https://";
   if (text.rfind(scheme, 0) != 0) return std::nullopt;
@@ -362,7 +363,9 @@ std::optional<std::string> parse_kube_api_url(const std::string& text) {
     const std::string rest = authority.substr(close + 1);
     if (!rest.empty() && rest.front() != ':') return std::nullopt;
     if (!rest.empty()) port = rest.substr(1);
-    if (!std::all_of(host.begin(), host.end(), [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) || ch == ':' || ch == '.'; }))
+    if (!std::all_of(host.begin(), host.end(), [](char ch) {
+          return std::isxdigit(static_cast<unsigned char>(ch)) || ch == ':' || ch == '.';
+        }))
       return std::nullopt;
   } else {
     const auto colon = authority.find(':');
@@ -377,14 +380,16 @@ std::optional<std::string> parse_kube_api_url(const std::string& text) {
       return std::nullopt;
   }
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
       return std::nullopt;
     if (const int p = std::stoi(port); p < 1 || p > 65535) return std::nullopt;
   }
   return std::string(scheme) + authority;
 }
 
-// The API server of a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (an IPv6 host bracketed);
+// The API server of a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (an IPv6 host
+// bracketed);
 // "" when either is unset or blank.
 std::string in_cluster_api() {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
@@ -405,13 +410,16 @@ void check_readable_file(const char* flag, const std::string& path, const std::s
     errors.push_back(std::string(flag) + ": cannot read '" + path + "'" + hint);
 }
 
-// The Kubernetes API of the label and annotation rules. Blank values are errors whether or not a rule uses them.
+// The Kubernetes API of the label and annotation rules. Blank values are errors whether or not a rule uses
+// them.
 void apply_kube_api(const RawFlags& r, Config& c, Errors& errors, Errors& warnings) {
   const std::size_t before = errors.size();
-  for (const auto& [flag, value] : {std::pair{"--kube-api", &c.kube_api}, std::pair{"--kube-token-file", &c.kube_token_file},
-                                    std::pair{"--kube-ca-file", &c.kube_ca_file}})
+  for (const auto& [flag, value] :
+       {std::pair{"--kube-api", &c.kube_api}, std::pair{"--kube-token-file", &c.kube_token_file},
+        std::pair{"--kube-ca-file", &c.kube_ca_file}})
     if (r.given.count(flag) && trim_blanks(*value).empty()) errors.push_back(std::string(flag) + ": blank");
-  // Compared with --webhook-timeout only where a read happens: without a rule any --webhook-timeout stays valid.
+  // Compared with --webhook-timeout only where a read happens: without a rule any --webhook-timeout stays
+  // valid.
   const auto timeout = parse_duration(r.kube_timeout);
   if (!timeout || *timeout < std::chrono::milliseconds(100))
     errors.push_back("--kube-timeout: '" + r.kube_timeout + "' must be a duration of at least 100ms");
@@ -423,23 +431,26 @@ void apply_kube_api(const RawFlags& r, Config& c, Errors& errors, Errors& warnin
   if (c.webhook_broker_id_keys.empty()) {
     for (const char* flag : {"--kube-api", "--kube-token-file", "--kube-ca-file", "--kube-timeout"})
       if (r.given.count(flag))
-        warnings.push_back(std::string(flag) +
-                           " is unused: only --webhook-broker-id-label and --webhook-broker-id-annotation read Pods");
+        warnings.push_back(
+            std::string(flag) +
+            " is unused: only --webhook-broker-id-label and --webhook-broker-id-annotation read Pods");
     return;
   }
   if (errors.size() != before) return;
   if (c.kube_api.empty()) c.kube_api = in_cluster_api();
   if (c.kube_api.empty()) {
-    errors.push_back("--webhook-broker-id-label/--webhook-broker-id-annotation need the Kubernetes API: --kube-api, "
-                     "or KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (set in every pod)");
+    errors.push_back(
+        "--webhook-broker-id-label/--webhook-broker-id-annotation need the Kubernetes API: --kube-api, "
+        "or KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (set in every pod)");
     return;
   }
   if (auto url = parse_kube_api_url(c.kube_api))
     c.kube_api = *url;
   else
-    errors.push_back("--kube-api: '" + c.kube_api.substr(0, 300) +
-                     "' must be https://HOST[:PORT] (no path, query or credentials; plain http would send the token "
-                     "in clear)");
+    errors.push_back(
+        "--kube-api: '" + c.kube_api.substr(0, 300) +
+        "' must be https://HOST[:PORT] (no path, query or credentials; plain http would send the token "
+        "in clear)");
   const std::string in_pod = " (in a pod: automountServiceAccountToken must be true)";
   check_readable_file("--kube-token-file", c.kube_token_file, in_pod, errors);
   check_readable_file("--kube-ca-file", c.kube_ca_file, in_pod, errors);

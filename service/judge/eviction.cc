@@ -115,10 +115,12 @@ bool is_qualified_name(std::string_view s) {
     name = s.substr(slash + 1);
   }
   if (name.empty() || name.size() > 63 || !alnum(name.front()) || !alnum(name.back())) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
-// At most 64 characters of an annotation value (any text) for a message: other than printable ASCII shown as '?'.
+// At most 64 characters of an annotation value (any text) for a message: other than printable ASCII shown as
+// '?'.
 std::string shown_value(std::string_view v) {
   std::string out(v.substr(0, 64));
   for (char& c : out)
@@ -131,8 +133,9 @@ std::string shown_value(std::string_view v) {
 std::optional<BrokerIdKeyRule> parse_broker_id_key_rule(std::string_view text, BrokerIdKeyRule::Source source,
                                                         std::string* error) {
   auto fail = [&](const std::string& why) -> std::optional<BrokerIdKeyRule> {
-    if (error) *error = "broker id " + std::string(source_name(source)) + " rule '" +
-                        std::string(text.substr(0, 300)) + "': " + why;
+    if (error)
+      *error = "broker id " + std::string(source_name(source)) + " rule '" +
+               std::string(text.substr(0, 300)) + "': " + why;
     return std::nullopt;
   };
   const auto eq = text.find('=');
@@ -141,7 +144,8 @@ std::optional<BrokerIdKeyRule> parse_broker_id_key_rule(std::string_view text, B
   if (!is_dns_label(rule.pod_namespace))
     return fail("the namespace must be a DNS label (1-63 of a-z, 0-9, '-', alphanumeric at both ends)");
   if (!is_qualified_name(rule.key))
-    return fail("the key must be a Kubernetes label/annotation key ([prefix/]name, e.g. isrguard.io/broker-id)");
+    return fail(
+        "the key must be a Kubernetes label/annotation key ([prefix/]name, e.g. isrguard.io/broker-id)");
   return rule;
 }
 
@@ -159,15 +163,24 @@ std::string_view pod_lookup_reason(PodLookup::Status status) {
   using S = PodLookup::Status;
   namespace er = eviction_reason;
   switch (status) {
-    case S::kOk: return "";
-    case S::kTimeout: return er::kPodReadTimeout;
-    case S::kFailed: return er::kPodReadFailed;
-    case S::kUnauthorized: return er::kPodReadUnauthorized;
-    case S::kForbidden: return er::kPodReadForbidden;
-    case S::kNotFound: return er::kPodNotFound;
-    case S::kServerError: return er::kPodReadServerError;
-    case S::kInvalid: return er::kPodReadInvalid;
-    case S::kTooLarge: return er::kPodReadTooLarge;
+    case S::kOk:
+      return "";
+    case S::kTimeout:
+      return er::kPodReadTimeout;
+    case S::kFailed:
+      return er::kPodReadFailed;
+    case S::kUnauthorized:
+      return er::kPodReadUnauthorized;
+    case S::kForbidden:
+      return er::kPodReadForbidden;
+    case S::kNotFound:
+      return er::kPodNotFound;
+    case S::kServerError:
+      return er::kPodReadServerError;
+    case S::kInvalid:
+      return er::kPodReadInvalid;
+    case S::kTooLarge:
+      return er::kPodReadTooLarge;
   }
   return er::kPodReadFailed;
 }
@@ -194,11 +207,12 @@ PodBroker map_pod_by_metadata(const BrokerIdKeyRule& rule, const PodLookup& look
   const auto id = parse_broker_id_value(it->second);
   if (!id)
     return {std::nullopt, std::string(eviction_reason::kBrokerIdInvalid),
-            what + " is '" + shown_value(it->second) + "', not a broker id (a decimal integer from 0 to 2147483647)"};
+            what + " is '" + shown_value(it->second) +
+                "', not a broker id (a decimal integer from 0 to 2147483647)"};
   if (by_name && *by_name != *id)
     return {std::nullopt, std::string(eviction_reason::kBrokerIdConflict),
-            what + " says broker " + std::to_string(*id) + " but --webhook-broker-pods maps the name to broker " +
-                std::to_string(*by_name)};
+            what + " says broker " + std::to_string(*id) +
+                " but --webhook-broker-pods maps the name to broker " + std::to_string(*by_name)};
   return {id, "", ""};
 }
 
@@ -269,7 +283,10 @@ std::ostream& operator<<(std::ostream& os, const EvictionGrant& g) {
 
 std::ostream& operator<<(std::ostream& os, const PodBroker& b) {
   os << "PodBroker{broker=";
-  if (b.broker) os << *b.broker; else os << "none";
+  if (b.broker)
+    os << *b.broker;
+  else
+    os << "none";
   return os << " reason=" << b.reason << " detail=" << b.detail << '}';
 }
 

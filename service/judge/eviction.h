@@ -53,11 +53,11 @@ inline constexpr std::string_view kBrokerIdConflict = "broker_id_conflict";  // 
 inline constexpr std::string_view kPodReadTimeout = "pod_read_timeout";      // no answer within the bound
 inline constexpr std::string_view kPodReadFailed = "pod_read_failed";        // connection, TLS, token file
 inline constexpr std::string_view kPodReadUnauthorized = "pod_read_unauthorized";  // HTTP 401 (token)
-inline constexpr std::string_view kPodReadForbidden = "pod_read_forbidden";  // HTTP 403 (RBAC)
-inline constexpr std::string_view kPodNotFound = "pod_not_found";            // HTTP 404
-inline constexpr std::string_view kPodReadServerError = "pod_read_server_error";  // 5xx or any other status
-inline constexpr std::string_view kPodReadInvalid = "pod_read_invalid";      // not a readable Pod of that name
-inline constexpr std::string_view kPodReadTooLarge = "pod_read_too_large";   // body over kMaxPodBytes
+inline constexpr std::string_view kPodReadForbidden = "pod_read_forbidden";        // HTTP 403 (RBAC)
+inline constexpr std::string_view kPodNotFound = "pod_not_found";                  // HTTP 404
+inline constexpr std::string_view kPodReadServerError = "pod_read_server_error";   // 5xx or any other status
+inline constexpr std::string_view kPodReadInvalid = "pod_read_invalid";     // not a readable Pod of that name
+inline constexpr std::string_view kPodReadTooLarge = "pod_read_too_large";  // body over kMaxPodBytes
 }  // namespace eviction_reason
 
 // `<namespace>/<prefix>[+<offset>]`: pods of `namespace` named `<prefix><digits>` are broker
@@ -91,9 +91,9 @@ struct BrokerIdKeyRule {
   bool operator==(const BrokerIdKeyRule&) const = default;
 };
 
-// nullopt with `error` set for a malformed rule: no `=`, a namespace that is not a DNS label (1-63 of a-z0-9-,
-// alphanumeric at both ends), a key that is not a qualified name ([prefix/]name: the prefix a DNS subdomain of at
-// most 253 characters, the name 1-63 of A-Za-z0-9._- alphanumeric at both ends).
+// nullopt with `error` set for a malformed rule: no `=`, a namespace that is not a DNS label (1-63 of
+// a-z0-9-, alphanumeric at both ends), a key that is not a qualified name ([prefix/]name: the prefix a DNS
+// subdomain of at most 253 characters, the name 1-63 of A-Za-z0-9._- alphanumeric at both ends).
 std::optional<BrokerIdKeyRule> parse_broker_id_key_rule(std::string_view text, BrokerIdKeyRule::Source source,
                                                         std::string* error);
 // The metadata rule of namespace `ns`, or null.
@@ -112,7 +112,17 @@ struct PodMetadata {
 // What reading the Pod through the API server gave: the metadata (kOk) or why not, with `detail` saying what
 // failed for the denial message (never a credential).
 struct PodLookup {
-  enum class Status { kOk, kTimeout, kFailed, kUnauthorized, kForbidden, kNotFound, kServerError, kInvalid, kTooLarge };
+  enum class Status {
+    kOk,
+    kTimeout,
+    kFailed,
+    kUnauthorized,
+    kForbidden,
+    kNotFound,
+    kServerError,
+    kInvalid,
+    kTooLarge
+  };
   Status status = Status::kFailed;
   PodMetadata metadata;
   std::string detail;

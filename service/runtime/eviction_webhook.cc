@@ -52,8 +52,8 @@ EvictionDecision EvictionWebhook::decide(const AdmissionRequest& request, Steady
   const auto deadline = arrival + options_.timeout;
   const PodBroker mapped = broker_of(request, deadline);
   if (mapped.denied()) {
-    spdlog::warn("eviction of pod {}/{} (by {}) denied: {}: {}", request.pod_namespace, request.name, request.user,
-                 mapped.reason, mapped.detail);
+    spdlog::warn("eviction of pod {}/{} (by {}) denied: {}: {}", request.pod_namespace, request.name,
+                 request.user, mapped.reason, mapped.detail);
     return deny_pod(mapped, request);
   }
   const auto broker = mapped.broker;
@@ -74,9 +74,12 @@ EvictionDecision EvictionWebhook::decide(const AdmissionRequest& request, Steady
 PodBroker EvictionWebhook::broker_of(const AdmissionRequest& request, SteadyClock::time_point deadline) {
   const auto by_name = broker_for_pod(options_.rules, request.pod_namespace, request.name);
   const BrokerIdKeyRule* rule = broker_id_key_rule_for(options_.id_key_rules, request.pod_namespace);
-  if (!rule) return by_name ? PodBroker{by_name, "", ""} : PodBroker{std::nullopt, std::string(eviction_reason::kNotABroker), ""};
+  if (!rule)
+    return by_name ? PodBroker{by_name, "", ""}
+                   : PodBroker{std::nullopt, std::string(eviction_reason::kNotABroker), ""};
   if (!options_.pods)
-    return {std::nullopt, std::string(eviction_reason::kPodReadFailed), "no Kubernetes API client is configured"};
+    return {std::nullopt, std::string(eviction_reason::kPodReadFailed),
+            "no Kubernetes API client is configured"};
   const auto started = SteadyClock::now();
   const PodLookup lookup = options_.pods->read_pod(request.pod_namespace, request.name, deadline);
   {

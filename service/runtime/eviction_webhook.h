@@ -8,9 +8,10 @@
 // API server, says why):
 //   1. parse (400 on a malformed or oversized body; the API server then refuses the eviction: failurePolicy
 //      Fail), allow at once what is not a pods/eviction CREATE;
-//   1b. which broker: in a namespace with a label or annotation rule, read the Pod (`pods`, bounded by its own
-//      timeout and the decision's) and map it (map_pod_by_metadata: a failed read or a bad id is a denial with
-//      its own reason); else the name rules. A pod no rule maps is allowed at once (not_a_broker);
+//   1b. which broker: in a namespace with a label or annotation rule, read the Pod (`pods`, bounded by
+//      its own timeout and the decision's) and map it (map_pod_by_metadata: a failed read or a bad id is a
+//      denial with its own reason); else the name rules. A pod no rule maps is allowed at once
+//      (not_a_broker);
 //   2. take the decision lock (decisions run one after the other, so two evictions that are safe alone and
 //      unsafe together never both pass); not taken within the timeout -> deny decision_busy;
 //   3. a fresh view: the last successful probe started within `fresh_within`, else ask the loop to probe now

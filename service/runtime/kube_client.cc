@@ -19,8 +19,9 @@ void init_curl_once() {
   if (rc != CURLE_OK) throw std::runtime_error(std::string("libcurl init failed: ") + curl_easy_strerror(rc));
 }
 
-// The token file's text without surrounding blanks; nullopt when unreadable, larger than kMaxTokenBytes, empty,
-// or holding a byte outside visible ASCII (a header must not carry it). The reason, never the text, in `why`.
+// The token file's text without surrounding blanks; nullopt when unreadable, larger than kMaxTokenBytes,
+// empty, or holding a byte outside visible ASCII (a header must not carry it). The reason, never the text, in
+// `why`.
 std::optional<std::string> read_token(const std::string& path, std::string& why) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -103,7 +104,8 @@ std::optional<std::string> KubeClient::current_token() {
     return token_;
   }
   if (!token_warned_)
-    spdlog::warn("{}; {}", why, token_ ? "using the token read before" : "pod reads fail until it is readable");
+    spdlog::warn("{}; {}", why,
+                 token_ ? "using the token read before" : "pod reads fail until it is readable");
   token_warned_ = true;
   return token_;
 }
@@ -132,7 +134,8 @@ PodLookup KubeClient::read_pod(std::string_view ns, std::string_view name, Stead
   const std::string what = "GET " + pod_path(ns, name) + ": ";
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
   const auto bound = std::min(options_.timeout, left);
-  if (bound < std::chrono::milliseconds(1)) return {Status::kTimeout, {}, what + "no time left before the deadline"};
+  if (bound < std::chrono::milliseconds(1))
+    return {Status::kTimeout, {}, what + "no time left before the deadline"};
   const auto token = current_token();
   if (!token) return {Status::kFailed, {}, what + "no readable token in " + options_.token_file};
   auto handle = take_handle();

@@ -44,7 +44,8 @@ class PodReader {
  public:
   virtual ~PodReader() = default;
   // Pod `ns`/`name`'s metadata, or why it could not be read, by `deadline` (steady clock).
-  virtual PodLookup read_pod(std::string_view ns, std::string_view name, SteadyClock::time_point deadline) = 0;
+  virtual PodLookup read_pod(std::string_view ns, std::string_view name,
+                             SteadyClock::time_point deadline) = 0;
 };
 
 class KubeClient final : public PodReader {

@@ -25,7 +25,8 @@ std::string status_message(std::string_view body) {
 }
 
 // labels or annotations: absent or null = none; else an object of strings.
-bool read_string_map(const json& metadata, const char* key, std::map<std::string, std::string, std::less<>>& out) {
+bool read_string_map(const json& metadata, const char* key,
+                     std::map<std::string, std::string, std::less<>>& out) {
   const auto it = metadata.find(key);
   if (it == metadata.end() || it->is_null()) return true;
   if (!it->is_object()) return false;
@@ -82,12 +83,17 @@ PodLookup pod_lookup_from_response(long http_status, std::string_view body, std:
     return out;
   }
   const std::string message = status_message(body);
-  const std::string detail = what + "HTTP " + std::to_string(http_status) + (message.empty() ? "" : ": " + message);
+  const std::string detail =
+      what + "HTTP " + std::to_string(http_status) + (message.empty() ? "" : ": " + message);
   switch (http_status) {
-    case 401: return {Status::kUnauthorized, {}, detail};
-    case 403: return {Status::kForbidden, {}, detail};
-    case 404: return {Status::kNotFound, {}, detail};
-    default: return {Status::kServerError, {}, detail};
+    case 401:
+      return {Status::kUnauthorized, {}, detail};
+    case 403:
+      return {Status::kForbidden, {}, detail};
+    case 404:
+      return {Status::kNotFound, {}, detail};
+    default:
+      return {Status::kServerError, {}, detail};
   }
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
 // The answer of the API server to GET /api/v1/namespaces/NS/pods/NAME, as the eviction webhook reads it to
-// find a pod's broker id (service/judge/eviction.h, BrokerIdKeyRule). Pure (status and body in, PodLookup out);
-// the request itself is made by service/runtime/kube_client.h.
+// find a pod's broker id (service/judge/eviction.h, BrokerIdKeyRule). Pure (status and body in, PodLookup
+// out); the request itself is made by service/runtime/kube_client.h.
 //
 // 200: a v1 Pod whose metadata.name and metadata.namespace are the ones asked for, labels and annotations
 // objects of strings (absent = none); anything else is kInvalid. 401, 403, 404: kUnauthorized, kForbidden,
@@ -17,8 +17,8 @@
 
 namespace isrguard::service {
 
-// The largest Pod body read. A Pod is a few KiB, tens with managedFields; annotations are capped at 256 KiB by
-// the API server's validation. A larger body is kTooLarge, never parsed.
+// The largest Pod body read. A Pod is a few KiB, tens with managedFields; annotations are capped at 256 KiB
+// by the API server's validation. A larger body is kTooLarge, never parsed.
 inline constexpr std::size_t kMaxPodBytes = 1024 * 1024;
 // How much of a Status message a denial quotes.
 inline constexpr std::size_t kMaxStatusMessageChars = 300;

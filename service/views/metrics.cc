@@ -480,8 +480,8 @@ void webhook_families(Families& out, const WebhookStats& st) {
                        reason::kControllerUnknown, reason::kOverrideFreeze, reason::kMetadataErrors})
     known("denied", r);
   for (const auto r : {er::kBrokerIdInvalid, er::kBrokerIdConflict, er::kPodReadTimeout, er::kPodReadFailed,
-                       er::kPodReadUnauthorized, er::kPodReadForbidden, er::kPodNotFound, er::kPodReadServerError,
-                       er::kPodReadInvalid, er::kPodReadTooLarge})
+                       er::kPodReadUnauthorized, er::kPodReadForbidden, er::kPodNotFound,
+                       er::kPodReadServerError, er::kPodReadInvalid, er::kPodReadTooLarge})
     known("denied", r);
   all[WebhookDecisionKey{"invalid", std::string(er::kInvalidReview), false}];
   for (const auto& [key, n] : st.decisions) all[key] = n;

@@ -1,11 +1,14 @@
-// The Kubernetes API client of the eviction webhook's label and annotation rules (service/runtime/kube_client.h)
-// and the webhook's decisions through it (service/runtime/eviction_webhook.h), against a fake API server: an
-// HTTPS cpp-httplib server on 127.0.0.1, port 0, its certificate signed by a test CA made at run time
-// (kafkasim::TestPki). Conditions are awaited, never slept for.
+// The Kubernetes API client of the eviction webhook's label and annotation rules
+// (service/runtime/kube_client.h) and the webhook's decisions through it
+// (service/runtime/eviction_webhook.h), against a fake API server: an HTTPS cpp-httplib server on 127.0.0.1,
+// port 0, its certificate signed by a test CA made at run time (kafkasim::TestPki). Conditions are awaited,
+// never slept for.
 //
-// Cluster of the webhook tests: brokers 1-6, "left" 3 x RF3 on {1,2,3} with broker 2 out of every ISR, "right"
-// 3 x RF3 on {4,5,6}, min ISR 2. Evicting broker 1 would leave a "left" partition at ISR [3] (denied); evicting
-// broker 4 leaves "right" at 2 of 3 (allowed).
+// Cluster of the webhook tests: brokers 1-6, "left" 3 x RF3 on {1,2,3} with broker 2 out of every ISR,
+// "right" 3 x RF3 on {4,5,6}, min ISR 2. Evicting broker 1 would leave a "left" partition at ISR [3]
+// (denied); evicting broker 4 leaves "right" at 2 of 3 (allowed).
+#include "service/runtime/kube_client.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -24,7 +27,6 @@
 #include <vector>
 
 #include "service/runtime/eviction_webhook.h"
-#include "service/runtime/kube_client.h"
 #include "service/views/kube_pod.h"
 #include "tests/kafkasim/tls.h"
 #include "tests/support/await.h"
@@ -58,7 +60,8 @@ json pod(const std::string& ns, const std::string& name, json labels = json::obj
 }
 
 json status_body(int code, const std::string& message) {
-  return {{"apiVersion", "v1"}, {"kind", "Status"}, {"status", "Failure"}, {"message", message}, {"code", code}};
+  return {
+      {"apiVersion", "v1"}, {"kind", "Status"}, {"status", "Failure"}, {"message", message}, {"code", code}};
 }
 
 // A fake kube-apiserver: GET /api/v1/namespaces/NS/pods/NAME answered by `answer` (set by the test); every
@@ -71,14 +74,15 @@ class FakeApiServer {
     write_file(dir / "server.crt", pki_.server_cert_pem);
     write_file(dir / "server.key", pki_.server_key_pem);
     pki_.write_ca((dir / "ca.crt").string());
-    server_ = std::make_unique<httplib::SSLServer>((dir / "server.crt").c_str(), (dir / "server.key").c_str());
-    server_->Get(R"(/api/v1/namespaces/([^/]+)/pods/([^/]+))", [this](const httplib::Request& req,
-                                                                        httplib::Response& res) {
-      std::unique_lock<std::mutex> lock(mu_);
-      authorizations_.push_back(req.get_header_value("Authorization"));
-      cv_.wait(lock, [&] { return !hold_ || stopping_; });
-      answer_(req.matches[1], req.matches[2], res);
-    });
+    server_ =
+        std::make_unique<httplib::SSLServer>((dir / "server.crt").c_str(), (dir / "server.key").c_str());
+    server_->Get(R"(/api/v1/namespaces/([^/]+)/pods/([^/]+))",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   std::unique_lock<std::mutex> lock(mu_);
+                   authorizations_.push_back(req.get_header_value("Authorization"));
+                   cv_.wait(lock, [&] { return !hold_ || stopping_; });
+                   answer_(req.matches[1], req.matches[2], res);
+                 });
     port_ = server_->bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_->listen_after_bind(); });
     EXPECT_TRUE(testing::await([&] { return server_->is_running(); }, seconds(10)));
@@ -181,7 +185,8 @@ TEST_F(KubeClientTest, ReadsTheLabelsAndAnnotationsWithTheBearerToken) {
   KubeClient client(options());
   const PodLookup got = read(client);
   EXPECT_EQ(got.status, Status::kOk) << got.detail;
-  EXPECT_EQ(got.metadata.labels, (std::map<std::string, std::string, std::less<>>{{"isrguard.io/broker-id", "7"}}));
+  EXPECT_EQ(got.metadata.labels,
+            (std::map<std::string, std::string, std::less<>>{{"isrguard.io/broker-id", "7"}}));
   EXPECT_EQ(got.metadata.annotations, (std::map<std::string, std::string, std::less<>>{{"note", "x"}}));
   EXPECT_EQ(server_->authorizations(), std::vector<std::string>{std::string("Bearer ") + kToken});
 }
@@ -192,8 +197,8 @@ TEST_F(KubeClientTest, ARotatedTokenFileIsUsedFromTheNextRead) {
   EXPECT_EQ(read(client).status, Status::kOk);
   write_file(dir_ / "token", kRotatedToken);
   EXPECT_EQ(read(client).status, Status::kOk);
-  EXPECT_EQ(server_->authorizations(),
-            (std::vector<std::string>{std::string("Bearer ") + kToken, std::string("Bearer ") + kRotatedToken}));
+  EXPECT_EQ(server_->authorizations(), (std::vector<std::string>{std::string("Bearer ") + kToken,
+                                                                 std::string("Bearer ") + kRotatedToken}));
 }
 
 TEST_F(KubeClientTest, WithoutAReadableTokenNoRequestIsSentAndTheReadFails) {
@@ -221,9 +226,9 @@ TEST_F(KubeClientTest, ATokenFileThatTurnsUnreadableKeepsTheLastGoodToken) {
 }
 
 TEST_F(KubeClientTest, ErrorStatusesMapToTheirLookupStatusQuotingTheStatusMessage) {
-  const std::vector<std::pair<int, Status>> rows = {{401, Status::kUnauthorized}, {403, Status::kForbidden},
-                                                    {404, Status::kNotFound},     {500, Status::kServerError},
-                                                    {503, Status::kServerError},  {429, Status::kServerError}};
+  const std::vector<std::pair<int, Status>> rows = {
+      {401, Status::kUnauthorized}, {403, Status::kForbidden},   {404, Status::kNotFound},
+      {500, Status::kServerError},  {503, Status::kServerError}, {429, Status::kServerError}};
   KubeClient client(options());
   for (const auto& [code, want] : rows) {
     server_->answer_json(code, status_body(code, "message for " + std::to_string(code)));
@@ -241,7 +246,10 @@ TEST_F(KubeClientTest, AnswersThatAreNotThePodAskedForAreInvalid) {
       "{",
       "[]",
       "null",
-      json{{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", {{"name", "broker-a"}, {"namespace", "kafka"}}}}.dump(),
+      json{{"apiVersion", "v1"},
+           {"kind", "Service"},
+           {"metadata", {{"name", "broker-a"}, {"namespace", "kafka"}}}}
+          .dump(),
       pod("kafka", "broker-b").dump(),
       pod("other", "broker-a").dump(),
       pod("kafka", "broker-a", {{"isrguard.io/broker-id", 7}}).dump(),
@@ -267,7 +275,8 @@ TEST_F(KubeClientTest, ABodyOverTheCapIsTooLargeAndOneAtTheCapIsRead) {
   at_cap["metadata"]["annotations"]["padding"] = std::string(kMaxPodBytes - base, 'x');
   const std::string exact = at_cap.dump();
   ASSERT_EQ(exact.size(), kMaxPodBytes);
-  for (const auto& [body, want] : {std::pair{exact, Status::kOk}, std::pair{exact + " ", Status::kTooLarge}}) {
+  for (const auto& [body, want] :
+       {std::pair{exact, Status::kOk}, std::pair{exact + " ", Status::kTooLarge}}) {
     server_->answer([body](const std::string&, const std::string&, httplib::Response& res) {
       res.set_content(body, "application/json");
     });
@@ -276,15 +285,16 @@ TEST_F(KubeClientTest, ABodyOverTheCapIsTooLargeAndOneAtTheCapIsRead) {
   }
 }
 
-// The cap bounds what is read, not only what is parsed: an endless body ends the transfer at the cap (without it
-// the read would run into its timeout).
+// The cap bounds what is read, not only what is parsed: an endless body ends the transfer at the cap (without
+// it the read would run into its timeout).
 TEST_F(KubeClientTest, AnEndlessBodyIsCutAtTheCap) {
   server_->answer([](const std::string&, const std::string&, httplib::Response& res) {
-    res.set_chunked_content_provider("application/json", [sent = std::size_t{0}](std::size_t, httplib::DataSink& sink) mutable {
-      const std::string chunk(64 * 1024, ' ');
-      sent += chunk.size();
-      return sent < 1024 * kMaxPodBytes && sink.write(chunk.data(), chunk.size());
-    });
+    res.set_chunked_content_provider(
+        "application/json", [sent = std::size_t{0}](std::size_t, httplib::DataSink& sink) mutable {
+          const std::string chunk(64 * 1024, ' ');
+          sent += chunk.size();
+          return sent < 1024 * kMaxPodBytes && sink.write(chunk.data(), chunk.size());
+        });
   });
   KubeClient client(options(seconds(30)));
   const PodLookup got = read(client, "broker-a", seconds(30));
@@ -319,7 +329,8 @@ TEST_F(KubeClientTest, AServerTheCaDoesNotVouchForOrNoServerAtAllFails) {
   KubeClient refused(options());
   const PodLookup down = read(refused);
   EXPECT_EQ(down.status, Status::kFailed) << down.detail;
-  EXPECT_NE(down.detail.find("GET /api/v1/namespaces/kafka/pods/broker-a: "), std::string::npos) << down.detail;
+  EXPECT_NE(down.detail.find("GET /api/v1/namespaces/kafka/pods/broker-a: "), std::string::npos)
+      << down.detail;
 }
 
 TEST_F(KubeClientTest, PlainHttpIsRefusedWithoutSendingTheToken) {
@@ -332,7 +343,8 @@ TEST_F(KubeClientTest, PlainHttpIsRefusedWithoutSendingTheToken) {
   EXPECT_TRUE(server_->authorizations().empty());
 }
 
-// ---- the webhook's decisions through the client ------------------------------------------------------------
+// ---- the webhook's decisions through the client
+// ------------------------------------------------------------
 
 std::string eviction(const std::string& ns, const std::string& name) {
   return json{{"apiVersion", "admission.k8s.io/v1"},
@@ -406,15 +418,16 @@ class WebhookPodsTest : public KubeClientTest {
   }
   // Serves `pods` (by name; others 404).
   void serve(std::map<std::string, json> pods) {
-    server_->answer([pods = std::move(pods)](const std::string& ns, const std::string& name, httplib::Response& res) {
-      const auto it = pods.find(name);
-      if (it == pods.end() || ns != "kafka") {
-        res.status = 404;
-        res.set_content(status_body(404, "pods \"" + name + "\" not found").dump(), "application/json");
-        return;
-      }
-      res.set_content(it->second.dump(), "application/json");
-    });
+    server_->answer(
+        [pods = std::move(pods)](const std::string& ns, const std::string& name, httplib::Response& res) {
+          const auto it = pods.find(name);
+          if (it == pods.end() || ns != "kafka") {
+            res.status = 404;
+            res.set_content(status_body(404, "pods \"" + name + "\" not found").dump(), "application/json");
+            return;
+          }
+          res.set_content(it->second.dump(), "application/json");
+        });
   }
 
   testing::ScriptedSource source_;
@@ -434,7 +447,8 @@ TEST_F(WebhookPodsTest, ALabelledBrokerIsJudgedByTheIdItsLabelCarries) {
   const Answer blue = evict("broker-blue");
   EXPECT_FALSE(blue.allowed);
   EXPECT_EQ(blue.code, 429);
-  EXPECT_NE(blue.message.find("evicting broker 1 (pod kafka/broker-blue)"), std::string::npos) << blue.message;
+  EXPECT_NE(blue.message.find("evicting broker 1 (pod kafka/broker-blue)"), std::string::npos)
+      << blue.message;
   EXPECT_NE(blue.message.find("partitions_blocking"), std::string::npos) << blue.message;
   EXPECT_TRUE(evict("broker-green").allowed) << last_body_;
   EXPECT_EQ(decisions("denied", "partitions_blocking"), 1u);
@@ -444,7 +458,8 @@ TEST_F(WebhookPodsTest, ALabelledBrokerIsJudgedByTheIdItsLabelCarries) {
 
 TEST_F(WebhookPodsTest, AnAnnotationRuleReadsTheAnnotationNotTheLabel) {
   make({{"kafka", BrokerIdKeyRule::Source::kAnnotation, "example.com/broker.id"}});
-  serve({{"broker-blue", pod("kafka", "broker-blue", {{"example.com/broker.id", "4"}}, {{"example.com/broker.id", "1"}})}});
+  serve({{"broker-blue",
+          pod("kafka", "broker-blue", {{"example.com/broker.id", "4"}}, {{"example.com/broker.id", "1"}})}});
   const Answer a = evict("broker-blue");
   EXPECT_FALSE(a.allowed);
   EXPECT_NE(a.message.find("evicting broker 1 (pod kafka/broker-blue)"), std::string::npos) << a.message;
@@ -465,14 +480,16 @@ TEST_F(WebhookPodsTest, ALabelThatIsNotABrokerIdIsDenied) {
     EXPECT_FALSE(a.allowed) << "'" << value << "'";
     EXPECT_EQ(a.code, 429);
     EXPECT_NE(a.message.find("denied (broker_id_invalid)"), std::string::npos) << a.message;
-    EXPECT_NE(a.message.find("label isrguard.io/broker-id is '" + value + "'"), std::string::npos) << a.message;
+    EXPECT_NE(a.message.find("label isrguard.io/broker-id is '" + value + "'"), std::string::npos)
+        << a.message;
   }
   EXPECT_EQ(decisions("denied", "broker_id_invalid"), 8u);
 }
 
 TEST_F(WebhookPodsTest, NameRulesDecideWhenTheLabelIsAbsentAndMustAgreeWhenItIsPresent) {
   make({label_rule()}, {BrokerPodRule{"kafka", "kafka-", 0}});
-  serve({{"kafka-4", pod("kafka", "kafka-4")}, {"kafka-1", pod("kafka", "kafka-1", {{"isrguard.io/broker-id", "4"}})},
+  serve({{"kafka-4", pod("kafka", "kafka-4")},
+         {"kafka-1", pod("kafka", "kafka-1", {{"isrguard.io/broker-id", "4"}})},
          {"kafka-5", pod("kafka", "kafka-5", {{"isrguard.io/broker-id", "5"}})}});
   EXPECT_TRUE(evict("kafka-4").allowed) << last_body_;  // by name: broker 4
   EXPECT_TRUE(evict("kafka-5").allowed) << last_body_;  // label and name agree
@@ -497,14 +514,18 @@ TEST_F(WebhookPodsTest, EveryFailedReadIsDeniedWithItsOwnReasonAndRetryLater) {
     std::function<void()> arrange;
     std::string reason;
   };
-  const auto status = [&](int code) { return [&, code] { server_->answer_json(code, status_body(code, "nope")); }; };
+  const auto status = [&](int code) {
+    return [&, code] { server_->answer_json(code, status_body(code, "nope")); };
+  };
   const std::vector<Row> rows = {
       {status(401), "pod_read_unauthorized"},
       {status(403), "pod_read_forbidden"},
       {status(404), "pod_not_found"},
       {status(500), "pod_read_server_error"},
       {[&] { server_->answer_json(200, json::array()); }, "pod_read_invalid"},
-      {[&] { server_->answer_json(200, pod("kafka", "broker-a", {{"pad", std::string(kMaxPodBytes, 'x')}})); },
+      {[&] {
+         server_->answer_json(200, pod("kafka", "broker-a", {{"pad", std::string(kMaxPodBytes, 'x')}}));
+       },
        "pod_read_too_large"},
       {[&] {
          server_->answer_json(200, pod("kafka", "broker-a"));
@@ -518,9 +539,10 @@ TEST_F(WebhookPodsTest, EveryFailedReadIsDeniedWithItsOwnReasonAndRetryLater) {
     server_->release();
     EXPECT_FALSE(a.allowed) << row.reason;
     EXPECT_EQ(a.code, 429) << row.reason;
-    EXPECT_NE(a.message.find("isrguard: evicting pod kafka/broker-a: denied (" + row.reason +
-                             "): cannot tell which broker it runs: GET /api/v1/namespaces/kafka/pods/broker-a: "),
-              std::string::npos)
+    EXPECT_NE(
+        a.message.find("isrguard: evicting pod kafka/broker-a: denied (" + row.reason +
+                       "): cannot tell which broker it runs: GET /api/v1/namespaces/kafka/pods/broker-a: "),
+        std::string::npos)
         << a.message;
     EXPECT_NE(a.message.find("; retry later"), std::string::npos) << a.message;
     EXPECT_EQ(decisions("denied", row.reason), 1u) << row.reason;

@@ -1,16 +1,15 @@
 #include "service/config/config.h"
 
-#include "service/config/kafka_properties.h"
-#include "service/config/value_parsers.h"
-
-#include "probes/rdkafka_source.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
+
+#include "probes/rdkafka_source.h"
+#include "service/config/kafka_properties.h"
+#include "service/config/value_parsers.h"
 
 namespace isrguard::service {
 namespace {
@@ -522,7 +521,8 @@ TEST(Config, UnknownFlagsAreNamedButTheirValuesNeverShown) {
   EXPECT_NE(all_errors(named).find("--sasl-password"), std::string::npos) << all_errors(named);
 }
 
-// ---- the webhook's label and annotation rules and the Kubernetes API they read Pods through ----------------
+// ---- the webhook's label and annotation rules and the Kubernetes API they read Pods through
+// ----------------
 
 // A token and a CA file that exist (their content is read per request, not at start-up).
 struct KubeFiles {
@@ -559,7 +559,8 @@ class NoInClusterEnv {
 
 ParseOutcome parse_kube(std::vector<std::string> extra, const KubeFiles& f) {
   std::vector<std::string> args = {"isrguard", "--mock-brokers", "3"};
-  for (const auto& [flag, path] : {std::pair{"--kube-token-file", f.token}, std::pair{"--kube-ca-file", f.ca}})
+  for (const auto& [flag, path] :
+       {std::pair{"--kube-token-file", f.token}, std::pair{"--kube-ca-file", f.ca}})
     if (std::find(extra.begin(), extra.end(), flag) == extra.end()) args.insert(args.end(), {flag, path});
   args.insert(args.end(), extra.begin(), extra.end());
   std::vector<const char*> argv;
@@ -570,9 +571,10 @@ ParseOutcome parse_kube(std::vector<std::string> extra, const KubeFiles& f) {
 TEST(Config, BrokerIdRulesReadOnePerNamespaceWithTheApiGiven) {
   NoInClusterEnv no_env;
   KubeFiles files;
-  auto out = parse_kube({"--webhook-broker-id-label", "kafka=isrguard.io/broker-id", "--webhook-broker-id-annotation",
-                         "kafka-b=example.com/broker.id", "--kube-api", "https://10.0.0.1:6443/", "--kube-timeout", "1s"},
-                        files);
+  auto out = parse_kube(
+      {"--webhook-broker-id-label", "kafka=isrguard.io/broker-id", "--webhook-broker-id-annotation",
+       "kafka-b=example.com/broker.id", "--kube-api", "https://10.0.0.1:6443/", "--kube-timeout", "1s"},
+      files);
   ASSERT_TRUE(out.config) << all_errors(out);
   using Source = BrokerIdKeyRule::Source;
   EXPECT_EQ(out.config->webhook_broker_id_keys,
@@ -582,17 +584,20 @@ TEST(Config, BrokerIdRulesReadOnePerNamespaceWithTheApiGiven) {
   EXPECT_EQ(out.config->kube_timeout, milliseconds(1000));
   std::string described;
   for (const auto& [k, v] : out.config->describe()) described += k + "=" + v + "\n";
-  EXPECT_NE(described.find("webhook_broker_id_label.kafka=isrguard.io/broker-id"), std::string::npos) << described;
+  EXPECT_NE(described.find("webhook_broker_id_label.kafka=isrguard.io/broker-id"), std::string::npos)
+      << described;
   EXPECT_NE(described.find("kube_token_file=" + files.token), std::string::npos) << described;
   EXPECT_EQ(described.find("config-test-token-value"), std::string::npos) << described;
 
-  auto twice = parse_kube({"--webhook-broker-id-label", "kafka=a", "--webhook-broker-id-annotation", "kafka=b",
-                           "--kube-api", "https://10.0.0.1"},
+  auto twice = parse_kube({"--webhook-broker-id-label", "kafka=a", "--webhook-broker-id-annotation",
+                           "kafka=b", "--kube-api", "https://10.0.0.1"},
                           files);
   EXPECT_FALSE(twice.config);
   EXPECT_EQ(twice.exit_code, 2);
-  EXPECT_TRUE(has_error(twice, "--webhook-broker-id-label/--webhook-broker-id-annotation: namespace 'kafka' has more "
-                               "than one rule"))
+  EXPECT_TRUE(
+      has_error(twice,
+                "--webhook-broker-id-label/--webhook-broker-id-annotation: namespace 'kafka' has more "
+                "than one rule"))
       << all_errors(twice);
 }
 
@@ -602,7 +607,8 @@ TEST(Config, TheApiDefaultsToTheInClusterServiceAndIsRequiredOtherwise) {
   auto none = parse_kube({"--webhook-broker-id-label", "kafka=k"}, files);
   EXPECT_FALSE(none.config);
   EXPECT_EQ(none.exit_code, 2);
-  EXPECT_TRUE(has_error(none, "--webhook-broker-id-label/--webhook-broker-id-annotation need the Kubernetes API: "))
+  EXPECT_TRUE(
+      has_error(none, "--webhook-broker-id-label/--webhook-broker-id-annotation need the Kubernetes API: "))
       << all_errors(none);
   ::setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
   ::setenv("KUBERNETES_SERVICE_PORT", "443", 1);
@@ -613,7 +619,8 @@ TEST(Config, TheApiDefaultsToTheInClusterServiceAndIsRequiredOtherwise) {
   auto v6 = parse_kube({"--webhook-broker-id-label", "kafka=k"}, files);
   ASSERT_TRUE(v6.config) << all_errors(v6);
   EXPECT_EQ(v6.config->kube_api, "https://[fd00:10:96::1]:443");
-  auto flag_wins = parse_kube({"--webhook-broker-id-label", "kafka=k", "--kube-api", "https://api.example:6443"}, files);
+  auto flag_wins =
+      parse_kube({"--webhook-broker-id-label", "kafka=k", "--kube-api", "https://api.example:6443"}, files);
   ASSERT_TRUE(flag_wins.config) << all_errors(flag_wins);
   EXPECT_EQ(flag_wins.config->kube_api, "https://api.example:6443");
 }
@@ -638,14 +645,20 @@ TEST(Config, KubeApiFlagsAreValidatedNamingTheFlag) {
       {{"--kube-api", "https://a b"}, "--kube-api: "},
       {{"--kube-api", "ftp://10.0.0.1"}, "--kube-api: "},
       {{"--kube-api", "https://10.0.0.1", "--kube-token-file", "/nonexistent/token"},
-       "--kube-token-file: cannot read '/nonexistent/token' (in a pod: automountServiceAccountToken must be true)"},
+       "--kube-token-file: cannot read '/nonexistent/token' (in a pod: automountServiceAccountToken must be "
+       "true)"},
       {{"--kube-api", "https://10.0.0.1", "--kube-ca-file", "/nonexistent/ca.crt"},
        "--kube-ca-file: cannot read '/nonexistent/ca.crt'"},
-      {{"--kube-api", "https://10.0.0.1", "--kube-ca-file", "/tmp"}, "--kube-ca-file: '/tmp' is not a regular file"},
-      {{"--kube-api", "https://10.0.0.1", "--kube-timeout", "50ms"}, "--kube-timeout: '50ms' must be a duration"},
-      {{"--kube-api", "https://10.0.0.1", "--kube-timeout", "soon"}, "--kube-timeout: 'soon' must be a duration"},
-      {{"--kube-api", "https://10.0.0.1", "--kube-timeout", "8s"}, "--kube-timeout (8s) must be below --webhook-timeout (8s)"},
-      {{"--kube-api", "https://10.0.0.1", "--webhook-timeout", "1s"}, "--kube-timeout (2s) must be below --webhook-timeout (1s)"},
+      {{"--kube-api", "https://10.0.0.1", "--kube-ca-file", "/tmp"},
+       "--kube-ca-file: '/tmp' is not a regular file"},
+      {{"--kube-api", "https://10.0.0.1", "--kube-timeout", "50ms"},
+       "--kube-timeout: '50ms' must be a duration"},
+      {{"--kube-api", "https://10.0.0.1", "--kube-timeout", "soon"},
+       "--kube-timeout: 'soon' must be a duration"},
+      {{"--kube-api", "https://10.0.0.1", "--kube-timeout", "8s"},
+       "--kube-timeout (8s) must be below --webhook-timeout (8s)"},
+      {{"--kube-api", "https://10.0.0.1", "--webhook-timeout", "1s"},
+       "--kube-timeout (2s) must be below --webhook-timeout (1s)"},
   };
   for (const auto& row : rows) {
     std::vector<std::string> args = {"--webhook-broker-id-label", rule};
@@ -655,22 +668,28 @@ TEST(Config, KubeApiFlagsAreValidatedNamingTheFlag) {
     EXPECT_EQ(out.exit_code, 2) << row.error_prefix;
     EXPECT_TRUE(has_error(out, row.error_prefix)) << row.error_prefix << "\n" << all_errors(out);
   }
-  auto rule_errors = parse_kube({"--webhook-broker-id-label", "kafka", "--webhook-broker-id-annotation", "Kafka=x"}, files);
-  EXPECT_TRUE(has_error(rule_errors, "--webhook-broker-id-label: broker id label rule 'kafka': expected")) << all_errors(rule_errors);
-  EXPECT_TRUE(has_error(rule_errors, "--webhook-broker-id-annotation: broker id annotation rule 'Kafka=x': the namespace"))
+  auto rule_errors =
+      parse_kube({"--webhook-broker-id-label", "kafka", "--webhook-broker-id-annotation", "Kafka=x"}, files);
+  EXPECT_TRUE(has_error(rule_errors, "--webhook-broker-id-label: broker id label rule 'kafka': expected"))
+      << all_errors(rule_errors);
+  EXPECT_TRUE(has_error(rule_errors,
+                        "--webhook-broker-id-annotation: broker id annotation rule 'Kafka=x': the namespace"))
       << all_errors(rule_errors);
 }
 
 TEST(Config, WebhookPortNeedsSomeBrokerRuleAndALabelRuleIsEnough) {
   NoInClusterEnv no_env;
   KubeFiles files;
-  auto none = parse_kube({"--webhook-port", "0", "--webhook-cert-file", files.ca, "--webhook-key-file", files.ca}, files);
-  EXPECT_TRUE(has_error(none, "--webhook-port needs --webhook-broker-pods, --webhook-broker-id-label or "
-                              "--webhook-broker-id-annotation"))
+  auto none = parse_kube(
+      {"--webhook-port", "0", "--webhook-cert-file", files.ca, "--webhook-key-file", files.ca}, files);
+  EXPECT_TRUE(has_error(none,
+                        "--webhook-port needs --webhook-broker-pods, --webhook-broker-id-label or "
+                        "--webhook-broker-id-annotation"))
       << all_errors(none);
-  auto labels = parse_kube({"--webhook-port", "0", "--webhook-cert-file", files.ca, "--webhook-key-file", files.ca,
-                            "--webhook-broker-id-label", "kafka=k", "--kube-api", "https://127.0.0.1:6443"},
-                           files);
+  auto labels =
+      parse_kube({"--webhook-port", "0", "--webhook-cert-file", files.ca, "--webhook-key-file", files.ca,
+                  "--webhook-broker-id-label", "kafka=k", "--kube-api", "https://127.0.0.1:6443"},
+                 files);
   EXPECT_TRUE(labels.config) << all_errors(labels);
 }
 
