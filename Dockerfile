@@ -77,12 +77,14 @@ LABEL org.opencontainers.image.title="isrguard" \
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Runtime libraries only: exactly the packages owning the shared objects isrguard is linked against
 # (checked by tests/deploy/dockerfile_check.py against `readelf -d` of the built binary). Their own dependencies
-# (libssl3, libsasl2-2, zlib, lz4, zstd, libstdc++6, ...) come in through apt. ca-certificates lets TLS
+# (libssl3, libsasl2-2, zlib, lz4, zstd, libstdc++6, ...) come in through apt. libcurl4 is libcurl's OpenSSL
+# flavour (the Kubernetes API client of the webhook's label rules), on the libssl3 librdkafka needs anyway. ca-certificates lets TLS
 # listeners signed by a public CA work without ssl.ca.location. No versions pinned on purpose: the digest
 # fixes the release, apt fetches that release's current security updates.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
+      libcurl4 \
       libfmt9 \
       libgnutls30 \
       libmicrohttpd12 \

@@ -1,11 +1,14 @@
 #include "service/config/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "probes/rdkafka_source.h"
 #include "service/config/flags.h"
@@ -60,6 +63,14 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
   d.emplace_back("jmx_metrics", jmx_metrics ? "true" : "false");
   d.emplace_back("log_level", log_level);
   d.emplace_back("webhook_port", std::to_string(webhook_port));
+  for (const auto& k : webhook_broker_id_keys)
+    d.emplace_back("webhook_broker_id_" + std::string(source_name(k.source)) + "." + k.pod_namespace, k.key);
+  if (!webhook_broker_id_keys.empty()) {
+    d.emplace_back("kube_api", kube_api);
+    d.emplace_back("kube_token_file", kube_token_file);  // the path; the token itself is never shown
+    d.emplace_back("kube_ca_file", kube_ca_file);
+    d.emplace_back("kube_timeout", format_duration(kube_timeout));
+  }
   d.emplace_back("disruption_block_min_isr_risk", disruption.block_min_isr_risk ? "true" : "false");
   d.emplace_back("disrupt_unknown_as_gone", disruption.unknown_ids_as_gone ? "true" : "false");
   for (const auto& [k, v] : kafka_properties)
@@ -305,10 +316,144 @@ void apply_webhook(const RawFlags& r, Config& c, Errors& errors) {
   if (c.webhook_port < 0) return;
   if (c.webhook_cert_file.empty() || c.webhook_key_file.empty())
     errors.push_back("--webhook-port needs --webhook-cert-file and --webhook-key-file");
-  if (c.webhook_broker_pods.empty())
-    errors.push_back("--webhook-port needs --webhook-broker-pods (which pods are brokers)");
+  if (c.webhook_broker_pods.empty() && c.webhook_broker_id_keys.empty())
+    errors.push_back(
+        "--webhook-port needs --webhook-broker-pods, --webhook-broker-id-label or "
+        "--webhook-broker-id-annotation "
+        "(which pods are brokers)");
   if (c.webhook_port != 0 && (c.webhook_port == c.http_port || c.webhook_port == c.health_port))
     errors.push_back("--webhook-port must differ from --http-port and --health-port");
+}
+
+// --webhook-broker-id-label / -annotation: NAMESPACE=KEY each, one rule per namespace (two would leave the
+// operator guessing which one a pod is judged by).
+void apply_broker_id_keys(const RawFlags& r, Config& c, Errors& errors) {
+  using Source = BrokerIdKeyRule::Source;
+  for (const auto& [flag, values, source] :
+       {std::tuple{"--webhook-broker-id-label", &r.webhook_id_labels, Source::kLabel},
+        std::tuple{"--webhook-broker-id-annotation", &r.webhook_id_annotations, Source::kAnnotation}}) {
+    for (const auto& text : list_items(flag, *values, errors)) {
+      std::string error;
+      if (auto rule = parse_broker_id_key_rule(text, source, &error))
+        c.webhook_broker_id_keys.push_back(std::move(*rule));
+      else
+        errors.push_back(std::string(flag) + ": " + error);
+    }
+  }
+  std::set<std::string> seen, reported;
+  for (const auto& rule : c.webhook_broker_id_keys)
+    if (!seen.insert(rule.pod_namespace).second && reported.insert(rule.pod_namespace).second)
+      errors.push_back("--webhook-broker-id-label/--webhook-broker-id-annotation: namespace '" +
+                       rule.pod_namespace + "' has more than one rule; give one per namespace");
+}
+
+// "https://HOST[:PORT]" (a trailing '/' dropped): HOST a name, an IPv4 address or a bracketed IPv6 address,
+// PORT 1-65535; nullopt for any other scheme, a path, query, fragment, credentials or blank.
+std::optional<std::string> parse_kube_api_url(const std::string& text) {
+  constexpr std::string_view scheme = "https://";
+  if (text.rfind(scheme, 0) != 0) return std::nullopt;
+  std::string authority = text.substr(scheme.size());
+  if (!authority.empty() && authority.back() == '/') authority.pop_back();
+  if (authority.empty()) return std::nullopt;
+  std::string host = authority, port;
+  if (authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string::npos || close == 1) return std::nullopt;
+    host = authority.substr(1, close - 1);
+    const std::string rest = authority.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return std::nullopt;
+    if (!rest.empty()) port = rest.substr(1);
+    if (!std::all_of(host.begin(), host.end(), [](char ch) {
+          return std::isxdigit(static_cast<unsigned char>(ch)) || ch == ':' || ch == '.';
+        }))
+      return std::nullopt;
+  } else {
+    const auto colon = authority.find(':');
+    if (colon != std::string::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+      if (port.empty()) return std::nullopt;
+    }
+    if (host.empty() || !std::all_of(host.begin(), host.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-';
+        }))
+      return std::nullopt;
+  }
+  if (!port.empty()) {
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      return std::nullopt;
+    if (const int p = std::stoi(port); p < 1 || p > 65535) return std::nullopt;
+  }
+  return std::string(scheme) + authority;
+}
+
+// The API server of a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (an IPv6 host
+// bracketed);
+// "" when either is unset or blank.
+std::string in_cluster_api() {
+  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  if (!host || !port || trim_blanks(host).empty() || trim_blanks(port).empty()) return "";
+  const std::string h = trim_blanks(host);
+  return "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + trim_blanks(port);
+}
+
+// `path` must name a readable regular file (symlinks followed: Kubernetes mounts secrets through them).
+void check_readable_file(const char* flag, const std::string& path, const std::string& hint, Errors& errors) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (!ec && fs::exists(st) && !fs::is_regular_file(st))
+    errors.push_back(std::string(flag) + ": '" + path + "' is not a regular file");
+  else if (ec || !fs::exists(st) || !std::ifstream(path))
+    errors.push_back(std::string(flag) + ": cannot read '" + path + "'" + hint);
+}
+
+// The Kubernetes API of the label and annotation rules. Blank values are errors whether or not a rule uses
+// them.
+void apply_kube_api(const RawFlags& r, Config& c, Errors& errors, Errors& warnings) {
+  const std::size_t before = errors.size();
+  for (const auto& [flag, value] :
+       {std::pair{"--kube-api", &c.kube_api}, std::pair{"--kube-token-file", &c.kube_token_file},
+        std::pair{"--kube-ca-file", &c.kube_ca_file}})
+    if (r.given.count(flag) && trim_blanks(*value).empty()) errors.push_back(std::string(flag) + ": blank");
+  // Compared with --webhook-timeout only where a read happens: without a rule any --webhook-timeout stays
+  // valid.
+  const auto timeout = parse_duration(r.kube_timeout);
+  if (!timeout || *timeout < std::chrono::milliseconds(100))
+    errors.push_back("--kube-timeout: '" + r.kube_timeout + "' must be a duration of at least 100ms");
+  else if (*timeout >= c.webhook_timeout && !c.webhook_broker_id_keys.empty())
+    errors.push_back("--kube-timeout (" + format_duration(*timeout) + ") must be below --webhook-timeout (" +
+                     format_duration(c.webhook_timeout) + ")");
+  else
+    c.kube_timeout = *timeout;
+  if (c.webhook_broker_id_keys.empty()) {
+    for (const char* flag : {"--kube-api", "--kube-token-file", "--kube-ca-file", "--kube-timeout"})
+      if (r.given.count(flag))
+        warnings.push_back(
+            std::string(flag) +
+            " is unused: only --webhook-broker-id-label and --webhook-broker-id-annotation read Pods");
+    return;
+  }
+  if (errors.size() != before) return;
+  if (c.kube_api.empty()) c.kube_api = in_cluster_api();
+  if (c.kube_api.empty()) {
+    errors.push_back(
+        "--webhook-broker-id-label/--webhook-broker-id-annotation need the Kubernetes API: --kube-api, "
+        "or KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (set in every pod)");
+    return;
+  }
+  if (auto url = parse_kube_api_url(c.kube_api))
+    c.kube_api = *url;
+  else
+    errors.push_back(
+        "--kube-api: '" + c.kube_api.substr(0, 300) +
+        "' must be https://HOST[:PORT] (no path, query or credentials; plain http would send the token "
+        "in clear)");
+  const std::string in_pod = " (in a pod: automountServiceAccountToken must be true)";
+  check_readable_file("--kube-token-file", c.kube_token_file, in_pod, errors);
+  check_readable_file("--kube-ca-file", c.kube_ca_file, in_pod, errors);
 }
 
 void apply_modes(const RawFlags& r, Config& c, Errors& errors) {
@@ -415,7 +560,9 @@ void validate(const RawFlags& r, Config& c, Errors& errors, Errors& warnings) {
   check_topic_filters(r, c, errors);
   apply_limits(r, c, errors);
   apply_http(r, c, errors);
+  apply_broker_id_keys(r, c, errors);
   apply_webhook(r, c, errors);
+  apply_kube_api(r, c, errors, warnings);
   apply_modes(r, c, errors);
   apply_disruption(r, c, errors);
   apply_overrides_flags(r, c, errors);

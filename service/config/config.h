@@ -77,6 +77,16 @@ struct Config {
   std::chrono::milliseconds webhook_fresh_within{std::chrono::seconds(5)};  // probe now when older
   std::chrono::milliseconds webhook_timeout{std::chrono::seconds(8)};       // below timeoutSeconds (10)
   std::chrono::milliseconds webhook_grant_ttl{std::chrono::minutes(10)};    // a grant counts down at most this long
+  // Pods that carry their broker id in a label or annotation (--webhook-broker-id-label / -annotation
+  // NAMESPACE=KEY, at most one rule per namespace): the webhook reads the Pod through the Kubernetes API.
+  std::vector<BrokerIdKeyRule> webhook_broker_id_keys;
+  // The Kubernetes API, used only with webhook_broker_id_keys. kube_api: https://host[:port], from --kube-api
+  // or in a pod from KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT; the token file is re-read for every
+  // read.
+  std::string kube_api;
+  std::string kube_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string kube_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  std::chrono::milliseconds kube_timeout{std::chrono::seconds(2)};  // one Pod read; below webhook_timeout
 
   // Modes.
   bool once = false;

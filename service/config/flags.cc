@@ -143,10 +143,12 @@ void add_webhook_flags(CLI::App& app, Config& c, RawFlags& r) {
       "ISRGUARD_WEBHOOK_CERT_FILE");
   env(app.add_option("--webhook-key-file", c.webhook_key_file, "Webhook TLS private key (PEM); re-read when it changes"),
       "ISRGUARD_WEBHOOK_KEY_FILE");
-  env(app.add_option("--webhook-broker-pods", r.webhook_broker_pods,
-                     "Pods that are brokers: NAMESPACE/PREFIX[+OFFSET] maps pod PREFIX<n> to broker n+OFFSET "
-                     "(repeatable; e.g. kafka/my-cluster-pool-a- for Strimzi node pools, kafka/kafka-+100 for a "
-                     "StatefulSet with broker.id = ordinal + 100); other pods are allowed at once"),
+  env(app.add_option(
+          "--webhook-broker-pods", r.webhook_broker_pods,
+          "Pods that are brokers: NAMESPACE/PREFIX[+OFFSET] maps pod PREFIX<n> to broker n+OFFSET "
+          "(repeatable; e.g. kafka/my-cluster-pool-a- for Strimzi node pools, kafka/kafka-+100 for a "
+          "StatefulSet with broker.id = ordinal + 100); pods no rule maps (nor a label or annotation "
+          "rule) are allowed at once"),
       "ISRGUARD_WEBHOOK_BROKER_PODS");
   env(app.add_option("--webhook-fresh-within", r.webhook_fresh,
                      "Judge an eviction on a probe at most this old; older: probe now, deny if none in time")
@@ -161,6 +163,39 @@ void add_webhook_flags(CLI::App& app, Config& c, RawFlags& r) {
                      "or this long")
           ->capture_default_str(),
       "ISRGUARD_WEBHOOK_GRANT_TTL");
+}
+
+// The webhook's label and annotation rules and the Kubernetes API they read Pods through.
+void add_kube_flags(CLI::App& app, Config& c, RawFlags& r) {
+  env(app.add_option(
+          "--webhook-broker-id-label", r.webhook_id_labels,
+          "Pods that carry their broker id in a label: NAMESPACE=KEY (repeatable, one rule per "
+          "namespace; e.g. kafka=isrguard.io/broker-id). The webhook reads the Pod through the "
+          "Kubernetes API: label absent -> --webhook-broker-pods decide; a failed read is a denial"),
+      "ISRGUARD_WEBHOOK_BROKER_ID_LABEL");
+  env(app.add_option("--webhook-broker-id-annotation", r.webhook_id_annotations,
+                     "As --webhook-broker-id-label, with an annotation holding the broker id"),
+      "ISRGUARD_WEBHOOK_BROKER_ID_ANNOTATION");
+  env(app.add_option(
+          "--kube-api", c.kube_api,
+          "Kubernetes API server (https://HOST[:PORT]) for the --webhook-broker-id-* rules; default in "
+          "a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT"),
+      "ISRGUARD_KUBE_API");
+  env(app.add_option(
+             "--kube-token-file", c.kube_token_file,
+             "Bearer token file (the service account's; re-read for every Pod read, so rotation needs no "
+             "restart)")
+          ->capture_default_str(),
+      "ISRGUARD_KUBE_TOKEN_FILE");
+  env(app.add_option("--kube-ca-file", c.kube_ca_file, "CA bundle (PEM) that verifies the API server")
+          ->capture_default_str(),
+      "ISRGUARD_KUBE_CA_FILE");
+  env(app.add_option(
+             "--kube-timeout", r.kube_timeout,
+             "Bound of one Pod read (connection and TLS included); below --webhook-timeout, which also "
+             "bounds it")
+          ->capture_default_str(),
+      "ISRGUARD_KUBE_TIMEOUT");
 }
 
 void add_mode_flags(CLI::App& app, Config& c, RawFlags& r) {
@@ -251,6 +286,7 @@ FlagsOutcome read_flags(int argc, const char* const* argv, Config& c, RawFlags& 
   add_judgement_flags(app, c, r);
   add_http_flags(app, c, r);
   add_webhook_flags(app, c, r);
+  add_kube_flags(app, c, r);
   add_mode_flags(app, c, r);
   add_disruption_flags(app, c, r);
   add_override_flags(app, c, r);

@@ -24,6 +24,8 @@ struct RawFlags {
   std::string disrupt_brokers, wait_safe;
   std::string webhook_fresh = "5s", webhook_timeout = "8s", webhook_grant_ttl = "10m";
   std::vector<std::string> webhook_broker_pods;
+  std::vector<std::string> webhook_id_labels, webhook_id_annotations;
+  std::string kube_timeout = "2s";
   std::vector<std::string> disrupt_fleets, disrupt_racks;
   bool gate_at_min = false, version = false;
   int list_cap = 128, metrics_cap = 200;

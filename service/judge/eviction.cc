@@ -83,6 +83,139 @@ std::optional<BrokerPodRule> parse_broker_pod_rule(std::string_view text, std::s
   return rule;
 }
 
+namespace {
+
+bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// RFC 1123 label as Kubernetes names namespaces: 1-63 of [a-z0-9-], alphanumeric at both ends.
+bool is_dns_label(std::string_view s) {
+  if (s.empty() || s.size() > 63 || !lower_alnum(s.front()) || !lower_alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return lower_alnum(c) || c == '-'; });
+}
+
+// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
+bool is_dns_subdomain(std::string_view s) {
+  if (s.empty() || s.size() > kMaxNameLength) return false;
+  for (std::size_t start = 0;;) {
+    const auto dot = s.find('.', start);
+    if (!is_dns_label(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start)))
+      return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// A label or annotation key: [prefix/]name, name 1-63 of [A-Za-z0-9._-] alphanumeric at both ends.
+bool is_qualified_name(std::string_view s) {
+  const auto slash = s.find('/');
+  std::string_view name = s;
+  if (slash != std::string_view::npos) {
+    if (!is_dns_subdomain(s.substr(0, slash))) return false;
+    name = s.substr(slash + 1);
+  }
+  if (name.empty() || name.size() > 63 || !alnum(name.front()) || !alnum(name.back())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+// At most 64 characters of an annotation value (any text) for a message: other than printable ASCII shown as
+// '?'.
+std::string shown_value(std::string_view v) {
+  std::string out(v.substr(0, 64));
+  for (char& c : out)
+    if (c < 0x20 || c > 0x7e) c = '?';
+  return v.size() > 64 ? out + "..." : out;
+}
+
+}  // namespace
+
+std::optional<BrokerIdKeyRule> parse_broker_id_key_rule(std::string_view text, BrokerIdKeyRule::Source source,
+                                                        std::string* error) {
+  auto fail = [&](const std::string& why) -> std::optional<BrokerIdKeyRule> {
+    if (error)
+      *error = "broker id " + std::string(source_name(source)) + " rule '" +
+               std::string(text.substr(0, 300)) + "': " + why;
+    return std::nullopt;
+  };
+  const auto eq = text.find('=');
+  if (eq == std::string_view::npos) return fail("expected <namespace>=<key>");
+  BrokerIdKeyRule rule{std::string(text.substr(0, eq)), source, std::string(text.substr(eq + 1))};
+  if (!is_dns_label(rule.pod_namespace))
+    return fail("the namespace must be a DNS label (1-63 of a-z, 0-9, '-', alphanumeric at both ends)");
+  if (!is_qualified_name(rule.key))
+    return fail(
+        "the key must be a Kubernetes label/annotation key ([prefix/]name, e.g. isrguard.io/broker-id)");
+  return rule;
+}
+
+const BrokerIdKeyRule* broker_id_key_rule_for(std::span<const BrokerIdKeyRule> rules, std::string_view ns) {
+  for (const auto& r : rules)
+    if (r.pod_namespace == ns) return &r;
+  return nullptr;
+}
+
+std::string_view source_name(BrokerIdKeyRule::Source source) {
+  return source == BrokerIdKeyRule::Source::kLabel ? "label" : "annotation";
+}
+
+std::string_view pod_lookup_reason(PodLookup::Status status) {
+  using S = PodLookup::Status;
+  namespace er = eviction_reason;
+  switch (status) {
+    case S::kOk:
+      return "";
+    case S::kTimeout:
+      return er::kPodReadTimeout;
+    case S::kFailed:
+      return er::kPodReadFailed;
+    case S::kUnauthorized:
+      return er::kPodReadUnauthorized;
+    case S::kForbidden:
+      return er::kPodReadForbidden;
+    case S::kNotFound:
+      return er::kPodNotFound;
+    case S::kServerError:
+      return er::kPodReadServerError;
+    case S::kInvalid:
+      return er::kPodReadInvalid;
+    case S::kTooLarge:
+      return er::kPodReadTooLarge;
+  }
+  return er::kPodReadFailed;
+}
+
+std::optional<probes::BrokerId> parse_broker_id_value(std::string_view value) {
+  if (value.size() > 1 && value.front() == '0') return std::nullopt;
+  const auto v = digits(value, 10);
+  if (!v || *v > INT32_MAX) return std::nullopt;
+  return static_cast<probes::BrokerId>(*v);
+}
+
+PodBroker map_pod_by_metadata(const BrokerIdKeyRule& rule, const PodLookup& lookup,
+                              std::optional<probes::BrokerId> by_name) {
+  if (lookup.status != PodLookup::Status::kOk)
+    return {std::nullopt, std::string(pod_lookup_reason(lookup.status)), lookup.detail};
+  const auto& values =
+      rule.source == BrokerIdKeyRule::Source::kLabel ? lookup.metadata.labels : lookup.metadata.annotations;
+  const auto it = values.find(rule.key);
+  const std::string what = std::string(source_name(rule.source)) + " " + rule.key;
+  if (it == values.end()) {
+    if (by_name) return {by_name, "", ""};
+    return {std::nullopt, std::string(eviction_reason::kNotABroker), what + " absent"};
+  }
+  const auto id = parse_broker_id_value(it->second);
+  if (!id)
+    return {std::nullopt, std::string(eviction_reason::kBrokerIdInvalid),
+            what + " is '" + shown_value(it->second) +
+                "', not a broker id (a decimal integer from 0 to 2147483647)"};
+  if (by_name && *by_name != *id)
+    return {std::nullopt, std::string(eviction_reason::kBrokerIdConflict),
+            what + " says broker " + std::to_string(*id) +
+                " but --webhook-broker-pods maps the name to broker " + std::to_string(*by_name)};
+  return {id, "", ""};
+}
+
 std::optional<probes::BrokerId> broker_for_pod(std::span<const BrokerPodRule> rules, std::string_view ns,
                                                std::string_view name) {
   for (const auto& r : rules) {
@@ -146,6 +279,15 @@ EvictionDecision decide_eviction(probes::BrokerId broker, std::string_view pod, 
 std::ostream& operator<<(std::ostream& os, const EvictionGrant& g) {
   return os << "EvictionGrant{id=" << g.id << " at=" << g.at.time_since_epoch().count()
             << " seen_down=" << g.seen_down << '}';
+}
+
+std::ostream& operator<<(std::ostream& os, const PodBroker& b) {
+  os << "PodBroker{broker=";
+  if (b.broker)
+    os << *b.broker;
+  else
+    os << "none";
+  return os << " reason=" << b.reason << " detail=" << b.detail << '}';
 }
 
 std::ostream& operator<<(std::ostream& os, const EvictionDecision& d) {

@@ -9,12 +9,19 @@
 // disruption API does. Allowed only when that answer is safe; every other answer is a denial with a stable
 // snake_case reason and a message for the person running `kubectl drain` (docs/deploy.md#eviction-webhook).
 //
-// Pod -> broker: the Eviction the API server sends names the pod (namespace + name) but carries no labels,
-// so only name-based layouts are mapped (BrokerPodRule): a StatefulSet's or Strimzi node pool's
-// `<prefix><number>` with an offset. Pods no rule matches are not brokers.
+// Pod -> broker: the Eviction the API server sends names the pod (namespace + name) but carries no labels.
+// Two kinds of rule map it:
+//   - by name (BrokerPodRule): a StatefulSet's or Strimzi node pool's `<prefix><number>` with an offset;
+//   - by the pod's own metadata (BrokerIdKeyRule): a label or annotation holding the broker id, read from the
+//     Pod through the API server (the runtime does the read; map_pod_by_metadata judges what it returned).
+// Precedence in a namespace with a metadata rule: the key, when present, must hold a valid id (else denied
+// broker_id_invalid) and, when a name rule maps the pod too, the same id (else denied broker_id_conflict);
+// absent, the name rules decide as in a namespace without one. A failed read is always a denial.
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,6 +47,17 @@ inline constexpr std::string_view kBusy = "decision_busy";           // denied: 
 inline constexpr std::string_view kGrantsFull = "grants_full";       // denied: too many pending grants
 inline constexpr std::string_view kUnresolved = "unresolved";        // denied: the set did not resolve
 inline constexpr std::string_view kInvalidReview = "invalid_review";  // 400: malformed or oversized body
+// Denied: the pod's broker id could not be known from its metadata (BrokerIdKeyRule).
+inline constexpr std::string_view kBrokerIdInvalid = "broker_id_invalid";    // key present, not a broker id
+inline constexpr std::string_view kBrokerIdConflict = "broker_id_conflict";  // key and name rule disagree
+inline constexpr std::string_view kPodReadTimeout = "pod_read_timeout";      // no answer within the bound
+inline constexpr std::string_view kPodReadFailed = "pod_read_failed";        // connection, TLS, token file
+inline constexpr std::string_view kPodReadUnauthorized = "pod_read_unauthorized";  // HTTP 401 (token)
+inline constexpr std::string_view kPodReadForbidden = "pod_read_forbidden";        // HTTP 403 (RBAC)
+inline constexpr std::string_view kPodNotFound = "pod_not_found";                  // HTTP 404
+inline constexpr std::string_view kPodReadServerError = "pod_read_server_error";   // 5xx or any other status
+inline constexpr std::string_view kPodReadInvalid = "pod_read_invalid";     // not a readable Pod of that name
+inline constexpr std::string_view kPodReadTooLarge = "pod_read_too_large";  // body over kMaxPodBytes
 }  // namespace eviction_reason
 
 // `<namespace>/<prefix>[+<offset>]`: pods of `namespace` named `<prefix><digits>` are broker
@@ -61,6 +79,76 @@ std::optional<BrokerPodRule> parse_broker_pod_rule(std::string_view text, std::s
 // 1-9 digits, no sign, and the id must be >= 0).
 std::optional<probes::BrokerId> broker_for_pod(std::span<const BrokerPodRule> rules, std::string_view ns,
                                                std::string_view name);
+
+// `<namespace>=<key>`: pods of `namespace` whose label (or annotation, by `source`) `key` is present carry
+// their broker id in its value. E.g. `kafka=isrguard.io/broker-id`.
+struct BrokerIdKeyRule {
+  enum class Source { kLabel, kAnnotation };
+  std::string pod_namespace;
+  Source source = Source::kLabel;
+  std::string key;
+
+  bool operator==(const BrokerIdKeyRule&) const = default;
+};
+
+// nullopt with `error` set for a malformed rule: no `=`, a namespace that is not a DNS label (1-63 of
+// a-z0-9-, alphanumeric at both ends), a key that is not a qualified name ([prefix/]name: the prefix a DNS
+// subdomain of at most 253 characters, the name 1-63 of A-Za-z0-9._- alphanumeric at both ends).
+std::optional<BrokerIdKeyRule> parse_broker_id_key_rule(std::string_view text, BrokerIdKeyRule::Source source,
+                                                        std::string* error);
+// The metadata rule of namespace `ns`, or null.
+const BrokerIdKeyRule* broker_id_key_rule_for(std::span<const BrokerIdKeyRule> rules, std::string_view ns);
+// "label" or "annotation".
+std::string_view source_name(BrokerIdKeyRule::Source source);
+
+// A pod's labels and annotations as the API server returned them.
+struct PodMetadata {
+  std::map<std::string, std::string, std::less<>> labels;
+  std::map<std::string, std::string, std::less<>> annotations;
+
+  bool operator==(const PodMetadata&) const = default;
+};
+
+// What reading the Pod through the API server gave: the metadata (kOk) or why not, with `detail` saying what
+// failed for the denial message (never a credential).
+struct PodLookup {
+  enum class Status {
+    kOk,
+    kTimeout,
+    kFailed,
+    kUnauthorized,
+    kForbidden,
+    kNotFound,
+    kServerError,
+    kInvalid,
+    kTooLarge
+  };
+  Status status = Status::kFailed;
+  PodMetadata metadata;
+  std::string detail;
+
+  bool operator==(const PodLookup&) const = default;
+};
+
+// The eviction_reason code of a failed lookup (kOk has none: empty).
+std::string_view pod_lookup_reason(PodLookup::Status status);
+
+// The pod's broker under a metadata rule: `broker` set to judge it; else `reason` is not_a_broker (allowed)
+// or a denial code with `detail` for the message. `by_name`: what the name rules say about the same pod.
+struct PodBroker {
+  std::optional<probes::BrokerId> broker;
+  std::string reason;
+  std::string detail;
+
+  bool denied() const { return !broker && reason != eviction_reason::kNotABroker; }
+  bool operator==(const PodBroker&) const = default;
+};
+PodBroker map_pod_by_metadata(const BrokerIdKeyRule& rule, const PodLookup& lookup,
+                              std::optional<probes::BrokerId> by_name);
+
+// A broker id as a label or annotation value: canonical decimal digits (no sign, blank or leading zero), at
+// most 2147483647; nullopt otherwise.
+std::optional<probes::BrokerId> parse_broker_id_value(std::string_view value);
 
 // One granted eviction: broker `id` at wall time `at`; `seen_down` once a view showed it absent from metadata
 // or out of some ISR after the grant.
@@ -120,5 +208,6 @@ inline constexpr std::size_t kEvictionMessagePartitions = 3;
 
 std::ostream& operator<<(std::ostream& os, const EvictionGrant& g);
 std::ostream& operator<<(std::ostream& os, const EvictionDecision& d);
+std::ostream& operator<<(std::ostream& os, const PodBroker& b);
 
 }  // namespace isrguard::service

@@ -14,6 +14,13 @@ EvictionDecision deny(std::string_view reason, probes::BrokerId broker, const Ad
               "): denied (" + std::string(reason) + "): " + why + "; retry later"};
 }
 
+// A denial before the broker is known: the pod could not be mapped (its read failed, or its id is unusable).
+EvictionDecision deny_pod(const PodBroker& b, const AdmissionRequest& r) {
+  return {false, b.reason,
+          "isrguard: evicting pod " + r.pod_namespace + "/" + r.name + ": denied (" + b.reason +
+              "): cannot tell which broker it runs: " + b.detail + "; retry later"};
+}
+
 }  // namespace
 
 EvictionWebhook::EvictionWebhook(ProbeLoop& loop, EvictionWebhookOptions options)
@@ -42,9 +49,15 @@ HttpResponse EvictionWebhook::handle_oversized() {
 
 EvictionDecision EvictionWebhook::decide(const AdmissionRequest& request, SteadyClock::time_point arrival) {
   if (!request.is_pod_eviction()) return {true, std::string(eviction_reason::kNotAnEviction), ""};
-  const auto broker = broker_for_pod(options_.rules, request.pod_namespace, request.name);
-  if (!broker) return {true, std::string(eviction_reason::kNotABroker), ""};
   const auto deadline = arrival + options_.timeout;
+  const PodBroker mapped = broker_of(request, deadline);
+  if (mapped.denied()) {
+    spdlog::warn("eviction of pod {}/{} (by {}) denied: {}: {}", request.pod_namespace, request.name,
+                 request.user, mapped.reason, mapped.detail);
+    return deny_pod(mapped, request);
+  }
+  const auto broker = mapped.broker;
+  if (!broker) return {true, std::string(eviction_reason::kNotABroker), ""};
   std::unique_lock<std::timed_mutex> lock(decide_mu_, std::defer_lock);
   if (!lock.try_lock_until(deadline))
     return deny(eviction_reason::kBusy, *broker, request, "earlier eviction decisions took the whole timeout");
@@ -55,6 +68,25 @@ EvictionDecision EvictionWebhook::decide(const AdmissionRequest& request, Steady
   spdlog::info("eviction of broker {} (pod {}/{}, by {}) granted; {} grant(s) pending", *broker,
                request.pod_namespace, request.name, request.user, grants_.pending().size());
   return d;
+}
+
+// Name rules alone outside the namespaces of id_key_rules; inside them the Pod is read first.
+PodBroker EvictionWebhook::broker_of(const AdmissionRequest& request, SteadyClock::time_point deadline) {
+  const auto by_name = broker_for_pod(options_.rules, request.pod_namespace, request.name);
+  const BrokerIdKeyRule* rule = broker_id_key_rule_for(options_.id_key_rules, request.pod_namespace);
+  if (!rule)
+    return by_name ? PodBroker{by_name, "", ""}
+                   : PodBroker{std::nullopt, std::string(eviction_reason::kNotABroker), ""};
+  if (!options_.pods)
+    return {std::nullopt, std::string(eviction_reason::kPodReadFailed),
+            "no Kubernetes API client is configured"};
+  const auto started = SteadyClock::now();
+  const PodLookup lookup = options_.pods->read_pod(request.pod_namespace, request.name, deadline);
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    stats_.pod_read_latency.observe(std::chrono::duration<double>(SteadyClock::now() - started).count());
+  }
+  return map_pod_by_metadata(*rule, lookup, by_name);
 }
 
 EvictionDecision EvictionWebhook::decide_locked(const AdmissionRequest& request, probes::BrokerId broker,

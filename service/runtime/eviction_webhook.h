@@ -7,7 +7,11 @@
 // Per request, within `timeout` from arrival (kept below the webhook's timeoutSeconds so isrguard, not the
 // API server, says why):
 //   1. parse (400 on a malformed or oversized body; the API server then refuses the eviction: failurePolicy
-//      Fail), allow at once what is not a pods/eviction CREATE or a pod no rule maps to a broker;
+//      Fail), allow at once what is not a pods/eviction CREATE;
+//   1b. which broker: in a namespace with a label or annotation rule, read the Pod (`pods`, bounded by
+//      its own timeout and the decision's) and map it (map_pod_by_metadata: a failed read or a bad id is a
+//      denial with its own reason); else the name rules. A pod no rule maps is allowed at once
+//      (not_a_broker);
 //   2. take the decision lock (decisions run one after the other, so two evictions that are safe alone and
 //      unsafe together never both pass); not taken within the timeout -> deny decision_busy;
 //   3. a fresh view: the last successful probe started within `fresh_within`, else ask the loop to probe now
@@ -17,12 +21,14 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "service/judge/eviction.h"
+#include "service/runtime/kube_client.h"
 #include "service/runtime/probe_loop.h"
 #include "service/views/admission.h"
 #include "service/views/http_api.h"
@@ -31,7 +37,9 @@
 namespace isrguard::service {
 
 struct EvictionWebhookOptions {
-  std::vector<BrokerPodRule> rules;
+  std::vector<BrokerPodRule> rules;           // by name
+  std::vector<BrokerIdKeyRule> id_key_rules;  // by label or annotation, at most one per namespace
+  std::shared_ptr<PodReader> pods;            // reads the Pods of id_key_rules' namespaces (null: none)
   std::chrono::milliseconds fresh_within{std::chrono::seconds(5)};
   std::chrono::milliseconds timeout{std::chrono::seconds(8)};
   std::chrono::milliseconds grant_ttl{std::chrono::minutes(10)};
@@ -59,6 +67,7 @@ class EvictionWebhook final : public WebhookStatsSource {
   WebhookStats stats_;  // guarded by stats_mu_
 
   EvictionDecision decide(const AdmissionRequest& request, SteadyClock::time_point arrival);
+  PodBroker broker_of(const AdmissionRequest& request, SteadyClock::time_point deadline);
   EvictionDecision decide_locked(const AdmissionRequest& request, probes::BrokerId broker,
                                  SteadyClock::time_point arrival);
   std::shared_ptr<const PublishedState> fresh_state(SteadyClock::time_point arrival,

@@ -15,11 +15,12 @@
 #include <thread>
 #include <vector>
 
-#include "service/views/disruption_report.h"
 #include "service/runtime/http_server.h"
-#include "service/runtime/webhook_server.h"
+#include "service/runtime/kube_client.h"
 #include "service/runtime/overrides_file.h"
 #include "service/runtime/probe_loop.h"
+#include "service/runtime/webhook_server.h"
+#include "service/views/disruption_report.h"
 #include "service/views/status_report.h"
 
 namespace isrguard::service {
@@ -203,6 +204,13 @@ std::unique_ptr<EvictionWebhook> make_webhook(const Config& c, ProbeLoop& loop) 
   if (c.webhook_port < 0) return nullptr;
   EvictionWebhookOptions o;
   o.rules = c.webhook_broker_pods;
+  o.id_key_rules = c.webhook_broker_id_keys;
+  if (!c.webhook_broker_id_keys.empty()) {
+    o.pods = std::make_shared<KubeClient>(
+        KubeApiOptions{c.kube_api, c.kube_token_file, c.kube_ca_file, c.kube_timeout});
+    spdlog::info("eviction webhook reads Pods through {} (token file {}, CA {}, timeout {}ms)", c.kube_api,
+                 c.kube_token_file, c.kube_ca_file, c.kube_timeout.count());
+  }
   o.fresh_within = c.webhook_fresh_within;
   o.timeout = c.webhook_timeout;
   o.grant_ttl = c.webhook_grant_ttl;

@@ -479,6 +479,10 @@ void webhook_families(Families& out, const WebhookStats& st) {
                        reason::kProbeFailed, reason::kSnapshotStale, reason::kBrokersUnresponsive,
                        reason::kControllerUnknown, reason::kOverrideFreeze, reason::kMetadataErrors})
     known("denied", r);
+  for (const auto r : {er::kBrokerIdInvalid, er::kBrokerIdConflict, er::kPodReadTimeout, er::kPodReadFailed,
+                       er::kPodReadUnauthorized, er::kPodReadForbidden, er::kPodNotFound,
+                       er::kPodReadServerError, er::kPodReadInvalid, er::kPodReadTooLarge})
+    known("denied", r);
   all[WebhookDecisionKey{"invalid", std::string(er::kInvalidReview), false}];
   for (const auto& [key, n] : st.decisions) all[key] = n;
   auto& decisions = out.family("isrguard_webhook_decisions_total",
@@ -492,6 +496,11 @@ void webhook_families(Families& out, const WebhookStats& st) {
                                 "Eviction webhook: request arrival to answer, waiting for a fresh probe included.",
                                 MetricType::Histogram),
                      st.latency);
+  duration_histogram(out.family("isrguard_webhook_pod_read_duration_seconds",
+                                "Eviction webhook: one Pod read through the Kubernetes API server (label and "
+                                "annotation rules), failed reads included.",
+                                MetricType::Histogram),
+                     st.pod_read_latency);
 }
 
 }  // namespace

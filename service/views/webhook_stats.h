@@ -29,6 +29,11 @@ struct WebhookStats {
   // arrival -> answer, seconds; finer at the low end than the probe's: a decision on a fresh view is ~1 ms.
   DurationHistogram latency{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
                             std::vector<std::uint64_t>(13, 0), 0, 0};
+  // Each Pod read through the API server (label and annotation rules), seconds, failed reads included.
+  DurationHistogram pod_read_latency{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+                                     std::vector<std::uint64_t>(13, 0),
+                                     0,
+                                     0};
 
   bool operator==(const WebhookStats&) const = default;
 };

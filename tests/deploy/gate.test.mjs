@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import {
   budgetProblems, deploymentProblems, disruptionsAllowed, findKustomizations, gateProblems, manifestsDir,
-  pdbsOf, podsOf, rel, render, selectedPods,
+  pdbsOf, podReaderProblems, podsOf, rel, render, selectedPods,
 } from "./lib.mjs";
 
 const rendered = new Map(findKustomizations().map((d) => [rel(d), render(d)]));
@@ -41,6 +41,20 @@ for (const [dir, objects] of rendered) {
       assert.equal(hook.sideEffects, "None");
       assert.deepEqual(hook.rules.map((r) => r.resources).flat(), ["pods/eviction"]);
       assert.equal(hook.objectSelector, undefined, "objectSelector matches the Eviction, never the Pod's labels");
+    });
+  }
+  test(`${dir}: the service account token is mounted only to read Pods, with get on pods alone`, () => {
+    assert.deepEqual(podReaderProblems(objects), []);
+  });
+  if (webhook) {
+    test(`${dir}: the webhook maps brokers by the isrguard.io/broker-id label, readable through RBAC`, () => {
+      const d = find(objects, "Deployment", "isrguard");
+      const env = d.spec.template.spec.containers.find((c) => c.name === "isrguard").env;
+      assert.deepEqual(env.find((e) => e.name === "ISRGUARD_WEBHOOK_BROKER_ID_LABEL"),
+        { name: "ISRGUARD_WEBHOOK_BROKER_ID_LABEL", value: "kafka=isrguard.io/broker-id" });
+      assert.equal(d.spec.template.spec.automountServiceAccountToken, true);
+      assert.ok(find(objects, "Role", "isrguard-pod-reader"));
+      assert.ok(find(objects, "RoleBinding", "isrguard-pod-reader"));
     });
   }
   if (dir.startsWith("manifests/overlays/") && !webhook) {
@@ -212,4 +226,22 @@ test("the strimzi overlay switches off isrguard's JMX-named metric families; the
     name: "ISRGUARD_JMX_METRICS", value: "false",
   });
   assert.equal(envOf("manifests/overlays/statefulset").find((e) => e.name === "ISRGUARD_JMX_METRICS"), undefined);
+});
+
+test("a Pod reader without its binding, with more than get, or without the token is caught", () => {
+  const webhook = rendered.get("manifests/overlays/webhook-no-cert-manager");
+  const unbound = copy(webhook).filter((o) => o.kind !== "RoleBinding");
+  expectProblem(podReaderProblems(unbound), /no Role in namespace kafka bound to service account isrguard/);
+  const wide = copy(webhook);
+  find(wide, "Role", "isrguard-pod-reader").rules[0].verbs.push("list");
+  expectProblem(podReaderProblems(wide), /want only get on pods/);
+  const other = copy(webhook);
+  find(other, "RoleBinding", "isrguard-pod-reader").subjects[0].name = "default";
+  expectProblem(podReaderProblems(other), /no Role in namespace kafka bound/);
+  const noToken = copy(webhook);
+  find(noToken, "Deployment", "isrguard").spec.template.spec.automountServiceAccountToken = false;
+  expectProblem(podReaderProblems(noToken), /automountServiceAccountToken is not true/);
+  const base = copy(rendered.get("manifests/base"));
+  find(base, "Deployment", "isrguard").spec.template.spec.automountServiceAccountToken = true;
+  expectProblem(podReaderProblems(base), /token mounted but no Pod is read/);
 });

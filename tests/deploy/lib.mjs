@@ -371,3 +371,41 @@ export function budgetProblems(objects) {
   }
   return problems;
 }
+
+/**
+ * The webhook's Pod reads (ISRGUARD_WEBHOOK_BROKER_ID_LABEL / _ANNOTATION): the isrguard pod mounts its service
+ * account token, and a Role in each rule's namespace grants exactly `get` on pods, bound to that service account.
+ * Without a rule, the token stays unmounted. Returns problems (empty = fine).
+ */
+export function podReaderProblems(objects) {
+  const problems = [];
+  for (const d of objects.filter(isGateWorkload)) {
+    const pod = d.spec.template.spec ?? {};
+    const c = (pod.containers ?? []).find((x) => x.name === "isrguard");
+    const rules = (c?.env ?? [])
+      .filter((e) => e.name === "ISRGUARD_WEBHOOK_BROKER_ID_LABEL" || e.name === "ISRGUARD_WEBHOOK_BROKER_ID_ANNOTATION")
+      .flatMap((e) => String(e.value).split(","));
+    if (rules.length === 0) {
+      if (pod.automountServiceAccountToken !== false) problems.push(`${key(d)}: token mounted but no Pod is read`);
+      continue;
+    }
+    if (pod.automountServiceAccountToken !== true) problems.push(`${key(d)}: reads Pods but automountServiceAccountToken is not true`);
+    const sa = pod.serviceAccountName;
+    for (const ns of new Set(rules.map((r) => r.split("=")[0]))) {
+      const roles = objects.filter((o) => o.kind === "Role" && o.metadata?.namespace === ns);
+      const bound = objects.filter(
+        (b) => b.kind === "RoleBinding" && b.metadata?.namespace === ns && b.roleRef?.kind === "Role" &&
+          (b.subjects ?? []).some((s) => s.kind === "ServiceAccount" && s.name === sa && s.namespace === d.metadata.namespace),
+      );
+      const readers = bound.map((b) => roles.find((r) => r.metadata.name === b.roleRef.name)).filter(Boolean);
+      if (readers.length === 0) problems.push(`${key(d)}: no Role in namespace ${ns} bound to service account ${sa}`);
+      for (const r of readers) {
+        const grants = (r.rules ?? []).map((x) => JSON.stringify([x.apiGroups, x.resources, x.verbs, x.resourceNames ?? null]));
+        if (grants.length !== 1 || grants[0] !== JSON.stringify([[""], ["pods"], ["get"], null])) {
+          problems.push(`${key(r)}: grants ${grants.join(" ")}; want only get on pods`);
+        }
+      }
+    }
+  }
+  return problems;
+}

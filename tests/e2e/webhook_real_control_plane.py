@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """The pods/eviction webhook behind a real kube-apiserver (../shared/k8s): the shipped overlay's
 ValidatingWebhookConfiguration registered with its clientConfig pointed at isrguard's loopback listener, the
-overlay's pod -> broker mapping, isrguard against kafkasim, evictions through the Eviction API as `kubectl drain`
-sends them. Exits 77 (skipped) with a message when the k8s folder is absent.
+overlay's pod -> broker mapping (names and the isrguard.io/broker-id label), isrguard against kafkasim, evictions
+through the Eviction API as `kubectl drain` sends them. isrguard reads the evicted Pods as the overlay's service
+account: a ServiceAccount isrguard, its token from the TokenRequest API in a file, the overlay's Role and
+RoleBinding (RBAC applies: without the binding the read is forbidden). Exits 77 (skipped) with a message when the
+k8s folder is absent.
 
 Cluster: brokers 0-5 (the overlay's StatefulSet kafka-0..kafka-5, broker.id = ordinal), min.insync.replicas 2,
 "left" 6 x RF3 on {1,2,3}, "right" 6 x RF3 on {0,4,5}; broker 2 down and out of every ISR. So kafka-1 shares
 partitions with 2 (evicting it leaves ISR [3]: 429), kafka-4 shares none (201), and once kafka-4's eviction is
-granted, kafka-5 is refused (4 and 5 together would leave "right" at ISR [0]).
+granted, kafka-5 is refused (4 and 5 together would leave "right" at ISR [0]). Pods broker-blue and broker-green
+carry broker ids 1 and 4 in the label only (their names encode nothing): broker-blue 429, broker-green 201.
 
 usage: webhook_real_control_plane.py ISRGUARD KAFKASIM SOURCE_DIR K8S_DIR
   ISRGUARD_K8S_DIR overrides K8S_DIR; ISRGUARD_WEBHOOK_K8S_PORT_BASE the control plane's ports (default 29000:
@@ -58,17 +62,24 @@ def make_pki(d):
         "-extfile", "ext", "-out", "tls.crt")
 
 
-def render_overlay(kubectl, source):
-    """The overlay as shipped: its ValidatingWebhookConfiguration and its broker-pod mapping (the isrguard
-    Deployment's ISRGUARD_WEBHOOK_BROKER_PODS)."""
-    out = subprocess.run([kubectl, "kustomize", os.path.join(source, OVERLAY)], check=True, capture_output=True,
-                         text=True).stdout
-    docs = [d for d in yaml.safe_load_all(out) if d]
-    vwc = next(d for d in docs if d["kind"] == "ValidatingWebhookConfiguration")
-    deploy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "isrguard")
-    container = next(c for c in deploy["spec"]["template"]["spec"]["containers"] if c["name"] == "isrguard")
-    mapping = next(e["value"] for e in container["env"] if e["name"] == "ISRGUARD_WEBHOOK_BROKER_PODS")
-    return vwc, mapping
+class Overlay:
+    """The overlay as shipped: its ValidatingWebhookConfiguration, its broker-pod mapping (the isrguard Deployment's
+    ISRGUARD_WEBHOOK_BROKER_PODS and ISRGUARD_WEBHOOK_BROKER_ID_LABEL), its Role and RoleBinding."""
+
+    def __init__(self, kubectl, source):
+        out = subprocess.run([kubectl, "kustomize", os.path.join(source, OVERLAY)], check=True, capture_output=True,
+                             text=True).stdout
+        docs = [d for d in yaml.safe_load_all(out) if d]
+        self.vwc = next(d for d in docs if d["kind"] == "ValidatingWebhookConfiguration")
+        deploy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "isrguard")
+        container = next(c for c in deploy["spec"]["template"]["spec"]["containers"] if c["name"] == "isrguard")
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        self.mapping = env["ISRGUARD_WEBHOOK_BROKER_PODS"]
+        self.label_rule = env["ISRGUARD_WEBHOOK_BROKER_ID_LABEL"]
+        self.label = self.label_rule.split("=", 1)[1]
+        self.service_account = deploy["spec"]["template"]["spec"]["serviceAccountName"]
+        self.role = next(d for d in docs if d["kind"] == "Role")
+        self.binding = next(d for d in docs if d["kind"] == "RoleBinding")
 
 
 def point_at(vwc, port, ca_pem):
@@ -130,26 +141,49 @@ def start_kafkasim(binary, d):
     return sim, lines["bootstrap"]
 
 
-def start_isrguard(binary, d, bootstrap, mapping):
-    env = dict(os.environ, ISRGUARD_WEBHOOK_BROKER_PODS=mapping)
+def start_isrguard(binary, d, bootstrap, overlay, kube):
+    """isrguard with the overlay's mapping, reading Pods from the test API server with the token file
+    d/token; returns (process, webhook port, HTTP port)."""
+    env = dict(os.environ, ISRGUARD_WEBHOOK_BROKER_PODS=overlay.mapping,
+               ISRGUARD_WEBHOOK_BROKER_ID_LABEL=overlay.label_rule)
     g = Proc([binary, "--bootstrap-servers", bootstrap, "--http-address", "127.0.0.1", "--http-port", "0",
               "--health-port", "0", "--poll-interval", "200ms", "--probe-timeout", "2s", "--webhook-port", "0",
-              "--webhook-cert-file", os.path.join(d, "tls.crt"), "--webhook-key-file", os.path.join(d, "tls.key")],
+              "--webhook-cert-file", os.path.join(d, "tls.crt"), "--webhook-key-file", os.path.join(d, "tls.key"),
+              "--kube-api", kube["K8S_API"], "--kube-ca-file", kube["K8S_CA"],
+              "--kube-token-file", os.path.join(d, "token")],
              d, "isrguard", env)
-    pattern = re.compile(r"eviction webhook listening on 127\.0\.0\.1:(\d+)")
+    webhook = re.compile(r"eviction webhook listening on 127\.0\.0\.1:(\d+)")
+    http = re.compile(r"\) listening on 127\.0\.0\.1:(\d+)")
 
     def listening():
         if g.proc.poll() is not None:
             raise RuntimeError(f"isrguard exited {g.proc.returncode}: {g.log()}")
-        return pattern.search(g.log())
-    return g, int(await_true("isrguard's webhook listening", listening).group(1))
+        return webhook.search(g.log())
+    port = int(await_true("isrguard's webhook listening", listening).group(1))
+    return g, port, int(http.search(g.log()).group(1))
 
 
-def create_pods(api, k8s, env, names):
-    api.must("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kafka"}})
-    for name in names:
+def service_account_token(api, overlay, d):
+    """The overlay's ServiceAccount, a token for it from the TokenRequest API in d/token, and the overlay's Role
+    and RoleBinding. Returns the token (to check it never shows)."""
+    ns = "kafka"
+    api.must("POST", f"/api/v1/namespaces/{ns}/serviceaccounts", {
+        "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": overlay.service_account}})
+    doc = api.must("POST", f"/api/v1/namespaces/{ns}/serviceaccounts/{overlay.service_account}/token", {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}})
+    token = doc["status"]["token"]
+    with open(os.path.join(d, "token"), "w") as f:
+        f.write(token)
+    api.must("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", overlay.role)
+    api.must("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings", overlay.binding)
+    return token
+
+
+def create_pods(api, k8s, env, pods):
+    """Pods by name -> labels, bound to fake-node and reported Ready."""
+    for name, labels in pods.items():
         api.must("POST", "/api/v1/namespaces/kafka/pods", {
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
             "spec": {"nodeName": "fake-node", "containers": [{"name": "c", "image": "none"}]}})
         subprocess.run(["bash", os.path.join(k8s, "set-ready.sh"), name, "True", "kafka"], check=True, env=env,
                        stdout=subprocess.DEVNULL)
@@ -172,17 +206,72 @@ class Checks:
         print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
 
 
-def scenario_checks(api, checks, isrguard):
+def label_checks(api, checks):
+    """Brokers known only by the label: the name says nothing, the Pod read through the API server does."""
+    hook = "admission webhook \"eviction.isrguard.io\" denied the request: isrguard: evicting broker"
+    code, msg = evict(api, "broker-blue", False)
+    checks.expect(code == 429 and hook + " 1 (pod kafka/broker-blue)" in msg and "partitions_blocking" in msg
+                  and "retry later" in msg, "broker-blue (label: broker 1, unsafe) refused", f"HTTP {code} {msg}")
+    code, msg = evict(api, "broker-green", True)
+    checks.expect(code == 201, "broker-green (label: broker 4, safe) allowed, dry run", f"HTTP {code} {msg}")
+
+
+def metric(http_port, name):
+    """The value of an unlabelled series on isrguard's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise RuntimeError(f"{name} not on /metrics")
+
+
+def measure_pod_reads(api, http_port, runs=20):
+    """The extra round trip's cost: isrguard's own Pod read time (its histogram) and whole dry-run evictions
+    through the API server, printed, never asserted."""
+    families = ["isrguard_webhook_pod_read_duration_seconds", "isrguard_webhook_decision_duration_seconds"]
+    before = {f: (metric(http_port, f + "_sum"), metric(http_port, f + "_count")) for f in families}
+    took = []
+    for _ in range(runs):
+        t = time.monotonic()
+        evict(api, "broker-green", True)
+        took.append(time.monotonic() - t)
+    mean_ms = {}
+    for f in families:
+        n = metric(http_port, f + "_count") - before[f][1]
+        mean_ms[f] = 1000 * (metric(http_port, f + "_sum") - before[f][0]) / max(n, 1)
+    took.sort()
+    print(f"latency over {runs} dry-run evictions of broker-green: isrguard's Pod read mean "
+          f"{mean_ms[families[0]]:.1f} ms of its decision's mean {mean_ms[families[1]]:.1f} ms; end to end "
+          f"through the API server median {1000 * took[runs // 2]:.1f} ms, max {1000 * took[-1]:.1f} ms")
+
+
+def rbac_checks(api, checks, overlay):
+    """Without the RoleBinding the read is refused by RBAC: the eviction is denied, the API server's reason quoted."""
+    api.must("DELETE", f"/apis/rbac.authorization.k8s.io/v1/namespaces/kafka/rolebindings/{overlay.binding['metadata']['name']}")
+    def forbidden():
+        answer = evict(api, "broker-green", True)
+        return answer if "pod_read_forbidden" in answer[1] else None
+    code, msg = await_true("the read forbidden once the RoleBinding is gone", forbidden)
+    who = f"system:serviceaccount:kafka:{overlay.service_account}"
+    checks.expect(code == 429 and "denied (pod_read_forbidden)" in msg and who in msg and "retry later" in msg,
+                  "broker-green refused without the RoleBinding (RBAC applied to isrguard's token)",
+                  f"HTTP {code} {msg}")
+
+
+def scenario_checks(api, checks, isrguard, overlay, http_port):
     hook = "admission webhook \"eviction.isrguard.io\" denied the request: isrguard: evicting broker"
     code, msg = evict(api, "kafka-1", False)
     checks.expect(code == 429 and hook in msg and "partitions_blocking" in msg and "retry later" in msg,
                   "kafka-1 (shares partitions with down broker 2) refused", f"HTTP {code} {msg}")
     _, pod = api.call("GET", "/api/v1/namespaces/kafka/pods/kafka-1")
     checks.expect("deletionTimestamp" not in pod.get("metadata", {}), "kafka-1 not deleted", "no deletionTimestamp")
+    label_checks(api, checks)
     code, msg = evict(api, "kafka-4", True)
     checks.expect(code == 201, "kafka-4 (shares none) allowed, dry run", f"HTTP {code} {msg}")
     code, msg = evict(api, "kafka-exporter-6f9c7", True)
-    checks.expect(code == 201, "kafka-exporter-6f9c7 (not a broker) allowed, dry run", f"HTTP {code} {msg}")
+    checks.expect(code == 201, "kafka-exporter-6f9c7 (no label, no name rule: not a broker) allowed, dry run",
+                  f"HTTP {code} {msg}")
+    measure_pod_reads(api, http_port)
     code, msg = evict(api, "kafka-5", True)
     checks.expect(code == 201, "kafka-5 alone allowed, dry run", f"HTTP {code} {msg}")
     code, msg = evict(api, "kafka-4", False)
@@ -190,6 +279,7 @@ def scenario_checks(api, checks, isrguard):
     code, msg = evict(api, "kafka-5", True)
     checks.expect(code == 429 and hook in msg and "broker 5" in msg,
                   "kafka-5 refused: safe alone, not with kafka-4's granted eviction", f"HTTP {code} {msg}")
+    rbac_checks(api, checks, overlay)
     isrguard.stop()
     code, msg = evict(api, "kafka-0", True)
     checks.expect(code >= 400 and "failed calling webhook" in msg, "isrguard stopped: refused (failurePolicy Fail)",
@@ -207,26 +297,33 @@ def run(isrguard_bin, kafkasim_bin, source, k8s, d):
     procs = []
     try:
         make_pki(d)
-        vwc, mapping = render_overlay(kubectl, source)
+        overlay = Overlay(kubectl, source)
         sim, bootstrap = start_kafkasim(kafkasim_bin, d)
         procs.append(sim)
-        isrguard, port = start_isrguard(isrguard_bin, d, bootstrap, mapping)
-        procs.append(isrguard)
         if up.wait() != 0:
             raise RuntimeError(f"{k8s}/up.sh failed (exit {up.returncode})")
         env = dict(os.environ, **read_env(state))
         env["KUBECONFIG"] = os.path.join(state, "kubeconfig")
         api = Api(env)
-        create_pods(api, k8s, env, [f"kafka-{i}" for i in range(6)] + ["kafka-exporter-6f9c7"])
+        api.must("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kafka"}})
+        token = service_account_token(api, overlay, d)
+        isrguard, port, http_port = start_isrguard(isrguard_bin, d, bootstrap, overlay, env)
+        procs.append(isrguard)
+        pods = {f"kafka-{i}": {} for i in range(6)}
+        pods.update({"kafka-exporter-6f9c7": {"app": "exporter"}, "broker-blue": {overlay.label: "1"},
+                     "broker-green": {overlay.label: "4"}})
+        create_pods(api, k8s, env, pods)
         with open(os.path.join(d, "ca.crt"), "rb") as f:
             api.must("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
-                     point_at(vwc, port, f.read()))
+                     point_at(overlay.vwc, port, f.read()))
         # In force once the API server has the configuration and isrguard a probe: kafka-1 refused by isrguard.
         await_true("the webhook in force (a dry-run eviction of kafka-1 refused by isrguard)",
                    lambda: "partitions_blocking" in evict(api, "kafka-1", True)[1])
-        print(f"set up in {time.monotonic() - t0:.1f} s (mapping {mapping}, webhook on 127.0.0.1:{port})")
+        print(f"set up in {time.monotonic() - t0:.1f} s (mapping {overlay.mapping} and {overlay.label_rule}, "
+              f"webhook on 127.0.0.1:{port})")
         checks = Checks()
-        scenario_checks(api, checks, isrguard)
+        scenario_checks(api, checks, isrguard, overlay, http_port)
+        checks.expect(token not in isrguard.log(), "the token never in isrguard's log", f"{len(token)} characters")
         print(f"{'passed' if not checks.failures else f'{checks.failures} failed'} in {time.monotonic() - t0:.1f} s")
         return 1 if checks.failures else 0
     finally:

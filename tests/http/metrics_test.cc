@@ -421,7 +421,9 @@ TEST_F(Metrics, WebhookDecisionsByOutcomeReasonAndDryRunWithLatency) {
   EXPECT_EQ(value(text, series("false", "allowed", "safe")), 0);
   EXPECT_EQ(value(text, series("true", "denied", "view_stale")), 0);
   EXPECT_EQ(value(text, series("false", "denied", "override_freeze")), 0);
-  EXPECT_EQ(series_count(text, "isrguard_webhook_decisions_total"), 2 * (3 + 12) + 1);
+  EXPECT_EQ(value(text, series("false", "denied", "pod_read_forbidden")), 0);
+  EXPECT_EQ(value(text, series("true", "denied", "broker_id_invalid")), 0);
+  EXPECT_EQ(series_count(text, "isrguard_webhook_decisions_total"), 2 * (3 + 22) + 1);
   EXPECT_EQ(value(text, "isrguard_webhook_decision_duration_seconds_bucket{le=\"0.001\"}"), 1);
   EXPECT_EQ(value(text, "isrguard_webhook_decision_duration_seconds_bucket{le=\"0.005\"}"), 3);
   EXPECT_EQ(value(text, "isrguard_webhook_decision_duration_seconds_bucket{le=\"10\"}"), 4);
@@ -491,6 +493,38 @@ TEST_F(Metrics, EveryRenderedFamilyIsDocumentedAndEveryDocumentedOneRendered) {
   for (const auto& name : rendered) EXPECT_TRUE(documented.count(name)) << name << " is not in docs/metrics.md";
   for (const auto& name : documented) EXPECT_TRUE(rendered.count(name)) << name << " (docs/metrics.md) is never rendered";
   EXPECT_TRUE(rendered.count("isrguard_kafka_info"));
+}
+
+}  // namespace
+}  // namespace isrguard::service
+
+namespace isrguard::service {
+namespace {
+
+// Every reason isrguard_webhook_decisions_total renders from the start is named in its docs/metrics.md row,
+// and the row's count of series is the rendered one, so a new reason cannot go undocumented.
+TEST_F(Metrics, EveryWebhookReasonRenderedIsDocumented) {
+  probe_and_render(testing::ok(healthy()));
+  WebhookStats st;
+  const std::string text = render(&st);
+  std::ifstream in(ISRGUARD_METRICS_DOC);
+  std::string row;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("| `isrguard_webhook_decisions_total` |", 0) == 0) row = line;
+  ASSERT_FALSE(row.empty()) << "no isrguard_webhook_decisions_total row in docs/metrics.md";
+  std::set<std::string> reasons;
+  const std::regex reason(R"(reason="([a-z_]+)\")");
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (line.rfind("isrguard_webhook_decisions_total{", 0) == 0 && std::regex_search(line, m, reason))
+      reasons.insert(m[1]);
+  }
+  EXPECT_GT(reasons.size(), 20u);
+  for (const auto& r : reasons)
+    EXPECT_NE(row.find("`" + r + "`"), std::string::npos) << r << " is not in the row";
+  const auto n = series_count(text, "isrguard_webhook_decisions_total");
+  EXPECT_NE(row.find("These " + std::to_string(n) + " series"), std::string::npos) << n;
 }
 
 }  // namespace

@@ -1,15 +1,15 @@
 #include "service/config/config.h"
 
-#include "service/config/kafka_properties.h"
-#include "service/config/value_parsers.h"
-
-#include "probes/rdkafka_source.h"
-
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <initializer_list>
+
+#include "probes/rdkafka_source.h"
+#include "service/config/kafka_properties.h"
+#include "service/config/value_parsers.h"
 
 namespace isrguard::service {
 namespace {
@@ -131,6 +131,11 @@ TEST(Config, AnEmptyListItemIsAnErrorInEveryListFlag) {
       {{"--gate-on", "offline_partitions,"}, "--gate-on: empty reason code"},
       {{"--webhook-port", "0", "--webhook-broker-pods", "kafka/kafka-,"},
        "--webhook-broker-pods: 'kafka/kafka-,' has an empty item"},
+      {{"--webhook-broker-id-label", "kafka=isrguard.io/broker-id,"},
+       "--webhook-broker-id-label: 'kafka=isrguard.io/broker-id,' has an empty item"},
+      {{"--webhook-broker-id-label", ""}, "--webhook-broker-id-label: '' has an empty item"},
+      {{"--webhook-broker-id-annotation", ",kafka=broker.id"},
+       "--webhook-broker-id-annotation: ',kafka=broker.id' has an empty item"},
   };
   for (const auto& row : rows) {
     std::vector<const char*> argv = {"isrguard", "--bootstrap-servers", "127.0.0.1:9092", "--once",
@@ -424,6 +429,11 @@ TEST(Config, BlankValuesAndEmptyItemsAreErrorsForEveryFlag) {
       {{"--mock-brokers", "3", "--kafka-properties", " "}, "--kafka-properties: "},
       {{"--mock-brokers", "3", "--kafka-properties", ""}, "--kafka-properties: "},
       {{"--mock-brokers", "3", "--http-address", " "}, "--http-address: "},
+      {{"--mock-brokers", "3", "--webhook-broker-id-label", " "}, "--webhook-broker-id-label: "},
+      {{"--mock-brokers", "3", "--webhook-broker-id-annotation", ""}, "--webhook-broker-id-annotation: "},
+      {{"--mock-brokers", "3", "--kube-api", " "}, "--kube-api: blank"},
+      {{"--mock-brokers", "3", "--kube-token-file", ""}, "--kube-token-file: blank"},
+      {{"--mock-brokers", "3", "--kube-ca-file", " "}, "--kube-ca-file: blank"},
   };
   for (const auto& row : rows) {
     std::vector<const char*> argv{"isrguard"};
@@ -509,6 +519,189 @@ TEST(Config, UnknownFlagsAreNamedButTheirValuesNeverShown) {
   }
   auto named = parse({"--mock-brokers", "3", "--sasl-password", "hunter2"});
   EXPECT_NE(all_errors(named).find("--sasl-password"), std::string::npos) << all_errors(named);
+}
+
+// ---- the webhook's label and annotation rules and the Kubernetes API they read Pods through
+// ----------------
+
+// A token and a CA file that exist (their content is read per request, not at start-up).
+struct KubeFiles {
+  std::string token = ::testing::TempDir() + "/isrguard-config-token";
+  std::string ca = ::testing::TempDir() + "/isrguard-config-ca.crt";
+  KubeFiles() {
+    std::ofstream(token) << "config-test-token-value\n";
+    std::ofstream(ca) << "-----BEGIN CERTIFICATE-----\n";
+  }
+  ~KubeFiles() {
+    std::remove(token.c_str());
+    std::remove(ca.c_str());
+  }
+};
+
+// Unsets KUBERNETES_SERVICE_HOST / _PORT for a test (and restores them): parse_config reads them.
+class NoInClusterEnv {
+ public:
+  NoInClusterEnv() {
+    for (const char* name : {"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"}) {
+      if (const char* v = std::getenv(name)) saved_.emplace_back(name, v);
+      ::unsetenv(name);
+    }
+  }
+  ~NoInClusterEnv() {
+    ::unsetenv("KUBERNETES_SERVICE_HOST");
+    ::unsetenv("KUBERNETES_SERVICE_PORT");
+    for (const auto& [k, v] : saved_) ::setenv(k.c_str(), v.c_str(), 1);
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> saved_;
+};
+
+ParseOutcome parse_kube(std::vector<std::string> extra, const KubeFiles& f) {
+  std::vector<std::string> args = {"isrguard", "--mock-brokers", "3"};
+  for (const auto& [flag, path] :
+       {std::pair{"--kube-token-file", f.token}, std::pair{"--kube-ca-file", f.ca}})
+    if (std::find(extra.begin(), extra.end(), flag) == extra.end()) args.insert(args.end(), {flag, path});
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse_config(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(Config, BrokerIdRulesReadOnePerNamespaceWithTheApiGiven) {
+  NoInClusterEnv no_env;
+  KubeFiles files;
+  auto out = parse_kube(
+      {"--webhook-broker-id-label", "kafka=isrguard.io/broker-id", "--webhook-broker-id-annotation",
+       "kafka-b=example.com/broker.id", "--kube-api", "https://10.0.0.1:6443/", "--kube-timeout", "1s"},
+      files);
+  ASSERT_TRUE(out.config) << all_errors(out);
+  using Source = BrokerIdKeyRule::Source;
+  EXPECT_EQ(out.config->webhook_broker_id_keys,
+            (std::vector<BrokerIdKeyRule>{{"kafka", Source::kLabel, "isrguard.io/broker-id"},
+                                          {"kafka-b", Source::kAnnotation, "example.com/broker.id"}}));
+  EXPECT_EQ(out.config->kube_api, "https://10.0.0.1:6443");
+  EXPECT_EQ(out.config->kube_timeout, milliseconds(1000));
+  std::string described;
+  for (const auto& [k, v] : out.config->describe()) described += k + "=" + v + "\n";
+  EXPECT_NE(described.find("webhook_broker_id_label.kafka=isrguard.io/broker-id"), std::string::npos)
+      << described;
+  EXPECT_NE(described.find("kube_token_file=" + files.token), std::string::npos) << described;
+  EXPECT_EQ(described.find("config-test-token-value"), std::string::npos) << described;
+
+  auto twice = parse_kube({"--webhook-broker-id-label", "kafka=a", "--webhook-broker-id-annotation",
+                           "kafka=b", "--kube-api", "https://10.0.0.1"},
+                          files);
+  EXPECT_FALSE(twice.config);
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_TRUE(
+      has_error(twice,
+                "--webhook-broker-id-label/--webhook-broker-id-annotation: namespace 'kafka' has more "
+                "than one rule"))
+      << all_errors(twice);
+}
+
+TEST(Config, TheApiDefaultsToTheInClusterServiceAndIsRequiredOtherwise) {
+  NoInClusterEnv no_env;
+  KubeFiles files;
+  auto none = parse_kube({"--webhook-broker-id-label", "kafka=k"}, files);
+  EXPECT_FALSE(none.config);
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_TRUE(
+      has_error(none, "--webhook-broker-id-label/--webhook-broker-id-annotation need the Kubernetes API: "))
+      << all_errors(none);
+  ::setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+  ::setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+  auto v4 = parse_kube({"--webhook-broker-id-label", "kafka=k"}, files);
+  ASSERT_TRUE(v4.config) << all_errors(v4);
+  EXPECT_EQ(v4.config->kube_api, "https://10.96.0.1:443");
+  ::setenv("KUBERNETES_SERVICE_HOST", "fd00:10:96::1", 1);
+  auto v6 = parse_kube({"--webhook-broker-id-label", "kafka=k"}, files);
+  ASSERT_TRUE(v6.config) << all_errors(v6);
+  EXPECT_EQ(v6.config->kube_api, "https://[fd00:10:96::1]:443");
+  auto flag_wins =
+      parse_kube({"--webhook-broker-id-label", "kafka=k", "--kube-api", "https://api.example:6443"}, files);
+  ASSERT_TRUE(flag_wins.config) << all_errors(flag_wins);
+  EXPECT_EQ(flag_wins.config->kube_api, "https://api.example:6443");
+}
+
+TEST(Config, KubeApiFlagsAreValidatedNamingTheFlag) {
+  NoInClusterEnv no_env;
+  KubeFiles files;
+  struct Row {
+    std::vector<std::string> args;
+    std::string error_prefix;
+  };
+  const std::string rule = "kafka=isrguard.io/broker-id";
+  const std::vector<Row> rows = {
+      {{"--kube-api", "http://10.0.0.1"}, "--kube-api: 'http://10.0.0.1' must be https://HOST[:PORT]"},
+      {{"--kube-api", "https://"}, "--kube-api: "},
+      {{"--kube-api", "https://user:pw@10.0.0.1"}, "--kube-api: "},
+      {{"--kube-api", "https://10.0.0.1/api"}, "--kube-api: "},
+      {{"--kube-api", "https://10.0.0.1:0"}, "--kube-api: "},
+      {{"--kube-api", "https://10.0.0.1:70000"}, "--kube-api: "},
+      {{"--kube-api", "https://10.0.0.1:"}, "--kube-api: "},
+      {{"--kube-api", "https://[::1"}, "--kube-api: "},
+      {{"--kube-api", "https://a b"}, "--kube-api: "},
+      {{"--kube-api", "ftp://10.0.0.1"}, "--kube-api: "},
+      {{"--kube-api", "https://10.0.0.1", "--kube-token-file", "/nonexistent/token"},
+       "--kube-token-file: cannot read '/nonexistent/token' (in a pod: automountServiceAccountToken must be "
+       "true)"},
+      {{"--kube-api", "https://10.0.0.1", "--kube-ca-file", "/nonexistent/ca.crt"},
+       "--kube-ca-file: cannot read '/nonexistent/ca.crt'"},
+      {{"--kube-api", "https://10.0.0.1", "--kube-ca-file", "/tmp"},
+       "--kube-ca-file: '/tmp' is not a regular file"},
+      {{"--kube-api", "https://10.0.0.1", "--kube-timeout", "50ms"},
+       "--kube-timeout: '50ms' must be a duration"},
+      {{"--kube-api", "https://10.0.0.1", "--kube-timeout", "soon"},
+       "--kube-timeout: 'soon' must be a duration"},
+      {{"--kube-api", "https://10.0.0.1", "--kube-timeout", "8s"},
+       "--kube-timeout (8s) must be below --webhook-timeout (8s)"},
+      {{"--kube-api", "https://10.0.0.1", "--webhook-timeout", "1s"},
+       "--kube-timeout (2s) must be below --webhook-timeout (1s)"},
+  };
+  for (const auto& row : rows) {
+    std::vector<std::string> args = {"--webhook-broker-id-label", rule};
+    args.insert(args.end(), row.args.begin(), row.args.end());
+    const auto out = parse_kube(args, files);
+    EXPECT_FALSE(out.config) << row.error_prefix;
+    EXPECT_EQ(out.exit_code, 2) << row.error_prefix;
+    EXPECT_TRUE(has_error(out, row.error_prefix)) << row.error_prefix << "\n" << all_errors(out);
+  }
+  auto rule_errors =
+      parse_kube({"--webhook-broker-id-label", "kafka", "--webhook-broker-id-annotation", "Kafka=x"}, files);
+  EXPECT_TRUE(has_error(rule_errors, "--webhook-broker-id-label: broker id label rule 'kafka': expected"))
+      << all_errors(rule_errors);
+  EXPECT_TRUE(has_error(rule_errors,
+                        "--webhook-broker-id-annotation: broker id annotation rule 'Kafka=x': the namespace"))
+      << all_errors(rule_errors);
+}
+
+TEST(Config, WebhookPortNeedsSomeBrokerRuleAndALabelRuleIsEnough) {
+  NoInClusterEnv no_env;
+  KubeFiles files;
+  auto none = parse_kube(
+      {"--webhook-port", "0", "--webhook-cert-file", files.ca, "--webhook-key-file", files.ca}, files);
+  EXPECT_TRUE(has_error(none,
+                        "--webhook-port needs --webhook-broker-pods, --webhook-broker-id-label or "
+                        "--webhook-broker-id-annotation"))
+      << all_errors(none);
+  auto labels =
+      parse_kube({"--webhook-port", "0", "--webhook-cert-file", files.ca, "--webhook-key-file", files.ca,
+                  "--webhook-broker-id-label", "kafka=k", "--kube-api", "https://127.0.0.1:6443"},
+                 files);
+  EXPECT_TRUE(labels.config) << all_errors(labels);
+}
+
+TEST(Config, KubeFlagsWithoutABrokerIdRuleAreAWarningNotAnError) {
+  NoInClusterEnv no_env;
+  // A short --webhook-timeout is no conflict with --kube-timeout's default when no Pod is read.
+  auto short_timeout = parse({"--mock-brokers", "3", "--webhook-timeout", "1s"});
+  EXPECT_TRUE(short_timeout.config) << all_errors(short_timeout);
+  auto out = parse({"--mock-brokers", "3", "--kube-api", "https://10.0.0.1"});
+  ASSERT_TRUE(out.config) << all_errors(out);
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_EQ(out.warnings[0].rfind("--kube-api is unused", 0), 0u) << out.warnings[0];
 }
 
 }  // namespace

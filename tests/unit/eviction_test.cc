@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "service/judge/reasons.h"
 #include "service/views/admission.h"
+#include "service/views/kube_pod.h"
 #include "tests/support/builders.h"
 
 namespace isrguard::service {
@@ -45,6 +47,136 @@ TEST(BrokerPodRule, MapsOnlyNamesOfTheRule) {
   EXPECT_EQ(broker_for_pod(rules, "kafka", "sts--2"), std::nullopt);
   EXPECT_EQ(broker_for_pod(rules, "kafka", "sts-1234567890"), std::nullopt);  // more than 9 digits
   EXPECT_EQ(broker_for_pod(rules, "kafka", "web-0"), std::nullopt);
+}
+
+using Source = BrokerIdKeyRule::Source;
+
+TEST(BrokerIdKeyRule, ParsesNamespaceAndKey) {
+  std::string error;
+  EXPECT_EQ(parse_broker_id_key_rule("kafka=isrguard.io/broker-id", Source::kLabel, &error),
+            (BrokerIdKeyRule{"kafka", Source::kLabel, "isrguard.io/broker-id"}));
+  EXPECT_EQ(parse_broker_id_key_rule("kafka-prod=broker.id", Source::kAnnotation, &error),
+            (BrokerIdKeyRule{"kafka-prod", Source::kAnnotation, "broker.id"}));
+  for (const char* bad : {"kafka", "=broker.id", "kafka=", " kafka=broker.id", "Kafka=broker.id",
+                          "kafka/x=broker.id", "kafka=broker id", "kafka=-broker", "kafka=/broker",
+                          "kafka=a/b/c", "kafka=Example.com/x", "kafka=x/", "-kafka=x"}) {
+    error.clear();
+    EXPECT_FALSE(parse_broker_id_key_rule(bad, Source::kLabel, &error)) << bad;
+    EXPECT_NE(error.find("broker id label rule '"), std::string::npos) << bad << ": " << error;
+  }
+  EXPECT_FALSE(parse_broker_id_key_rule("kafka=" + std::string(64, 'a'), Source::kLabel, &error));
+  EXPECT_TRUE(parse_broker_id_key_rule("kafka=" + std::string(63, 'a'), Source::kLabel, &error));
+  EXPECT_FALSE(parse_broker_id_key_rule(std::string(64, 'a') + "=x", Source::kLabel, &error));
+}
+
+TEST(BrokerIdKeyRule, BrokerIdValuesAreCanonicalNonNegativeInt32) {
+  EXPECT_EQ(parse_broker_id_value("0"), 0);
+  EXPECT_EQ(parse_broker_id_value("101"), 101);
+  EXPECT_EQ(parse_broker_id_value("2147483647"), 2147483647);
+  for (const char* bad :
+       {"", " ", "-1", "+1", "01", "1 ", " 1", "1.0", "x", "2147483648", "99999999999", "0x10"})
+    EXPECT_EQ(parse_broker_id_value(bad), std::nullopt) << "'" << bad << "'";
+}
+
+TEST(BrokerIdKeyRule, RuleOfANamespace) {
+  const std::vector<BrokerIdKeyRule> rules = {{"kafka", Source::kLabel, "a"},
+                                              {"other", Source::kAnnotation, "b"}};
+  EXPECT_EQ(broker_id_key_rule_for(rules, "other"), &rules[1]);
+  EXPECT_EQ(broker_id_key_rule_for(rules, "kafk"), nullptr);
+}
+
+PodLookup found(std::map<std::string, std::string, std::less<>> labels,
+                std::map<std::string, std::string, std::less<>> annotations = {}) {
+  return {PodLookup::Status::kOk, PodMetadata{std::move(labels), std::move(annotations)}, ""};
+}
+
+// The precedence table of docs/deploy.md ("Which pod is which broker"), row by row.
+TEST(MapPodByMetadata, KeyPresentDecidesAbsentFallsBackToTheNameAndFailuresDeny) {
+  const BrokerIdKeyRule label{"kafka", Source::kLabel, "isrguard.io/broker-id"};
+  const BrokerIdKeyRule annotation{"kafka", Source::kAnnotation, "isrguard.io/broker-id"};
+  const auto id = [](const PodBroker& b) { return b.broker; };
+  EXPECT_EQ(id(map_pod_by_metadata(label, found({{"isrguard.io/broker-id", "7"}}), std::nullopt)), 7);
+  EXPECT_EQ(id(map_pod_by_metadata(label, found({{"isrguard.io/broker-id", "7"}}), 7)), 7);
+  EXPECT_EQ(id(map_pod_by_metadata(label, found({}), 3)), 3);
+  EXPECT_EQ(map_pod_by_metadata(label, found({}), std::nullopt).reason, "not_a_broker");
+  EXPECT_FALSE(map_pod_by_metadata(label, found({}), std::nullopt).denied());
+  // The annotation rule reads annotations only.
+  EXPECT_EQ(map_pod_by_metadata(annotation, found({{"isrguard.io/broker-id", "7"}}), std::nullopt).reason,
+            "not_a_broker");
+  EXPECT_EQ(id(map_pod_by_metadata(annotation, found({}, {{"isrguard.io/broker-id", "8"}}), std::nullopt)),
+            8);
+  const PodBroker invalid = map_pod_by_metadata(label, found({{"isrguard.io/broker-id", "seven"}}), 7);
+  EXPECT_TRUE(invalid.denied());
+  EXPECT_EQ(invalid.reason, "broker_id_invalid");
+  const PodBroker conflict = map_pod_by_metadata(label, found({{"isrguard.io/broker-id", "8"}}), 7);
+  EXPECT_TRUE(conflict.denied());
+  EXPECT_EQ(conflict.reason, "broker_id_conflict");
+  const PodBroker shown = map_pod_by_metadata(
+      annotation, found({}, {{"isrguard.io/broker-id", std::string("\x01") + std::string(100, 'a')}}),
+      std::nullopt);
+  EXPECT_EQ(shown.detail.find('\x01'), std::string::npos);
+  EXPECT_NE(shown.detail.find("...'"), std::string::npos) << shown.detail;
+}
+
+TEST(MapPodByMetadata, EveryFailedReadIsADenialWithItsOwnReasonEvenWhenTheNameMaps) {
+  using S = PodLookup::Status;
+  const BrokerIdKeyRule label{"kafka", Source::kLabel, "k"};
+  const std::vector<std::pair<S, std::string>> rows = {{S::kTimeout, "pod_read_timeout"},
+                                                       {S::kFailed, "pod_read_failed"},
+                                                       {S::kUnauthorized, "pod_read_unauthorized"},
+                                                       {S::kForbidden, "pod_read_forbidden"},
+                                                       {S::kNotFound, "pod_not_found"},
+                                                       {S::kServerError, "pod_read_server_error"},
+                                                       {S::kInvalid, "pod_read_invalid"},
+                                                       {S::kTooLarge, "pod_read_too_large"}};
+  std::set<std::string> reasons;
+  for (const auto& [status, reason] : rows) {
+    const PodBroker b = map_pod_by_metadata(label, PodLookup{status, {}, "what failed"}, 3);
+    EXPECT_TRUE(b.denied()) << reason;
+    EXPECT_EQ(b.reason, reason);
+    EXPECT_EQ(b.detail, "what failed");
+    reasons.insert(b.reason);
+  }
+  EXPECT_EQ(reasons.size(), rows.size());
+}
+
+TEST(KubePod, ResponsesToLookups) {
+  using S = PodLookup::Status;
+  const std::string pod = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"b","namespace":"kafka",)"
+                          R"("labels":{"k":"1"}}})";
+  const PodLookup ok = pod_lookup_from_response(200, pod, "kafka", "b");
+  EXPECT_EQ(ok, found({{"k", "1"}}));
+  EXPECT_EQ(pod_lookup_from_response(
+                200, R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"b","namespace":"kafka"}})",
+                "kafka", "b"),
+            found({}));
+  EXPECT_EQ(pod_lookup_from_response(200, pod, "kafka", "c").status, S::kInvalid);
+  EXPECT_EQ(pod_lookup_from_response(200, std::string(kMaxPodBytes + 1, ' '), "kafka", "b").status,
+            S::kTooLarge);
+  const PodLookup forbidden = pod_lookup_from_response(
+      403, R"({"kind":"Status","message":"pods \"b\" is forbidden\n"})", "kafka", "b");
+  EXPECT_EQ(forbidden.status, S::kForbidden);
+  EXPECT_EQ(forbidden.detail, "GET /api/v1/namespaces/kafka/pods/b: HTTP 403: pods \"b\" is forbidden?");
+  EXPECT_EQ(pod_lookup_from_response(502, "<html>", "kafka", "b").detail,
+            "GET /api/v1/namespaces/kafka/pods/b: HTTP 502");
+  const PodLookup long_message =
+      pod_lookup_from_response(500, R"({"message":")" + std::string(1000, 'm') + R"("})", "kafka", "b");
+  EXPECT_LT(long_message.detail.size(), kMaxStatusMessageChars + 60);
+}
+
+TEST(KubePod, OnlyKubernetesNamesGoIntoThePath) {
+  EXPECT_TRUE(is_pod_path_safe("kafka", "kafka-0.x"));
+  for (const auto& [ns, name] :
+       std::vector<std::pair<std::string, std::string>>{{"kafka", ""},
+                                                        {"", "a"},
+                                                        {"kafka", "../secrets"},
+                                                        {"kafka", "a/b"},
+                                                        {"kafka", "a?b"},
+                                                        {"kafka", ".."},
+                                                        {"kafka", "A"},
+                                                        {"kafka", "a%2f"},
+                                                        {"kafka", std::string(254, 'a')}})
+    EXPECT_FALSE(is_pod_path_safe(ns, name)) << ns << "/" << name;
 }
 
 // Brokers 1-6; "left" on {1,2,3}, "right" on {4,5,6}, min ISR 2.
