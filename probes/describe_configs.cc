@@ -312,12 +312,9 @@ void record_topic_answer(TopicRequests& t, std::intptr_t tag, rd_kafka_event_t* 
   t.answered[k] = true;
 }
 
-// When check `c`'s bound starts: when it was sent, or, behind this probe's Metadata answer on the same
-// connection (ReadBounds::metadata_broker), when that answer was in.
-Clock::time_point bound_start(const BrokerCheck& c, const ReadBounds& bounds) {
-  if (c.id != bounds.metadata_broker || c.sent_at >= bounds.metadata_answered_at) return c.sent_at;
-  if (c.answer && c.answered_at <= bounds.metadata_answered_at) return c.sent_at;  // answered ahead of it
-  return bounds.metadata_answered_at;
+// How long check `c` has taken against its bound at `now` (its answer's time when it has one).
+std::chrono::microseconds taken(const BrokerCheck& c, const ReadBounds& bounds, Clock::time_point now) {
+  return check_latency(c.id, c.sent_at, c.answer ? c.answered_at : now, bounds);
 }
 
 // True when every check in `slots` (those of the snapshot's brokers) has an answer or a bound at `now` and
@@ -332,10 +329,10 @@ bool settled(const std::vector<BrokerCheck>& checks, const std::vector<std::size
       continue;
     }
     if (c.answer) {  // librdkafka's own error (no answer), or an answer slower than the bound
-      some_unresponsive |= !answered(c) || c.answered_at - bound_start(c, bounds) > bounds.broker_slow_after;
+      some_unresponsive |= !answered(c) || taken(c, bounds, now) > bounds.broker_slow_after;
       continue;
     }
-    const bool bound_passed = now - bound_start(c, bounds) > bounds.broker_slow_after ||
+    const bool bound_passed = taken(c, bounds, now) > bounds.broker_slow_after ||
                               (bounds.refused_since && bounds.refused_since(c.id, c.sent_at));
     if (!bound_passed) return false;
     some_unresponsive = true;
@@ -350,16 +347,13 @@ BrokerResponse broker_response(const BrokerCheck& c, Broker& broker, const ReadB
                                Clock::time_point now) {
   BrokerResponse r;
   r.id = c.id;
-  auto since = [](Clock::time_point a, Clock::time_point b) {
-    return std::chrono::duration_cast<std::chrono::microseconds>(b - a);
-  };
   if (!c.not_asked.empty()) {
     r.error = "not asked: " + c.not_asked;
   } else if (c.answer) {
-    r.latency = since(bound_start(c, bounds), c.answered_at);
+    r.latency = taken(c, bounds, now);
     record_broker_answer(c.answer.get(), broker, r);
   } else {
-    r.latency = since(bound_start(c, bounds), now);
+    r.latency = taken(c, bounds, now);
     if (bounds.refused_since && bounds.refused_since(c.id, c.sent_at))
       r.error = "connection lost, reconnect refused";
     else
@@ -506,6 +500,17 @@ void ConfigReader::log_config_problem(const std::map<std::string, MinIsrOutcome>
         "min.insync.replicas unreadable for {} of {} asked topics (e.g. {}); the configured default applies",
         failed, outcomes.size(), first);
   last_config_problem_ = first;
+}
+
+std::chrono::microseconds check_latency(BrokerId id, Clock::time_point sent_at, Clock::time_point until,
+                                        const ReadBounds& bounds) {
+  using std::chrono::microseconds;
+  if (id != bounds.metadata_broker || sent_at >= bounds.metadata_answered_at)
+    return std::chrono::duration_cast<microseconds>(until - sent_at);
+  // Sent before the Metadata answer on the connection that carried it: the broker answers it after that
+  // answer. Noted earlier than that answer only when the Metadata call's thread noted its answer late.
+  return std::max(microseconds(0),
+                  std::chrono::duration_cast<microseconds>(until - bounds.metadata_answered_at));
 }
 
 }  // namespace isrguard::probes

@@ -30,8 +30,8 @@ namespace isrguard::probes {
 // min.insync.replicas, whose previous values survive an unanswered read: MinIsrCache). A broker answers the
 // requests of one connection in order: the check of the broker whose connection carried this probe's Metadata
 // (`metadata_broker`, -1 when none of the probe client's did) cannot be answered before that answer, which
-// takes long at a large cluster. Its bound counts from `metadata_answered_at` (unless its answer came first),
-// so a healthy broker serving a large Metadata answer is not unresponsive.
+// takes long at a large cluster. Its bound counts from `metadata_answered_at` (check_latency), so a healthy
+// broker serving a large Metadata answer is not unresponsive.
 struct ReadBounds {
   Clock::time_point deadline;
   std::chrono::milliseconds broker_slow_after{std::chrono::seconds(2)};
@@ -39,6 +39,13 @@ struct ReadBounds {
   BrokerId metadata_broker = -1;
   Clock::time_point metadata_answered_at;
 };
+
+// The time a per-broker check of broker `id`, sent at `sent_at`, has taken against its bound at `until` (its
+// answer, or the end of the wait): from `sent_at`, or from `metadata_answered_at` for the check of
+// `metadata_broker` sent before that answer (never below zero: that check is answered after the Metadata
+// answer on the same connection, whatever order the two threads noted them in).
+std::chrono::microseconds check_latency(BrokerId id, Clock::time_point sent_at, Clock::time_point until,
+                                        const ReadBounds& bounds);
 
 // Keeps what the exchange needs from one probe to the next: the min.insync.replicas cache and the last
 // reason it could not be read (logged on change only). One probe at a time, on one thread: start_checks
