@@ -19,26 +19,24 @@ ReadBounds metadata_from(BrokerId broker, milliseconds answered) {
   return b;
 }
 
+// Broker `broker`'s check sent at `sent` ms, answered (or still waited for) at `until` ms, in a probe whose
+// Metadata broker 3 answered at 1,500 ms.
+microseconds latency(BrokerId broker, int sent, int until) {
+  return check_latency(broker, kStart + milliseconds(sent), kStart + milliseconds(until),
+                       metadata_from(3, milliseconds(1500)));
+}
+
 TEST(CheckLatency, OtherBrokersAreTimedFromTheirRequest) {
-  EXPECT_EQ(check_latency(2, kStart + milliseconds(50), kStart + milliseconds(120),
-                          metadata_from(3, milliseconds(1500))),
-            microseconds(70'000));
+  EXPECT_EQ(latency(2, 50, 120), microseconds(70'000));
 }
 
 TEST(CheckLatency, TheMetadataBrokersCheckQueuedBehindTheAnswerIsTimedFromIt) {
-  EXPECT_EQ(check_latency(3, kStart + milliseconds(50), kStart + milliseconds(1510),
-                          metadata_from(3, milliseconds(1500))),
-            microseconds(10'000));
-  // Still unanswered at 1.6 s: 100 ms of its bound are spent, not 1.55 s.
-  EXPECT_EQ(check_latency(3, kStart + milliseconds(50), kStart + milliseconds(1600),
-                          metadata_from(3, milliseconds(1500))),
-            microseconds(100'000));
+  EXPECT_EQ(latency(3, 50, 1510), microseconds(10'000));
+  EXPECT_EQ(latency(3, 50, 1600), microseconds(100'000));  // still unanswered: 100 ms spent, not 1.55 s
 }
 
 TEST(CheckLatency, ACheckSentAfterTheMetadataAnswerIsTimedFromItsRequest) {
-  EXPECT_EQ(check_latency(3, kStart + milliseconds(1600), kStart + milliseconds(1700),
-                          metadata_from(3, milliseconds(1500))),
-            microseconds(100'000));
+  EXPECT_EQ(latency(3, 1600, 1700), microseconds(100'000));
 }
 
 // The Metadata call's thread notes its answer's time when it is scheduled again: under load, after the
