@@ -12,6 +12,11 @@ Cluster: brokers 0-5 (the overlay's StatefulSet kafka-0..kafka-5, broker.id = or
 partitions with 2 (evicting it leaves ISR [3]: 429), kafka-4 shares none (201), and once kafka-4's eviction is
 granted, kafka-5 is refused (4 and 5 together would leave "right" at ISR [0]). Pods broker-blue and broker-green
 carry broker ids 1 and 4 in the label only (their names encode nothing): broker-blue 429, broker-green 201.
+The annotation rule is checked the same way in a second namespace, kafka-east (its own rule
+--webhook-broker-id-annotation kafka-east=isrguard.io/broker-id, a copy of the overlay's Role and RoleBinding there,
+and a copy of the overlay's webhook configuration whose namespaceSelector names kafka-east): pods east-blue and
+east-green carry ids 1 and 4 in the annotation only (429, 201); east-labelled carries the label but no annotation,
+so the rule of its namespace finds no id and it is not a broker (201).
 
 usage: webhook_real_control_plane.py ISRGUARD KAFKASIM SOURCE_DIR K8S_DIR
   ISRGUARD_K8S_DIR overrides K8S_DIR; ISRGUARD_WEBHOOK_K8S_PORT_BASE the control plane's ports (default 29000:
@@ -19,6 +24,7 @@ usage: webhook_real_control_plane.py ISRGUARD KAFKASIM SOURCE_DIR K8S_DIR
   the kubectl that renders the overlay (default: kubectl on PATH).
 """
 import base64
+import copy
 import json
 import os
 import re
@@ -35,6 +41,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from k8s_api import Api, read_env  # noqa: E402
 
 OVERLAY = "manifests/overlays/webhook-no-cert-manager"
+EAST = "kafka-east"  # the namespace mapped by annotation
+EAST_RULE = f"{EAST}=isrguard.io/broker-id"
 BOUND = 60  # seconds for any awaited condition: generous, the machine is shared
 
 
@@ -88,6 +96,14 @@ def point_at(vwc, port, ca_pem):
         path = hook["clientConfig"]["service"]["path"]
         hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}{path}",
                                 "caBundle": base64.b64encode(ca_pem).decode()}
+    return vwc
+
+
+def east_copy(vwc):
+    """The overlay's webhook configuration for the namespace kafka-east instead of kafka."""
+    vwc["metadata"]["name"] += "-" + EAST
+    for hook in vwc["webhooks"]:
+        hook["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": EAST}}
     return vwc
 
 
@@ -145,7 +161,7 @@ def start_isrguard(binary, d, bootstrap, overlay, kube):
     """isrguard with the overlay's mapping, reading Pods from the test API server with the token file
     d/token; returns (process, webhook port, HTTP port)."""
     env = dict(os.environ, ISRGUARD_WEBHOOK_BROKER_PODS=overlay.mapping,
-               ISRGUARD_WEBHOOK_BROKER_ID_LABEL=overlay.label_rule)
+               ISRGUARD_WEBHOOK_BROKER_ID_LABEL=overlay.label_rule, ISRGUARD_WEBHOOK_BROKER_ID_ANNOTATION=EAST_RULE)
     g = Proc([binary, "--bootstrap-servers", bootstrap, "--http-address", "127.0.0.1", "--http-port", "0",
               "--health-port", "0", "--poll-interval", "200ms", "--probe-timeout", "2s", "--webhook-port", "0",
               "--webhook-cert-file", os.path.join(d, "tls.crt"), "--webhook-key-file", os.path.join(d, "tls.key"),
@@ -174,26 +190,28 @@ def service_account_token(api, overlay, d):
     token = doc["status"]["token"]
     with open(os.path.join(d, "token"), "w") as f:
         f.write(token)
-    api.must("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", overlay.role)
-    api.must("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings", overlay.binding)
+    for namespace in (ns, EAST):  # the same Role and RoleBinding (subject: kafka's isrguard) in each namespace
+        for kind, doc in (("roles", overlay.role), ("rolebindings", overlay.binding)):
+            doc = dict(doc, metadata=dict(doc["metadata"], namespace=namespace))
+            api.must("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/{kind}", doc)
     return token
 
 
-def create_pods(api, k8s, env, pods):
-    """Pods by name -> labels, bound to fake-node and reported Ready."""
-    for name, labels in pods.items():
-        api.must("POST", "/api/v1/namespaces/kafka/pods", {
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
+def create_pods(api, k8s, env, pods, namespace="kafka"):
+    """Pods by name -> metadata (labels, annotations), bound to fake-node and reported Ready."""
+    for name, metadata in pods.items():
+        api.must("POST", f"/api/v1/namespaces/{namespace}/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": dict(metadata, name=name),
             "spec": {"nodeName": "fake-node", "containers": [{"name": "c", "image": "none"}]}})
-        subprocess.run(["bash", os.path.join(k8s, "set-ready.sh"), name, "True", "kafka"], check=True, env=env,
+        subprocess.run(["bash", os.path.join(k8s, "set-ready.sh"), name, "True", namespace], check=True, env=env,
                        stdout=subprocess.DEVNULL)
 
 
-def evict(api, pod, dry_run):
-    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": "kafka"}}
+def evict(api, pod, dry_run, namespace="kafka"):
+    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": namespace}}
     if dry_run:
         body["deleteOptions"] = {"dryRun": ["All"]}
-    code, doc = api.call("POST", f"/api/v1/namespaces/kafka/pods/{pod}/eviction", body)
+    code, doc = api.call("POST", f"/api/v1/namespaces/{namespace}/pods/{pod}/eviction", body)
     return code, doc.get("message", "")
 
 
@@ -214,6 +232,19 @@ def label_checks(api, checks):
                   and "retry later" in msg, "broker-blue (label: broker 1, unsafe) refused", f"HTTP {code} {msg}")
     code, msg = evict(api, "broker-green", True)
     checks.expect(code == 201, "broker-green (label: broker 4, safe) allowed, dry run", f"HTTP {code} {msg}")
+
+
+def annotation_checks(api, checks):
+    """Brokers known only by the annotation, in the namespace whose rule is the annotation."""
+    hook = "admission webhook \"eviction.isrguard.io\" denied the request: isrguard: evicting broker"
+    code, msg = evict(api, "east-blue", False, EAST)
+    checks.expect(code == 429 and hook + f" 1 (pod {EAST}/east-blue)" in msg and "partitions_blocking" in msg
+                  and "retry later" in msg, "east-blue (annotation: broker 1, unsafe) refused", f"HTTP {code} {msg}")
+    code, msg = evict(api, "east-green", True, EAST)
+    checks.expect(code == 201, "east-green (annotation: broker 4, safe) allowed, dry run", f"HTTP {code} {msg}")
+    code, msg = evict(api, "east-labelled", True, EAST)
+    checks.expect(code == 201, "east-labelled (label 1 but no annotation, where the rule is the annotation: not a "
+                  "broker) allowed, dry run", f"HTTP {code} {msg}")
 
 
 def metric(http_port, name):
@@ -266,6 +297,7 @@ def scenario_checks(api, checks, isrguard, overlay, http_port):
     _, pod = api.call("GET", "/api/v1/namespaces/kafka/pods/kafka-1")
     checks.expect("deletionTimestamp" not in pod.get("metadata", {}), "kafka-1 not deleted", "no deletionTimestamp")
     label_checks(api, checks)
+    annotation_checks(api, checks)
     code, msg = evict(api, "kafka-4", True)
     checks.expect(code == 201, "kafka-4 (shares none) allowed, dry run", f"HTTP {code} {msg}")
     code, msg = evict(api, "kafka-exporter-6f9c7", True)
@@ -305,22 +337,29 @@ def run(isrguard_bin, kafkasim_bin, source, k8s, d):
         env = dict(os.environ, **read_env(state))
         env["KUBECONFIG"] = os.path.join(state, "kubeconfig")
         api = Api(env)
-        api.must("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kafka"}})
+        for ns in ("kafka", EAST):
+            api.must("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         token = service_account_token(api, overlay, d)
         isrguard, port, http_port = start_isrguard(isrguard_bin, d, bootstrap, overlay, env)
         procs.append(isrguard)
         pods = {f"kafka-{i}": {} for i in range(6)}
-        pods.update({"kafka-exporter-6f9c7": {"app": "exporter"}, "broker-blue": {overlay.label: "1"},
-                     "broker-green": {overlay.label: "4"}})
+        pods.update({"kafka-exporter-6f9c7": {"labels": {"app": "exporter"}},
+                     "broker-blue": {"labels": {overlay.label: "1"}}, "broker-green": {"labels": {overlay.label: "4"}}})
         create_pods(api, k8s, env, pods)
+        key = EAST_RULE.split("=", 1)[1]
+        create_pods(api, k8s, env, {"east-blue": {"annotations": {key: "1"}}, "east-green": {"annotations": {key: "4"}},
+                                    "east-labelled": {"labels": {overlay.label: "1"}}}, EAST)
         with open(os.path.join(d, "ca.crt"), "rb") as f:
-            api.must("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
-                     point_at(overlay.vwc, port, f.read()))
+            ca_pem = f.read()
+        api.must("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+                 east_copy(point_at(copy.deepcopy(overlay.vwc), port, ca_pem)))
+        api.must("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+                 point_at(overlay.vwc, port, ca_pem))
         # In force once the API server has the configuration and isrguard a probe: kafka-1 refused by isrguard.
         await_true("the webhook in force (a dry-run eviction of kafka-1 refused by isrguard)",
                    lambda: "partitions_blocking" in evict(api, "kafka-1", True)[1])
-        print(f"set up in {time.monotonic() - t0:.1f} s (mapping {overlay.mapping} and {overlay.label_rule}, "
-              f"webhook on 127.0.0.1:{port})")
+        print(f"set up in {time.monotonic() - t0:.1f} s (mapping {overlay.mapping}, {overlay.label_rule} and "
+              f"{EAST_RULE}, webhook on 127.0.0.1:{port})")
         checks = Checks()
         scenario_checks(api, checks, isrguard, overlay, http_port)
         checks.expect(token not in isrguard.log(), "the token never in isrguard's log", f"{len(token)} characters")
