@@ -114,6 +114,17 @@ class Watchdog {
     std::lock_guard<std::mutex> lock(mu_);
     c->deadline = deadline;
   }
+  // Shuts down every open connection not shut down yet; returns how many libmicrohttpd still has open.
+  std::size_t shut_all() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Connection* c : live_) {
+      if (c->fd >= 0) {
+        ::shutdown(c->fd, SHUT_RDWR);
+        c->fd = -1;
+      }
+    }
+    return live_.size();
+  }
 
  private:
   void run() {
@@ -141,6 +152,10 @@ class Watchdog {
 // libmicrohttpd's own connection limit sits this far above ours (see on_accept): room for the connections
 // on_accept refuses, which count against libmicrohttpd's limit until they are closed.
 constexpr std::size_t kAcceptSlack = 64;
+
+// How long stop() waits for libmicrohttpd to close the connections it shut down (see stop()); a process
+// stopping on SIGTERM stops two servers within its 1.8 s.
+constexpr milliseconds kCloseBeforeStop{300};
 
 unsigned int whole_seconds_at_least_one(milliseconds ms) {
   return static_cast<unsigned int>(std::max<long long>(1, (ms.count() + 999) / 1000));
@@ -247,6 +262,7 @@ struct HttpServer::Impl {
   Watchdog watchdog{milliseconds(50)};
   RateLimitedLog rejected{std::chrono::seconds(10)};
   MHD_Daemon* daemon = nullptr;
+  std::atomic<bool> stopping{false};  // set by stop(): on_accept refuses every new connection
 };
 
 namespace {
@@ -270,6 +286,7 @@ HttpResponse plain(int status, std::string body) {
 // the connection is accepted and closed at once, so the client learns immediately.
 MHD_Result HttpServer::Impl::on_accept(void* cls, const sockaddr*, socklen_t) {
   auto* self = static_cast<Impl*>(cls);
+  if (self->stopping.load()) return MHD_NO;
   return self->watchdog.open_connections() < self->options.max_connections ? MHD_YES : MHD_NO;
 }
 
@@ -410,6 +427,14 @@ void HttpServer::stop() {
   // set from this thread while a busy worker may delete it too, and the loser aborts the process (see
   // docs/http.md). MHD_stop_daemon signals and joins the workers first, then closes the socket we handed it
   // with MHD_OPTION_LISTEN_SOCKET: from start() on, libmicrohttpd owns it.
+  // Nor may a connection be left open when MHD_stop_daemon flags the workers: from then on, in 0.9.75,
+  // MHD_queue_response returns MHD_YES without queuing anything, and the error answers libmicrohttpd sends
+  // itself (a malformed request: 400, 431, 505) go on to build the headers of that missing response, a NULL
+  // dereference in a worker (docs/http.md). So new connections are refused, every open one is shut down
+  // (libmicrohttpd then closes it: its read ends, its answer cannot be sent), and stop waits for that, bounded.
+  s.stopping = true;
+  const auto bound = SteadyClock::now() + kCloseBeforeStop;
+  while (s.watchdog.shut_all() > 0 && SteadyClock::now() < bound) std::this_thread::sleep_for(milliseconds(1));
   MHD_stop_daemon(s.daemon);  // closes every connection and joins its threads; handlers are short
   s.daemon = nullptr;
   s.watchdog.stop();
