@@ -431,10 +431,12 @@ void HttpServer::stop() {
   // MHD_queue_response returns MHD_YES without queuing anything, and the error answers libmicrohttpd sends
   // itself (a malformed request: 400, 431, 505) go on to build the headers of that missing response, a NULL
   // dereference in a worker (docs/http.md). So new connections are refused, every open one is shut down
-  // (libmicrohttpd then closes it: its read ends, its answer cannot be sent), and stop waits for that, bounded.
+  // (libmicrohttpd then closes it: its read ends, its answer cannot be sent), and stop waits for that,
+  // bounded.
   s.stopping = true;
   const auto bound = SteadyClock::now() + kCloseBeforeStop;
-  while (s.watchdog.shut_all() > 0 && SteadyClock::now() < bound) std::this_thread::sleep_for(milliseconds(1));
+  while (s.watchdog.shut_all() > 0 && SteadyClock::now() < bound)
+    std::this_thread::sleep_for(milliseconds(1));
   MHD_stop_daemon(s.daemon);  // closes every connection and joins its threads; handlers are short
   s.daemon = nullptr;
   s.watchdog.stop();
