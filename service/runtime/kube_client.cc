@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "service/config/value_parsers.h"
 #include "service/views/kube_pod.h"
 
 namespace isrguard::service {
@@ -35,9 +36,7 @@ std::optional<std::string> read_token(const std::string& path, std::string& why)
     why = "the token file " + path + " is larger than " + std::to_string(kMaxTokenBytes) + " bytes";
     return std::nullopt;
   }
-  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!text.empty() && blank(text.back())) text.pop_back();
-  text.erase(text.begin(), std::find_if_not(text.begin(), text.end(), blank));
+  text = trim_blanks(text);
   if (text.empty()) {
     why = "the token file " + path + " is empty";
     return std::nullopt;
