@@ -119,16 +119,14 @@ bool is_qualified_name(std::string_view s) {
                      [](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
-// At most 64 characters of an annotation value (any text) for a message: other than printable ASCII shown as
-// '?'.
-std::string shown_value(std::string_view v) {
-  std::string out(v.substr(0, 64));
+}  // namespace
+
+std::string printable_excerpt(std::string_view text, std::size_t cap) {
+  std::string out(text.substr(0, cap));
   for (char& c : out)
     if (c < 0x20 || c > 0x7e) c = '?';
-  return v.size() > 64 ? out + "..." : out;
+  return text.size() > cap ? out + "..." : out;
 }
-
-}  // namespace
 
 std::optional<BrokerIdKeyRule> parse_broker_id_key_rule(std::string_view text, BrokerIdKeyRule::Source source,
                                                         std::string* error) {
@@ -207,7 +205,7 @@ PodBroker map_pod_by_metadata(const BrokerIdKeyRule& rule, const PodLookup& look
   const auto id = parse_broker_id_value(it->second);
   if (!id)
     return {std::nullopt, std::string(eviction_reason::kBrokerIdInvalid),
-            what + " is '" + shown_value(it->second) +
+            what + " is '" + printable_excerpt(it->second, 64) +
                 "', not a broker id (a decimal integer from 0 to 2147483647)"};
   if (by_name && *by_name != *id)
     return {std::nullopt, std::string(eviction_reason::kBrokerIdConflict),

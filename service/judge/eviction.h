@@ -146,6 +146,10 @@ struct PodBroker {
 PodBroker map_pod_by_metadata(const BrokerIdKeyRule& rule, const PodLookup& lookup,
                               std::optional<probes::BrokerId> by_name);
 
+// At most `cap` characters of `text` (an annotation value, an API server's message) for a denial message:
+// any other than printable ASCII shown as '?', "..." appended when cut.
+std::string printable_excerpt(std::string_view text, std::size_t cap);
+
 // A broker id as a label or annotation value: canonical decimal digits (no sign, blank or leading zero), at
 // most 2147483647; nullopt otherwise.
 std::optional<probes::BrokerId> parse_broker_id_value(std::string_view value);

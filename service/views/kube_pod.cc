@@ -16,12 +16,7 @@ std::string status_message(std::string_view body) {
   if (!doc.is_object()) return "";
   const auto m = doc.find("message");
   if (m == doc.end() || !m->is_string()) return "";
-  std::string out = m->get<std::string>();
-  const bool cut = out.size() > kMaxStatusMessageChars;
-  out.resize(std::min(out.size(), kMaxStatusMessageChars));
-  for (char& c : out)
-    if (c < 0x20 || c > 0x7e) c = '?';
-  return cut ? out + "..." : out;
+  return printable_excerpt(m->get<std::string>(), kMaxStatusMessageChars);
 }
 
 // labels or annotations: absent or null = none; else an object of strings.

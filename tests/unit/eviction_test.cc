@@ -78,6 +78,15 @@ TEST(BrokerIdKeyRule, BrokerIdValuesAreCanonicalNonNegativeInt32) {
     EXPECT_EQ(parse_broker_id_value(bad), std::nullopt) << "'" << bad << "'";
 }
 
+// Annotation values and API server messages go into denial messages: printable ASCII only, capped.
+TEST(BrokerIdKeyRule, PrintableExcerptReplacesOtherBytesAndMarksTheCut) {
+  EXPECT_EQ(printable_excerpt("broker 7", 64), "broker 7");
+  EXPECT_EQ(printable_excerpt(std::string("a\nb\x01\x7f\xc3\xa9"), 64), "a?b????");
+  EXPECT_EQ(printable_excerpt("abcdef", 4), "abcd...");
+  EXPECT_EQ(printable_excerpt("abcd", 4), "abcd");
+  EXPECT_EQ(printable_excerpt("", 4), "");
+}
+
 TEST(BrokerIdKeyRule, RuleOfANamespace) {
   const std::vector<BrokerIdKeyRule> rules = {{"kafka", Source::kLabel, "a"},
                                               {"other", Source::kAnnotation, "b"}};
