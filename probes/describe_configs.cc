@@ -349,16 +349,15 @@ BrokerResponse broker_response(const BrokerCheck& c, Broker& broker, const ReadB
   r.id = c.id;
   if (!c.not_asked.empty()) {
     r.error = "not asked: " + c.not_asked;
-  } else if (c.answer) {
-    r.latency = taken(c, bounds, now);
-    record_broker_answer(c.answer.get(), broker, r);
-  } else {
-    r.latency = taken(c, bounds, now);
-    if (bounds.refused_since && bounds.refused_since(c.id, c.sent_at))
-      r.error = "connection lost, reconnect refused";
-    else
-      r.error = now < bounds.deadline ? "still unanswered" : kNoAnswer;
+    return r;
   }
+  r.latency = taken(c, bounds, now);
+  if (c.answer)
+    record_broker_answer(c.answer.get(), broker, r);
+  else if (bounds.refused_since && bounds.refused_since(c.id, c.sent_at))
+    r.error = "connection lost, reconnect refused";
+  else
+    r.error = now < bounds.deadline ? "still unanswered" : kNoAnswer;
   return r;
 }
 

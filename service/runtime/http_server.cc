@@ -117,27 +117,25 @@ class Watchdog {
   // Shuts down every open connection not shut down yet; returns how many libmicrohttpd still has open.
   std::size_t shut_all() {
     std::lock_guard<std::mutex> lock(mu_);
-    for (Connection* c : live_) {
-      if (c->fd >= 0) {
-        ::shutdown(c->fd, SHUT_RDWR);
-        c->fd = -1;
-      }
-    }
+    for (Connection* c : live_) shut(c);
     return live_.size();
   }
 
  private:
+  // Once is enough; libmicrohttpd closes the connection soon. Under mu_.
+  static void shut(Connection* c) {
+    if (c->fd < 0) return;
+    ::shutdown(c->fd, SHUT_RDWR);
+    c->fd = -1;
+  }
+
   void run() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       wake_.wait_for(lock, tick_);
       const auto now = SteadyClock::now();
-      for (Connection* c : live_) {
-        if (c->fd >= 0 && now >= c->deadline) {
-          ::shutdown(c->fd, SHUT_RDWR);
-          c->fd = -1;  // once is enough; libmicrohttpd closes it soon
-        }
-      }
+      for (Connection* c : live_)
+        if (now >= c->deadline) shut(c);
     }
   }
 
