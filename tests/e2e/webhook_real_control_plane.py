@@ -43,6 +43,7 @@ from k8s_api import Api, read_env  # noqa: E402
 OVERLAY = "manifests/overlays/webhook-no-cert-manager"
 EAST = "kafka-east"  # the namespace mapped by annotation
 EAST_RULE = f"{EAST}=isrguard.io/broker-id"
+HOOK = "admission webhook \"eviction.isrguard.io\" denied the request: isrguard: evicting broker"
 BOUND = 60  # seconds for any awaited condition: generous, the machine is shared
 
 
@@ -224,24 +225,19 @@ class Checks:
         print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
 
 
-def label_checks(api, checks):
-    """Brokers known only by the label: the name says nothing, the Pod read through the API server does."""
-    hook = "admission webhook \"eviction.isrguard.io\" denied the request: isrguard: evicting broker"
-    code, msg = evict(api, "broker-blue", False)
-    checks.expect(code == 429 and hook + " 1 (pod kafka/broker-blue)" in msg and "partitions_blocking" in msg
-                  and "retry later" in msg, "broker-blue (label: broker 1, unsafe) refused", f"HTTP {code} {msg}")
-    code, msg = evict(api, "broker-green", True)
-    checks.expect(code == 201, "broker-green (label: broker 4, safe) allowed, dry run", f"HTTP {code} {msg}")
+def metadata_checks(api, checks, source, ns, blue, green):
+    """Brokers known only by a label or annotation (`source`) in namespace `ns`: the name says nothing, the Pod
+    read through the API server does. `blue` carries broker 1 (unsafe), `green` broker 4 (safe)."""
+    code, msg = evict(api, blue, False, ns)
+    checks.expect(code == 429 and HOOK + f" 1 (pod {ns}/{blue})" in msg and "partitions_blocking" in msg
+                  and "retry later" in msg, f"{blue} ({source}: broker 1, unsafe) refused", f"HTTP {code} {msg}")
+    code, msg = evict(api, green, True, ns)
+    checks.expect(code == 201, f"{green} ({source}: broker 4, safe) allowed, dry run", f"HTTP {code} {msg}")
 
 
 def annotation_checks(api, checks):
-    """Brokers known only by the annotation, in the namespace whose rule is the annotation."""
-    hook = "admission webhook \"eviction.isrguard.io\" denied the request: isrguard: evicting broker"
-    code, msg = evict(api, "east-blue", False, EAST)
-    checks.expect(code == 429 and hook + f" 1 (pod {EAST}/east-blue)" in msg and "partitions_blocking" in msg
-                  and "retry later" in msg, "east-blue (annotation: broker 1, unsafe) refused", f"HTTP {code} {msg}")
-    code, msg = evict(api, "east-green", True, EAST)
-    checks.expect(code == 201, "east-green (annotation: broker 4, safe) allowed, dry run", f"HTTP {code} {msg}")
+    """The annotation rule of kafka-east, and a label there, where the rule is the annotation: not a broker."""
+    metadata_checks(api, checks, "annotation", EAST, "east-blue", "east-green")
     code, msg = evict(api, "east-labelled", True, EAST)
     checks.expect(code == 201, "east-labelled (label 1 but no annotation, where the rule is the annotation: not a "
                   "broker) allowed, dry run", f"HTTP {code} {msg}")
@@ -290,13 +286,12 @@ def rbac_checks(api, checks, overlay):
 
 
 def scenario_checks(api, checks, isrguard, overlay, http_port):
-    hook = "admission webhook \"eviction.isrguard.io\" denied the request: isrguard: evicting broker"
     code, msg = evict(api, "kafka-1", False)
-    checks.expect(code == 429 and hook in msg and "partitions_blocking" in msg and "retry later" in msg,
+    checks.expect(code == 429 and HOOK in msg and "partitions_blocking" in msg and "retry later" in msg,
                   "kafka-1 (shares partitions with down broker 2) refused", f"HTTP {code} {msg}")
     _, pod = api.call("GET", "/api/v1/namespaces/kafka/pods/kafka-1")
     checks.expect("deletionTimestamp" not in pod.get("metadata", {}), "kafka-1 not deleted", "no deletionTimestamp")
-    label_checks(api, checks)
+    metadata_checks(api, checks, "label", "kafka", "broker-blue", "broker-green")
     annotation_checks(api, checks)
     code, msg = evict(api, "kafka-4", True)
     checks.expect(code == 201, "kafka-4 (shares none) allowed, dry run", f"HTTP {code} {msg}")
@@ -309,7 +304,7 @@ def scenario_checks(api, checks, isrguard, overlay, http_port):
     code, msg = evict(api, "kafka-4", False)
     checks.expect(code == 201, "kafka-4 evicted for real (a grant)", f"HTTP {code} {msg}")
     code, msg = evict(api, "kafka-5", True)
-    checks.expect(code == 429 and hook in msg and "broker 5" in msg,
+    checks.expect(code == 429 and HOOK in msg and "broker 5" in msg,
                   "kafka-5 refused: safe alone, not with kafka-4's granted eviction", f"HTTP {code} {msg}")
     rbac_checks(api, checks, overlay)
     isrguard.stop()
