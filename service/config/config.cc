@@ -121,23 +121,30 @@ void apply_durations(const RawFlags& r, Config& c, Errors& errors) {
     errors.push_back("--http-timeout must be at least 100ms");
 }
 
+// `path` must name a readable regular file (symlinks followed: Kubernetes mounts secrets through them); else
+// an error naming `flag`, with `hint` after "cannot read", and false.
+bool check_readable_file(const char* flag, const std::string& path, const std::string& hint, Errors& errors) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (!ec && fs::exists(st) && !fs::is_regular_file(st)) {
+    errors.push_back(std::string(flag) + ": '" + path + "' is not a regular file");
+    return false;
+  }
+  if (ec || !fs::exists(st) || !std::ifstream(path)) {
+    errors.push_back(std::string(flag) + ": cannot read '" + path + "'" + hint);
+    return false;
+  }
+  return true;
+}
+
 // Reads a .properties file into `merged`. It must be a regular file (symlinks followed, as Kubernetes mounts
 // secrets) of at most kMaxPropertiesFileBytes: /dev/zero, a FIFO or a directory is refused.
 void read_properties_file(const std::string& path, std::map<std::string, std::string>& merged,
                           Errors& errors) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const auto st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) {
-    errors.push_back("--kafka-properties: cannot read '" + path + "'");
-    return;
-  }
-  if (!fs::is_regular_file(st)) {
-    errors.push_back("--kafka-properties: '" + path + "' is not a regular file");
-    return;
-  }
+  if (!check_readable_file("--kafka-properties", path, "", errors)) return;
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  if (!in) {  // gone since the check
     errors.push_back("--kafka-properties: cannot read '" + path + "'");
     return;
   }
@@ -319,8 +326,7 @@ void apply_webhook(const RawFlags& r, Config& c, Errors& errors) {
   if (c.webhook_broker_pods.empty() && c.webhook_broker_id_keys.empty())
     errors.push_back(
         "--webhook-port needs --webhook-broker-pods, --webhook-broker-id-label or "
-        "--webhook-broker-id-annotation "
-        "(which pods are brokers)");
+        "--webhook-broker-id-annotation (which pods are brokers)");
   if (c.webhook_port != 0 && (c.webhook_port == c.http_port || c.webhook_port == c.health_port))
     errors.push_back("--webhook-port must differ from --http-port and --health-port");
 }
@@ -389,25 +395,13 @@ std::optional<std::string> parse_kube_api_url(const std::string& text) {
 }
 
 // The API server of a pod: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT (an IPv6 host
-// bracketed);
-// "" when either is unset or blank.
+// bracketed); "" when either is unset or blank.
 std::string in_cluster_api() {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
   const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
-  if (!host || !port || trim_blanks(host).empty() || trim_blanks(port).empty()) return "";
-  const std::string h = trim_blanks(host);
-  return "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + trim_blanks(port);
-}
-
-// `path` must name a readable regular file (symlinks followed: Kubernetes mounts secrets through them).
-void check_readable_file(const char* flag, const std::string& path, const std::string& hint, Errors& errors) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const auto st = fs::status(path, ec);
-  if (!ec && fs::exists(st) && !fs::is_regular_file(st))
-    errors.push_back(std::string(flag) + ": '" + path + "' is not a regular file");
-  else if (ec || !fs::exists(st) || !std::ifstream(path))
-    errors.push_back(std::string(flag) + ": cannot read '" + path + "'" + hint);
+  const std::string h = host ? trim_blanks(host) : "", p = port ? trim_blanks(port) : "";
+  if (h.empty() || p.empty()) return "";
+  return "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + p;
 }
 
 // The Kubernetes API of the label and annotation rules. Blank values are errors whether or not a rule uses
